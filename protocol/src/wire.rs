@@ -1,0 +1,163 @@
+//! JSON text <-> typed structures, with the two leniencies the protocol needs.
+//!
+//! * Inbound: every integer field accepts a JSON number or a numeric string
+//!   (Tencent's own refund example sends amounts as strings; proto3 JSON encodes int64 so),
+//!   and `Internal_status` (capital I, seen in one doc family) is read as `internal_status`.
+//! * Outbound: optional fields that are unset are omitted, never sent as `null` (§2.4).
+//!
+//! Field names mean the same thing in every structure of this API, so the set of integer
+//! fields is kept once, by name, rather than annotated on hundreds of struct fields.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Field names whose values are integers wherever they occur (§6–§8).
+pub const INTEGER_FIELDS: &[&str] = &[
+    "algorithm", "amount", "api_version", "authen_type", "authorize_terminal_type", "cash_fee",
+    "cash_refund_fee", "channel", "compress_type", "contribute_type", "coordinate_type",
+    "cost_price", "coupon_count", "coupon_fee", "coupon_refund_count", "coupon_refund_fee",
+    "create_time", "current_trade_state", "device_shift_type", "device_type",
+    "discountable_amount", "distinct_payer_count", "end_time", "exchange_rate",
+    "expect_trade_state", "freeze_fee", "gmt_close", "gmt_refund", "inner_refund_success_time",
+    "interface", "internal_status", "interval", "invoice_amount", "last_update_time", "level",
+    "log_id", "manager_type", "merchant_amount", "net_amount", "net_count", "other_amount",
+    "page_num", "page_size", "pay_platform", "pay_settle_amount", "point_amount", "price",
+    "quantity", "query_cashier_type", "query_order_type", "refund_amount", "refund_count",
+    "refund_fee", "refund_settle_amount", "refund_status", "refund_success_time",
+    "refunded_fee", "revoke_settle_amount", "send_pay_date", "settle_amount",
+    "settlement_refund_fee", "settlement_total_fee", "sign_type", "source_type", "start_time",
+    "stat_role", "stat_type", "state", "status", "sub_pay_platform", "sub_terminal_type",
+    "success_amount", "success_count", "terminal_type", "time_cost", "time_end", "time_expire",
+    "timestamp", "total_amount", "total_count", "total_fee", "trade_state", "trade_type", "ttl",
+    "undiscountable_amount",
+];
+
+fn is_integer_field(name: &str) -> bool {
+    INTEGER_FIELDS.binary_search(&name).is_ok()
+}
+
+/// Rewrites numeric strings in integer fields to numbers and `Internal_status` to
+/// `internal_status`, recursively. Anything else is left for the typed parse to judge.
+pub fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(x) = map.remove("Internal_status") {
+                map.entry("internal_status").or_insert(x);
+            }
+            for (k, val) in map.iter_mut() {
+                if is_integer_field(k) {
+                    if let Value::String(s) = val {
+                        if let Some(n) = parse_int(s) {
+                            *val = n;
+                            continue;
+                        }
+                    }
+                    if let Value::Array(items) = val {
+                        for it in items {
+                            if let Value::String(s) = it {
+                                if let Some(n) = parse_int(s) {
+                                    *it = n;
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                }
+                normalize(val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn parse_int(s: &str) -> Option<Value> {
+    let t = s.trim();
+    if t.is_empty() || t.len() > 20 {
+        return None;
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        return Some(Value::from(n));
+    }
+    t.parse::<u64>().ok().map(Value::from)
+}
+
+/// Removes `null` members from objects, recursively (unset optional fields are omitted).
+pub fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// Serialises a structure to the compact JSON text sent on the wire, without unset fields.
+pub fn to_text<T: Serialize>(value: &T) -> String {
+    let mut v = to_value(value);
+    strip_nulls(&mut v);
+    v.to_string()
+}
+
+/// Serialises a structure to a JSON value (no unset fields).
+pub fn to_value<T: Serialize>(value: &T) -> Value {
+    // Our types only hold strings, numbers, maps with string keys: this cannot fail.
+    let mut v = serde_json::to_value(value).expect("wire types always serialise");
+    strip_nulls(&mut v);
+    v
+}
+
+/// Parses JSON text into a structure, leniently (see module docs).
+pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    let v: Value = serde_json::from_str(text)?;
+    from_value(v)
+}
+
+/// Converts a JSON value into a structure, leniently (see module docs).
+pub fn from_value<T: DeserializeOwned>(mut v: Value) -> Result<T, serde_json::Error> {
+    normalize(&mut v);
+    serde_json::from_value(v)
+}
+
+/// Parses JSON text into an object map (the shape of every request_content / response_content).
+pub fn object_from_text(text: &str) -> Result<Map<String, Value>, serde_json::Error> {
+    let mut v: Value = serde_json::from_str(text)?;
+    normalize(&mut v);
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(serde::de::Error::custom("expected a JSON object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_field_list_is_sorted_for_binary_search() {
+        let mut sorted = INTEGER_FIELDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, INTEGER_FIELDS);
+    }
+
+    #[test]
+    fn numeric_strings_become_numbers_only_in_integer_fields() {
+        let mut v = serde_json::json!({"total_fee":"100","staff_id":"1001","x":{"refund_fee":" 7 ","Internal_status":"407"},"page_num":"abc"});
+        normalize(&mut v);
+        assert_eq!(v["total_fee"], 100);
+        assert_eq!(v["staff_id"], "1001");
+        assert_eq!(v["x"]["refund_fee"], 7);
+        assert_eq!(v["x"]["internal_status"], 407);
+        assert_eq!(v["page_num"], "abc", "non-numeric text is left for the typed parse to reject");
+    }
+
+    #[test]
+    fn nulls_are_omitted() {
+        let mut v = serde_json::json!({"a":null,"b":[{"c":null,"d":1}]});
+        strip_nulls(&mut v);
+        assert_eq!(v, serde_json::json!({"b":[{"d":1}]}));
+    }
+}
