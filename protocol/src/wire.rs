@@ -47,18 +47,18 @@ pub fn normalize(v: &mut Value) {
             }
             for (k, val) in map.iter_mut() {
                 if is_integer_field(k) {
-                    if let Value::String(s) = val {
-                        if let Some(n) = parse_int(s) {
-                            *val = n;
-                            continue;
-                        }
+                    if let Value::String(s) = val
+                        && let Some(n) = parse_int(s)
+                    {
+                        *val = n;
+                        continue;
                     }
                     if let Value::Array(items) = val {
                         for it in items {
-                            if let Value::String(s) = it {
-                                if let Some(n) = parse_int(s) {
-                                    *it = n;
-                                }
+                            if let Value::String(s) = it
+                                && let Some(n) = parse_int(s)
+                            {
+                                *it = n;
                             }
                         }
                         continue;
