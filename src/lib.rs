@@ -1,1 +1,23 @@
-#![allow(non_snake_case)] pub fn x(){}
+//! Drop-in Rust replacement for Tencent Cloud Pay's Windows SDK (`CloudPayAPI_SDK_CPP`).
+//!
+//! The C ABI (`cloud_pay_*`, see `include/cloud_pay.h`) is a thin shell ([`ffi`]) over a
+//! typed core: [`trade`] holds the money rules, [`client`] and [`transport`] talk to the
+//! server through the shared wire protocol ([`protocol`]), [`runtime`] owns the global
+//! state and the background poll workers.
+#![allow(non_snake_case)] // the library's file name is the vendor's: CloudPayAPI_SDK_CPP
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod ffi;
+pub mod input;
+pub mod machine;
+pub mod runtime;
+pub mod secret;
+pub mod trade;
+pub mod transport;
+
+pub use cloud_pay_protocol as protocol;
+pub use ffi::codes::*;
+pub use ffi::trade::*;

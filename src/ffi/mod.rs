@@ -1,0 +1,206 @@
+//! The C ABI shell: panic boundary, input reader, buffer writer, per-thread errmsg.
+//! No business logic lives here; every export is the same ten lines over the typed core.
+
+pub mod codes;
+pub mod trade;
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::SdkError;
+
+/// Longest errmsg kept (the sibling C SDK's buffer size), cut on a UTF-8 boundary.
+const ERRMSG_MAX: usize = 4096;
+
+thread_local! {
+    static ERRMSG: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records this thread's error text. Never panics: NUL bytes are replaced, long text is cut.
+pub(crate) fn set_errmsg(msg: &str) {
+    let mut end = msg.len().min(ERRMSG_MAX - 1);
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    let clean: Vec<u8> = msg.as_bytes()[..end].iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    let c = CString::new(clean).unwrap_or_default();
+    let _ = ERRMSG.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = c;
+        }
+    });
+}
+
+fn clear_errmsg() {
+    let _ = ERRMSG.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = CString::default();
+        }
+    });
+}
+
+/// Pointer to this thread's error text (empty when the last call succeeded).
+pub(crate) fn errmsg_ptr() -> *const c_char {
+    static EMPTY: &CStr = c"";
+    ERRMSG.try_with(|e| e.try_borrow().map(|s| s.as_ptr()).unwrap_or(EMPTY.as_ptr())).unwrap_or(EMPTY.as_ptr())
+}
+
+/// Runs an export body: clears errmsg, catches any panic and turns it into `panic_code`.
+pub(crate) fn boundary(panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
+    clear_errmsg();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(code) => code,
+        Err(payload) => {
+            // Formatting the payload could itself panic (a Display impl); guard it too.
+            let text = catch_unwind(AssertUnwindSafe(|| {
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into())
+            }))
+            .unwrap_or_else(|_| "unprintable panic".into());
+            set_errmsg(&format!("internal error: {text}{panic_note}"));
+            panic_code
+        }
+    }
+}
+
+/// Reads a NUL-terminated UTF-8 argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that stays valid during the call.
+pub(crate) unsafe fn read_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, SdkError> {
+    if ptr.is_null() {
+        return Err(SdkError::BadInput(format!("{name} is NULL")));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    std::str::from_utf8(bytes).map_err(|e| {
+        SdkError::BadInput(format!(
+            "{name} is not valid UTF-8 (invalid byte at offset {}; GBK or another legacy code page? convert the JSON to UTF-8)",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// Reads and parses a JSON argument into `T`.
+///
+/// # Safety
+/// As [`read_str`].
+pub(crate) unsafe fn read_json<T: DeserializeOwned>(ptr: *const c_char, name: &str) -> Result<T, SdkError> {
+    // SAFETY: forwarded contract.
+    let text = unsafe { read_str(ptr, name) }?;
+    crate::input::parse_json(text, name).map_err(|e| SdkError::BadInput(e.0))
+}
+
+/// An output buffer, checked before any work is done.
+pub(crate) struct OutBuf {
+    ptr: *mut c_char,
+    len: usize,
+}
+
+impl OutBuf {
+    /// Checks pointer and length: NULL or `length <= 0` is bad input.
+    pub(crate) fn new(ptr: *mut c_char, length: c_int, name: &str) -> Result<OutBuf, SdkError> {
+        if ptr.is_null() {
+            return Err(SdkError::BadInput(format!("{name} is NULL")));
+        }
+        if length <= 0 {
+            return Err(SdkError::BadInput(format!("length must be positive, got {length}")));
+        }
+        Ok(OutBuf { ptr, len: length as usize })
+    }
+
+    /// Writes `text` + NUL if it fits. Otherwise writes an empty string and returns the
+    /// errmsg ("buffer too small, need N bytes", N including the NUL). Never writes more
+    /// than `length` bytes and never reads the buffer.
+    ///
+    /// # Safety
+    /// The buffer has at least `length` writable bytes.
+    pub(crate) unsafe fn write(&self, text: &str) -> Result<(), String> {
+        let need = text.len() + 1;
+        if need > self.len {
+            // SAFETY: len >= 1 was checked in new().
+            unsafe { *self.ptr = 0 };
+            return Err(format!("buffer too small, need {need} bytes, have {}", self.len));
+        }
+        // SAFETY: need <= len bytes are writable; source and destination cannot overlap
+        // (the text is our own allocation).
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), self.ptr.cast::<u8>(), text.len());
+            *self.ptr.add(text.len()) = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Records an SdkError as errmsg and returns `code`.
+pub(crate) fn fail(code: c_int, e: &SdkError) -> c_int {
+    set_errmsg(&e.to_string());
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(len: c_int, text: &str) -> (Result<(), String>, Vec<u8>) {
+        let mut buf = vec![0xAAu8; 16];
+        let out = OutBuf::new(buf.as_mut_ptr().cast(), len, "out").unwrap();
+        let r = unsafe { out.write(text) };
+        (r, buf)
+    }
+
+    #[test]
+    fn writer_edges() {
+        let (r, b) = written(1, "");
+        assert!(r.is_ok());
+        assert_eq!(&b[..2], &[0, 0xAA]);
+        let (r, b) = written(3, "ab");
+        assert!(r.is_ok(), "exact fit");
+        assert_eq!(&b[..4], b"ab\0\xAA");
+        let (r, b) = written(2, "ab");
+        assert_eq!(r.unwrap_err(), "buffer too small, need 3 bytes, have 2");
+        assert_eq!(&b[..3], &[0, 0xAA, 0xAA], "one byte short: empty string, nothing past length");
+        let (r, b) = written(3, "¥");
+        assert!(r.is_ok(), "2-byte character + NUL fits in 3");
+        assert_eq!(&b[..4], &[0xC2, 0xA5, 0, 0xAA]);
+        let (r, _) = written(2, "¥");
+        assert!(r.is_err());
+        assert!(OutBuf::new(std::ptr::null_mut(), 10, "out").is_err());
+        let mut one = [0u8; 1];
+        assert!(OutBuf::new(one.as_mut_ptr().cast(), 0, "out").is_err());
+        assert!(OutBuf::new(one.as_mut_ptr().cast(), -5, "out").is_err());
+    }
+
+    #[test]
+    fn errmsg_survives_nul_and_overlong_text() {
+        set_errmsg("a\0b");
+        let s = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_str().unwrap().to_owned();
+        assert_eq!(s, "a b");
+        let long = "货".repeat(3000);
+        set_errmsg(&long);
+        let s = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_str().unwrap().to_owned();
+        assert!(s.len() < ERRMSG_MAX && s.chars().all(|c| c == '货'));
+    }
+
+    #[test]
+    fn reader_rejects_null_and_gbk() {
+        assert!(matches!(unsafe { read_str(std::ptr::null(), "req") }, Err(SdkError::BadInput(m)) if m == "req is NULL"));
+        let gbk = b"{\"body\":\"\xc9\xcc\xc6\xb7\"}\0"; // "商品" in GBK
+        let e = unsafe { read_str(gbk.as_ptr().cast(), "req") }.unwrap_err();
+        assert!(e.to_string().contains("not valid UTF-8") && e.to_string().contains("GBK"), "{e}");
+    }
+
+    #[test]
+    fn boundary_turns_a_panic_into_the_code() {
+        let code = boundary(-3, "", || panic!("boom"));
+        assert_eq!(code, -3);
+        let s = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_str().unwrap().to_owned();
+        assert_eq!(s, "internal error: boom");
+    }
+}

@@ -1,0 +1,252 @@
+//! Exports of the trade family: init, fini, errmsg, micro_pay, query_order, cancel_order,
+//! scan_code_pay, refund, query_refund.
+
+use std::ffi::{c_char, c_int};
+
+use super::codes::*;
+use super::{OutBuf, boundary, fail, read_json, read_str, set_errmsg};
+use crate::config::Config;
+use crate::runtime;
+use crate::trade::requests::*;
+
+/// Initialises the SDK with a `CloudPayConf` JSON (UTF-8): `{"common_conf":{…},"trade_conf":{…}}`.
+///
+/// Required: `trade_conf.out_mch_id`, `out_sub_mch_id`, `out_shop_id`, `authen_key`.
+/// Optional `common_conf` extensions: `base_url` (default `https://pay.qcloud.com/cpay/`,
+/// overridden by the environment variable `CLOUDPAY_BASE_URL`), `ca_file` (a PEM root trusted
+/// besides the built-in roots; `./cloudpayrootca.pem` is loaded when present), `state_dir`,
+/// `timeout_ms` (15000), `connect_timeout_ms` (5000), `retry_pause_ms` (3000, pause before
+/// repeating a status-103 request), `upload_monitor` (0/1). Poll intervals accept fractional
+/// seconds. Nothing is sent over the network.
+///
+/// Returns `CLOUD_PAY_OK` (0); `CLOUD_PAY_FAIL` (-1) for a bad configuration (errmsg names the
+/// field); `CLOUD_PAY_INTERNAL` (-3) for an internal error. Calling it again stops the
+/// background work of the previous configuration and re-configures.
+///
+/// # Safety
+/// `conf` is NULL or a NUL-terminated string valid for the duration of the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || {
+        // SAFETY: caller contract.
+        let text = match unsafe { read_str(conf, "conf") } {
+            Ok(t) => t,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        match Config::parse(text).and_then(runtime::install) {
+            Ok(()) => CLOUD_PAY_OK,
+            Err(e @ (crate::error::SdkError::BadConfig(_) | crate::error::SdkError::BadInput(_))) => fail(CLOUD_PAY_FAIL, &e),
+            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+        }
+    })
+}
+
+/// Releases the SDK: stops background polling within 2 s and forgets the configuration.
+/// Always returns `CLOUD_PAY_OK` (0). Safe to call more than once, and while other calls run.
+#[unsafe(no_mangle)]
+pub extern "C" fn cloud_pay_fini() -> c_int {
+    boundary(CLOUD_PAY_OK, "", || {
+        runtime::shutdown();
+        CLOUD_PAY_OK
+    })
+}
+
+/// The text of this thread's last failure: UTF-8, never NULL, empty after a successful call.
+/// Valid until the next SDK call on the same thread. Owned by the SDK: never free it.
+/// For a server reply it reads `endpoint: status S, internal_status I, log_id L, description`.
+#[unsafe(no_mangle)]
+pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
+    super::errmsg_ptr()
+}
+
+/// Submits a payment-code (micro) payment: `{"out_trade_no","author_code","total_fee","body",
+/// "fee_type"?,"attach"?,"goods_tag"?,"detail"?,"pay_platform"?}`. The platform is inferred
+/// from the payment code (WeChat 10–15, 18 digits; Alipay 25–30, 16–24 digits) unless given.
+///
+/// Writes `{"pay_platform":N,"out_trade_no":"…"}` to `resp` (at most `length` bytes incl. NUL).
+/// Returns `CLOUD_PAY_OK` (0): accepted — or outcome unknown, in which case errmsg says so; the
+/// order may exist, the SDK keeps querying it in the background; get the result with
+/// `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, or bad input (nothing
+/// sent). After -1 never cancel the order: a re-entry failure (same number, different content)
+/// would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
+///
+/// # Safety
+/// `req` NUL-terminated; `resp` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
+        let out = match OutBuf::new(resp, length, "resp") {
+            Ok(o) => o,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        // SAFETY: caller contract.
+        let request: MicroPaySdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        let outcome = match runtime::current().and_then(|rt| rt.trade.micro_pay(&request)) {
+            Ok(o) => o,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        finish_money(&out, accept(outcome.accept), &outcome.output.to_string(), outcome.message)
+    })
+}
+
+/// Queries an order: `{"out_trade_no","trade_type"?,"pay_platform"?}` (trade_type 1 micro pay,
+/// 2 scan code). A final state is answered from memory; otherwise one live query is made.
+///
+/// Writes the order (`OrderSdk` JSON: out_trade_no, total_fee, fee_type, trade_type,
+/// pay_platform, current_trade_state, `state` (CLOUD_PAY_STATE_*), transaction_id and time_end
+/// when paid, code_url for -5, and the raw pay_mch_key / order_content objects).
+/// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1), _UNKNOWN (-2, query again), _ERROR (-3),
+/// _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
+/// cancel), _NOT_EXIST (-7). If `order` is too small the code is still the real one.
+///
+/// # Safety
+/// `req` NUL-terminated; `order` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_ORDER_ERROR, "", || {
+        let out = match OutBuf::new(order, length, "order") {
+            Ok(o) => o,
+            Err(e) => return fail(CLOUD_PAY_ORDER_ERROR, &e),
+        };
+        // SAFETY: caller contract.
+        let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_ORDER_ERROR, &e),
+        };
+        match runtime::current().and_then(|rt| rt.trade.query_order(&request)) {
+            Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output.to_string(), o.message),
+            Err(e) => fail(CLOUD_PAY_ORDER_ERROR, &e),
+        }
+    })
+}
+
+/// Cancels an order: `{"out_trade_no","trade_type","pay_platform"?}`; trade_type 1 reverses a
+/// micro-pay order (撤单, RSA-signed when a private_key is configured), 2 closes a scan-code order.
+/// An order that hit re-entry is refused locally (nothing is sent).
+/// Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1 failed or refused), CLOUD_PAY_UNKNOWN (-2),
+/// CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
+///
+/// # Safety
+/// `req` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || {
+        // SAFETY: caller contract.
+        let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+        };
+        match runtime::current().and_then(|rt| rt.trade.cancel_order(&request)) {
+            Ok(o) => finish_call(o.code, o.message),
+            Err(e @ crate::error::SdkError::Refused(_)) => fail(CLOUD_PAY_FAIL, &e),
+            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+        }
+    })
+}
+
+/// Creates a scan-code (Native QR) order: `{"pay_platform","out_trade_no","total_fee","body",
+/// "product_id"?,"fee_type"?,"attach"?,"goods_tag"?,"detail"?,"time_expire"?}`.
+/// Returns CLOUD_PAY_OK (0, accepted or unknown: query with trade_type 2 — -5 gives code_url,
+/// 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted or bad input).
+///
+/// # Safety
+/// `req` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
+    boundary(CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
+        // SAFETY: caller contract.
+        let request: ScanCodePaySdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        match runtime::current().and_then(|rt| rt.trade.scan_code_pay(&request)) {
+            Ok(o) => {
+                if let Some(m) = o.message {
+                    set_errmsg(&m);
+                }
+                accept(o.accept)
+            }
+            Err(e) => fail(CLOUD_PAY_FAIL, &e),
+        }
+    })
+}
+
+/// Applies for a refund: `{"pay_platform"?,"out_trade_no","out_refund_no"?,"total_fee",
+/// "refund_fee","refund_fee_type"?,"refund_reason"?}` (amounts in fen, numbers or numeric
+/// strings). Without out_refund_no a number is generated (reused if the same refund is retried
+/// after an unknown outcome); find it with cloud_pay_query_refund by out_trade_no.
+/// Returns CLOUD_PAY_OK (0, accepted — the result comes from cloud_pay_query_refund),
+/// CLOUD_PAY_FAIL (-1 not accepted), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
+/// query), CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
+///
+/// # Safety
+/// `req` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || {
+        // SAFETY: caller contract.
+        let request: RefundSdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+        };
+        match runtime::current().and_then(|rt| rt.trade.refund(&request)) {
+            Ok(o) => finish_call(o.code, o.message),
+            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+        }
+    })
+}
+
+/// Queries refunds: `{"pay_platform"?,"out_trade_no","out_refund_no"?}` (no out_refund_no = all
+/// refunds of the order). Writes `RefundOrderSdk` JSON: out_trade_no, out_refund_no,
+/// refund_fee, `state` (1 processing, 2 success, 3 failed) of the matching (or newest) refund and
+/// `refund_orders` with every refund. Returns CLOUD_PAY_OK (0, read `state`), CLOUD_PAY_FAIL (-1),
+/// CLOUD_PAY_UNKNOWN (-2 query again), CLOUD_PAY_INTERNAL (-3). If `refund_order` is too small
+/// the code is still the real one.
+///
+/// # Safety
+/// `req` NUL-terminated; `refund_order` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || {
+        let out = match OutBuf::new(refund_order, length, "refund_order") {
+            Ok(o) => o,
+            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+        };
+        // SAFETY: caller contract.
+        let request: QueryRefundSdkRequest = match unsafe { read_json(req, "req") } {
+            Ok(r) => r,
+            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+        };
+        match runtime::current().and_then(|rt| rt.trade.query_refund(&request)) {
+            Ok(o) => {
+                let text = o.output.map(|v| v.to_string()).unwrap_or_else(|| "{}".into());
+                finish_money(&out, call(o.code), &text, o.message)
+            }
+            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+        }
+    })
+}
+
+/// Money-state exports keep their real code even when the output does not fit: a paid order
+/// must never be reported as an error, or the cashier may charge twice.
+fn finish_money(out: &OutBuf, code: c_int, text: &str, message: Option<String>) -> c_int {
+    // SAFETY: OutBuf was checked against the caller's pointer and length.
+    let write = unsafe { out.write(text) };
+    match (write, message) {
+        (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
+        (Err(small), None) => set_errmsg(&small),
+        (Ok(()), Some(m)) => set_errmsg(&m),
+        (Ok(()), None) => {}
+    }
+    code
+}
+
+fn finish_call(code: crate::trade::CallCode, message: Option<String>) -> c_int {
+    if let Some(m) = message {
+        set_errmsg(&m);
+    }
+    call(code)
+}

@@ -1,0 +1,47 @@
+//! Reading caller JSON into typed requests with errors that name the field.
+
+use serde::de::DeserializeOwned;
+
+/// Why a caller's JSON could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses JSON text into `T` leniently (numeric strings for integers, see
+/// `cloud_pay_protocol::wire`). Errors say where: `total_fee: invalid type: …`.
+pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, InputError> {
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError(format!("{what} is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(InputError(format!("{what} must be a JSON object")));
+    }
+    cloud_pay_protocol::wire::normalize(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        InputError(if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) })
+    })
+}
+
+/// A required, non-empty string field.
+pub fn require<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputError> {
+    match v.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(InputError(format!("{field} is required"))),
+    }
+}
+
+/// Checks an order or refund number: 1–32 characters of `[0-9A-Za-z_-]` (sdk-c-api.md §3.8).
+pub fn order_number<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputError> {
+    let s = require(v, field)?;
+    if s.len() > 32 {
+        return Err(InputError(format!("{field} is longer than 32 characters")));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(InputError(format!("{field} may only contain 0-9 A-Z a-z _ -")));
+    }
+    Ok(s)
+}

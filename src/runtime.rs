@@ -1,0 +1,168 @@
+//! The global state (configuration, trade core) and the background poll workers.
+//!
+//! Exports reach the state through [`current`], which hands out an `Arc` so no global lock
+//! is held while a call talks to the network. `cloud_pay_fini` and a re-init swap the state
+//! and stop the old workers within a bounded time.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::error::SdkError;
+use crate::trade::{PollSettings, Trade};
+
+/// Poll workers per runtime: a small fixed pool serves every order (no thread per order).
+const WORKERS: usize = 2;
+/// How long fini waits for workers before leaving them to finish on their own.
+const STOP_WAIT: Duration = Duration::from_millis(1500);
+
+/// Due times of background polls, shared by the workers.
+pub struct Scheduler {
+    queue: Mutex<BinaryHeap<Reverse<(Instant, u64, String)>>>,
+    wake: Condvar,
+    stopped: AtomicBool,
+    seq: AtomicU64,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler { queue: Mutex::new(BinaryHeap::new()), wake: Condvar::new(), stopped: AtomicBool::new(false), seq: AtomicU64::new(0) }
+    }
+}
+
+impl Scheduler {
+    /// Asks for a poll of `out_trade_no` at `due`.
+    pub fn schedule(&self, out_trade_no: &str, due: Instant) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        self.queue.lock().push(Reverse((due, seq, out_trade_no.to_owned())));
+        self.wake.notify_one();
+    }
+
+    /// Polls waiting to run.
+    pub fn pending(&self) -> usize {
+        self.queue.lock().len()
+    }
+
+    /// Blocks until a poll is due (returns it) or the scheduler stops (returns None).
+    fn next_due(&self) -> Option<String> {
+        let mut q = self.queue.lock();
+        loop {
+            if self.stopped.load(Ordering::Acquire) {
+                return None;
+            }
+            let now = Instant::now();
+            match q.peek() {
+                Some(Reverse((due, _, _))) if *due <= now => return q.pop().map(|Reverse((_, _, no))| no),
+                Some(Reverse((due, _, _))) => {
+                    let due = *due;
+                    self.wake.wait_until(&mut q, due);
+                }
+                None => self.wake.wait(&mut q),
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        let _q = self.queue.lock(); // no worker is between its check and its wait
+        self.wake.notify_all();
+    }
+}
+
+/// Everything `cloud_pay_init` sets up.
+pub struct Runtime {
+    /// The validated configuration.
+    pub config: Config,
+    /// The trade core.
+    pub trade: Arc<Trade>,
+    scheduler: Arc<Scheduler>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Runtime {
+    /// Builds a runtime and starts its workers. Nothing is sent over the network.
+    pub fn start(config: Config) -> Result<Arc<Runtime>, SdkError> {
+        let client = Client::new(&config)?;
+        let scheduler = Arc::new(Scheduler::default());
+        let poll = PollSettings {
+            micro_pay_count: config.micro_pay_query_count,
+            micro_pay_interval: config.micro_pay_query_interval,
+            scan_code_count: config.scan_code_query_count,
+            scan_code_interval: config.scan_code_query_interval,
+        };
+        let trade = Arc::new(Trade::new(client, poll, scheduler.clone()));
+        let mut handles = Vec::new();
+        for i in 0..WORKERS {
+            let (trade, sched) = (trade.clone(), scheduler.clone());
+            let h = std::thread::Builder::new()
+                .name(format!("cloud-pay-poll-{i}"))
+                .spawn(move || worker(&trade, &sched))
+                .map_err(|e| SdkError::Internal(format!("cannot start the poll worker: {e}")))?;
+            handles.push(h);
+        }
+        Ok(Arc::new(Runtime { config, trade, scheduler, workers: Mutex::new(handles) }))
+    }
+
+    /// Polls waiting to run (for tests and diagnostics).
+    pub fn pending_polls(&self) -> usize {
+        self.scheduler.pending()
+    }
+
+    /// Stops the workers, waiting at most [`STOP_WAIT`]. A worker inside a network call
+    /// finishes it on its own and exits; it only holds its own `Arc`s.
+    pub fn stop(&self) {
+        self.scheduler.stop();
+        let deadline = Instant::now() + STOP_WAIT;
+        for h in self.workers.lock().drain(..) {
+            while !h.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+fn worker(trade: &Trade, sched: &Scheduler) {
+    while let Some(no) = sched.next_due() {
+        // A panic in one poll must not kill the worker; the order stays queryable live.
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trade.poll_once(&no))).ok().flatten();
+        if let Some(due) = next {
+            sched.schedule(&no, due);
+        }
+    }
+}
+
+static CURRENT: Lazy<RwLock<Option<Arc<Runtime>>>> = Lazy::new(|| RwLock::new(None));
+
+/// The running state, or `NotInitialised`.
+pub fn current() -> Result<Arc<Runtime>, SdkError> {
+    CURRENT.read().clone().ok_or(SdkError::NotInitialised)
+}
+
+/// Installs a new runtime (stopping the previous one first).
+pub fn install(config: Config) -> Result<(), SdkError> {
+    let fresh = Runtime::start(config)?;
+    let old = CURRENT.write().replace(fresh);
+    if let Some(old) = old {
+        old.stop();
+    }
+    Ok(())
+}
+
+/// Removes and stops the runtime, if any.
+pub fn shutdown() {
+    let old = CURRENT.write().take();
+    if let Some(old) = old {
+        old.stop();
+    }
+}

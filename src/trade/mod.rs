@@ -1,0 +1,855 @@
+//! The money rules. Every decision about orders, retries, polling and codes lives here.
+//!
+//! * Unknown is never reported as failure or success.
+//! * A reply is trusted only after its HMAC verifies (classification in `cloud_pay_protocol`).
+//! * A re-entry order (micro_pay 104/407) is never reversed, closed or cancelled.
+//! * Retries reuse the same order number and the identical request bytes.
+//! * Nothing is ever reversed automatically.
+
+pub mod requests;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cloud_pay_protocol::types::{self as t, PayPlatform, TradeType};
+use cloud_pay_protocol::{StatusClass, status, wire};
+use parking_lot::Mutex;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::client::{AuthChoice, Client, Exchange};
+use crate::error::SdkError;
+use crate::input::{self, InputError};
+use crate::runtime::Scheduler;
+use requests::*;
+pub use state::{LocalState, OrderCode, OrderRecord};
+
+/// micro_pay / scan_code_pay: accepted (query for the result) or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accept {
+    /// Accepted or outcome unknown: the order may exist; get the result with query_order.
+    Accepted,
+    /// Definitively not accepted. Do not cancel the order.
+    NotAccepted,
+}
+
+/// Outcome of micro_pay / scan_code_pay.
+#[derive(Debug, Clone)]
+pub struct PayOutcome {
+    /// Accepted or not.
+    pub accept: Accept,
+    /// `{"pay_platform":N,"out_trade_no":"…"}`.
+    pub output: Value,
+    /// Why, when not accepted or unknown.
+    pub message: Option<String>,
+}
+
+/// Outcome of query_order.
+#[derive(Debug, Clone)]
+pub struct QueryOutcome {
+    /// The vendor code.
+    pub code: OrderCode,
+    /// `OrderSdk` JSON.
+    pub output: Value,
+    /// Why, when not paid.
+    pub message: Option<String>,
+}
+
+/// 0 / -1 / -2 of cancel_order, refund and query_refund.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallCode {
+    /// Done / accepted / queried.
+    Ok,
+    /// Definitive failure.
+    Failed,
+    /// Outcome unknown: query or retry with the same numbers.
+    Unknown,
+}
+
+/// Outcome of cancel_order, refund and query_refund.
+#[derive(Debug, Clone)]
+pub struct CallOutcome {
+    /// The code.
+    pub code: CallCode,
+    /// JSON output (query_refund).
+    pub output: Option<Value>,
+    /// Why, when not Ok.
+    pub message: Option<String>,
+}
+
+/// Background polling settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSettings {
+    /// Polls after micro_pay.
+    pub micro_pay_count: u32,
+    /// Interval after micro_pay.
+    pub micro_pay_interval: Duration,
+    /// Polls after scan_code_pay.
+    pub scan_code_count: u32,
+    /// Interval after scan_code_pay.
+    pub scan_code_interval: Duration,
+}
+
+/// The trade core: a client, the order book and the poll schedule.
+pub struct Trade {
+    client: Client,
+    orders: Mutex<HashMap<String, OrderRecord>>,
+    /// Generated refund numbers whose outcome is unknown, by request digest: a retry of the
+    /// same refund must reuse the number, or the customer could be refunded twice.
+    pending_refund_numbers: Mutex<HashMap<[u8; 32], String>>,
+    poll: PollSettings,
+    scheduler: Arc<Scheduler>,
+}
+
+fn bad(e: InputError) -> SdkError {
+    SdkError::BadInput(e.0)
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Infers the platform from a payment code: WeChat `10`–`15` with 18 digits, Alipay
+/// `25`–`30` with 16–24 digits (the public rules; sdk-c-api.md §1.3 #19).
+pub fn platform_from_author_code(code: &str) -> Option<PayPlatform> {
+    if !code.bytes().all(|b| b.is_ascii_digit()) || code.len() < 2 {
+        return None;
+    }
+    let prefix: u32 = code[..2].parse().ok()?;
+    match (prefix, code.len()) {
+        (10..=15, 18) => Some(PayPlatform::WXPAY),
+        (25..=30, 16..=24) => Some(PayPlatform::ALIPAY),
+        _ => None,
+    }
+}
+
+fn platform_arg(v: Option<i64>, field: &str) -> Result<Option<PayPlatform>, SdkError> {
+    match v {
+        None | Some(0) => Ok(None),
+        Some(n @ (1 | 2)) => Ok(Some(PayPlatform(n as i32))),
+        Some(n) => Err(SdkError::BadInput(format!("{field} must be 1 (WeChat Pay) or 2 (Alipay), got {n}"))),
+    }
+}
+
+fn trade_type_arg(v: Option<i64>) -> Result<Option<TradeType>, SdkError> {
+    match v {
+        None | Some(0) => Ok(None),
+        Some(n @ (1 | 2)) => Ok(Some(TradeType(n as i32))),
+        Some(n) => Err(SdkError::BadInput(format!("trade_type must be 1 (micro pay) or 2 (scan code), got {n}"))),
+    }
+}
+
+fn positive(v: Option<i64>, field: &str) -> Result<i64, SdkError> {
+    match v {
+        Some(n) if n > 0 => Ok(n),
+        Some(n) => Err(SdkError::BadInput(format!("{field} must be a positive amount in fen, got {n}"))),
+        None => Err(SdkError::BadInput(format!("{field} is required"))),
+    }
+}
+
+fn currency(v: &Option<String>, field: &str) -> Result<String, SdkError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") | Some("CNY") => Ok("CNY".into()),
+        Some(other) => Err(SdkError::BadInput(format!("{field} must be CNY, got {other:?}"))),
+    }
+}
+
+fn none_if_empty(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
+fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
+    if let Some(Value::Object(m)) = from {
+        for (k, v) in m {
+            if !v.is_object() && !v.is_array() {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+impl Trade {
+    /// A trade core over a client.
+    pub fn new(client: Client, poll: PollSettings, scheduler: Arc<Scheduler>) -> Trade {
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A copy of the local record of an order.
+    pub fn record(&self, out_trade_no: &str) -> Option<OrderRecord> {
+        self.orders.lock().get(out_trade_no).cloned()
+    }
+
+    /// micro_pay (sdk-c-api.md §3.4).
+    pub fn micro_pay(&self, req: &MicroPaySdkRequest) -> Result<PayOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let author_code = input::require(&req.author_code, "author_code").map_err(bad)?.to_owned();
+        let total_fee = positive(req.total_fee, "total_fee")?;
+        let fee_type = currency(&req.fee_type, "fee_type")?;
+        let body = input::require(&req.body, "body").map_err(bad)?.to_owned();
+        let platform = match platform_arg(req.pay_platform, "pay_platform")? {
+            Some(p) => p,
+            None => platform_from_author_code(&author_code).ok_or_else(|| {
+                SdkError::BadInput("unsupported payment code: not a WeChat Pay (10-15, 18 digits) or Alipay (25-30, 16-24 digits) code; pass pay_platform to override".into())
+            })?,
+        };
+        let wx_ext = (platform == PayPlatform::WXPAY
+            && (req.attach.is_some() || req.goods_tag.is_some() || req.limit_pay.is_some()))
+        .then(|| t::WxpayPayContentExt {
+            attach: none_if_empty(&req.attach),
+            goods_tag: none_if_empty(&req.goods_tag),
+            limit_pay: none_if_empty(&req.limit_pay),
+            ..Default::default()
+        });
+        let request = t::PayRequest {
+            pay_mch_key: self.client.pay_mch_key(Some(platform)),
+            pay_content: t::PayContent {
+                out_trade_no: out_trade_no.clone(),
+                author_code: Some(author_code),
+                total_fee,
+                fee_type,
+                body,
+                detail: requests::detail_text(&req.detail).map_err(bad)?,
+                remark: none_if_empty(&req.remark),
+                wxpay_pay_content_ext: wx_ext,
+                ..Default::default()
+            },
+            order_client: self.client.order_client(true),
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        self.create_order::<t::MicroPay>(request, platform, TradeType::MICRO_PAY)
+    }
+
+    /// scan_code_pay (sdk-c-api.md §3.4).
+    pub fn scan_code_pay(&self, req: &ScanCodePaySdkRequest) -> Result<PayOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let platform = platform_arg(req.pay_platform, "pay_platform")?
+            .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
+        let wx_ext = (platform == PayPlatform::WXPAY).then(|| t::WxpayPayContentExt {
+            attach: none_if_empty(&req.attach),
+            goods_tag: none_if_empty(&req.goods_tag),
+            // WeChat native pay requires a product id; the order number is a faithful default.
+            product_id: none_if_empty(&req.product_id).or_else(|| Some(out_trade_no.clone())),
+            ..Default::default()
+        });
+        let request = t::PayRequest {
+            pay_mch_key: self.client.pay_mch_key(Some(platform)),
+            pay_content: t::PayContent {
+                out_trade_no: out_trade_no.clone(),
+                time_expire: req.time_expire.filter(|v| *v > 0),
+                total_fee: positive(req.total_fee, "total_fee")?,
+                fee_type: currency(&req.fee_type, "fee_type")?,
+                body: input::require(&req.body, "body").map_err(bad)?.to_owned(),
+                detail: requests::detail_text(&req.detail).map_err(bad)?,
+                wxpay_pay_content_ext: wx_ext,
+                ..Default::default()
+            },
+            order_client: self.client.order_client(true),
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        self.create_order::<t::ScanCodePay>(request, platform, TradeType::SCAN_CODE)
+    }
+
+    /// Shared path of micro_pay and scan_code_pay: record first, send (or re-send the
+    /// identical request), classify, schedule polling unless final.
+    fn create_order<A>(&self, request: t::PayRequest, platform: PayPlatform, trade_type: TradeType) -> Result<PayOutcome, SdkError>
+    where
+        A: cloud_pay_protocol::Api<Request = t::PayRequest>,
+        A::Result: OrderResult,
+    {
+        let out_trade_no = request.pay_content.out_trade_no.clone();
+        let mut business = request.clone();
+        business.nonce_str.clear();
+        let content_digest = digest(&[&wire::to_text(&business)]);
+        let output = json!({"pay_platform": platform.0, "out_trade_no": out_trade_no});
+        let (poll_count, poll_interval) = if trade_type == TradeType::SCAN_CODE {
+            (self.poll.scan_code_count, self.poll.scan_code_interval)
+        } else {
+            (self.poll.micro_pay_count, self.poll.micro_pay_interval)
+        };
+
+        // The record exists before anything is sent, so a concurrent query or a retry sees it.
+        let request_content = {
+            let mut orders = self.orders.lock();
+            match orders.get(&out_trade_no) {
+                Some(rec) if rec.content_digest != content_digest => {
+                    return Err(SdkError::Refused(format!(
+                        "out_trade_no {out_trade_no} was already used in this process for a different order; nothing was sent (use a new order number for a new sale)"
+                    )));
+                }
+                Some(rec) => rec.request_content.clone(),
+                None => {
+                    let text = wire::to_text(&request);
+                    orders.insert(out_trade_no.clone(), OrderRecord {
+                        out_trade_no: out_trade_no.clone(),
+                        trade_type,
+                        pay_platform: Some(platform),
+                        content_digest,
+                        request_content: text.clone(),
+                        local: LocalState::Unknown,
+                        code: OrderCode::Unknown,
+                        cached_final: false,
+                        output: None,
+                        code_url: None,
+                        polls_left: poll_count,
+                        poll_interval,
+                        last_detail: String::new(),
+                    });
+                    text
+                }
+            }
+        };
+
+        let ex = self.client.call_text::<A>(request_content, AuthChoice::Hmac);
+        let mut orders = self.orders.lock();
+        let Some(rec) = orders.get_mut(&out_trade_no) else {
+            return Err(SdkError::Internal("order record vanished".into()));
+        };
+        rec.last_detail = ex.detail.clone();
+        match ex.class {
+            StatusClass::Success => {
+                let result = ex.result().cloned().unwrap_or_default();
+                if let Some(url) = result.code_url() {
+                    rec.code_url = Some(url.to_owned());
+                    rec.local = LocalState::PreOrdered;
+                }
+                if let Some(order) = result.order_content() {
+                    let raw = ex.response.as_ref().and_then(|r| r.raw_result.clone());
+                    apply_order(rec, order, raw.as_ref());
+                }
+                let schedule = !rec.cached_final && rec.polls_left > 0;
+                drop(orders);
+                if schedule {
+                    self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
+                }
+                Ok(PayOutcome { accept: Accept::Accepted, output, message: None })
+            }
+            StatusClass::ReEntry => {
+                rec.local = LocalState::ReEntry;
+                rec.code = OrderCode::ReEntry;
+                rec.cached_final = true;
+                Ok(PayOutcome {
+                    accept: Accept::NotAccepted,
+                    output,
+                    message: Some(format!(
+                        "{} — RE-ENTRY: out_trade_no {out_trade_no} was already used for a different order, which may be paid. Do NOT cancel or reverse it; query it with cloud_pay_query_order.",
+                        ex.detail
+                    )),
+                })
+            }
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber => {
+                rec.local = LocalState::Fail;
+                rec.code = OrderCode::Failed;
+                // A 101 carries no HMAC: remember the failure but confirm with the server on query.
+                rec.cached_final = ex.response.as_ref().is_some_and(|r| r.status != status::code::REJECTED);
+                let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
+                Ok(PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) })
+            }
+            StatusClass::Unknown => {
+                // The order may exist: say accepted, keep polling, let query_order tell the truth.
+                let schedule = rec.polls_left > 0;
+                drop(orders);
+                if schedule {
+                    self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
+                }
+                Ok(PayOutcome {
+                    accept: Accept::Accepted,
+                    output,
+                    message: Some(format!("{} — outcome unknown; the SDK keeps querying the order", ex.detail)),
+                })
+            }
+        }
+    }
+
+    /// query_order: a cached final state at once, otherwise one live query.
+    pub fn query_order(&self, req: &OrderRefSdkRequest) -> Result<QueryOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let platform = platform_arg(req.pay_platform, "pay_platform")?;
+        let trade_type = trade_type_arg(req.trade_type)?;
+        if let Some(rec) = self.orders.lock().get(&out_trade_no)
+            && rec.cached_final
+        {
+            return Ok(cached_outcome(rec));
+        }
+        Ok(self.live_query(&out_trade_no, platform, trade_type))
+    }
+
+    /// One `query_order` exchange, applied to the local record.
+    fn live_query(&self, out_trade_no: &str, platform: Option<PayPlatform>, trade_type: Option<TradeType>) -> QueryOutcome {
+        let (platform, trade_type) = match self.orders.lock().get(out_trade_no) {
+            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type))),
+            None => (platform, trade_type),
+        };
+        let request = t::QueryOrderRequest {
+            pay_mch_key: self.client.pay_mch_key(platform),
+            order_client: self.client.order_client(false),
+            out_trade_no: out_trade_no.to_owned(),
+            trade_type,
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        let ex = self.client.call::<t::QueryOrder>(&request, AuthChoice::Hmac);
+        let mut orders = self.orders.lock();
+        let rec = orders.get_mut(out_trade_no);
+        // A re-entry order stays -6 whatever the original order's state is.
+        if let Some(rec) = &rec
+            && rec.local == LocalState::ReEntry
+        {
+            return cached_outcome(rec);
+        }
+        match ex.class {
+            StatusClass::Success => {
+                let result = ex.result().cloned().unwrap_or_default();
+                let raw = ex.response.as_ref().and_then(|r| r.raw_result.clone());
+                let Some(order) = result.order_content.as_ref() else {
+                    return unknown_outcome(out_trade_no, &format!("{} — reply has no order_content", ex.detail));
+                };
+                match rec {
+                    Some(rec) => {
+                        apply_order(rec, order, raw.as_ref());
+                        cached_outcome(rec)
+                    }
+                    None => {
+                        let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
+                        let output = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_ref(), trade_type);
+                        QueryOutcome { code, output, message: (code != OrderCode::Paid).then(|| ex.detail.clone()) }
+                    }
+                }
+            }
+            StatusClass::Unknown => {
+                let message = format!("{} — result unknown, query again", ex.detail);
+                match rec {
+                    Some(rec) => QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) },
+                    None => unknown_outcome(out_trade_no, &message),
+                }
+            }
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber | StatusClass::ReEntry => {
+                let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND { OrderCode::NotExist } else { OrderCode::Error };
+                QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}), message: Some(ex.detail) }
+            }
+        }
+    }
+
+    /// One background poll of an order; returns when to poll again, if at all.
+    pub fn poll_once(&self, out_trade_no: &str) -> Option<Instant> {
+        let interval = {
+            let mut orders = self.orders.lock();
+            let rec = orders.get_mut(out_trade_no)?;
+            if rec.cached_final || rec.polls_left == 0 {
+                return None;
+            }
+            rec.polls_left -= 1;
+            rec.poll_interval
+        };
+        self.live_query(out_trade_no, None, None);
+        let orders = self.orders.lock();
+        let rec = orders.get(out_trade_no)?;
+        (!rec.cached_final && rec.polls_left > 0).then(|| Instant::now() + interval)
+    }
+
+    /// cancel_order: trade_type 1 → reverse, 2 → close_order. A re-entry order is refused locally.
+    pub fn cancel_order(&self, req: &OrderRefSdkRequest) -> Result<CallOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let trade_type = trade_type_arg(req.trade_type)?
+            .ok_or_else(|| SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into()))?;
+        let local = self.record(&out_trade_no);
+        if local.as_ref().is_some_and(|r| r.local == LocalState::ReEntry) {
+            return Err(SdkError::Refused(format!(
+                "order {out_trade_no} hit re-entry (status 104, internal_status 407): the number belongs to another order that may be paid; it is never cancelled or reversed"
+            )));
+        }
+        let platform = platform_arg(req.pay_platform, "pay_platform")?
+            .or(local.as_ref().and_then(|r| r.pay_platform))
+            .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
+        let (ex_class, detail) = if trade_type == TradeType::MICRO_PAY {
+            let request = t::ReverseRequest {
+                pay_mch_key: self.client.pay_mch_key(Some(platform)),
+                order_client: self.client.order_client(true),
+                out_trade_no: out_trade_no.clone(),
+                nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            };
+            let ex = self.client.call::<t::Reverse>(&request, AuthChoice::SignIfConfigured);
+            (ex.class, ex.detail)
+        } else {
+            let request = t::CloseOrderRequest {
+                pay_mch_key: self.client.pay_mch_key(Some(platform)),
+                order_client: self.client.order_client(false),
+                out_trade_no: out_trade_no.clone(),
+                trade_type: Some(trade_type),
+                nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            };
+            let ex = self.client.call::<t::CloseOrder>(&request, AuthChoice::Hmac);
+            (ex.class, ex.detail)
+        };
+        let code = match ex_class {
+            StatusClass::Success => {
+                if let Some(rec) = self.orders.lock().get_mut(&out_trade_no) {
+                    rec.local = if trade_type == TradeType::MICRO_PAY { LocalState::Reverse } else { LocalState::Closed };
+                    rec.code = OrderCode::Closed;
+                    rec.cached_final = false; // the next query_order reads the new state from the server
+                    rec.polls_left = 0;
+                }
+                CallCode::Ok
+            }
+            StatusClass::Unknown => CallCode::Unknown,
+            _ => CallCode::Failed,
+        };
+        Ok(CallOutcome { code, output: None, message: (code != CallCode::Ok).then_some(detail) })
+    }
+
+    /// refund: accepted / not accepted / unknown. The result is read with query_refund.
+    pub fn refund(&self, req: &RefundSdkRequest) -> Result<CallOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let local = self.record(&out_trade_no);
+        let platform = platform_arg(req.pay_platform, "pay_platform")?
+            .or(local.as_ref().and_then(|r| r.pay_platform))
+            .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
+        let total_fee = positive(req.total_fee, "total_fee")?;
+        let refund_fee = positive(req.refund_fee, "refund_fee")?;
+        if refund_fee > total_fee {
+            return Err(SdkError::BadInput(format!("refund_fee {refund_fee} exceeds total_fee {total_fee}")));
+        }
+        let refund_fee_type = currency(&req.refund_fee_type, "refund_fee_type")?;
+        let reason = none_if_empty(&req.refund_reason);
+        let request_digest =
+            digest(&[&out_trade_no, &platform.0.to_string(), &total_fee.to_string(), &refund_fee.to_string(), reason.as_deref().unwrap_or("")]);
+        let (out_refund_no, generated) = match &req.out_refund_no {
+            Some(s) if !s.trim().is_empty() => (input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned(), false),
+            _ => {
+                let mut pending = self.pending_refund_numbers.lock();
+                let no = pending.entry(request_digest).or_insert_with(|| generate_refund_no(&out_trade_no)).clone();
+                (no, true)
+            }
+        };
+        let request = t::RefundRequest {
+            pay_mch_key: self.client.pay_mch_key(Some(platform)),
+            refund_content: t::RefundContent {
+                out_trade_no: out_trade_no.clone(),
+                out_refund_no: out_refund_no.clone(),
+                total_fee,
+                refund_fee,
+                refund_fee_type,
+                refund_reason: reason,
+                ..Default::default()
+            },
+            order_client: self.client.order_client(false),
+            api_version: None,
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        let ex = self.client.call::<t::Refund>(&request, AuthChoice::SignIfConfigured);
+        let code = match ex.class {
+            StatusClass::Success => CallCode::Ok,
+            StatusClass::Unknown => CallCode::Unknown,
+            _ => CallCode::Failed,
+        };
+        if generated && code != CallCode::Unknown {
+            self.pending_refund_numbers.lock().remove(&request_digest);
+        }
+        if code == CallCode::Ok
+            && let Some(rec) = self.orders.lock().get_mut(&out_trade_no)
+        {
+            // The payment's state changes with a refund: stop answering from memory.
+            rec.cached_final = false;
+        }
+        let message = match code {
+            CallCode::Ok => None,
+            CallCode::Unknown => Some(format!("{} — refund outcome unknown; query it, or retry with the same out_refund_no {out_refund_no}", ex.detail)),
+            CallCode::Failed => Some(ex.detail),
+        };
+        Ok(CallOutcome { code, output: Some(json!({"out_trade_no": out_trade_no, "out_refund_no": out_refund_no})), message })
+    }
+
+    /// query_refund: one refund or all refunds of an order.
+    pub fn query_refund(&self, req: &QueryRefundSdkRequest) -> Result<CallOutcome, SdkError> {
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_refund_no = match &req.out_refund_no {
+            Some(s) if !s.trim().is_empty() => Some(input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned()),
+            _ => None,
+        };
+        let platform = platform_arg(req.pay_platform, "pay_platform")?.or(self.record(&out_trade_no).and_then(|r| r.pay_platform));
+        let request = t::QueryRefundOrderRequest {
+            pay_mch_key: self.client.pay_mch_key(platform),
+            order_client: self.client.order_client(false),
+            out_trade_no: out_trade_no.clone(),
+            out_refund_no: out_refund_no.clone(),
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call::<t::QueryRefundOrder>(&request, AuthChoice::Hmac);
+        match ex.class {
+            StatusClass::Success => {
+                let refunds = ex.result().map(|r| r.refund_order_content.clone()).unwrap_or_default();
+                Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &refunds)), message: None })
+            }
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber
+                if ex.internal_status() == status::internal::REFUND_NOT_FOUND =>
+            {
+                Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &[])), message: None })
+            }
+            StatusClass::Unknown => Ok(CallOutcome { code: CallCode::Unknown, output: None, message: Some(format!("{} — result unknown, query again", ex.detail)) }),
+            _ => Ok(CallOutcome { code: CallCode::Failed, output: None, message: Some(ex.detail) }),
+        }
+    }
+}
+
+/// What micro_pay and scan_code_pay results offer to the shared create path.
+pub trait OrderResult: Clone + Default {
+    /// The order, when the reply carries it.
+    fn order_content(&self) -> Option<&t::OrderContent>;
+    /// The QR URL, when the reply carries it.
+    fn code_url(&self) -> Option<&str>;
+}
+
+impl OrderResult for t::MicroPayResult {
+    fn order_content(&self) -> Option<&t::OrderContent> {
+        self.order_content.as_ref()
+    }
+    fn code_url(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl OrderResult for t::ScanCodePayResult {
+    fn order_content(&self) -> Option<&t::OrderContent> {
+        None
+    }
+    fn code_url(&self) -> Option<&str> {
+        self.code_url.as_deref()
+    }
+}
+
+/// Applies a trusted order_content to the local record.
+fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Option<&Value>) {
+    if rec.code_url.is_none() {
+        rec.code_url = order.code_url.clone();
+    }
+    if let Some((p, _)) = order.trade_state() {
+        rec.pay_platform = Some(p);
+    }
+    let (code, local, fin) = state::map_order(order, Some(rec.trade_type), rec.code_url.is_some());
+    rec.code = code;
+    rec.local = local;
+    rec.cached_final = fin;
+    if fin {
+        rec.polls_left = 0;
+    }
+    rec.output = Some(order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type)));
+}
+
+fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
+    let message = match rec.code {
+        OrderCode::Paid => None,
+        OrderCode::ReEntry => Some(format!(
+            "order {} hit re-entry (status 104, internal_status 407): never cancel it; {}",
+            rec.out_trade_no, rec.last_detail
+        )),
+        _ => Some(rec.last_detail.clone()),
+    };
+    QueryOutcome { code: rec.code, output: rec.output.clone().unwrap_or_else(|| local_output(rec)), message }
+}
+
+fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
+    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}), message: Some(message.to_owned()) }
+}
+
+/// What is known locally when the server gave nothing trusted.
+fn local_output(rec: &OrderRecord) -> Value {
+    let mut m = match &rec.output {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    m.insert("out_trade_no".into(), rec.out_trade_no.clone().into());
+    m.insert("trade_type".into(), rec.trade_type.0.into());
+    if let Some(p) = rec.pay_platform {
+        m.insert("pay_platform".into(), p.0.into());
+    }
+    m.insert("state".into(), (rec.local as i32).into());
+    if let Some(u) = &rec.code_url {
+        m.insert("code_url".into(), u.clone().into());
+    }
+    Value::Object(m)
+}
+
+/// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
+/// plus the raw pay_mch_key and order_content objects.
+fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> Value {
+    let mut m = Map::new();
+    let order = raw_result.and_then(|r| r.get("order_content"));
+    let mch = raw_result.and_then(|r| r.get("pay_mch_key"));
+    lift_scalars(&mut m, order);
+    for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
+        lift_scalars(&mut m, order.and_then(|o| o.get(ext)));
+    }
+    m.insert("out_trade_no".into(), out_trade_no.into());
+    if !m.contains_key("trade_type")
+        && let Some(tt) = trade_type
+    {
+        m.insert("trade_type".into(), tt.0.into());
+    }
+    let platform = mch.and_then(|k| k.get("pay_platform")).cloned().or_else(|| {
+        order.and_then(|o| {
+            if o.get("wxpay_order_content_ext").is_some() {
+                Some(Value::from(1))
+            } else if o.get("alipay_order_content_ext").is_some() {
+                Some(Value::from(2))
+            } else {
+                None
+            }
+        })
+    });
+    if let Some(p) = platform {
+        m.insert("pay_platform".into(), p);
+    }
+    m.insert("state".into(), (local as i32).into());
+    if let Some(u) = code_url {
+        m.insert("code_url".into(), u.into());
+    }
+    if let Some(k) = mch {
+        m.insert("pay_mch_key".into(), k.clone());
+    }
+    if let Some(o) = order {
+        m.insert("order_content".into(), o.clone());
+    }
+    Value::Object(m)
+}
+
+/// `RefundOrderSdk` (U4): the matching (or newest) refund flattened with `state`, plus all refunds.
+fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &[t::RefundOrderContent]) -> Value {
+    let flat = |r: &t::RefundOrderContent| {
+        let raw = wire::to_value(r);
+        let mut m = Map::new();
+        lift_scalars(&mut m, Some(&raw));
+        for ext in ["wxpay_refund_order_content_ext", "alipay_refund_order_content_ext"] {
+            if let Some(e) = raw.get(ext) {
+                lift_scalars(&mut m, Some(e));
+                m.insert(ext.into(), e.clone());
+            }
+        }
+        m.remove("nonce_str");
+        // The ext's platform state is kept in the nested object; `state` is the SDK's 1/2/3.
+        m.insert("state".into(), state::refund_state(r).into());
+        Value::Object(m)
+    };
+    let all: Vec<Value> = refunds.iter().map(flat).collect();
+    let chosen = match wanted {
+        Some(no) => refunds.iter().position(|r| r.out_refund_no == no),
+        None => refunds.iter().enumerate().max_by_key(|(_, r)| r.create_time.unwrap_or(0)).map(|(i, _)| i),
+    };
+    let mut top = match chosen.map(|i| &all[i]) {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    top.insert("out_trade_no".into(), out_trade_no.into());
+    top.insert("refund_orders".into(), Value::Array(all));
+    Value::Object(top)
+}
+
+/// A refund number for a caller that gave none: the order's first 10 characters (which hold
+/// the merchant prefix, 10 alphanumerics or 8 digits) + `R` + milliseconds + 4 random digits.
+/// Unlike "order number + 2-digit sequence", it cannot repeat after a restart.
+fn generate_refund_no(out_trade_no: &str) -> String {
+    let head: String = out_trade_no.chars().take(10).collect();
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let mut r = [0u8; 2];
+    let _ = getrandom::getrandom(&mut r);
+    format!("{head}R{ms}{:04}", u16::from_le_bytes(r) % 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_code_prefixes() {
+        assert_eq!(platform_from_author_code("134567890123456789"), Some(PayPlatform::WXPAY));
+        assert_eq!(platform_from_author_code("104567890123456789"), Some(PayPlatform::WXPAY));
+        assert_eq!(platform_from_author_code("13456789012345678"), None, "WeChat codes have 18 digits");
+        assert_eq!(platform_from_author_code("164567890123456789"), None);
+        assert_eq!(platform_from_author_code("2845678901234567"), Some(PayPlatform::ALIPAY));
+        assert_eq!(platform_from_author_code("301234567890123456789012"), Some(PayPlatform::ALIPAY));
+        assert_eq!(platform_from_author_code("3012345678901234567890123"), None, "at most 24 digits");
+        assert_eq!(platform_from_author_code("99123456789"), None);
+        assert_eq!(platform_from_author_code("13456789012345678x"), None);
+    }
+
+    #[test]
+    fn generated_refund_numbers_keep_the_prefix_and_fit() {
+        let a = generate_refund_no("sz0100test20240101120000001");
+        assert!(a.starts_with("sz0100test") && a.len() <= 32, "{a}");
+        let b = generate_refund_no("010000520000000000000000000000001");
+        assert!(b.starts_with("01000052") && b.len() <= 32, "{b}");
+    }
+
+    fn wx(state: i32, transforming: bool) -> t::OrderContent {
+        t::OrderContent {
+            out_trade_no: "x".into(),
+            is_transforming: Some(transforming),
+            wxpay_order_content_ext: Some(t::WxpayOrderContentExt { current_trade_state: t::WxpayOrderState(state), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    fn ali(state: i32) -> t::OrderContent {
+        t::OrderContent {
+            out_trade_no: "x".into(),
+            alipay_order_content_ext: Some(t::AlipayOrderContentExt { current_trade_state: t::AlipayOrderState(state), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn wechat_state_table_of_section_3_5() {
+        use OrderCode::*;
+        let micro = Some(TradeType::MICRO_PAY);
+        let scan = Some(TradeType::SCAN_CODE);
+        let code = |s, tt, url| state::map_order(&wx(s, false), tt, url).0;
+        assert_eq!(code(1, micro, false), Unknown);
+        assert_eq!(code(2, micro, false), Paid);
+        assert_eq!(code(3, scan, true), Paid);
+        assert_eq!(code(4, micro, false), Closed);
+        assert_eq!(code(5, micro, false), Failed);
+        assert_eq!(code(6, scan, true), Prepay);
+        assert_eq!(code(6, scan, false), Unknown);
+        assert_eq!(code(6, micro, true), Unknown);
+        assert_eq!(code(7, scan, false), Closed);
+        assert_eq!(code(8, micro, false), Closed);
+        assert_eq!(code(9, micro, false), Unknown);
+        assert_eq!(code(10, micro, false), Failed);
+        assert_eq!(code(11, micro, false), Failed);
+        assert_eq!(code(12, micro, false), Unknown);
+        assert_eq!(code(77, micro, false), Unknown, "undocumented states are unknown");
+        assert!(state::map_order(&wx(2, false), micro, false).2, "paid is final");
+        assert!(!state::map_order(&wx(9, false), micro, false).2, "user paying is not final");
+    }
+
+    #[test]
+    fn alipay_state_table_of_section_3_5() {
+        use OrderCode::*;
+        let code = |s, tt, url| state::map_order(&ali(s), tt, url).0;
+        assert_eq!(code(1, Some(TradeType::MICRO_PAY), false), Unknown);
+        assert_eq!(code(2, Some(TradeType::MICRO_PAY), false), Paid);
+        assert_eq!(code(4, Some(TradeType::MICRO_PAY), false), Unknown);
+        assert_eq!(code(4, Some(TradeType::SCAN_CODE), true), Prepay);
+        assert_eq!(code(5, Some(TradeType::MICRO_PAY), false), Closed);
+        assert_eq!(code(6, Some(TradeType::MICRO_PAY), false), Paid);
+        assert_eq!(code(7, Some(TradeType::MICRO_PAY), false), NotExist);
+    }
+
+    #[test]
+    fn a_failure_while_the_server_is_still_processing_is_unknown() {
+        let (code, _, fin) = state::map_order(&wx(10, true), Some(TradeType::MICRO_PAY), false);
+        assert_eq!((code, fin), (OrderCode::Unknown, false));
+        let (code, _, fin) = state::map_order(&wx(2, true), Some(TradeType::MICRO_PAY), false);
+        assert_eq!((code, fin), (OrderCode::Paid, false), "paid is reported but not cached while transforming");
+    }
+}

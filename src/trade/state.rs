@@ -1,0 +1,142 @@
+//! Order states: the server's platform states mapped to the SDK's codes (sdk-c-api.md §3.5)
+//! and the local record kept for every order this process created or queried.
+
+use std::time::Duration;
+
+use cloud_pay_protocol::types::{OrderContent, PayPlatform, TradeType};
+use serde_json::Value;
+
+/// `cloud_pay_query_order` results (sdk-c-api.md §1.3 #6). Values are the vendor's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderCode {
+    /// The customer paid.
+    Paid = 0,
+    /// The payment failed.
+    Failed = -1,
+    /// Not known yet: keep querying.
+    Unknown = -2,
+    /// A failure that is not a payment failure.
+    Error = -3,
+    /// Refunded, reversed or closed.
+    Closed = -4,
+    /// Scan-code order created: show `code_url`.
+    Prepay = -5,
+    /// Re-entry (407): never cancel this order.
+    ReEntry = -6,
+    /// The order does not exist.
+    NotExist = -7,
+}
+
+/// The local state number written as `state` in query_order output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalState {
+    /// Created, not yet paying.
+    Init = 1,
+    /// The customer is confirming (password entry).
+    UserPaying = 2,
+    /// Paid.
+    Success = 3,
+    /// Payment failed or rejected.
+    Fail = 4,
+    /// Reversed (撤单).
+    Reverse = 5,
+    /// Refunded (fully or partly).
+    Refund = 6,
+    /// Closed (关单).
+    Closed = 7,
+    /// micro_pay hit anti-re-entry (104/407): the number belongs to another order.
+    ReEntry = 8,
+    /// Outcome unknown (no trusted reply yet).
+    Unknown = 9,
+    /// Scan-code order waiting for the customer to scan and pay.
+    PreOrdered = 10,
+}
+
+/// Maps a platform state to (code, local state, final?). `code_url_known` turns a
+/// waiting scan-code order into -5. A failure while the server still processes the
+/// order (`is_transforming`) is reported as unknown, never as failure.
+pub fn map_order(order: &OrderContent, trade_type: Option<TradeType>, code_url_known: bool) -> (OrderCode, LocalState, bool) {
+    use LocalState as L;
+    use OrderCode as C;
+    let scan = trade_type == Some(TradeType::SCAN_CODE) || order.trade_type == Some(TradeType::SCAN_CODE);
+    let (code, local, fin) = match order.trade_state() {
+        Some((PayPlatform::WXPAY, s)) => match s {
+            2 | 3 => (C::Paid, L::Success, true),
+            4 => (C::Closed, L::Refund, true),
+            5 | 10 | 11 => (C::Failed, L::Fail, true),
+            6 if scan && code_url_known => (C::Prepay, L::PreOrdered, false),
+            6 => (C::Unknown, L::PreOrdered, false),
+            7 => (C::Closed, L::Closed, true),
+            8 => (C::Closed, L::Reverse, true),
+            9 => (C::Unknown, L::UserPaying, false),
+            1 | 12 => (C::Unknown, L::Init, false),
+            _ => (C::Unknown, L::Unknown, false),
+        },
+        Some((_, s)) => match s {
+            2 | 6 => (C::Paid, L::Success, true),
+            4 if scan && code_url_known => (C::Prepay, L::PreOrdered, false),
+            4 => (C::Unknown, L::UserPaying, false),
+            5 => (C::Closed, L::Closed, true),
+            // "Does not exist" right after a lost reply may be transient: report it, keep polling.
+            7 => (C::NotExist, L::Unknown, false),
+            1 => (C::Unknown, L::Init, false),
+            _ => (C::Unknown, L::Unknown, false),
+        },
+        None => (C::Unknown, L::Unknown, false),
+    };
+    if order.is_transforming == Some(true) {
+        // Still processing: nothing is final yet, and a failure is not a failure yet.
+        return (if code == C::Paid { code } else { C::Unknown }, local, false);
+    }
+    (code, local, fin)
+}
+
+/// Refund state for `RefundOrderSdk.state`: 1 processing, 2 success, 3 failed (sdk-c-api.md §3.5).
+pub fn refund_state(r: &cloud_pay_protocol::types::RefundOrderContent) -> i32 {
+    if let Some(w) = &r.wxpay_refund_order_content_ext {
+        return match w.state.0 {
+            2 => 2,
+            3 | 5 | 6 => 3,
+            _ => 1,
+        };
+    }
+    if let Some(a) = &r.alipay_refund_order_content_ext {
+        return match a.refund_status.0 {
+            2 => 2,
+            3 | 5 => 3,
+            _ => 1,
+        };
+    }
+    1
+}
+
+/// What the process knows about one order.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    /// Order number.
+    pub out_trade_no: String,
+    /// Micro pay or scan code.
+    pub trade_type: TradeType,
+    /// Platform, once known.
+    pub pay_platform: Option<PayPlatform>,
+    /// SHA-256 of the business content, to tell a retry from a different order.
+    pub content_digest: [u8; 32],
+    /// The exact request_content sent, to repeat it byte for byte.
+    pub request_content: String,
+    /// Local state.
+    pub local: LocalState,
+    /// Last code derived from a trusted reply.
+    pub code: OrderCode,
+    /// Final and answered from memory.
+    pub cached_final: bool,
+    /// query_order output of the last trusted reply.
+    pub output: Option<Value>,
+    /// QR URL of a scan-code order.
+    pub code_url: Option<String>,
+    /// Background polls still allowed.
+    pub polls_left: u32,
+    /// Interval between background polls.
+    pub poll_interval: Duration,
+    /// Why the order ended badly, for errmsg (server text).
+    pub last_detail: String,
+}
