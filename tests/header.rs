@@ -1,0 +1,72 @@
+//! The committed C header is exactly what cbindgen generates from the exports, and it
+//! compiles as strict C99 and C++17. `UPDATE_HEADER=1 cargo test --test header` rewrites it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate() -> String {
+    let cfg = cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut out = Vec::new();
+    cbindgen::Builder::new()
+        .with_crate(root())
+        .with_config(cfg)
+        .generate()
+        .expect("cbindgen generation")
+        .write(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn committed_header_is_up_to_date() {
+    let path = root().join("include/cloud_pay.h");
+    let fresh = generate();
+    if std::env::var_os("UPDATE_HEADER").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == fresh, "include/cloud_pay.h is out of date: run `UPDATE_HEADER=1 cargo test --test header`");
+}
+
+#[test]
+fn header_declares_every_export_with_the_vendor_macro() {
+    let h = std::fs::read_to_string(root().join("include/cloud_pay.h")).unwrap();
+    for f in [
+        "int cloud_pay_init(const char *conf);",
+        "int cloud_pay_fini(void);",
+        "const char *cloud_pay_get_errmsg(void);",
+        "int cloud_pay_micro_pay(const char *req, char *resp, int length);",
+        "int cloud_pay_query_order(const char *req, char *order, int length);",
+        "int cloud_pay_cancel_order(const char *req);",
+        "int cloud_pay_scan_code_pay(const char *req);",
+        "int cloud_pay_refund(const char *req);",
+        "int cloud_pay_query_refund(const char *req, char *refund_order, int length);",
+    ] {
+        assert!(h.contains(&format!("CLOUDPAYAPI_SDK_CPP_API {f}")), "missing: {f}");
+    }
+    assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY -6"));
+}
+
+fn compiles(compiler: &str, args: &[&str], src: &Path) {
+    let Ok(out) = Command::new(compiler).args(args).arg("-I").arg(root().join("include")).arg("-fsyntax-only").arg(src).output() else {
+        eprintln!("{compiler} not found: skipping");
+        return;
+    };
+    assert!(out.status.success(), "{compiler} {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn header_compiles_as_strict_c99_and_cpp17() {
+    let dir = std::env::temp_dir().join(format!("cloud-pay-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = dir.join("t.c");
+    std::fs::write(&c, "#include \"cloud_pay.h\"\nint main(void) { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
+    let cpp = dir.join("t.cpp");
+    std::fs::write(&cpp, "#include \"cloud_pay.h\"\nint main() { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
+    compiles("cc", &["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"], &c);
+    compiles("c++", &["-std=c++17", "-Wall", "-Wextra", "-pedantic", "-Werror"], &cpp);
+    let _ = std::fs::remove_dir_all(&dir);
+}
