@@ -1,1 +1,59 @@
-fn main(){}
+//! `cloud-pay-sandbox`: runs the sandbox until killed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use cloud_pay_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
+
+const USAGE: &str = "usage: cloud-pay-sandbox [--config FILE] [--state-dir DIR] [--http ADDR] [--https ADDR] [--tls-cert PEM --tls-key PEM]\n\
+  --config FILE     merchants JSON (default: the built-in TEST-ONLY demo merchant)\n\
+  --state-dir DIR   where state.json and the CA live (default ./sandbox-state)\n\
+  --http ADDR       plain HTTP listener (default 127.0.0.1:0)\n\
+  --https ADDR      HTTPS listener (default 127.0.0.1:0)\n\
+  --tls-cert/--tls-key  PEM certificate chain and key instead of a generated CA";
+
+fn fail(msg: &str) -> ! {
+    eprintln!("cloud-pay-sandbox: {msg}\n{USAGE}");
+    std::process::exit(2)
+}
+
+fn main() {
+    let mut opts = SandboxOptions::demo();
+    opts.state_dir = Some(PathBuf::from("./sandbox-state"));
+    let (mut cert, mut key) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "-h" || a == "--help" {
+            println!("{USAGE}");
+            return;
+        }
+        let v = args.next().unwrap_or_else(|| fail(&format!("{a} needs a value")));
+        let addr = |v: &str| v.parse::<SocketAddr>().unwrap_or_else(|_| fail(&format!("{a}: not an address: {v}")));
+        match a.as_str() {
+            "--config" => opts.config = SandboxConfig::from_file(&v).unwrap_or_else(|e| fail(&format!("{v}: {e}"))),
+            "--state-dir" => opts.state_dir = Some(PathBuf::from(v)),
+            "--http" => opts.http_addr = Some(addr(&v)),
+            "--https" => opts.https_addr = Some(addr(&v)),
+            "--tls-cert" => cert = Some(PathBuf::from(v)),
+            "--tls-key" => key = Some(PathBuf::from(v)),
+            _ => fail(&format!("unknown option {a}")),
+        }
+    }
+    match (cert, key) {
+        (Some(c), Some(k)) => opts.tls = Some((c, k)),
+        (None, None) => {}
+        _ => fail("--tls-cert and --tls-key go together"),
+    }
+    let sb = Sandbox::start(opts).unwrap_or_else(|e| fail(&format!("cannot start: {e}")));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "CLOUDPAY_SANDBOX_HTTP={}", sb.http_base_url());
+    let _ = writeln!(out, "CLOUDPAY_SANDBOX_HTTPS={}", sb.https_base_url());
+    let _ = writeln!(out, "CLOUDPAY_SANDBOX_CA={}", sb.ca_file().display());
+    let _ = out.flush();
+    drop(out);
+    // Runs until killed; state is already on disk after every change.
+    loop {
+        std::thread::park();
+    }
+}

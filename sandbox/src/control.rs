@@ -1,0 +1,335 @@
+//! Shared server state, the in-process [`Control`] handle and the `/sandbox/<action>` HTTP API.
+
+use std::collections::HashMap;
+use std::net::{Shutdown, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use cloud_pay_protocol::crypto::VerifyingKey;
+use parking_lot::{Mutex, RwLock};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::config::SandboxConfig;
+use crate::faults::{FaultRule, FaultTable};
+use crate::http::{HttpReply, Request};
+use crate::pay::ScanAction;
+use crate::state::{LoginStatus, Store};
+use crate::trade;
+use crate::util::now_ms;
+
+/// State shared by the listeners, the connection threads and [`Control`].
+pub struct Shared {
+    /// Configuration (knobs may change at run time).
+    pub cfg: RwLock<SandboxConfig>,
+    /// RSA public keys by out_sub_mch_id.
+    pub keys: HashMap<String, VerifyingKey>,
+    /// The persisted store.
+    pub store: Mutex<Store>,
+    /// Fault rules.
+    pub faults: Mutex<FaultTable>,
+    /// Requests per endpoint path.
+    pub requests: Mutex<HashMap<String, u64>>,
+    /// Connections accepted (HTTP + HTTPS).
+    pub connections: AtomicU64,
+    /// Set by `stop`.
+    pub stopping: AtomicBool,
+    /// Where state.json lives.
+    pub state_dir: PathBuf,
+    /// `http://127.0.0.1:P/`, set once bound.
+    pub base: RwLock<String>,
+    log_id: AtomicI64,
+    refund_delay_ms: AtomicU64,
+    live: Mutex<HashMap<u64, TcpStream>>,
+    next_conn: AtomicU64,
+}
+
+impl Shared {
+    /// Builds the shared state around a loaded store.
+    pub fn new(cfg: SandboxConfig, store: Store, state_dir: PathBuf) -> Shared {
+        let keys = cfg
+            .merchants
+            .iter()
+            .filter_map(|m| VerifyingKey::from_pem(&m.public_key_pem).ok().map(|k| (m.out_sub_mch_id.clone(), k)))
+            .collect();
+        let log_id = store.log_id.max(100_000);
+        let delay = cfg.refund_success_after_ms;
+        Shared {
+            cfg: RwLock::new(cfg),
+            keys,
+            store: Mutex::new(store),
+            faults: Mutex::new(FaultTable::default()),
+            requests: Mutex::new(HashMap::new()),
+            connections: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            state_dir,
+            base: RwLock::new(String::new()),
+            log_id: AtomicI64::new(log_id),
+            refund_delay_ms: AtomicU64::new(delay),
+            live: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a request to `/cpay/<path>`.
+    pub fn count_request(&self, path: &str) {
+        *self.requests.lock().entry(path.to_owned()).or_insert(0) += 1;
+    }
+
+    /// A fresh log_id.
+    pub fn next_log_id(&self) -> i64 {
+        self.log_id.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The last log_id handed out.
+    pub fn current_log_id(&self) -> i64 {
+        self.log_id.load(Ordering::SeqCst)
+    }
+
+    /// Refund processing time now in force.
+    pub fn refund_delay_ms(&self) -> u64 {
+        self.refund_delay_ms.load(Ordering::SeqCst)
+    }
+
+    /// `http://host:port/`.
+    pub fn base_url(&self) -> String {
+        self.base.read().clone()
+    }
+
+    /// Writes the store; a failure is reported, not fatal (the sandbox keeps serving).
+    pub fn persist(&self, store: &Store) {
+        if let Err(e) = store.save(&self.state_dir) {
+            eprintln!("cloud-pay-sandbox: cannot save state in {}: {e}", self.state_dir.display());
+        }
+    }
+
+    /// Tracks a live connection so `stop` can close it.
+    pub fn register_conn(&self, s: TcpStream) -> u64 {
+        let id = self.next_conn.fetch_add(1, Ordering::SeqCst);
+        self.live.lock().insert(id, s);
+        id
+    }
+
+    /// Forgets a closed connection.
+    pub fn unregister_conn(&self, id: u64) {
+        self.live.lock().remove(&id);
+    }
+
+    /// Closes every live connection (keep-alive ones included).
+    pub fn close_all(&self) {
+        for s in self.live.lock().values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        let mut st = self.store.lock();
+        let r = f(&mut st);
+        self.persist(&st);
+        r
+    }
+}
+
+/// In-process equivalent of the HTTP control API. Cheap to clone; Send + Sync.
+#[derive(Clone)]
+pub struct Control(pub(crate) Arc<Shared>);
+
+impl Control {
+    /// Adds a fault rule; returns its id.
+    pub fn add_fault(&self, rule: FaultRule) -> u64 {
+        self.0.faults.lock().add(rule)
+    }
+
+    /// Removes one fault rule.
+    pub fn remove_fault(&self, id: u64) -> bool {
+        self.0.faults.lock().remove(id)
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.0.faults.lock().clear()
+    }
+
+    /// Active fault rules with their ids.
+    pub fn faults(&self) -> Vec<(u64, FaultRule)> {
+        self.0.faults.lock().list()
+    }
+
+    /// The customer scans a scan_code_pay QR code and pays or gives up.
+    pub fn customer_scan(&self, out_trade_no: &str, action: ScanAction) -> Result<(), String> {
+        self.0.with_store(|st| crate::pay::customer_scan(st, out_trade_no, action, now_ms()))
+    }
+
+    /// An admin approves a client_initialize login.
+    pub fn approve_login(&self, activator: &str, staff_id: &str) -> Result<(), String> {
+        let status = LoginStatus::Approved { staff_id: staff_id.to_owned() };
+        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, status, now_ms()))
+    }
+
+    /// An admin rejects a login.
+    pub fn reject_login(&self, activator: &str) -> Result<(), String> {
+        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Rejected, now_ms()))
+    }
+
+    /// Expires a login now (as if its ttl had passed).
+    pub fn expire_login(&self, activator: &str) -> Result<(), String> {
+        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Expired, now_ms()))
+    }
+
+    /// Most recent login (activator) — handy for a console or a test that did not keep it.
+    pub fn latest_login(&self) -> Option<String> {
+        let st = self.0.store.lock();
+        st.logins.values().max_by_key(|l| l.create_ms).map(|l| l.activator.clone())
+    }
+
+    fn advanced<R>(&self, out_trade_no: &str, f: impl FnOnce(&Store) -> R) -> R {
+        let mut st = self.0.store.lock();
+        if trade::advance_trade(&mut st, out_trade_no, now_ms()) {
+            self.0.persist(&st);
+        }
+        f(&st)
+    }
+
+    /// How many times money was actually taken for this order number (must stay ≤ 1).
+    pub fn charge_count(&self, out_trade_no: &str) -> u32 {
+        self.advanced(out_trade_no, |st| st.orders.get(out_trade_no).map_or(0, |o| o.charge_count))
+    }
+
+    /// Truth snapshot of an order (state, fees, charge count, …).
+    pub fn order(&self, out_trade_no: &str) -> Option<Value> {
+        self.advanced(out_trade_no, |st| st.orders.get(out_trade_no).map(|o| trade::order_truth(st, o)))
+    }
+
+    /// Truth snapshots of an order's refunds, oldest first.
+    pub fn refunds(&self, out_trade_no: &str) -> Vec<Value> {
+        self.advanced(out_trade_no, |st| st.refunds_of(out_trade_no).into_iter().map(trade::refund_truth).collect())
+    }
+
+    /// Requests received for `/cpay/<endpoint_path>`.
+    pub fn request_count(&self, endpoint_path: &str) -> u64 {
+        self.0.requests.lock().get(endpoint_path).copied().unwrap_or(0)
+    }
+
+    /// TCP connections accepted so far (HTTP + HTTPS).
+    pub fn connections_accepted(&self) -> u64 {
+        self.0.connections.load(Ordering::SeqCst)
+    }
+
+    /// upload_client_monitor_info request contents as received.
+    pub fn monitor_uploads(&self) -> Vec<Value> {
+        self.0.store.lock().monitor_uploads.clone()
+    }
+
+    /// upload_client_conf_info request contents as received.
+    pub fn conf_uploads(&self) -> Vec<Value> {
+        self.0.store.lock().conf_uploads.clone()
+    }
+
+    /// Changes how long refunds stay processing (new refunds only).
+    pub fn set_refund_delay_ms(&self, ms: u64) {
+        self.0.refund_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Counters as JSON.
+    pub fn stats(&self) -> Value {
+        json!({"requests": *self.0.requests.lock(), "connections_accepted": self.connections_accepted()})
+    }
+}
+
+const INDEX: &str = "Cloud Pay sandbox control API (POST JSON to /sandbox/<action>; see sandbox/README.md)\n\
+  fault             FaultRule JSON -> {\"id\":n}\n\
+  remove_fault      {\"id\":n}\n\
+  clear_faults      {}\n\
+  faults            {} -> active rules\n\
+  scan              {\"out_trade_no\":\"...\",\"action\":\"Pay\"|\"Cancel\"}\n\
+  login/approve     {\"activator\":\"...\",\"staff_id\":\"1001\"}\n\
+  login/reject      {\"activator\":\"...\"}\n\
+  login/expire      {\"activator\":\"...\"}\n\
+  order             {\"out_trade_no\":\"...\"} -> {order, refunds, charge_count}\n\
+  charge_count      {\"out_trade_no\":\"...\"}\n\
+  stats             {} -> request counts, connections\n\
+  refund_delay      {\"ms\":n}\n\
+  monitor_uploads   {}\n\
+  conf_uploads      {}\n";
+
+/// Routes one HTTP request.
+pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
+    let path = req.path.as_str();
+    if let Some(ep) = path.strip_prefix("/cpay/") {
+        if req.method == "POST" || (req.method == "GET" && ep == "ping") {
+            return crate::handlers::handle_cpay(sh, ep, &req.body);
+        }
+        return HttpReply::text(405, "use POST");
+    }
+    if path == "/sandbox" || path == "/sandbox/" {
+        return HttpReply::text(200, INDEX);
+    }
+    if let Some(action) = path.strip_prefix("/sandbox/") {
+        if action.starts_with("console") {
+            return HttpReply::text(404, "the web console is not built yet");
+        }
+        return control_http(sh, action, &req.body);
+    }
+    if path == "/" {
+        return HttpReply::text(200, "cloud-pay-sandbox\n");
+    }
+    HttpReply::text(404, "not found")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Args {
+    id: u64,
+    out_trade_no: String,
+    action: Option<ScanAction>,
+    activator: String,
+    staff_id: String,
+    ms: u64,
+}
+
+fn control_http(sh: &Arc<Shared>, action: &str, body: &[u8]) -> HttpReply {
+    let ctl = Control(sh.clone());
+    let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let reply = |v: Value| HttpReply::json(200, v.to_string());
+    let err = |code: u16, e: String| HttpReply::json(code, json!({"error": e}).to_string());
+    let done = |r: Result<(), String>| match r {
+        Ok(()) => reply(json!({"ok": true})),
+        Err(e) => err(409, e),
+    };
+    if action == "fault" || action == "add_fault" {
+        return match serde_json::from_slice::<FaultRule>(text) {
+            Ok(rule) => reply(json!({"id": ctl.add_fault(rule)})),
+            Err(e) => err(400, format!("FaultRule: {e}")),
+        };
+    }
+    let a: Args = match serde_json::from_slice(text) {
+        Ok(a) => a,
+        Err(e) => return err(400, format!("arguments: {e}")),
+    };
+    match action {
+        "remove_fault" => reply(json!({"removed": ctl.remove_fault(a.id)})),
+        "clear_faults" => {
+            ctl.clear_faults();
+            reply(json!({"ok": true}))
+        }
+        "faults" => reply(json!(ctl.faults().into_iter().map(|(id, r)| json!({"id": id, "rule": r})).collect::<Vec<_>>())),
+        "scan" => done(ctl.customer_scan(&a.out_trade_no, a.action.unwrap_or(ScanAction::Pay))),
+        "login/approve" => done(ctl.approve_login(&a.activator, &a.staff_id)),
+        "login/reject" => done(ctl.reject_login(&a.activator)),
+        "login/expire" => done(ctl.expire_login(&a.activator)),
+        "order" => match ctl.order(&a.out_trade_no) {
+            Some(o) => reply(json!({"order": o, "refunds": ctl.refunds(&a.out_trade_no), "charge_count": ctl.charge_count(&a.out_trade_no)})),
+            None => err(404, format!("no order {}", a.out_trade_no)),
+        },
+        "charge_count" => reply(json!({"charge_count": ctl.charge_count(&a.out_trade_no)})),
+        "stats" => reply(ctl.stats()),
+        "refund_delay" => {
+            ctl.set_refund_delay_ms(a.ms);
+            reply(json!({"ok": true}))
+        }
+        "monitor_uploads" => reply(Value::Array(ctl.monitor_uploads())),
+        "conf_uploads" => reply(Value::Array(ctl.conf_uploads())),
+        _ => err(404, format!("unknown control action {action}")),
+    }
+}
