@@ -206,7 +206,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
             // Not applied: a status fault replies with its status; anything else corrupts a 103.
             let (st, is) = f.kind.status().unwrap_or((103, 0));
             let (reply, content) = reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?}: request not processed", f.kind)));
-            return corrupt(f, reply, content, m, ep);
+            return if f.kind.status().is_some() { reply } else { corrupt(f, reply, content, m) };
         }
     }
     let outcome = match m {
@@ -223,7 +223,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
                 let (reply, _) = reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?} (request was processed)", f.kind)));
                 return reply;
             }
-            corrupt(&f, reply, content, m, ep)
+            corrupt(&f, reply, content, m)
         }
         _ => reply,
     }
@@ -236,10 +236,11 @@ fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, r
     if let Err(o) = check_nonce(req, bootstrap) {
         return o;
     }
-    if let Some(id) = req.get("out_mch_id").and_then(Value::as_str).filter(|s| !s.is_empty())
-        && id != m.out_mch_id {
-            return Outcome::bad("参数out_mch_id错误 (out_mch_id does not match the sub-merchant)");
-        }
+    // out_mch_id may sit at the top level or inside pay_mch_key; when given it must match.
+    let given = [req.get("out_mch_id"), req.get("pay_mch_key").and_then(|k| k.get("out_mch_id"))];
+    if given.into_iter().flatten().filter_map(Value::as_str).any(|id| !id.is_empty() && id != m.out_mch_id) {
+        return Outcome::bad("参数out_mch_id错误 (out_mch_id does not match the sub-merchant)");
+    }
     let mut store = sh.store.lock();
     let base_url = sh.base_url();
     let mut ctx = Ctx {
@@ -296,7 +297,7 @@ fn seal(ep: Endpoint, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64) -> (
 }
 
 /// Applies an envelope or transport fault to a finished reply.
-fn corrupt(f: &ActiveFault, reply: HttpReply, content: String, m: Option<&MerchantConfig>, _ep: Endpoint) -> HttpReply {
+fn corrupt(f: &ActiveFault, reply: HttpReply, content: String, m: Option<&MerchantConfig>) -> HttpReply {
     let Ok(mut env) = ResponseEnvelope::parse(&reply.body) else { return reply };
     match &f.kind {
         FaultKind::BadHmac => {
