@@ -12,6 +12,13 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// Numeric fields of the SDK's own JSON (CloudPayConf) that are not wire field names.
+const SDK_NUMERIC_FIELDS: &[&str] = &[
+    "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
+    "scan_code_pay_query_order_interval", "prober_dns", "timeout_ms", "connect_timeout_ms", "upload_monitor",
+    "retry_pause_ms",
+];
+
 /// Parses JSON text into `T` leniently (numeric strings for integers, see
 /// `cloud_pay_protocol::wire`). Errors say where: `total_fee: invalid type: …`.
 pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, InputError> {
@@ -19,7 +26,7 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, Inpu
     if !v.is_object() {
         return Err(InputError(format!("{what} must be a JSON object")));
     }
-    cloud_pay_protocol::wire::normalize(&mut v);
+    cloud_pay_protocol::wire::normalize_with(&mut v, SDK_NUMERIC_FIELDS);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         InputError(if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) })

@@ -40,12 +40,25 @@ fn is_integer_field(name: &str) -> bool {
 /// Rewrites numeric strings in integer fields to numbers and `Internal_status` to
 /// `internal_status`, recursively. Anything else is left for the typed parse to judge.
 pub fn normalize(v: &mut Value) {
+    normalize_with(v, &[])
+}
+
+/// [`normalize`], also treating `extra` names as numeric fields (integer or decimal text),
+/// for callers with fields of their own (the SDK's configuration).
+pub fn normalize_with(v: &mut Value, extra: &[&str]) {
     match v {
         Value::Object(map) => {
             if let Some(x) = map.remove("Internal_status") {
                 map.entry("internal_status").or_insert(x);
             }
             for (k, val) in map.iter_mut() {
+                if extra.contains(&k.as_str())
+                    && let Value::String(s) = val
+                    && let Ok(f) = s.trim().parse::<f64>()
+                {
+                    *val = parse_int(s).unwrap_or_else(|| Value::from(f));
+                    continue;
+                }
                 if is_integer_field(k) {
                     if let Value::String(s) = val
                         && let Some(n) = parse_int(s)
@@ -64,10 +77,10 @@ pub fn normalize(v: &mut Value) {
                         continue;
                     }
                 }
-                normalize(val);
+                normalize_with(val, extra);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(normalize),
+        Value::Array(items) => items.iter_mut().for_each(|x| normalize_with(x, extra)),
         _ => {}
     }
 }

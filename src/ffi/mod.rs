@@ -144,6 +144,14 @@ pub(crate) fn fail(code: c_int, e: &SdkError) -> c_int {
     code
 }
 
+/// As [`fail`], and leaves an empty string in the output buffer so the caller never reads
+/// stale or uninitialised bytes as JSON.
+pub(crate) fn fail_out(out: &OutBuf, code: c_int, e: &SdkError) -> c_int {
+    // SAFETY: OutBuf was checked against the caller's pointer and length (>= 1).
+    unsafe { *out.ptr = 0 };
+    fail(code, e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

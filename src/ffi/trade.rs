@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::codes::*;
-use super::{OutBuf, boundary, fail, read_json, read_str, set_errmsg};
+use super::{OutBuf, boundary, fail, fail_out, read_json, read_str, set_errmsg};
 use crate::config::Config;
 use crate::runtime;
 use crate::trade::requests::*;
@@ -82,11 +82,11 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
         // SAFETY: caller contract.
         let request: MicroPaySdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+            Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
         let outcome = match runtime::current().and_then(|rt| rt.trade.micro_pay(&request)) {
             Ok(o) => o,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+            Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
         finish_money(&out, accept(outcome.accept), &outcome.output.to_string(), outcome.message)
     })
@@ -114,11 +114,11 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
         // SAFETY: caller contract.
         let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_ORDER_ERROR, &e),
+            Err(e) => return fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         };
         match runtime::current().and_then(|rt| rt.trade.query_order(&request)) {
             Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output.to_string(), o.message),
-            Err(e) => fail(CLOUD_PAY_ORDER_ERROR, &e),
+            Err(e) => fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         }
     })
 }
@@ -218,14 +218,14 @@ pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order
         // SAFETY: caller contract.
         let request: QueryRefundSdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+            Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
         };
         match runtime::current().and_then(|rt| rt.trade.query_refund(&request)) {
             Ok(o) => {
                 let text = o.output.map(|v| v.to_string()).unwrap_or_else(|| "{}".into());
                 finish_money(&out, call(o.code), &text, o.message)
             }
-            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+            Err(e) => fail_out(&out, CLOUD_PAY_INTERNAL, &e),
         }
     })
 }

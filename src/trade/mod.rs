@@ -647,13 +647,22 @@ fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Optio
 }
 
 fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
+    let platform_state = rec.output.as_ref().and_then(|o| o.get("current_trade_state")).and_then(Value::as_i64);
+    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
+    let no = &rec.out_trade_no;
     let message = match rec.code {
         OrderCode::Paid => None,
         OrderCode::ReEntry => Some(format!(
-            "order {} hit re-entry (status 104, internal_status 407): never cancel it; {}",
-            rec.out_trade_no, rec.last_detail
+            "order {no} hit re-entry (status 104, internal_status 407): never cancel it; {}",
+            rec.last_detail
         )),
-        _ => Some(rec.last_detail.clone()),
+        OrderCode::Failed => Some(format!("order {no}: payment failed{state}; last reply: {}", rec.last_detail)),
+        OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
+        OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
+        OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
+        OrderCode::Unknown | OrderCode::Error => {
+            Some(format!("order {no}: result not final yet{state}; query again; last reply: {}", rec.last_detail))
+        }
     };
     QueryOutcome { code: rec.code, output: rec.output.clone().unwrap_or_else(|| local_output(rec)), message }
 }

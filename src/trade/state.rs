@@ -86,7 +86,11 @@ pub fn map_order(order: &OrderContent, trade_type: Option<TradeType>, code_url_k
     };
     if order.is_transforming == Some(true) {
         // Still processing: nothing is final yet, and a failure is not a failure yet.
-        return (if code == C::Paid { code } else { C::Unknown }, local, false);
+        let code = match code {
+            C::Failed | C::Closed | C::NotExist => C::Unknown,
+            other => other,
+        };
+        return (code, local, false);
     }
     (code, local, fin)
 }

@@ -1,0 +1,173 @@
+//! Shared harness: the sandbox on loopback, the SDK driven only through its C exports.
+#![allow(dead_code)]
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use CloudPayAPI_SDK_CPP as sdk;
+#[allow(unused_imports)]
+pub use cloud_pay_sandbox::{FaultKind, FaultPhase, FaultRule, Sandbox, SandboxOptions, ScanAction};
+use parking_lot::{Mutex, MutexGuard};
+use serde_json::{Value, json};
+
+/// The SDK has one global runtime per process: tests in one binary take turns.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let g = LOCK.lock();
+    sdk::cloud_pay_fini();
+    g
+}
+
+pub const WX_PAYS_AT_ONCE: &str = "134567890123456789";
+pub const ALI_PAYS_AT_ONCE: &str = "2812345678901234";
+
+/// A WeChat payment code with a sandbox scenario: `13 9 S DDD …` (S scenario, DDD tenths of a second).
+pub fn wx_code(scenario: u8, tenths: u32) -> String {
+    format!("139{scenario}{tenths:03}00000000000")
+}
+
+/// An Alipay payment code with a sandbox scenario (16 digits).
+pub fn ali_code(scenario: u8, tenths: u32) -> String {
+    format!("289{scenario}{tenths:03}000000000")
+}
+
+/// A fresh order number with the demo merchant's prefix (≤ 32 characters).
+pub fn order_no() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 10_000_000_000_000;
+    format!("sz0100test{ms:013}{:04}{:05}", SEQ.fetch_add(1, Ordering::Relaxed) % 10_000, std::process::id() % 100_000)
+}
+
+pub fn start_sandbox() -> Sandbox {
+    Sandbox::start(SandboxOptions::demo()).expect("sandbox starts")
+}
+
+pub fn private_key_pem() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/TEST-ONLY-private-key-pkcs1.pem")).unwrap()
+}
+
+/// CloudPayConf for the demo merchant against `base_url`, fast polling for tests.
+pub fn conf(base_url: &str, ca_file: Option<&std::path::Path>, extra_common: Value) -> String {
+    let mut common = json!({
+        "micro_pay_query_order_count": 25,
+        "micro_pay_query_order_interval": 0.1,
+        "scan_code_pay_query_order_count": 50,
+        "scan_code_pay_query_order_interval": 0.1,
+        "base_url": base_url,
+        "timeout_ms": 3000,
+        "connect_timeout_ms": 1000,
+        "retry_pause_ms": 50,
+        "upload_monitor": 0,
+        "state_dir": std::env::temp_dir().to_string_lossy(),
+    });
+    if let Some(ca) = ca_file {
+        common["ca_file"] = ca.to_string_lossy().into();
+    }
+    if let (Value::Object(c), Value::Object(e)) = (&mut common, extra_common) {
+        c.extend(e);
+    }
+    json!({
+        "common_conf": common,
+        "trade_conf": {
+            "out_mch_id": "sz01TESTMCH000000001",
+            "out_sub_mch_id": "sz01TESTSUBMCH000001",
+            "out_shop_id": "sz01TESTSHOP00000001",
+            "device_id": "dev01",
+            "staff_id": "1001",
+            "authen_type": 1,
+            "authen_key": "TESTONLY0123456789ABCDEFGHIJKLMN",
+            "sign_type": 1,
+            "terminal_type": 4,
+            "machine_no": "00-11-22-33-44-55",
+            "spbill_create_ip": "127.0.0.1"
+        }
+    })
+    .to_string()
+}
+
+pub fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+pub fn errmsg() -> String {
+    unsafe { CStr::from_ptr(sdk::cloud_pay_get_errmsg()) }.to_str().expect("errmsg is UTF-8").to_owned()
+}
+
+pub fn init(conf: &str) -> c_int {
+    unsafe { sdk::cloud_pay_init(c(conf).as_ptr()) }
+}
+
+/// Initialises against the sandbox over plain HTTP.
+pub fn init_http(sb: &Sandbox) {
+    assert_eq!(init(&conf(&sb.http_base_url(), None, json!({}))), 0, "{}", errmsg());
+}
+
+/// A call with an output buffer: (code, output, errmsg).
+pub type OutFn = unsafe extern "C" fn(*const c_char, *mut c_char, c_int) -> c_int;
+
+pub fn call_out(f: OutFn, req: &str, cap: usize) -> (c_int, String, String) {
+    let mut buf = vec![0x5Au8; cap + 8];
+    let code = unsafe { f(c(req).as_ptr(), buf.as_mut_ptr().cast(), cap as c_int) };
+    assert!(buf[cap..].iter().all(|&b| b == 0x5A), "wrote past length");
+    let out = CStr::from_bytes_until_nul(&buf[..cap]).expect("NUL within length").to_str().expect("UTF-8").to_owned();
+    (code, out, errmsg())
+}
+
+pub fn micro_pay(req: &Value) -> (c_int, Value, String) {
+    let (code, out, err) = call_out(sdk::cloud_pay_micro_pay, &req.to_string(), 1024);
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+pub fn query_order(out_trade_no: &str, trade_type: i32) -> (c_int, Value, String) {
+    let req = json!({"out_trade_no": out_trade_no, "trade_type": trade_type});
+    let (code, out, err) = call_out(sdk::cloud_pay_query_order, &req.to_string(), 16 * 1024);
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+pub fn query_refund(req: &Value) -> (c_int, Value, String) {
+    let (code, out, err) = call_out(sdk::cloud_pay_query_refund, &req.to_string(), 16 * 1024);
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+pub fn cancel(req: &Value) -> (c_int, String) {
+    let code = unsafe { sdk::cloud_pay_cancel_order(c(&req.to_string()).as_ptr()) };
+    (code, errmsg())
+}
+
+pub fn refund(req: &Value) -> (c_int, String) {
+    let code = unsafe { sdk::cloud_pay_refund(c(&req.to_string()).as_ptr()) };
+    (code, errmsg())
+}
+
+pub fn scan_code_pay(req: &Value) -> (c_int, String) {
+    let code = unsafe { sdk::cloud_pay_scan_code_pay(c(&req.to_string()).as_ptr()) };
+    (code, errmsg())
+}
+
+pub fn pay_req(out_trade_no: &str, author_code: &str, total_fee: i64) -> Value {
+    json!({"out_trade_no": out_trade_no, "author_code": author_code, "total_fee": total_fee, "fee_type": "CNY", "body": "sandbox-goods"})
+}
+
+/// Polls `f` until it returns Some or the deadline passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the sandbox has received `n` requests to `endpoint` (background polls).
+pub fn wait_requests(sb: &Sandbox, endpoint: &str, n: u64) -> bool {
+    wait_for(Duration::from_secs(10), || (sb.control().request_count(endpoint) >= n).then_some(())).is_some()
+}
+
+pub fn fault(endpoint: &str, kind: FaultKind, times: Option<u32>) -> FaultRule {
+    FaultRule { endpoint: Some(endpoint.into()), out_trade_no: None, kind, times, phase: None }
+}
