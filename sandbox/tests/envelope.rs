@@ -78,7 +78,8 @@ fn malformed_envelopes_are_101_with_http_200() {
 fn field_validation_is_101() {
     let sb = start();
     let c = Client::http(&sb);
-    let cases: Vec<(&str, Box<dyn Fn(&mut PayRequest)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut PayRequest)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("wrong prefix", Box::new(|r| r.pay_content.out_trade_no = "xx0100test123".into())),
         ("bad characters", Box::new(|r| r.pay_content.out_trade_no = format!("{PREFIX}ab.c"))),
         ("too long", Box::new(|r| r.pay_content.out_trade_no = format!("{PREFIX}{}", "1".repeat(23)))),

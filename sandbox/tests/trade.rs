@@ -191,7 +191,7 @@ fn scan_code_pay_expires_at_time_expire() {
     // Wait until the next whole second has passed.
     loop {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        if t >= now + 1 {
+        if t > now {
             break;
         }
         sleep_ms(50);
