@@ -27,6 +27,7 @@ fn unknown_micro_pay_replies_are_accepted_and_resolved_by_polling() {
         ("HTTP 500", FaultKind::Http500, None),
         ("non-JSON body", FaultKind::NonJsonBody, None),
         ("delay past the timeout", FaultKind::Delay { ms: 3500 }, None),
+        ("connection reset before the reply", FaultKind::ResetBeforeReply, Some(FaultPhase::AfterProcessing)),
     ];
     for (name, kind, phase) in faults {
         let no = order_no();
@@ -120,6 +121,21 @@ fn reentry_is_minus_one_then_minus_six_and_never_reversed() {
     assert!(err.contains("re-entry") && err.contains("never"), "{err}");
     assert_eq!(sb.control().request_count("reverse"), reverses, "no reverse was sent");
     assert_eq!(sb.control().charge_count(&no), 1, "the earlier payment stands");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
+fn the_407_fault_is_reentry_too() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let no = order_no();
+    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::ReEntry407, times: Some(1), phase: None });
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 5)).0, sdk::CLOUD_PAY_FAIL);
+    assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_REENTRY);
+    assert_eq!(cancel(&json!({"out_trade_no": no, "trade_type": 1})).0, sdk::CLOUD_PAY_FAIL);
+    assert_eq!(sb.control().request_count("reverse"), 0);
     sdk::cloud_pay_fini();
     sb.stop();
 }

@@ -263,3 +263,48 @@ fn base_url_environment_variable_overrides_the_configuration() {
     sdk::cloud_pay_fini();
     sb.stop();
 }
+
+#[test]
+fn one_keep_alive_connection_serves_many_calls() {
+    let _g = serial();
+    let sb = start_sandbox();
+    assert_eq!(init(&conf(&sb.https_base_url(), Some(&sb.ca_file()), json!({}))), 0);
+    let base = sb.control().connections_accepted();
+    for _ in 0..10 {
+        let no = order_no();
+        assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);
+        assert_eq!(query_order(&no, 1).0, 0);
+    }
+    let used = sb.control().connections_accepted() - base;
+    assert!(used <= 2, "20 sequential calls used {used} TLS connections");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
+fn server_rejections_of_scan_code_query_and_refund_query() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    // A scan-code order reusing a paid micro-pay number (another till): 102 → -1.
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10)).0, 0);
+    sdk::cloud_pay_fini();
+    init_http(&sb);
+    let (code, err) = scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 99, "body": "qr"}));
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
+    assert!(err.contains("status 10"), "{err}");
+    // The rejection says nothing about the order behind the number: it is asked, and it is paid.
+    assert_eq!(query_order(&no, 2).0, sdk::CLOUD_PAY_ORDER_PAID, "never a cached 'failed' for a number that may be paid");
+    // A rejected query (status 101) is -3, a failure that is not a payment failure.
+    sb.control().add_fault(fault("query_order", FaultKind::Status101, Some(1)));
+    let (code, _, err) = query_order(&order_no(), 1);
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_ERROR, "{err}");
+    assert!(err.contains("status 101"), "{err}");
+    // A refund query rejected by the server (not "no refunds", 426) is -1.
+    sb.control().add_fault(fault("query_refund_order", FaultKind::Status104 { internal_status: 1 }, Some(1)));
+    let (code, _, err) = query_refund(&json!({"out_trade_no": no, "pay_platform": 1}));
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}

@@ -350,10 +350,13 @@ impl Trade {
                 })
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber => {
+                // This request created nothing, but the number may belong to another order
+                // (another till, an earlier sale) in any state, even paid: never answer
+                // query_order from memory for it, ask the server.
                 rec.local = LocalState::Fail;
                 rec.code = OrderCode::Failed;
-                // A 101 carries no HMAC: remember the failure but confirm with the server on query.
-                rec.cached_final = ex.response.as_ref().is_some_and(|r| r.status != status::code::REJECTED);
+                rec.cached_final = false;
+                rec.polls_left = 0;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
                 Ok(PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) })
             }
