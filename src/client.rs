@@ -30,8 +30,6 @@ pub struct Exchange<T> {
     pub response: Option<Response<T>>,
     /// Human-readable account for errmsg: status/internal_status/log_id/description or the transport failure.
     pub detail: String,
-    /// The exact request_content text sent (kept to repeat it byte for byte).
-    pub request_content: String,
 }
 
 impl<T> Exchange<T> {
@@ -60,11 +58,6 @@ impl Client {
     /// Builds the client for a configuration.
     pub fn new(cfg: &Config) -> Result<Client, SdkError> {
         Ok(Client { transport: Transport::new(cfg)?, trade: cfg.trade.clone(), retry_pause: cfg.retry_pause })
-    }
-
-    /// The merchant identity and terminal settings.
-    pub fn trade_conf(&self) -> &TradeConf {
-        &self.trade
     }
 
     /// `pay_mch_key` for this merchant.
@@ -107,9 +100,7 @@ impl Client {
             (AuthChoice::SignIfConfigured, Some(k)) => Authenticator::Sign(k),
             _ => Authenticator::Hmac(key),
         };
-        let envelope = RequestEnvelope::seal(request_content, authenticator);
-        let body = envelope.to_body();
-        let request_content = envelope.request_content;
+        let body = RequestEnvelope::seal(request_content, authenticator).to_body();
         let endpoint = A::ENDPOINT;
         let mut resent_unsent = false;
         let mut retries_103 = 0;
@@ -121,7 +112,7 @@ impl Client {
                     continue;
                 }
                 Err(e) => {
-                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), request_content };
+                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()) };
                 }
             };
             let reply = envelope::open_reply::<A>(&bytes, key);
@@ -132,14 +123,10 @@ impl Client {
                 continue;
             }
             let detail = describe(endpoint, reply.response.as_ref(), reply.problem.as_deref());
-            return Exchange { class: reply.class, response: reply.response, detail, request_content };
+            return Exchange { class: reply.class, response: reply.response, detail };
         }
     }
 
-    /// The transport (for ping and monitoring).
-    pub fn transport(&self) -> &Transport {
-        &self.transport
-    }
 }
 
 /// `endpoint: status S, internal_status I, log_id L, description` (the sibling C SDK's format).

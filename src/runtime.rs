@@ -46,11 +46,6 @@ impl Scheduler {
         self.wake.notify_one();
     }
 
-    /// Polls waiting to run.
-    pub fn pending(&self) -> usize {
-        self.queue.lock().len()
-    }
-
     /// Blocks until a poll is due (returns it) or the scheduler stops (returns None).
     fn next_due(&self) -> Option<String> {
         let mut q = self.queue.lock();
@@ -109,11 +104,6 @@ impl Runtime {
             handles.push(h);
         }
         Ok(Arc::new(Runtime { config, trade, scheduler, workers: Mutex::new(handles) }))
-    }
-
-    /// Polls waiting to run (for tests and diagnostics).
-    pub fn pending_polls(&self) -> usize {
-        self.scheduler.pending()
     }
 
     /// Stops the workers, waiting at most [`STOP_WAIT`]. A worker inside a network call

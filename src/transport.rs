@@ -70,11 +70,6 @@ impl Transport {
         Ok(Transport { agent, base_url: cfg.base_url.clone() })
     }
 
-    /// The base URL in use.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     /// POSTs a JSON body to an endpoint and returns the reply body of an HTTP 200.
     pub fn post(&self, endpoint: Endpoint, body: &str) -> Result<Vec<u8>, TransportError> {
         let url = format!("{}{}", self.base_url, endpoint.path());

@@ -66,13 +66,6 @@ endpoints! {
     Ping = "ping", result "", iface 50000, None;
 }
 
-impl Endpoint {
-    /// Endpoints that create an order or refund: a lost reply leaves money in an unknown state.
-    pub fn creates_money_movement(self) -> bool {
-        matches!(self, Endpoint::MicroPay | Endpoint::ScanCodePay | Endpoint::Refund | Endpoint::Reverse)
-    }
-}
-
 /// Ties an endpoint to its request and result structures, so the client and the server
 /// can never disagree about which types go with which path.
 pub trait Api {

@@ -6,6 +6,7 @@
 //! * Retries reuse the same order number and the identical request bytes.
 //! * Nothing is ever reversed automatically.
 
+mod output;
 pub mod requests;
 pub mod state;
 
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use cloud_pay_protocol::types::{self as t, PayPlatform, TradeType};
 use cloud_pay_protocol::{StatusClass, status, wire};
 use parking_lot::Mutex;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::client::{AuthChoice, Client, Exchange};
@@ -24,6 +25,7 @@ use crate::error::SdkError;
 use crate::input::{self, InputError};
 use crate::runtime::Scheduler;
 use requests::*;
+use output::{cached_outcome, local_output, order_output, refund_output, unknown_outcome};
 pub use state::{LocalState, OrderCode, OrderRecord};
 
 /// micro_pay / scan_code_pay: accepted (query for the result) or not.
@@ -165,26 +167,10 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
     v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
-fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
-    if let Some(Value::Object(m)) = from {
-        for (k, v) in m {
-            if !v.is_object() && !v.is_array() {
-                into.insert(k.clone(), v.clone());
-            }
-        }
-    }
-}
-
 impl Trade {
     /// A trade core over a client.
     pub fn new(client: Client, poll: PollSettings, scheduler: Arc<Scheduler>) -> Trade {
         Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler }
-    }
-
-    /// The client.
-    pub fn client(&self) -> &Client {
-        &self.client
     }
 
     /// A copy of the local record of an order.
@@ -649,123 +635,6 @@ fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Optio
     rec.output = Some(order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type)));
 }
 
-fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
-    let platform_state = rec.output.as_ref().and_then(|o| o.get("current_trade_state")).and_then(Value::as_i64);
-    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
-    let no = &rec.out_trade_no;
-    let message = match rec.code {
-        OrderCode::Paid => None,
-        OrderCode::ReEntry => Some(format!(
-            "order {no} hit re-entry (status 104, internal_status 407): never cancel it; {}",
-            rec.last_detail
-        )),
-        OrderCode::Failed => Some(format!("order {no}: payment failed{state}; last reply: {}", rec.last_detail)),
-        OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
-        OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
-        OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
-        OrderCode::Unknown | OrderCode::Error => {
-            Some(format!("order {no}: result not final yet{state}; query again; last reply: {}", rec.last_detail))
-        }
-    };
-    QueryOutcome { code: rec.code, output: rec.output.clone().unwrap_or_else(|| local_output(rec)), message }
-}
-
-fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
-    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}), message: Some(message.to_owned()) }
-}
-
-/// What is known locally when the server gave nothing trusted.
-fn local_output(rec: &OrderRecord) -> Value {
-    let mut m = match &rec.output {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    m.insert("out_trade_no".into(), rec.out_trade_no.clone().into());
-    m.insert("trade_type".into(), rec.trade_type.0.into());
-    if let Some(p) = rec.pay_platform {
-        m.insert("pay_platform".into(), p.0.into());
-    }
-    m.insert("state".into(), (rec.local as i32).into());
-    if let Some(u) = &rec.code_url {
-        m.insert("code_url".into(), u.clone().into());
-    }
-    Value::Object(m)
-}
-
-/// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
-/// plus the raw pay_mch_key and order_content objects.
-fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> Value {
-    let mut m = Map::new();
-    let order = raw_result.and_then(|r| r.get("order_content"));
-    let mch = raw_result.and_then(|r| r.get("pay_mch_key"));
-    lift_scalars(&mut m, order);
-    for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
-        lift_scalars(&mut m, order.and_then(|o| o.get(ext)));
-    }
-    m.insert("out_trade_no".into(), out_trade_no.into());
-    if !m.contains_key("trade_type")
-        && let Some(tt) = trade_type
-    {
-        m.insert("trade_type".into(), tt.0.into());
-    }
-    let platform = mch.and_then(|k| k.get("pay_platform")).cloned().or_else(|| {
-        order.and_then(|o| {
-            if o.get("wxpay_order_content_ext").is_some() {
-                Some(Value::from(1))
-            } else if o.get("alipay_order_content_ext").is_some() {
-                Some(Value::from(2))
-            } else {
-                None
-            }
-        })
-    });
-    if let Some(p) = platform {
-        m.insert("pay_platform".into(), p);
-    }
-    m.insert("state".into(), (local as i32).into());
-    if let Some(u) = code_url {
-        m.insert("code_url".into(), u.into());
-    }
-    if let Some(k) = mch {
-        m.insert("pay_mch_key".into(), k.clone());
-    }
-    if let Some(o) = order {
-        m.insert("order_content".into(), o.clone());
-    }
-    Value::Object(m)
-}
-
-/// `RefundOrderSdk` (U4): the matching (or newest) refund flattened with `state`, plus all refunds.
-fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &[t::RefundOrderContent]) -> Value {
-    let flat = |r: &t::RefundOrderContent| {
-        let raw = wire::to_value(r);
-        let mut m = Map::new();
-        lift_scalars(&mut m, Some(&raw));
-        for ext in ["wxpay_refund_order_content_ext", "alipay_refund_order_content_ext"] {
-            if let Some(e) = raw.get(ext) {
-                lift_scalars(&mut m, Some(e));
-                m.insert(ext.into(), e.clone());
-            }
-        }
-        m.remove("nonce_str");
-        // The ext's platform state is kept in the nested object; `state` is the SDK's 1/2/3.
-        m.insert("state".into(), state::refund_state(r).into());
-        Value::Object(m)
-    };
-    let all: Vec<Value> = refunds.iter().map(flat).collect();
-    let chosen = match wanted {
-        Some(no) => refunds.iter().position(|r| r.out_refund_no == no),
-        None => refunds.iter().enumerate().max_by_key(|(_, r)| r.create_time.unwrap_or(0)).map(|(i, _)| i),
-    };
-    let mut top = match chosen.map(|i| &all[i]) {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    top.insert("out_trade_no".into(), out_trade_no.into());
-    top.insert("refund_orders".into(), Value::Array(all));
-    Value::Object(top)
-}
-
 /// A refund number for a caller that gave none: the order's first 10 characters (which hold
 /// the merchant prefix, 10 alphanumerics or 8 digits) + `R` + milliseconds + 4 random digits.
 /// Unlike "order number + 2-digit sequence", it cannot repeat after a restart.
@@ -802,66 +671,5 @@ mod tests {
         assert!(b.starts_with("01000052") && b.len() <= 32, "{b}");
     }
 
-    fn wx(state: i32, transforming: bool) -> t::OrderContent {
-        t::OrderContent {
-            out_trade_no: "x".into(),
-            is_transforming: Some(transforming),
-            wxpay_order_content_ext: Some(t::WxpayOrderContentExt { current_trade_state: t::WxpayOrderState(state), ..Default::default() }),
-            ..Default::default()
-        }
-    }
 
-    fn ali(state: i32) -> t::OrderContent {
-        t::OrderContent {
-            out_trade_no: "x".into(),
-            alipay_order_content_ext: Some(t::AlipayOrderContentExt { current_trade_state: t::AlipayOrderState(state), ..Default::default() }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn wechat_state_table_of_section_3_5() {
-        use OrderCode::*;
-        let micro = Some(TradeType::MICRO_PAY);
-        let scan = Some(TradeType::SCAN_CODE);
-        let code = |s, tt, url| state::map_order(&wx(s, false), tt, url).0;
-        assert_eq!(code(1, micro, false), Unknown);
-        assert_eq!(code(2, micro, false), Paid);
-        assert_eq!(code(3, scan, true), Paid);
-        assert_eq!(code(4, micro, false), Closed);
-        assert_eq!(code(5, micro, false), Failed);
-        assert_eq!(code(6, scan, true), Prepay);
-        assert_eq!(code(6, scan, false), Unknown);
-        assert_eq!(code(6, micro, true), Unknown);
-        assert_eq!(code(7, scan, false), Closed);
-        assert_eq!(code(8, micro, false), Closed);
-        assert_eq!(code(9, micro, false), Unknown);
-        assert_eq!(code(10, micro, false), Failed);
-        assert_eq!(code(11, micro, false), Failed);
-        assert_eq!(code(12, micro, false), Unknown);
-        assert_eq!(code(77, micro, false), Unknown, "undocumented states are unknown");
-        assert!(state::map_order(&wx(2, false), micro, false).2, "paid is final");
-        assert!(!state::map_order(&wx(9, false), micro, false).2, "user paying is not final");
-    }
-
-    #[test]
-    fn alipay_state_table_of_section_3_5() {
-        use OrderCode::*;
-        let code = |s, tt, url| state::map_order(&ali(s), tt, url).0;
-        assert_eq!(code(1, Some(TradeType::MICRO_PAY), false), Unknown);
-        assert_eq!(code(2, Some(TradeType::MICRO_PAY), false), Paid);
-        assert_eq!(code(4, Some(TradeType::MICRO_PAY), false), Unknown);
-        assert_eq!(code(4, Some(TradeType::SCAN_CODE), true), Prepay);
-        assert_eq!(code(5, Some(TradeType::MICRO_PAY), false), Closed);
-        assert_eq!(code(6, Some(TradeType::MICRO_PAY), false), Paid);
-        assert_eq!(code(7, Some(TradeType::MICRO_PAY), false), NotExist);
-    }
-
-    #[test]
-    fn a_failure_while_the_server_is_still_processing_is_unknown() {
-        let (code, _, fin) = state::map_order(&wx(10, true), Some(TradeType::MICRO_PAY), false);
-        assert_eq!((code, fin), (OrderCode::Unknown, false));
-        let (code, _, fin) = state::map_order(&wx(2, true), Some(TradeType::MICRO_PAY), false);
-        assert_eq!((code, fin), (OrderCode::Paid, false), "paid is reported but not cached while transforming");
-    }
 }

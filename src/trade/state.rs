@@ -144,3 +144,72 @@ pub struct OrderRecord {
     /// Why the order ended badly, for errmsg (server text).
     pub last_detail: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloud_pay_protocol::types as t;
+
+    fn wx(state: i32, transforming: bool) -> t::OrderContent {
+        t::OrderContent {
+            out_trade_no: "x".into(),
+            is_transforming: Some(transforming),
+            wxpay_order_content_ext: Some(t::WxpayOrderContentExt { current_trade_state: t::WxpayOrderState(state), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    fn ali(state: i32) -> t::OrderContent {
+        t::OrderContent {
+            out_trade_no: "x".into(),
+            alipay_order_content_ext: Some(t::AlipayOrderContentExt { current_trade_state: t::AlipayOrderState(state), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn wechat_state_table_of_section_3_5() {
+        use OrderCode::*;
+        let micro = Some(TradeType::MICRO_PAY);
+        let scan = Some(TradeType::SCAN_CODE);
+        let code = |s, tt, url| map_order(&wx(s, false), tt, url).0;
+        assert_eq!(code(1, micro, false), Unknown);
+        assert_eq!(code(2, micro, false), Paid);
+        assert_eq!(code(3, scan, true), Paid);
+        assert_eq!(code(4, micro, false), Closed);
+        assert_eq!(code(5, micro, false), Failed);
+        assert_eq!(code(6, scan, true), Prepay);
+        assert_eq!(code(6, scan, false), Unknown);
+        assert_eq!(code(6, micro, true), Unknown);
+        assert_eq!(code(7, scan, false), Closed);
+        assert_eq!(code(8, micro, false), Closed);
+        assert_eq!(code(9, micro, false), Unknown);
+        assert_eq!(code(10, micro, false), Failed);
+        assert_eq!(code(11, micro, false), Failed);
+        assert_eq!(code(12, micro, false), Unknown);
+        assert_eq!(code(77, micro, false), Unknown, "undocumented states are unknown");
+        assert!(map_order(&wx(2, false), micro, false).2, "paid is final");
+        assert!(!map_order(&wx(9, false), micro, false).2, "user paying is not final");
+    }
+
+    #[test]
+    fn alipay_state_table_of_section_3_5() {
+        use OrderCode::*;
+        let code = |s, tt, url| map_order(&ali(s), tt, url).0;
+        assert_eq!(code(1, Some(TradeType::MICRO_PAY), false), Unknown);
+        assert_eq!(code(2, Some(TradeType::MICRO_PAY), false), Paid);
+        assert_eq!(code(4, Some(TradeType::MICRO_PAY), false), Unknown);
+        assert_eq!(code(4, Some(TradeType::SCAN_CODE), true), Prepay);
+        assert_eq!(code(5, Some(TradeType::MICRO_PAY), false), Closed);
+        assert_eq!(code(6, Some(TradeType::MICRO_PAY), false), Paid);
+        assert_eq!(code(7, Some(TradeType::MICRO_PAY), false), NotExist);
+    }
+
+    #[test]
+    fn a_failure_while_the_server_is_still_processing_is_unknown() {
+        let (code, _, fin) = map_order(&wx(10, true), Some(TradeType::MICRO_PAY), false);
+        assert_eq!((code, fin), (OrderCode::Unknown, false));
+        let (code, _, fin) = map_order(&wx(2, true), Some(TradeType::MICRO_PAY), false);
+        assert_eq!((code, fin), (OrderCode::Paid, false), "paid is reported but not cached while transforming");
+    }
+}

@@ -1,0 +1,138 @@
+//! Output JSON of query_order (`OrderSdk`) and query_refund (`RefundOrderSdk`) (sdk-c-api.md U4),
+//! and the messages that go with a cached order state.
+
+use cloud_pay_protocol::types::{self as t, TradeType};
+use cloud_pay_protocol::wire;
+use serde_json::{Map, Value, json};
+
+use super::state::{self, LocalState, OrderCode, OrderRecord};
+use super::QueryOutcome;
+
+/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
+fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
+    if let Some(Value::Object(m)) = from {
+        for (k, v) in m {
+            if !v.is_object() && !v.is_array() {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
+    let platform_state = rec.output.as_ref().and_then(|o| o.get("current_trade_state")).and_then(Value::as_i64);
+    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
+    let no = &rec.out_trade_no;
+    let message = match rec.code {
+        OrderCode::Paid => None,
+        OrderCode::ReEntry => Some(format!(
+            "order {no} hit re-entry (status 104, internal_status 407): never cancel it; {}",
+            rec.last_detail
+        )),
+        OrderCode::Failed => Some(format!("order {no}: payment failed{state}; last reply: {}", rec.last_detail)),
+        OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
+        OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
+        OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
+        OrderCode::Unknown | OrderCode::Error => {
+            Some(format!("order {no}: result not final yet{state}; query again; last reply: {}", rec.last_detail))
+        }
+    };
+    QueryOutcome { code: rec.code, output: rec.output.clone().unwrap_or_else(|| local_output(rec)), message }
+}
+
+pub(super) fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
+    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}), message: Some(message.to_owned()) }
+}
+
+/// What is known locally when the server gave nothing trusted.
+pub(super) fn local_output(rec: &OrderRecord) -> Value {
+    let mut m = match &rec.output {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    m.insert("out_trade_no".into(), rec.out_trade_no.clone().into());
+    m.insert("trade_type".into(), rec.trade_type.0.into());
+    if let Some(p) = rec.pay_platform {
+        m.insert("pay_platform".into(), p.0.into());
+    }
+    m.insert("state".into(), (rec.local as i32).into());
+    if let Some(u) = &rec.code_url {
+        m.insert("code_url".into(), u.clone().into());
+    }
+    Value::Object(m)
+}
+
+/// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
+/// plus the raw pay_mch_key and order_content objects.
+pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> Value {
+    let mut m = Map::new();
+    let order = raw_result.and_then(|r| r.get("order_content"));
+    let mch = raw_result.and_then(|r| r.get("pay_mch_key"));
+    lift_scalars(&mut m, order);
+    for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
+        lift_scalars(&mut m, order.and_then(|o| o.get(ext)));
+    }
+    m.insert("out_trade_no".into(), out_trade_no.into());
+    if !m.contains_key("trade_type")
+        && let Some(tt) = trade_type
+    {
+        m.insert("trade_type".into(), tt.0.into());
+    }
+    let platform = mch.and_then(|k| k.get("pay_platform")).cloned().or_else(|| {
+        order.and_then(|o| {
+            if o.get("wxpay_order_content_ext").is_some() {
+                Some(Value::from(1))
+            } else if o.get("alipay_order_content_ext").is_some() {
+                Some(Value::from(2))
+            } else {
+                None
+            }
+        })
+    });
+    if let Some(p) = platform {
+        m.insert("pay_platform".into(), p);
+    }
+    m.insert("state".into(), (local as i32).into());
+    if let Some(u) = code_url {
+        m.insert("code_url".into(), u.into());
+    }
+    if let Some(k) = mch {
+        m.insert("pay_mch_key".into(), k.clone());
+    }
+    if let Some(o) = order {
+        m.insert("order_content".into(), o.clone());
+    }
+    Value::Object(m)
+}
+
+/// `RefundOrderSdk` (U4): the matching (or newest) refund flattened with `state`, plus all refunds.
+pub(super) fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &[t::RefundOrderContent]) -> Value {
+    let flat = |r: &t::RefundOrderContent| {
+        let raw = wire::to_value(r);
+        let mut m = Map::new();
+        lift_scalars(&mut m, Some(&raw));
+        for ext in ["wxpay_refund_order_content_ext", "alipay_refund_order_content_ext"] {
+            if let Some(e) = raw.get(ext) {
+                lift_scalars(&mut m, Some(e));
+                m.insert(ext.into(), e.clone());
+            }
+        }
+        m.remove("nonce_str");
+        // The ext's platform state is kept in the nested object; `state` is the SDK's 1/2/3.
+        m.insert("state".into(), state::refund_state(r).into());
+        Value::Object(m)
+    };
+    let all: Vec<Value> = refunds.iter().map(flat).collect();
+    let chosen = match wanted {
+        Some(no) => refunds.iter().position(|r| r.out_refund_no == no),
+        None => refunds.iter().enumerate().max_by_key(|(_, r)| r.create_time.unwrap_or(0)).map(|(i, _)| i),
+    };
+    let mut top = match chosen.map(|i| &all[i]) {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    top.insert("out_trade_no".into(), out_trade_no.into());
+    top.insert("refund_orders".into(), Value::Array(all));
+    Value::Object(top)
+}
+
