@@ -180,7 +180,7 @@ fn bad(msg: &str) -> io::Error {
 }
 
 /// Reads one request; `None` on a clean EOF between requests. Leftover bytes stay in `buf`.
-fn read_request<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
+fn read_request<S: Read + Write>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
     let head_end = loop {
         if let Some(i) = find(buf, b"\r\n\r\n") {
             break i;
@@ -203,6 +203,7 @@ fn read_request<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Option<Requ
     let mut keep_alive = version != "HTTP/1.0";
     let mut content_length = 0usize;
     let mut chunked = false;
+    let mut expect_continue = false;
     for l in lines {
         let Some((k, v)) = l.split_once(':') else { continue };
         let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_ascii_lowercase());
@@ -211,8 +212,14 @@ fn read_request<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Option<Requ
             "transfer-encoding" => chunked = v.contains("chunked"),
             "connection" if v == "close" => keep_alive = false,
             "connection" if v == "keep-alive" => keep_alive = true,
+            "expect" => expect_continue = v == "100-continue",
             _ => {}
         }
+    }
+    // curl asks before sending bodies over 1 KB; answering saves it a one-second wait.
+    if expect_continue {
+        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        s.flush()?;
     }
     let body = if chunked { read_chunked(s, buf)? } else { read_exact_body(s, buf, content_length)? };
     let path = target.split('?').next().unwrap_or_default().to_owned();

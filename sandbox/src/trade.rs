@@ -402,3 +402,26 @@ pub fn refund_truth(r: &Refund) -> Value {
     wire::strip_nulls(&mut v);
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_digits_and_platform_inference() {
+        assert_eq!(scenario("134567890123456789"), Scenario::PayNow, "no 9 marker");
+        assert_eq!(scenario("139100300000000000"), Scenario::PayAfter(300));
+        assert_eq!(scenario("139202000000000000"), Scenario::CancelAfter(2000));
+        assert_eq!(scenario("289300500000000000"), Scenario::ErrorAfter(500));
+        assert_eq!(scenario("139400000000000000"), Scenario::Never);
+        assert_eq!(scenario("139500000000000000"), Scenario::Rejected);
+        assert_eq!(scenario("139700000000000000"), Scenario::PayNow);
+        let m = crate::config::SandboxConfig::demo().merchants[0].clone();
+        assert_eq!(platform_of_code(&m, "134567890123456789"), Some(WX));
+        assert_eq!(platform_of_code(&m, "2812345678901234"), Some(ALI));
+        assert_eq!(platform_of_code(&m, "281234567890123456789012"), Some(ALI));
+        assert_eq!(platform_of_code(&m, "1345678901234567"), None, "WeChat codes are 18 digits");
+        assert_eq!(platform_of_code(&m, "994567890123456789"), None);
+        assert_eq!(platform_of_code(&m, "28123456789012345678901234"), None, "too long");
+    }
+}

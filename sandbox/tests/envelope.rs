@@ -190,4 +190,11 @@ fn keep_alive_and_chunked_bodies() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert_eq!(sb.control().charge_count(&n), 1);
+    // `Expect: 100-continue` (curl, bodies over 1 KB) gets its interim reply.
+    let out = raw_http(
+        &host,
+        format!("POST /cpay/ping HTTP/1.1\r\nHost: {host}\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), "{text}");
 }
