@@ -24,6 +24,8 @@ pub struct SandboxConfig {
     pub legacy_strict_sign: bool,
     /// Interval (seconds) returned by upload_client_monitor_info.
     pub monitor_interval_secs: i64,
+    /// One line per `/cpay` request on stderr (endpoint, order number, status; never codes or keys).
+    pub log_requests: bool,
 }
 
 impl Default for SandboxConfig {
@@ -35,6 +37,7 @@ impl Default for SandboxConfig {
             accept_lowercase_hmac: false,
             legacy_strict_sign: false,
             monitor_interval_secs: 60,
+            log_requests: false,
         }
     }
 }

@@ -216,6 +216,11 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
             Ok(()) => process(sh, &cfg, m, ep, &req),
         },
     };
+    if cfg.log_requests {
+        let no = trade_no_of(&req).unwrap_or_default();
+        let f = fault.as_ref().map(|f| format!(" [fault {:?}]", f.kind)).unwrap_or_default();
+        eprintln!("sandbox: {path} {no} -> {}/{} {}{f}", outcome.status, outcome.internal_status, outcome.description);
+    }
     let (reply, content) = reply_for(m, &outcome);
     match fault {
         Some(f) if f.phase == FaultPhase::AfterProcessing => {

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 use cloud_pay_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 
-const USAGE: &str = "usage: cloud-pay-sandbox [--config FILE] [--state-dir DIR] [--http ADDR] [--https ADDR] [--tls-cert PEM --tls-key PEM]\n\
+const USAGE: &str = "usage: cloud-pay-sandbox [--config FILE] [--state-dir DIR] [--http ADDR] [--https ADDR] [--tls-cert PEM --tls-key PEM] [--quiet]\n\
   --config FILE     merchants JSON (default: the built-in TEST-ONLY demo merchant)\n\
   --state-dir DIR   where state.json and the CA live (default ./sandbox-state)\n\
   --http ADDR       plain HTTP listener (default 127.0.0.1:0)\n\
   --https ADDR      HTTPS listener (default 127.0.0.1:0)\n\
-  --tls-cert/--tls-key  PEM certificate chain and key instead of a generated CA";
+  --tls-cert/--tls-key  PEM certificate chain and key instead of a generated CA\n\
+  --quiet           no per-request log on stderr";
 
 fn fail(msg: &str) -> ! {
     eprintln!("cloud-pay-sandbox: {msg}\n{USAGE}");
@@ -22,11 +23,16 @@ fn main() {
     let mut opts = SandboxOptions::demo();
     opts.state_dir = Some(PathBuf::from("./sandbox-state"));
     let (mut cert, mut key) = (None, None);
+    let mut quiet = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "-h" || a == "--help" {
             println!("{USAGE}");
             return;
+        }
+        if a == "--quiet" {
+            quiet = true;
+            continue;
         }
         let v = args.next().unwrap_or_else(|| fail(&format!("{a} needs a value")));
         let addr = |v: &str| v.parse::<SocketAddr>().unwrap_or_else(|_| fail(&format!("{a}: not an address: {v}")));
@@ -40,6 +46,7 @@ fn main() {
             _ => fail(&format!("unknown option {a}")),
         }
     }
+    opts.config.log_requests |= !quiet;
     match (cert, key) {
         (Some(c), Some(k)) => opts.tls = Some((c, k)),
         (None, None) => {}

@@ -173,3 +173,52 @@ fn faults_over_the_http_control_api() {
     assert_eq!(status(&c.call::<QueryOrder>(&query(&no("q")))), (104, 400));
     assert_eq!(ctl_client.post("fault", r#"{"kind":"NoSuchKind"}"#).unwrap().0, 400);
 }
+
+#[test]
+fn transport_faults_before_processing_apply_nothing() {
+    let sb = start();
+    let c = Client::http(&sb);
+    let ctl = sb.control();
+    for kind in [FaultKind::DropMidReply, FaultKind::Http500, FaultKind::NonJsonBody] {
+        ctl.add_fault(rule(kind.clone(), Some(FaultPhase::BeforeProcessing)));
+        let n = no("tb");
+        let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+        match c.post("micro_pay", &env.to_body()) {
+            Ok((code, body)) => {
+                let r = cloud_pay_protocol::envelope::open_reply::<MicroPay>(&body, KEY);
+                assert!(code == 500 || r.class == StatusClass::Unknown, "{kind:?}");
+            }
+            Err(_) => assert_eq!(kind, FaultKind::DropMidReply),
+        }
+        assert!(ctl.order(&n).is_none(), "{kind:?} before processing applies nothing");
+    }
+    // A delay before processing still processes (late), like a slow server.
+    ctl.add_fault(rule(FaultKind::Delay { ms: 200 }, Some(FaultPhase::BeforeProcessing)));
+    let n = no("db");
+    let t = Instant::now();
+    ok(&c.call::<MicroPay>(&micro(&n, WX_NOW, 100)));
+    assert!(t.elapsed().as_millis() >= 200);
+    assert_eq!(ctl.charge_count(&n), 1);
+}
+
+#[test]
+fn concurrent_identical_submissions_charge_once() {
+    let sb = start();
+    let n = no("cc");
+    let req = micro(&n, WX_NOW, 100);
+    let base = sb.http_base_url();
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (req, base) = (req.clone(), base.clone());
+            std::thread::spawn(move || {
+                let c = Client::with_base(base, None);
+                let r = ok(&c.call::<MicroPay>(&req));
+                r.order_content.unwrap().transaction_id.unwrap()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "one order, one transaction");
+    assert_eq!(sb.control().charge_count(&n), 1);
+    assert_eq!(sb.control().request_count("micro_pay"), 8);
+}

@@ -152,6 +152,7 @@ fn binary_prints_its_urls_and_serves() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cloud-pay-sandbox"))
         .args(["--state-dir", dir.to_str().unwrap(), "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -167,6 +168,11 @@ fn binary_prints_its_urls_and_serves() {
     assert_eq!(s.get("ping").0, 200);
     child.kill().unwrap();
     child.wait().unwrap();
+    // The request log names the endpoint and outcome but never the payment code.
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains("micro_pay") && log.contains("-> 0/0"), "{log}");
+    assert!(!log.contains(WX_NOW), "payment codes are not logged");
     assert!(dir.join("state.json").exists());
     let _ = std::fs::remove_dir_all(dir);
 }
