@@ -6,7 +6,6 @@
  * writes more than `length` bytes (including the NUL). All functions may be called from any
  * thread. After a non-zero return, cloud_pay_get_errmsg() explains it (per thread).
  */
-
 #ifndef CLOUD_PAY_H
 #define CLOUD_PAY_H
 
@@ -149,9 +148,83 @@
  */
 #define CLOUD_PAY_REFUND_FAILED 3
 
+/*
+ Most records kept; older ones are dropped first.
+ */
+#define CAPACITY 1000
+
+/*
+ Upload attempts before a batch is dropped.
+ */
+#define MAX_ATTEMPTS 3
+
+/*
+ The connection could not be made.
+ */
+#define CONNECT_FAILED -2
+
+/*
+ The reply did not come in time or was lost.
+ */
+#define NO_REPLY -3
+
+/*
+ The reply could not be read.
+ */
+#define BAD_REPLY -4
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Lists the sub-merchant's shops: `{"page_num":1,"page_size":100,"out_shop_id"?}` (the shop
+ filter is applied to the returned page). Writes `{"total_count":N,"shop_infos":[ShopInfo…]}`
+ (recommended buffer 64 KB).
+ Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1), CLOUD_PAY_UNKNOWN (-2, try again),
+ CLOUD_PAY_INTERNAL (-3: bad input, not initialised, buffer too small — errmsg gives the size).
+
+ # Safety
+ `req` NUL-terminated; `shop_info` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_query_shop_info(const char *req, char *shop_info, int length);
+
+/*
+ Creates or replaces shops: `{"is_all":bool,"shop_infos":[{"shop_id","shop_name",
+ "device_infos":[{"device_id","device_type"}],"staff_infos":[{"staff_id","staff_name"}]}]}`;
+ `is_all` true replaces the whole list (shops not listed are deleted), false adds/modifies.
+ Writes every shop after the update as `{"total_count","shop_infos"}`.
+ Returns 0 / -1 / -2 / -3 as cloud_pay_query_shop_info.
+
+ # Safety
+ `req` NUL-terminated; `shop_info` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_set_shop_info(const char *req, char *shop_info, int length);
+
+/*
+ Lists orders and refunds: `{"page_num","page_size","pay_platform"?,"query_order_type"?
+ (1 orders, 2 refunds, 3 both — default),"query_cashier_type"?,"start_time"?,"end_time"?,
+ "out_shop_id"?,"staff_id"? (with out_shop_id)}`. Writes the server's `order_detail_query`
+ object: `{"total_count","order_details":[{"shop_info","shop_staff_info","receipt":{"order"|
+ "refund_order"}}]}` (about 2 KB per row). Returns 0 / -1 / -2 / -3.
+
+ # Safety
+ `req` NUL-terminated; `order_details` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_order_detail(const char *req, char *order_details, int length);
+
+/*
+ The payment-code prefixes of WeChat Pay and Alipay:
+ `{"wx_author_code_prefix":[…],"ali_author_code_prefix":[…],"author_code_prefix":
+ [{"pay_platform":1,"prefix":[…]},{"pay_platform":2,"prefix":[…]}],"source":"server"|"public_rules"}`.
+ From the server (query_identity_mapping, cached); when it cannot be reached, the public rules
+ (WeChat 10–15, Alipay 25–30) with `"source":"public_rules"` and errmsg saying why.
+ Returns 0, or CLOUD_PAY_INTERNAL (-3: not initialised, bad buffer, buffer too small).
+
+ # Safety
+ `resp` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, int length);
 
 /*
  Initialises the SDK with a `CloudPayConf` JSON (UTF-8): `{"common_conf":{…},"trade_conf":{…}}`.
@@ -272,5 +345,29 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_query_refund(const char *req, char *refund
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
+
+#if defined(_WIN32) && !defined(_WIN64)
+#  define CLOUD_PAY_STDCALL __stdcall
+#else
+#  define CLOUD_PAY_STDCALL
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ Sales statistics (`__stdcall` on 32-bit Windows, like the vendor's; the platform C convention
+ elsewhere): {"page_num","page_size","pay_platform"?,"start_time"?,"end_time"?,
+ "out_shop_id"?: ["shop", ...],"stat_type"? (1 day - default, 2 month, 3 week, 4 year)}.
+ Writes the server's client_sub_mch_sales_overview object {"total_count","overview","stat_infos":[...]}.
+ Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1), CLOUD_PAY_UNKNOWN (-2, try again),
+ CLOUD_PAY_INTERNAL (-3: bad input, not initialised, buffer too small - errmsg gives the size).
+ */
+CLOUDPAYAPI_SDK_CPP_API int CLOUD_PAY_STDCALL cloud_pay_order_stat(const char *req, char *order_stat, int length);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif  /* CLOUD_PAY_H */

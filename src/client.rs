@@ -5,8 +5,14 @@ use cloud_pay_protocol::envelope::{self, Authenticator, RequestEnvelope, Respons
 use cloud_pay_protocol::types::{OrderClient, PayMchKey, PayPlatform};
 use cloud_pay_protocol::{Api, Endpoint, StatusClass, wire};
 
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use cloud_pay_protocol::types::ClientIntResult;
+
 use crate::config::{Config, TradeConf};
+use crate::domains::Domains;
 use crate::error::SdkError;
+use crate::monitor::{Monitor, local_status};
 use crate::transport::{Transport, TransportError};
 
 /// Repeats of a status-103 reply before giving up as unknown (§9.1: retry the same request).
@@ -30,6 +36,8 @@ pub struct Exchange<T> {
     pub response: Option<Response<T>>,
     /// Human-readable account for errmsg: status/internal_status/log_id/description or the transport failure.
     pub detail: String,
+    /// The base URL that answered (or was tried last).
+    pub domain: String,
 }
 
 impl<T> Exchange<T> {
@@ -47,17 +55,75 @@ impl<T> Exchange<T> {
     }
 }
 
-/// The merchant's view of the server: transport plus identity and keys.
+/// The merchant's view of the server: transport, domains, monitoring, identity and keys.
 pub struct Client {
     transport: Transport,
+    domains: Domains,
+    monitor: Monitor,
     trade: TradeConf,
     retry_pause: std::time::Duration,
 }
 
 impl Client {
-    /// Builds the client for a configuration.
+    /// Builds the client for a configuration. Nothing is sent.
     pub fn new(cfg: &Config) -> Result<Client, SdkError> {
-        Ok(Client { transport: Transport::new(cfg)?, trade: cfg.trade.clone(), retry_pause: cfg.retry_pause })
+        Ok(Client {
+            transport: Transport::new(cfg)?,
+            domains: Domains::new(cfg.domains.clone(), cfg.prober_dns),
+            monitor: Monitor::default(),
+            trade: cfg.trade.clone(),
+            retry_pause: cfg.retry_pause,
+        })
+    }
+
+    /// The merchant identity and terminal settings.
+    pub fn trade_conf(&self) -> &TradeConf {
+        &self.trade
+    }
+
+    /// The call records waiting for upload.
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+
+    /// The domain for a call about an order pinned to `pinned` (or for a new call).
+    pub fn route(&self, pinned: Option<&str>) -> String {
+        self.domains.route(pinned)
+    }
+
+    /// `ping` (§6.7): whether a domain answers `{"status":0}`.
+    pub fn ping(&self, base: &str) -> bool {
+        let started = Instant::now();
+        let r = self.transport.post(base, Endpoint::Ping, "{}");
+        let ok = matches!(&r, Ok(b) if serde_json::from_slice::<cloud_pay_protocol::types::PingReply>(b).is_ok_and(|p| p.status == 0));
+        let status = match &r {
+            Ok(_) if ok => 0,
+            Ok(_) => local_status::BAD_REPLY,
+            Err(TransportError::NotSent(_)) => local_status::CONNECT_FAILED,
+            Err(TransportError::MaybeSent(_)) => local_status::NO_REPLY,
+        };
+        self.record(Endpoint::Ping, base, started, status, if ok { "ok" } else { "ping failed" }, 0);
+        ok
+    }
+
+    /// Probes the domains (with `prober_dns`); returns whether the current one changed.
+    pub fn probe_domains(&self) -> bool {
+        self.domains.prober() && self.domains.probe(|d| self.ping(d))
+    }
+
+    fn record(&self, endpoint: Endpoint, base: &str, started: Instant, status: i32, description: &str, log_id: i64) {
+        let start_time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+            - started.elapsed().as_secs() as i64;
+        self.monitor.record(ClientIntResult {
+            interface: endpoint.interface(),
+            status,
+            description: description.to_owned(),
+            time_cost: started.elapsed().as_millis() as i64,
+            start_time,
+            logs: None,
+            log_id,
+            domain_name: base.trim_end_matches('/').to_owned(),
+        });
     }
 
     /// `pay_mch_key` for this merchant.
@@ -86,15 +152,20 @@ impl Client {
         }
     }
 
-    /// Sends a typed request.
+    /// Sends a typed request to the current domain.
     pub fn call<A: Api>(&self, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
-        self.call_text::<A>(wire::to_text(request), auth)
+        self.call_text::<A>(None, wire::to_text(request), auth)
+    }
+
+    /// Sends a typed request about an order pinned to a domain.
+    pub fn call_at<A: Api>(&self, pinned: Option<&str>, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
+        self.call_text::<A>(pinned, wire::to_text(request), auth)
     }
 
     /// Sends an exact request_content text. The sealed body is built once and repeated
-    /// unchanged: once more when nothing was sent (connection refused), and after a pause
-    /// when the server answers 103.
-    pub fn call_text<A: Api>(&self, request_content: String, auth: AuthChoice) -> Exchange<A::Result> {
+    /// unchanged: once more when nothing was sent (connection refused) — to the next healthy
+    /// domain when fail-over found one —, and after a pause when the server answers 103.
+    pub fn call_text<A: Api>(&self, pinned: Option<&str>, request_content: String, auth: AuthChoice) -> Exchange<A::Result> {
         let key = self.trade.authen_key.expose();
         let authenticator = match (auth, &self.trade.private_key) {
             (AuthChoice::SignIfConfigured, Some(k)) => Authenticator::Sign(k),
@@ -102,31 +173,45 @@ impl Client {
         };
         let body = RequestEnvelope::seal(request_content, authenticator).to_body();
         let endpoint = A::ENDPOINT;
+        let mut base = self.domains.route(pinned);
         let mut resent_unsent = false;
         let mut retries_103 = 0;
         loop {
-            let bytes = match self.transport.post(endpoint, &body) {
+            let started = Instant::now();
+            let bytes = match self.transport.post(&base, endpoint, &body) {
                 Ok(b) => b,
-                Err(TransportError::NotSent(_)) if !resent_unsent => {
-                    resent_unsent = true;
-                    continue;
-                }
                 Err(e) => {
-                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()) };
+                    let status = if matches!(e, TransportError::NotSent(_)) { local_status::CONNECT_FAILED } else { local_status::NO_REPLY };
+                    self.record(endpoint, &base, started, status, &e.to_string(), 0);
+                    // After a network failure, look for a healthy domain for the calls to come.
+                    let switched = self.probe_domains();
+                    if matches!(e, TransportError::NotSent(_)) && !resent_unsent {
+                        // Nothing reached any server: the identical request may go again.
+                        resent_unsent = true;
+                        if switched {
+                            base = self.domains.current();
+                        }
+                        continue;
+                    }
+                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base };
                 }
             };
             let reply = envelope::open_reply::<A>(&bytes, key);
-            let status = reply.response.as_ref().map(|r| r.status);
-            if status == Some(cloud_pay_protocol::status::code::RETRY_SAME) && retries_103 < MAX_103_RETRIES {
+            let (status, log_id) = match &reply.response {
+                Some(r) => (r.status, r.log_id),
+                None => (local_status::BAD_REPLY, 0),
+            };
+            let description = reply.response.as_ref().map(|r| r.description.as_str()).or(reply.problem.as_deref()).unwrap_or("");
+            self.record(endpoint, &base, started, status, description, log_id);
+            if status == cloud_pay_protocol::status::code::RETRY_SAME && retries_103 < MAX_103_RETRIES {
                 retries_103 += 1;
                 std::thread::sleep(self.retry_pause);
                 continue;
             }
             let detail = describe(endpoint, reply.response.as_ref(), reply.problem.as_deref());
-            return Exchange { class: reply.class, response: reply.response, detail };
+            return Exchange { class: reply.class, response: reply.response, detail, domain: base };
         }
     }
-
 }
 
 /// `endpoint: status S, internal_status I, log_id L, description` (the sibling C SDK's format).

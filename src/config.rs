@@ -41,6 +41,8 @@ struct RawCommon {
     connect_timeout_ms: Option<i64>,
     upload_monitor: Option<i64>,
     retry_pause_ms: Option<i64>,
+    domain_list: Option<Vec<String>>,
+    upload_monitor_interval: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -77,8 +79,8 @@ pub struct Config {
     pub scan_code_query_interval: Duration,
     /// Probe the domain list and fail over (issue 4).
     pub prober_dns: bool,
-    /// Base URL, ending in `/`.
-    pub base_url: String,
+    /// Base URLs, ending in `/`, preferred first (more than one only with `prober_dns`).
+    pub domains: Vec<String>,
     /// Extra trusted root (PEM text), besides the built-in roots.
     pub extra_ca_pem: Option<String>,
     /// Directory for every file the library writes.
@@ -87,8 +89,10 @@ pub struct Config {
     pub timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
-    /// Upload monitoring records (issue 4).
+    /// Upload monitoring records and the machine configuration.
     pub upload_monitor: bool,
+    /// First interval between monitoring uploads (the server may change it).
+    pub upload_monitor_interval: Duration,
     /// Pause before repeating a request answered with status 103.
     pub retry_pause: Duration,
     /// Merchant and terminal identity.
@@ -195,7 +199,23 @@ impl Config {
             Some(pem) => Some(SigningKey::from_pem(&pem).map_err(|e| bad("trade_conf.private_key", &e.0))?),
         };
         let base_url = std::env::var(BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(optional(c.base_url));
-        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), "common_conf.base_url")?;
+        let prober_dns = flag(c.prober_dns, false, "common_conf.prober_dns")?;
+        // The domain list: the base URL first; with prober_dns the configured list (tests use
+        // local sandboxes) or, for the default service, its documented sister hosts.
+        let mut domains = vec![base_url.clone()];
+        if prober_dns {
+            let extra: Vec<String> = match c.domain_list {
+                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list")).collect::<Result<_, _>>()?,
+                None if base_url == DEFAULT_BASE_URL => crate::domains::DEFAULT_DOMAINS.iter().map(|s| s.to_string()).collect(),
+                None => Vec::new(),
+            };
+            for d in extra {
+                if !domains.contains(&d) {
+                    domains.push(d);
+                }
+            }
+        }
         let state_dir = match optional(c.state_dir) {
             Some(d) => PathBuf::from(d),
             None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
@@ -221,13 +241,14 @@ impl Config {
             micro_pay_query_interval: seconds(c.micro_pay_query_order_interval, 6.0, "common_conf.micro_pay_query_order_interval")?,
             scan_code_query_count: count(c.scan_code_pay_query_order_count, 5, "common_conf.scan_code_pay_query_order_count")?,
             scan_code_query_interval: seconds(c.scan_code_pay_query_order_interval, 6.0, "common_conf.scan_code_pay_query_order_interval")?,
-            prober_dns: flag(c.prober_dns, false, "common_conf.prober_dns")?,
-            base_url,
+            prober_dns,
+            domains,
             extra_ca_pem,
             state_dir,
             timeout: millis(c.timeout_ms, 15_000, "common_conf.timeout_ms", 1)?,
             connect_timeout: millis(c.connect_timeout_ms, 5_000, "common_conf.connect_timeout_ms", 1)?,
             upload_monitor: flag(c.upload_monitor, true, "common_conf.upload_monitor")?,
+            upload_monitor_interval: seconds(c.upload_monitor_interval, 60.0, "common_conf.upload_monitor_interval")?,
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,
@@ -248,10 +269,10 @@ impl Config {
     }
 }
 
-fn normalize_base_url(url: &str) -> Result<String, SdkError> {
+fn normalize_base_url(url: &str, field: &str) -> Result<String, SdkError> {
     let url = url.trim();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(bad("common_conf.base_url", &format!("must start with https:// or http://, got {url:?}")));
+        return Err(bad(field, &format!("must start with https:// or http://, got {url:?}")));
     }
     Ok(if url.ends_with('/') { url.to_owned() } else { format!("{url}/") })
 }

@@ -9,10 +9,13 @@
 
 pub mod client;
 pub mod config;
+pub mod domains;
 pub mod error;
 pub mod ffi;
 pub mod input;
 pub mod machine;
+pub mod merchant;
+pub mod monitor;
 pub mod runtime;
 pub mod secret;
 pub mod trade;
@@ -20,4 +23,5 @@ pub mod transport;
 
 pub use cloud_pay_protocol as protocol;
 pub use ffi::codes::*;
+pub use ffi::merchant::*;
 pub use ffi::trade::*;

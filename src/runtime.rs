@@ -72,20 +72,62 @@ impl Scheduler {
     }
 }
 
+/// A stop flag that sleeping threads can wait on.
+#[derive(Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    /// Sleeps up to `d`; true when stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        let mut s = self.stopped.lock();
+        if !*s {
+            self.wake.wait_for(&mut s, d);
+        }
+        *s
+    }
+
+    fn stop(&self) {
+        *self.stopped.lock() = true;
+        self.wake.notify_all();
+    }
+}
+
+/// The monitoring uploader: conf info once, then the call records every interval
+/// (the server may change it). Best effort; never touches a payment call.
+fn uploader(client: &Client, stop: &Stop, mut interval: Duration) {
+    if stop.sleep(Duration::ZERO) {
+        return;
+    }
+    crate::monitor::upload_conf(client);
+    while !stop.sleep(interval) {
+        if let Some(secs) = crate::monitor::upload_records(client, interval.as_secs().max(1) as i64) {
+            interval = Duration::from_secs(secs.clamp(1, 86_400) as u64);
+        }
+    }
+}
+
 /// Everything `cloud_pay_init` sets up.
 pub struct Runtime {
     /// The validated configuration.
     pub config: Config,
     /// The trade core.
     pub trade: Arc<Trade>,
+    /// Shop, listing, statistics and prefix calls.
+    pub merchant: crate::merchant::Merchant,
     scheduler: Arc<Scheduler>,
+    stop: Arc<Stop>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Runtime {
     /// Builds a runtime and starts its workers. Nothing is sent over the network.
     pub fn start(config: Config) -> Result<Arc<Runtime>, SdkError> {
-        let client = Client::new(&config)?;
+        let client = Arc::new(Client::new(&config)?);
+        // With prober_dns, find the first healthy domain before the first payment.
+        client.probe_domains();
         let scheduler = Arc::new(Scheduler::default());
         let poll = PollSettings {
             micro_pay_count: config.micro_pay_query_count,
@@ -93,7 +135,10 @@ impl Runtime {
             scan_code_count: config.scan_code_query_count,
             scan_code_interval: config.scan_code_query_interval,
         };
-        let trade = Arc::new(Trade::new(client, poll, scheduler.clone()));
+        let prefixes = Arc::new(crate::merchant::Prefixes::default());
+        let trade = Arc::new(Trade::new(client.clone(), poll, scheduler.clone(), prefixes.clone()));
+        let merchant = crate::merchant::Merchant::new(client.clone(), prefixes);
+        let stop = Arc::new(Stop::default());
         let mut handles = Vec::new();
         for i in 0..WORKERS {
             let (trade, sched) = (trade.clone(), scheduler.clone());
@@ -103,13 +148,22 @@ impl Runtime {
                 .map_err(|e| SdkError::Internal(format!("cannot start the poll worker: {e}")))?;
             handles.push(h);
         }
-        Ok(Arc::new(Runtime { config, trade, scheduler, workers: Mutex::new(handles) }))
+        if config.upload_monitor {
+            let (client, stop, interval) = (client.clone(), stop.clone(), config.upload_monitor_interval);
+            let h = std::thread::Builder::new()
+                .name("cloud-pay-monitor".into())
+                .spawn(move || uploader(&client, &stop, interval))
+                .map_err(|e| SdkError::Internal(format!("cannot start the monitor uploader: {e}")))?;
+            handles.push(h);
+        }
+        Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles) }))
     }
 
     /// Stops the workers, waiting at most [`STOP_WAIT`]. A worker inside a network call
     /// finishes it on its own and exits; it only holds its own `Arc`s.
     pub fn stop(&self) {
         self.scheduler.stop();
+        self.stop.stop();
         let deadline = Instant::now() + STOP_WAIT;
         for h in self.workers.lock().drain(..) {
             while !h.is_finished() && Instant::now() < deadline {

@@ -30,10 +30,9 @@ impl std::fmt::Display for TransportError {
     }
 }
 
-/// The shared HTTP agent and base URL.
+/// The shared HTTP agent.
 pub struct Transport {
     agent: ureq::Agent,
-    base_url: String,
 }
 
 impl Transport {
@@ -67,12 +66,12 @@ impl Transport {
             .user_agent(format!("cloud-pay-sdk-rust/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Transport { agent, base_url: cfg.base_url.clone() })
+        Ok(Transport { agent })
     }
 
-    /// POSTs a JSON body to an endpoint and returns the reply body of an HTTP 200.
-    pub fn post(&self, endpoint: Endpoint, body: &str) -> Result<Vec<u8>, TransportError> {
-        let url = format!("{}{}", self.base_url, endpoint.path());
+    /// POSTs a JSON body to an endpoint below `base` and returns the reply body of an HTTP 200.
+    pub fn post(&self, base: &str, endpoint: Endpoint, body: &str) -> Result<Vec<u8>, TransportError> {
+        let url = format!("{base}{}", endpoint.path());
         let mut resp = self
             .agent
             .post(&url)

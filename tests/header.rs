@@ -44,10 +44,29 @@ fn header_declares_every_export_with_the_vendor_macro() {
         "int cloud_pay_scan_code_pay(const char *req);",
         "int cloud_pay_refund(const char *req);",
         "int cloud_pay_query_refund(const char *req, char *refund_order, int length);",
+        "int cloud_pay_query_shop_info(const char *req, char *shop_info, int length);",
+        "int cloud_pay_set_shop_info(const char *req, char *shop_info, int length);",
+        "int cloud_pay_order_detail(const char *req, char *order_details, int length);",
+        "int CLOUD_PAY_STDCALL cloud_pay_order_stat(const char *req, char *order_stat, int length);",
+        "int cloud_pay_security_author_code_prefix(char *resp, int length);",
     ] {
         assert!(h.contains(&format!("CLOUDPAYAPI_SDK_CPP_API {f}")), "missing: {f}");
     }
     assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY -6"));
+    assert!(h.contains("#  define CLOUD_PAY_STDCALL __stdcall"), "order_stat is __stdcall on 32-bit Windows");
+    let guard_end = h.rfind("#endif  /* CLOUD_PAY_H */").expect("include guard");
+    assert!(h.find("cloud_pay_order_stat(").unwrap() < guard_end, "every prototype is inside the include guard");
+    assert!(h.trim_end().ends_with("#endif  /* CLOUD_PAY_H */"));
+}
+
+/// The hand-written order_stat prototype must match the Rust export's arguments.
+#[test]
+fn hand_written_order_stat_prototype_matches_the_rust_signature() {
+    let src = std::fs::read_to_string(root().join("src/ffi/merchant.rs")).unwrap();
+    assert!(src.contains(r#"pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int"#));
+    // And the export has the C type the header says (a compile-time check).
+    let _f: unsafe extern "system" fn(*const std::ffi::c_char, *mut std::ffi::c_char, std::ffi::c_int) -> std::ffi::c_int =
+        CloudPayAPI_SDK_CPP::cloud_pay_order_stat;
 }
 
 fn compiles(compiler: &str, args: &[&str], src: &Path) {
@@ -63,7 +82,7 @@ fn header_compiles_as_strict_c99_and_cpp17() {
     let dir = std::env::temp_dir().join(format!("cloud-pay-header-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let c = dir.join("t.c");
-    std::fs::write(&c, "#include \"cloud_pay.h\"\nint main(void) { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
+    std::fs::write(&c, "#include \"cloud_pay.h\"\n#include \"cloud_pay.h\"\nint main(void) { char b[8]; (void)cloud_pay_order_stat(\"{}\", b, 8); return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
     let cpp = dir.join("t.cpp");
     std::fs::write(&cpp, "#include \"cloud_pay.h\"\nint main() { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
     compiles("cc", &["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"], &c);

@@ -2,6 +2,7 @@
 //! No business logic lives here; every export is the same ten lines over the typed core.
 
 pub mod codes;
+pub mod merchant;
 pub mod trade;
 
 use std::cell::RefCell;

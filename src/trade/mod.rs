@@ -96,13 +96,14 @@ pub struct PollSettings {
 
 /// The trade core: a client, the order book and the poll schedule.
 pub struct Trade {
-    client: Client,
+    client: Arc<Client>,
     orders: Mutex<HashMap<String, OrderRecord>>,
     /// Generated refund numbers whose outcome is unknown, by request digest: a retry of the
     /// same refund must reuse the number, or the customer could be refunded twice.
     pending_refund_numbers: Mutex<HashMap<[u8; 32], String>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
+    prefixes: Arc<crate::merchant::Prefixes>,
 }
 
 fn bad(e: InputError) -> SdkError {
@@ -169,8 +170,8 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 
 impl Trade {
     /// A trade core over a client.
-    pub fn new(client: Client, poll: PollSettings, scheduler: Arc<Scheduler>) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler }
+    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>) -> Trade {
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler, prefixes }
     }
 
     /// A copy of the local record of an order.
@@ -187,7 +188,8 @@ impl Trade {
         let body = input::require(&req.body, "body").map_err(bad)?.to_owned();
         let platform = match platform_arg(req.pay_platform, "pay_platform")? {
             Some(p) => p,
-            None => platform_from_author_code(&author_code).ok_or_else(|| {
+            // The server's prefixes once fetched (cloud_pay_security_author_code_prefix), else the public rules.
+            None => self.prefixes.platform_of(&author_code).or_else(|| platform_from_author_code(&author_code)).ok_or_else(|| {
                 SdkError::BadInput("unsupported payment code: not a WeChat Pay (10-15, 18 digits) or Alipay (25-30, 16-24 digits) code; pass pay_platform to override".into())
             })?,
         };
@@ -267,7 +269,7 @@ impl Trade {
         };
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it.
-        let request_content = {
+        let (request_content, pinned) = {
             let mut orders = self.orders.lock();
             match orders.get(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
@@ -275,7 +277,7 @@ impl Trade {
                         "out_trade_no {out_trade_no} was already used in this process for a different order; nothing was sent (use a new order number for a new sale)"
                     )));
                 }
-                Some(rec) => rec.request_content.clone(),
+                Some(rec) => (rec.request_content.clone(), rec.domain.clone()),
                 None => {
                     let text = wire::to_text(&request);
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -292,18 +294,20 @@ impl Trade {
                         polls_left: poll_count,
                         poll_interval,
                         last_detail: String::new(),
+                        domain: None,
                     });
-                    text
+                    (text, None)
                 }
             }
         };
 
-        let ex = self.client.call_text::<A>(request_content, AuthChoice::Hmac);
+        let ex = self.client.call_text::<A>(pinned.as_deref(), request_content, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
         let Some(rec) = orders.get_mut(&out_trade_no) else {
             return Err(SdkError::Internal("order record vanished".into()));
         };
         rec.last_detail = ex.detail.clone();
+        rec.domain = Some(ex.domain.clone());
         match ex.class {
             StatusClass::Success => {
                 let result = ex.result().cloned().unwrap_or_default();
@@ -377,9 +381,9 @@ impl Trade {
 
     /// One `query_order` exchange, applied to the local record.
     fn live_query(&self, out_trade_no: &str, platform: Option<PayPlatform>, trade_type: Option<TradeType>) -> QueryOutcome {
-        let (platform, trade_type) = match self.orders.lock().get(out_trade_no) {
-            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type))),
-            None => (platform, trade_type),
+        let (platform, trade_type, pinned) = match self.orders.lock().get(out_trade_no) {
+            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone()),
+            None => (platform, trade_type, None),
         };
         let request = t::QueryOrderRequest {
             pay_mch_key: self.client.pay_mch_key(platform),
@@ -388,7 +392,7 @@ impl Trade {
             trade_type,
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        let ex = self.client.call::<t::QueryOrder>(&request, AuthChoice::Hmac);
+        let ex = self.client.call_at::<t::QueryOrder>(pinned.as_deref(), &request, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
         let rec = orders.get_mut(out_trade_no);
         // A re-entry order stays -6 whatever the original order's state is.
@@ -461,6 +465,7 @@ impl Trade {
         let platform = platform_arg(req.pay_platform, "pay_platform")?
             .or(local.as_ref().and_then(|r| r.pay_platform))
             .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
+        let pinned = local.as_ref().and_then(|r| r.domain.as_deref());
         let (ex_class, detail) = if trade_type == TradeType::MICRO_PAY {
             let request = t::ReverseRequest {
                 pay_mch_key: self.client.pay_mch_key(Some(platform)),
@@ -468,7 +473,7 @@ impl Trade {
                 out_trade_no: out_trade_no.clone(),
                 nonce_str: cloud_pay_protocol::crypto::nonce_str(),
             };
-            let ex = self.client.call::<t::Reverse>(&request, AuthChoice::SignIfConfigured);
+            let ex = self.client.call_at::<t::Reverse>(pinned, &request, AuthChoice::SignIfConfigured);
             (ex.class, ex.detail)
         } else {
             let request = t::CloseOrderRequest {
@@ -478,7 +483,7 @@ impl Trade {
                 trade_type: Some(trade_type),
                 nonce_str: cloud_pay_protocol::crypto::nonce_str(),
             };
-            let ex = self.client.call::<t::CloseOrder>(&request, AuthChoice::Hmac);
+            let ex = self.client.call_at::<t::CloseOrder>(pinned, &request, AuthChoice::Hmac);
             (ex.class, ex.detail)
         };
         let code = match ex_class {
@@ -536,7 +541,7 @@ impl Trade {
             api_version: None,
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        let ex = self.client.call::<t::Refund>(&request, AuthChoice::SignIfConfigured);
+        let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
         let code = match ex.class {
             StatusClass::Success => CallCode::Ok,
             StatusClass::Unknown => CallCode::Unknown,
@@ -566,7 +571,8 @@ impl Trade {
             Some(s) if !s.trim().is_empty() => Some(input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned()),
             _ => None,
         };
-        let platform = platform_arg(req.pay_platform, "pay_platform")?.or(self.record(&out_trade_no).and_then(|r| r.pay_platform));
+        let local = self.record(&out_trade_no);
+        let platform = platform_arg(req.pay_platform, "pay_platform")?.or(local.as_ref().and_then(|r| r.pay_platform));
         let request = t::QueryRefundOrderRequest {
             pay_mch_key: self.client.pay_mch_key(platform),
             order_client: self.client.order_client(false),
@@ -574,7 +580,8 @@ impl Trade {
             out_refund_no: out_refund_no.clone(),
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call::<t::QueryRefundOrder>(&request, AuthChoice::Hmac);
+        let ex: Exchange<t::QueryRefundOrderResult> =
+            self.client.call_at::<t::QueryRefundOrder>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::Hmac);
         match ex.class {
             StatusClass::Success => {
                 let refunds = ex.result().map(|r| r.refund_order_content.clone()).unwrap_or_default();

@@ -143,6 +143,8 @@ pub struct OrderRecord {
     pub poll_interval: Duration,
     /// Why the order ended badly, for errmsg (server text).
     pub last_detail: String,
+    /// The domain that took the order; its queries go there while it is up.
+    pub domain: Option<String>,
 }
 
 #[cfg(test)]
