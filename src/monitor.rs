@@ -136,7 +136,7 @@ pub fn machine_info(ip: &str) -> String {
             }
         }
     }
-    let usage = if total_kb > 0 { 100 - (avail_kb * 100 / total_kb) } else { 0 };
+    let usage = (avail_kb * 100).checked_div(total_kb).map_or(0, |free| 100 - free);
     serde_json::json!({
         "ip": ip,
         "cpu_num": cpu_num,
