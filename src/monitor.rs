@@ -94,30 +94,6 @@ impl Monitor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payment_codes_are_redacted_and_the_buffer_is_bounded() {
-        assert_eq!(redact("code 134567890123456789 bad, log 12345"), "code ****************** bad, log 12345");
-        let m = Monitor::default();
-        for i in 0..(CAPACITY + 10) {
-            m.record(ClientIntResult { log_id: i as i64, ..Default::default() });
-        }
-        assert_eq!(m.len(), CAPACITY);
-        let batch = m.take(5);
-        assert_eq!(batch[0].0.log_id, 10, "oldest dropped first");
-        m.give_back(batch);
-        assert_eq!(m.len(), CAPACITY);
-        for _ in 0..MAX_ATTEMPTS {
-            let b = m.take(CAPACITY);
-            m.give_back(b);
-        }
-        assert!(m.is_empty(), "dropped after {MAX_ATTEMPTS} failed uploads");
-    }
-}
-
 /// Records per upload.
 const BATCH: usize = 200;
 
@@ -196,5 +172,29 @@ pub fn upload_records(client: &crate::client::Client, interval_secs: i64) -> Opt
     } else {
         client.monitor().give_back(batch);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_codes_are_redacted_and_the_buffer_is_bounded() {
+        assert_eq!(redact("code 134567890123456789 bad, log 12345"), "code ****************** bad, log 12345");
+        let m = Monitor::default();
+        for i in 0..(CAPACITY + 10) {
+            m.record(ClientIntResult { log_id: i as i64, ..Default::default() });
+        }
+        assert_eq!(m.len(), CAPACITY);
+        let batch = m.take(5);
+        assert_eq!(batch[0].0.log_id, 10, "oldest dropped first");
+        m.give_back(batch);
+        assert_eq!(m.len(), CAPACITY);
+        for _ in 0..MAX_ATTEMPTS {
+            let b = m.take(CAPACITY);
+            m.give_back(b);
+        }
+        assert!(m.is_empty(), "dropped after {MAX_ATTEMPTS} failed uploads");
     }
 }
