@@ -1,0 +1,76 @@
+# Shared helpers for scripts/test-all.sh and scripts/legs/*.sh (sourced, not run).
+#
+# A leg script exits 0 when it passed, 1 when it failed, and 77 after printing
+# "SKIPPED: <reason>" when its toolchain is absent.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+SKIP=77
+
+skip() {
+    echo "SKIPPED: $*"
+    exit "$SKIP"
+}
+
+# The library under test: the release build (scripts/test-all.sh builds it once).
+sdk_lib_dir() {
+    echo "$TARGET_DIR/release"
+}
+
+require_sdk_lib() {
+    if [[ ! -f "$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so" ]]; then
+        echo "missing $TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so: run cargo build --release -p cloud-pay-sdk" >&2
+        exit 1
+    fi
+}
+
+# Exports declared in include/cloud_pay.h, one per line, in header order.
+header_exports() {
+    grep -E '^CLOUDPAYAPI_SDK_CPP_API .*cloud_pay_[a-z_]+ *\(' "$ROOT/include/cloud_pay.h" |
+        sed -E 's/^[^(]*[^a-z_](cloud_pay_[a-z_]+) *\(.*/\1/'
+}
+
+# Starts the sandbox binary with a fresh state dir and exports
+# CLOUDPAY_SANDBOX_HTTP, CLOUDPAY_SANDBOX_HTTPS, CLOUDPAY_SANDBOX_CA and
+# CLOUDPAY_STATE_DIR (an empty dir for the SDK's own files). Stops it on exit.
+start_sandbox() {
+    local bin=""
+    for b in "$TARGET_DIR/release/cloud-pay-sandbox" "$TARGET_DIR/debug/cloud-pay-sandbox"; do
+        if [[ -x "$b" ]]; then bin="$b"; break; fi
+    done
+    if [[ -z "$bin" ]]; then
+        echo "no cloud-pay-sandbox binary: run cargo build -p cloud-pay-sandbox" >&2
+        return 1
+    fi
+    LEG_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cloudpay-leg.XXXXXX")"
+    mkdir -p "$LEG_TMP/sandbox" "$LEG_TMP/sdk"
+    "$bin" --state-dir "$LEG_TMP/sandbox" --quiet >"$LEG_TMP/sandbox.out" 2>"$LEG_TMP/sandbox.err" &
+    SANDBOX_PID=$!
+    trap stop_sandbox EXIT
+    local i
+    for i in $(seq 1 100); do
+        if [[ "$(grep -c '^CLOUDPAY_SANDBOX_' "$LEG_TMP/sandbox.out" 2>/dev/null)" == 3 ]]; then break; fi
+        if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
+            echo "sandbox exited early:" >&2; cat "$LEG_TMP/sandbox.err" >&2; return 1
+        fi
+        sleep 0.1
+    done
+    CLOUDPAY_SANDBOX_HTTP="$(sed -n 's/^CLOUDPAY_SANDBOX_HTTP=//p' "$LEG_TMP/sandbox.out")"
+    CLOUDPAY_SANDBOX_HTTPS="$(sed -n 's/^CLOUDPAY_SANDBOX_HTTPS=//p' "$LEG_TMP/sandbox.out")"
+    CLOUDPAY_SANDBOX_CA="$(sed -n 's/^CLOUDPAY_SANDBOX_CA=//p' "$LEG_TMP/sandbox.out")"
+    if [[ -z "$CLOUDPAY_SANDBOX_HTTPS" || -z "$CLOUDPAY_SANDBOX_CA" ]]; then
+        echo "sandbox did not print its URLs" >&2; return 1
+    fi
+    CLOUDPAY_STATE_DIR="$LEG_TMP/sdk"
+    export CLOUDPAY_SANDBOX_HTTP CLOUDPAY_SANDBOX_HTTPS CLOUDPAY_SANDBOX_CA CLOUDPAY_STATE_DIR
+    echo "sandbox (pid $SANDBOX_PID, $(basename "$(dirname "$bin")")): $CLOUDPAY_SANDBOX_HTTPS"
+}
+
+stop_sandbox() {
+    if [[ -n "${SANDBOX_PID:-}" ]]; then
+        kill "$SANDBOX_PID" 2>/dev/null
+        wait "$SANDBOX_PID" 2>/dev/null
+        SANDBOX_PID=""
+    fi
+    if [[ -n "${LEG_TMP:-}" && -d "$LEG_TMP" ]]; then rm -rf "$LEG_TMP"; fi
+}
