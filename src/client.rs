@@ -55,30 +55,92 @@ impl<T> Exchange<T> {
     }
 }
 
-/// The merchant's view of the server: transport, domains, monitoring, identity and keys.
-pub struct Client {
+/// The exchange engine: transport, domains, monitoring, and the repeat rules. It knows no
+/// merchant: the authenticator and the reply key come with each call.
+pub struct Channel {
     transport: Transport,
     domains: Domains,
     monitor: Monitor,
-    trade: TradeConf,
     retry_pause: std::time::Duration,
+}
+
+/// The merchant's view of the server: a channel plus identity and keys.
+pub struct Client {
+    channel: Channel,
+    trade: TradeConf,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        &self.channel
+    }
 }
 
 impl Client {
     /// Builds the client for a configuration. Nothing is sent.
     pub fn new(cfg: &Config) -> Result<Client, SdkError> {
-        Ok(Client {
-            transport: Transport::new(cfg)?,
-            domains: Domains::new(cfg.domains.clone(), cfg.prober_dns),
-            monitor: Monitor::default(),
-            trade: cfg.trade.clone(),
-            retry_pause: cfg.retry_pause,
-        })
+        let transport = Transport::new(cfg.extra_ca_pem.as_deref(), cfg.connect_timeout, cfg.timeout)?;
+        Ok(Client { channel: Channel::new(transport, cfg.domains.clone(), cfg.prober_dns, cfg.retry_pause), trade: cfg.trade.clone() })
     }
 
     /// The merchant identity and terminal settings.
     pub fn trade_conf(&self) -> &TradeConf {
         &self.trade
+    }
+
+    /// `pay_mch_key` for this merchant.
+    pub fn pay_mch_key(&self, pay_platform: Option<PayPlatform>) -> PayMchKey {
+        PayMchKey {
+            pay_platform,
+            out_mch_id: self.trade.out_mch_id.clone(),
+            out_sub_mch_id: self.trade.out_sub_mch_id.clone(),
+            out_shop_id: Some(self.trade.out_shop_id.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// `order_client` for this terminal; `with_machine` adds machine_no (required by micro_pay).
+    pub fn order_client(&self, with_machine: bool) -> OrderClient {
+        let t = &self.trade;
+        OrderClient {
+            device_id: t.device_id.clone(),
+            staff_id: t.staff_id.clone(),
+            terminal_type: Some(t.terminal_type),
+            sub_terminal_type: t.sub_terminal_type,
+            machine_no: with_machine.then(|| t.machine_no.clone()),
+            sdk_version: Some(t.sdk_version.clone()),
+            spbill_create_ip: Some(t.spbill_create_ip.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// Sends a typed request to the current domain.
+    pub fn call<A: Api>(&self, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
+        self.call_text::<A>(None, wire::to_text(request), auth)
+    }
+
+    /// Sends a typed request about an order pinned to a domain.
+    pub fn call_at<A: Api>(&self, pinned: Option<&str>, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
+        self.call_text::<A>(pinned, wire::to_text(request), auth)
+    }
+
+    /// Sends an exact request_content text, authenticated with this merchant's key or
+    /// signature; the reply is trusted only if its HMAC verifies.
+    pub fn call_text<A: Api>(&self, pinned: Option<&str>, request_content: String, auth: AuthChoice) -> Exchange<A::Result> {
+        let key = self.trade.authen_key.expose();
+        let authenticator = match (auth, &self.trade.private_key) {
+            (AuthChoice::SignIfConfigured, Some(k)) => Authenticator::Sign(k),
+            _ => Authenticator::Hmac(key),
+        };
+        self.channel.exchange::<A>(pinned, request_content, authenticator, Some(key))
+    }
+}
+
+impl Channel {
+    /// A channel over a transport and a domain list (preferred first).
+    pub fn new(transport: Transport, domains: Vec<String>, prober: bool, retry_pause: std::time::Duration) -> Channel {
+        Channel { transport, domains: Domains::new(domains, prober), monitor: Monitor::default(), retry_pause }
     }
 
     /// The call records waiting for upload.
@@ -126,51 +188,11 @@ impl Client {
         });
     }
 
-    /// `pay_mch_key` for this merchant.
-    pub fn pay_mch_key(&self, pay_platform: Option<PayPlatform>) -> PayMchKey {
-        PayMchKey {
-            pay_platform,
-            out_mch_id: self.trade.out_mch_id.clone(),
-            out_sub_mch_id: self.trade.out_sub_mch_id.clone(),
-            out_shop_id: Some(self.trade.out_shop_id.clone()),
-            ..Default::default()
-        }
-    }
-
-    /// `order_client` for this terminal; `with_machine` adds machine_no (required by micro_pay).
-    pub fn order_client(&self, with_machine: bool) -> OrderClient {
-        let t = &self.trade;
-        OrderClient {
-            device_id: t.device_id.clone(),
-            staff_id: t.staff_id.clone(),
-            terminal_type: Some(t.terminal_type),
-            sub_terminal_type: t.sub_terminal_type,
-            machine_no: with_machine.then(|| t.machine_no.clone()),
-            sdk_version: Some(t.sdk_version.clone()),
-            spbill_create_ip: Some(t.spbill_create_ip.clone()),
-            ..Default::default()
-        }
-    }
-
-    /// Sends a typed request to the current domain.
-    pub fn call<A: Api>(&self, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
-        self.call_text::<A>(None, wire::to_text(request), auth)
-    }
-
-    /// Sends a typed request about an order pinned to a domain.
-    pub fn call_at<A: Api>(&self, pinned: Option<&str>, request: &A::Request, auth: AuthChoice) -> Exchange<A::Result> {
-        self.call_text::<A>(pinned, wire::to_text(request), auth)
-    }
-
-    /// Sends an exact request_content text. The sealed body is built once and repeated
-    /// unchanged: once more when nothing was sent (connection refused) — to the next healthy
-    /// domain when fail-over found one —, and after a pause when the server answers 103.
-    pub fn call_text<A: Api>(&self, pinned: Option<&str>, request_content: String, auth: AuthChoice) -> Exchange<A::Result> {
-        let key = self.trade.authen_key.expose();
-        let authenticator = match (auth, &self.trade.private_key) {
-            (AuthChoice::SignIfConfigured, Some(k)) => Authenticator::Sign(k),
-            _ => Authenticator::Hmac(key),
-        };
+    /// One logical call. The sealed body is built once and repeated unchanged: once more when
+    /// nothing was sent (connection refused) — to the next healthy domain when fail-over found
+    /// one —, and after a pause when the server answers 103. `verify_key` None is only for the
+    /// login bootstrap, before any key exists (see `open_reply_unverified`).
+    pub fn exchange<A: Api>(&self, pinned: Option<&str>, request_content: String, authenticator: Authenticator<'_>, verify_key: Option<&[u8]>) -> Exchange<A::Result> {
         let body = RequestEnvelope::seal(request_content, authenticator).to_body();
         let endpoint = A::ENDPOINT;
         let mut base = self.domains.route(pinned);
@@ -196,7 +218,10 @@ impl Client {
                     return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base };
                 }
             };
-            let reply = envelope::open_reply::<A>(&bytes, key);
+            let reply = match verify_key {
+                Some(key) => envelope::open_reply::<A>(&bytes, key),
+                None => envelope::open_reply_unverified::<A>(&bytes),
+            };
             let (status, log_id) = match &reply.response {
                 Some(r) => (r.status, r.log_id),
                 None => (local_status::BAD_REPLY, 0),
@@ -213,6 +238,7 @@ impl Client {
         }
     }
 }
+
 
 /// `endpoint: status S, internal_status I, log_id L, description` (the sibling C SDK's format).
 fn describe<T>(endpoint: Endpoint, resp: Option<&Response<T>>, problem: Option<&str>) -> String {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use cloud_pay_protocol::Endpoint;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
-use crate::config::Config;
 use crate::error::SdkError;
 
 /// Largest reply body read (listings can be large; anything beyond is a broken reply).
@@ -38,10 +37,10 @@ pub struct Transport {
 impl Transport {
     /// Builds the agent: Mozilla roots plus the configured CA, the configured timeouts,
     /// connections kept alive and reused.
-    pub fn new(cfg: &Config) -> Result<Transport, SdkError> {
+    pub fn new(extra_ca_pem: Option<&str>, connect_timeout: Duration, timeout: Duration) -> Result<Transport, SdkError> {
         let mut roots: Vec<Certificate<'static>> =
             webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()).collect();
-        if let Some(pem) = &cfg.extra_ca_pem {
+        if let Some(pem) = extra_ca_pem {
             let before = roots.len();
             for item in ureq::tls::parse_pem(pem.as_bytes()) {
                 if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
@@ -59,8 +58,8 @@ impl Transport {
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
-            .timeout_connect(Some(cfg.connect_timeout))
-            .timeout_global(Some(cfg.timeout))
+            .timeout_connect(Some(connect_timeout))
+            .timeout_global(Some(timeout))
             .max_idle_connections_per_host(8)
             .max_idle_age(Duration::from_secs(110))
             .user_agent(format!("cloud-pay-sdk-rust/{}", env!("CARGO_PKG_VERSION")))

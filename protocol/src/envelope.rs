@@ -265,17 +265,29 @@ pub struct Reply<T> {
 /// Opens a reply body for endpoint `A`: parse, verify the HMAC over the exact
 /// response_content, decode, classify. Anything unreadable or untrusted is `Unknown`.
 pub fn open_reply<A: Api>(body: &[u8], key: &[u8]) -> Reply<A::Result> {
+    open_reply_with::<A>(body, Some(key))
+}
+
+/// Opens a reply when the client holds no key yet (the security-login bootstrap,
+/// sdk-c-api.md §4.5): the status is taken as sent, the reply's authen code cannot be checked.
+/// Callers must only use it where TLS alone protects the exchange.
+pub fn open_reply_unverified<A: Api>(body: &[u8]) -> Reply<A::Result> {
+    open_reply_with::<A>(body, None)
+}
+
+fn open_reply_with<A: Api>(body: &[u8], key: Option<&[u8]>) -> Reply<A::Result> {
     let unknown = |auth, problem: String| Reply { class: StatusClass::Unknown, auth, response: None, problem: Some(problem) };
     let env = match ResponseEnvelope::parse(body) {
         Ok(e) => e,
         Err(e) => return unknown(AuthCheck::Missing, e.0),
     };
-    let auth = env.check(key);
+    let auth = key.map_or(AuthCheck::Missing, |k| env.check(k));
     let resp = match Response::<A::Result>::from_content(A::ENDPOINT, &env.response_content) {
         Ok(r) => r,
         Err(e) => return unknown(auth, e.0),
     };
     let trusted = match auth {
+        _ if key.is_none() => true,
         AuthCheck::Verified => true,
         AuthCheck::Missing => !status::carries_authen(resp.status),
         AuthCheck::Mismatch => false,
