@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# C# leg: compiles the P/Invoke binding, the demo and the tests with mono's mcs and runs them
+# with mono against the release library and the sandbox.
+set -uo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+command -v mcs >/dev/null || skip "mono's mcs is not installed (apt-get install -y mono-mcs)"
+command -v mono >/dev/null || skip "mono is not installed"
+require_sdk_lib
+OUT="$TARGET_DIR/csharp"
+mkdir -p "$OUT"
+MCS=(mcs -nologo -warnaserror -langversion:7 -r:System.dll)
+"${MCS[@]}" -out:"$OUT/CashierDemo.exe" "$ROOT/examples-csharp/CashierDemo.cs" "$ROOT/examples-csharp/DemoSupport.cs" \
+    "$ROOT/bindings/csharp/CloudPay.cs" || exit 1
+"${MCS[@]}" -out:"$OUT/CloudPayTests.exe" "$ROOT/bindings/csharp/tests/CloudPayTests.cs" \
+    "$ROOT/examples-csharp/DemoSupport.cs" "$ROOT/bindings/csharp/CloudPay.cs" || exit 1
+export LD_LIBRARY_PATH="$(sdk_lib_dir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+start_sandbox || exit 1
+failed=0
+echo "-- CashierDemo.exe"
+mono "$OUT/CashierDemo.exe" || failed=1
+echo "-- CloudPayTests.exe"
+mono "$OUT/CloudPayTests.exe" "$ROOT/include/cloud_pay.h" || failed=1
+exit $failed
