@@ -72,7 +72,7 @@ pub fn client_initialize(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     );
     ctx.dirty = true;
     Ok(Outcome::ok(ClientInitializeResult {
-        qr_code_url: format!("{}sandbox/console/login?activator={activator}", ctx.base_url),
+        qr_code_url: crate::console::login_url(ctx.base_url, &activator),
         activator,
         token,
         ttl: ttl as i64,

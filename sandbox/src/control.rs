@@ -251,7 +251,8 @@ const INDEX: &str = "Cloud Pay sandbox control API (POST JSON to /sandbox/<actio
   stats             {} -> request counts, connections\n\
   refund_delay      {\"ms\":n}\n\
   monitor_uploads   {}\n\
-  conf_uploads      {}\n";
+  conf_uploads      {}\n\
+Web console (browser): GET /sandbox/console/ (logins), /sandbox/console/login?activator=...\n";
 
 /// Routes one HTTP request.
 pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
@@ -266,8 +267,10 @@ pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
         return HttpReply::text(200, INDEX);
     }
     if let Some(action) = path.strip_prefix("/sandbox/") {
-        if action.starts_with("console") {
-            return HttpReply::text(404, "the web console is not built yet");
+        if let Some(rest) = action.strip_prefix("console")
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return crate::console::route(sh, req, rest);
         }
         return control_http(sh, action, &req.body);
     }

@@ -45,6 +45,11 @@ impl HttpReply {
         HttpReply { code, content_type: "application/json; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
     }
 
+    /// An HTML page (the web console).
+    pub fn html(code: u16, body: String) -> HttpReply {
+        HttpReply { code, content_type: "text/html; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
+    }
+
     /// A plain-text reply.
     pub fn text(code: u16, body: &str) -> HttpReply {
         HttpReply { code, content_type: "text/plain; charset=utf-8", body: body.as_bytes().to_vec(), action: ReplyAction::Normal }
@@ -57,6 +62,8 @@ pub struct Request {
     pub method: String,
     /// Path without the query string.
     pub path: String,
+    /// The query string after `?` (raw, still percent-encoded; empty if none).
+    pub query: String,
     /// Body bytes.
     pub body: Vec<u8>,
     keep_alive: bool,
@@ -222,8 +229,11 @@ fn read_request<S: Read + Write>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Opt
         s.flush()?;
     }
     let body = if chunked { read_chunked(s, buf)? } else { read_exact_body(s, buf, content_length)? };
-    let path = target.split('?').next().unwrap_or_default().to_owned();
-    Ok(Some(Request { method, path, body, keep_alive }))
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.split('#').next().unwrap_or_default().to_owned()),
+        None => (target, String::new()),
+    };
+    Ok(Some(Request { method, path, query, body, keep_alive }))
 }
 
 fn read_exact_body<S: Read>(s: &mut S, buf: &mut Vec<u8>, n: usize) -> io::Result<Vec<u8>> {

@@ -6,6 +6,7 @@
 
 mod bootstrap;
 pub mod config;
+mod console;
 mod control;
 pub mod faults;
 mod handlers;
