@@ -202,10 +202,10 @@ pub fn qr_svg(text: &str) -> String {
     doc[start..].replacen("<svg ", "<svg id=\"qr\" role=\"img\" aria-label=\"QR code of the login URL\" ", 1)
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:46rem;padding:0 1rem;color:#1d2330;background:#f5f6f8}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:52rem;padding:0 1rem;color:#1d2330;background:#f5f6f8}\
 h1{font-size:1.35rem;margin:0 0 1rem}h1 small{color:#6b7280;font-weight:normal;font-size:.9rem}\
 .card{background:#fff;border-radius:10px;box-shadow:0 1px 4px rgba(0,0,0,.12);padding:1.25rem 1.5rem;margin-bottom:1rem}\
-.login{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}.qrbox{text-align:center}.qrbox svg{display:block;border:1px solid #e5e7eb}\
+.login{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}.info{flex:1 1 20rem;min-width:0}.qrbox{text-align:center}.qrbox svg{display:block;border:1px solid #e5e7eb}\
 .url{font-size:.75rem;color:#6b7280;word-break:break-all;max-width:250px}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem .3rem 0;vertical-align:top}th{color:#6b7280;font-weight:600;white-space:nowrap}\
 code{font-size:.95em}.st{font-weight:700;padding:.1rem .5rem;border-radius:4px}\
@@ -218,7 +218,7 @@ a{color:#2563eb}.muted{color:#6b7280}";
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} · Cloud Pay sandbox</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n",
+<link rel=\"icon\" href=\"data:,\"><title>{} · Cloud Pay sandbox</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n",
         escape(title)
     )
 }
