@@ -149,6 +149,26 @@
 #define CLOUD_PAY_REFUND_FAILED 3
 
 /*
+ security_login: first run — supply pay_platform, mch_id, sub_mch_id and shop_id.
+ */
+#define CLOUD_PAY_LOGIN_NEED_IDS 1
+
+/*
+ security_login_check: logged in, no stored configuration yet — call cloud_pay_security_init.
+ */
+#define CLOUD_PAY_LOGIN_NO_CONF 1
+
+/*
+ security_login_check: the staff member rejected the login.
+ */
+#define CLOUD_PAY_LOGIN_REJECTED -1
+
+/*
+ security_login_check: the QR code expired (ttl); start a new login.
+ */
+#define CLOUD_PAY_LOGIN_EXPIRED -4
+
+/*
  Most records kept; older ones are dropped first.
  */
 #define CAPACITY 1000
@@ -225,6 +245,65 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_order_detail(const char *req, char *order_
  `resp` has `length` writable bytes.
  */
 CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, int length);
+
+/*
+ Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
+ (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
+ extensions: `state_dir` (where the encrypted files are; default the current directory),
+ `base_url`, `ca_file`. Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR
+ code for a staff member to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
+ run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
+
+ # Safety
+ `req` NUL-terminated; `resp` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_login(const char *req, char *resp, int length);
+
+/*
+ Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
+ writes staff_id, cloud_cashier_id / order_unique_id, identity, manager_types, out ids and the
+ decrypted `conf` — call cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
+ stored configuration yet — collect it, then cloud_pay_security_init), CLOUD_PAY_UNKNOWN (-2:
+ not scanned yet, poll again), CLOUD_PAY_LOGIN_REJECTED (-1), CLOUD_PAY_LOGIN_EXPIRED (-4: the
+ QR code's ttl ran out), CLOUD_PAY_INTERNAL (-3: e.g. the stored file cannot be decrypted —
+ wrong key, tampered, another merchant's; nothing is changed).
+
+ # Safety
+ `req_json` NUL-terminated; `resp` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_login_check(const char *req_json, char *resp, int length);
+
+/*
+ Initialises after a successful login check, exactly like cloud_pay_init, and stores the
+ configuration AES-128-GCM-encrypted with the login's key (`cloud_pay_security_key.encrpyt`)
+ and the identity for the next login (`cloud_pay_security_login.encrpyt`) in
+ `common_conf.state_dir` (default: where the login looked). Returns CLOUD_PAY_OK (0),
+ CLOUD_PAY_FAIL (-1: bad configuration, no login, another sub-merchant), CLOUD_PAY_INTERNAL (-3).
+
+ # Safety
+ `conf_json_c` NUL-terminated.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_init(const char *conf_json_c);
+
+/*
+ Starts an identity check (e.g. to authorise a refund) after login or init: `{}`. Writes
+ `{"activator","qr_code_url","ttl"}`. Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1),
+ CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3).
+
+ # Safety
+ `req_json` NUL-terminated; `resp` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification(const char *req_json, char *resp, int length);
+
+/*
+ Polls an identity check: `{"activator"?}`. Writes `{"staff_id","identity","manager_types",
+ "manager_entities"}` once confirmed. Returns CLOUD_PAY_OK (0: verified), CLOUD_PAY_FAIL (-1:
+ rejected or expired), CLOUD_PAY_UNKNOWN (-2: poll again), CLOUD_PAY_INTERNAL (-3).
+
+ # Safety
+ `req_json` NUL-terminated; `resp` has `length` writable bytes.
+ */
+CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *req_json, char *resp, int length);
 
 /*
  Initialises the SDK with a `CloudPayConf` JSON (UTF-8): `{"common_conf":{…},"trade_conf":{…}}`.

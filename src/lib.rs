@@ -18,10 +18,12 @@ pub mod merchant;
 pub mod monitor;
 pub mod runtime;
 pub mod secret;
+pub mod security;
 pub mod trade;
 pub mod transport;
 
 pub use cloud_pay_protocol as protocol;
 pub use ffi::codes::*;
 pub use ffi::merchant::*;
+pub use ffi::security::*;
 pub use ffi::trade::*;

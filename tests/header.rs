@@ -49,10 +49,16 @@ fn header_declares_every_export_with_the_vendor_macro() {
         "int cloud_pay_order_detail(const char *req, char *order_details, int length);",
         "int CLOUD_PAY_STDCALL cloud_pay_order_stat(const char *req, char *order_stat, int length);",
         "int cloud_pay_security_author_code_prefix(char *resp, int length);",
+        "int cloud_pay_security_login(const char *req, char *resp, int length);",
+        "int cloud_pay_security_login_check(const char *req_json, char *resp, int length);",
+        "int cloud_pay_security_init(const char *conf_json_c);",
+        "int cloud_pay_security_identification(const char *req_json, char *resp, int length);",
+        "int cloud_pay_security_identification_check(const char *req_json, char *resp, int length);",
     ] {
         assert!(h.contains(&format!("CLOUDPAYAPI_SDK_CPP_API {f}")), "missing: {f}");
     }
     assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY -6"));
+    assert_eq!(h.lines().filter(|l| l.starts_with("CLOUDPAYAPI_SDK_CPP_API ")).count(), 19, "exactly the vendor's 19 exports");
     assert!(h.contains("#  define CLOUD_PAY_STDCALL __stdcall"), "order_stat is __stdcall on 32-bit Windows");
     let guard_end = h.rfind("#endif  /* CLOUD_PAY_H */").expect("include guard");
     assert!(h.find("cloud_pay_order_stat(").unwrap() < guard_end, "every prototype is inside the include guard");

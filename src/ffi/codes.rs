@@ -59,6 +59,15 @@ pub const CLOUD_PAY_REFUND_SUCCESS: c_int = 2;
 /// `state` in query_refund output: failed.
 pub const CLOUD_PAY_REFUND_FAILED: c_int = 3;
 
+/// security_login: first run — supply pay_platform, mch_id, sub_mch_id and shop_id.
+pub const CLOUD_PAY_LOGIN_NEED_IDS: c_int = 1;
+/// security_login_check: logged in, no stored configuration yet — call cloud_pay_security_init.
+pub const CLOUD_PAY_LOGIN_NO_CONF: c_int = 1;
+/// security_login_check: the staff member rejected the login.
+pub const CLOUD_PAY_LOGIN_REJECTED: c_int = -1;
+/// security_login_check: the QR code expired (ttl); start a new login.
+pub const CLOUD_PAY_LOGIN_EXPIRED: c_int = -4;
+
 pub(crate) fn accept(a: Accept) -> c_int {
     match a {
         Accept::Accepted => CLOUD_PAY_OK,

@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod merchant;
+pub mod security;
 pub mod trade;
 
 use std::cell::RefCell;

@@ -47,6 +47,7 @@ pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
 pub extern "C" fn cloud_pay_fini() -> c_int {
     boundary(CLOUD_PAY_OK, "", || {
         runtime::shutdown();
+        crate::security::reset();
         CLOUD_PAY_OK
     })
 }

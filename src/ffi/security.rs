@@ -1,0 +1,137 @@
+//! Exports of security-login mode (sdk-c-api.md §1.3 #13–#17, §4).
+
+use std::ffi::{c_char, c_int};
+
+use super::codes::*;
+use super::{OutBuf, boundary, fail, fail_out, read_str, set_errmsg};
+use crate::error::SdkError;
+use crate::security::{self, SecCode, SecOutcome};
+
+/// Shared shape: check the buffer, read the request, one core call, map, write.
+fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: fn(&str) -> Result<SecOutcome, SdkError>) -> c_int {
+    let out = match OutBuf::new(out, length, "resp") {
+        Ok(o) => o,
+        Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
+    };
+    // SAFETY: the export's caller contract covers `req`.
+    let text = match unsafe { read_str(req, "req") } {
+        Ok(t) => t,
+        Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
+    };
+    let o = match core(text) {
+        Ok(o) => o,
+        Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
+    };
+    // SAFETY: OutBuf checked the caller's pointer and length.
+    if let Err(small) = unsafe { out.write(&o.output.to_string()) } {
+        set_errmsg(&small);
+        return CLOUD_PAY_INTERNAL;
+    }
+    if let Some(m) = o.message {
+        set_errmsg(&m);
+    }
+    map(o.code)
+}
+
+fn login_code(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok => CLOUD_PAY_OK,
+        SecCode::Positive => CLOUD_PAY_LOGIN_NEED_IDS,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_INTERNAL,
+    }
+}
+
+fn login_check_code(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok => CLOUD_PAY_OK,
+        SecCode::Positive => CLOUD_PAY_LOGIN_NO_CONF,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::Rejected => CLOUD_PAY_LOGIN_REJECTED,
+        SecCode::Expired => CLOUD_PAY_LOGIN_EXPIRED,
+        SecCode::Failed => CLOUD_PAY_INTERNAL,
+    }
+}
+
+fn identification_code(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok | SecCode::Positive => CLOUD_PAY_OK,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_FAIL,
+    }
+}
+
+/// Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
+/// (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
+/// extensions: `state_dir` (where the encrypted files are; default the current directory),
+/// `base_url`, `ca_file`. Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR
+/// code for a staff member to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
+/// run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
+///
+/// # Safety
+/// `req` NUL-terminated; `resp` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req, resp, length, login_code, security::login))
+}
+
+/// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
+/// writes staff_id, cloud_cashier_id / order_unique_id, identity, manager_types, out ids and the
+/// decrypted `conf` — call cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
+/// stored configuration yet — collect it, then cloud_pay_security_init), CLOUD_PAY_UNKNOWN (-2:
+/// not scanned yet, poll again), CLOUD_PAY_LOGIN_REJECTED (-1), CLOUD_PAY_LOGIN_EXPIRED (-4: the
+/// QR code's ttl ran out), CLOUD_PAY_INTERNAL (-3: e.g. the stored file cannot be decrypted —
+/// wrong key, tampered, another merchant's; nothing is changed).
+///
+/// # Safety
+/// `req_json` NUL-terminated; `resp` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, security::login_check))
+}
+
+/// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
+/// configuration AES-128-GCM-encrypted with the login's key (`cloud_pay_security_key.encrpyt`)
+/// and the identity for the next login (`cloud_pay_security_login.encrpyt`) in
+/// `common_conf.state_dir` (default: where the login looked). Returns CLOUD_PAY_OK (0),
+/// CLOUD_PAY_FAIL (-1: bad configuration, no login, another sub-merchant), CLOUD_PAY_INTERNAL (-3).
+///
+/// # Safety
+/// `conf_json_c` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || {
+        // SAFETY: caller contract.
+        let text = match unsafe { read_str(conf_json_c, "conf_json_c") } {
+            Ok(t) => t,
+            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
+        };
+        match security::security_init(text) {
+            Ok(()) => CLOUD_PAY_OK,
+            Err(e @ (SdkError::BadConfig(_) | SdkError::BadInput(_) | SdkError::Refused(_))) => fail(CLOUD_PAY_FAIL, &e),
+            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
+        }
+    })
+}
+
+/// Starts an identity check (e.g. to authorise a refund) after login or init: `{}`. Writes
+/// `{"activator","qr_code_url","ttl"}`. Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1),
+/// CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3).
+///
+/// # Safety
+/// `req_json` NUL-terminated; `resp` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification))
+}
+
+/// Polls an identity check: `{"activator"?}`. Writes `{"staff_id","identity","manager_types",
+/// "manager_entities"}` once confirmed. Returns CLOUD_PAY_OK (0: verified), CLOUD_PAY_FAIL (-1:
+/// rejected or expired), CLOUD_PAY_UNKNOWN (-2: poll again), CLOUD_PAY_INTERNAL (-3).
+///
+/// # Safety
+/// `req_json` NUL-terminated; `resp` has `length` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification_check))
+}

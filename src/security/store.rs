@@ -1,0 +1,228 @@
+//! The encrypted files of security mode (sdk-c-api.md §4.2–§4.3).
+//!
+//! Format, version 1: `CPRS` | version (1) | kind (1 login identity, 2 configuration) |
+//! length-prefixed out_sub_mch_id | 96-bit nonce | AES-128-GCM(ciphertext ‖ tag). Everything
+//! before the nonce is authenticated as associated data, so a file cannot be moved to another
+//! merchant or kind without failing. Each write uses a fresh random nonce and replaces the
+//! file atomically (temporary file, fsync, rename, fsync of the directory), owner-only.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes128Gcm, Nonce};
+
+/// The login identity (not secret, but kept from casual editing): vendor's file name, sic.
+pub const LOGIN_FILE: &str = "cloud_pay_security_login.encrpyt";
+/// The configuration with the keys: vendor's file name, sic.
+pub const KEY_FILE: &str = "cloud_pay_security_key.encrpyt";
+
+const MAGIC: &[u8; 4] = b"CPRS";
+const VERSION: u8 = 1;
+
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Identity needed to start the next login.
+    Login = 1,
+    /// The CloudPayConf with its keys.
+    Configuration = 2,
+}
+
+/// Why a file was refused. Nothing is changed on disk when this happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A 16-byte AES key, wiped when dropped.
+pub struct Key([u8; 16]);
+
+impl Key {
+    /// From raw bytes.
+    pub fn new(bytes: [u8; 16]) -> Key {
+        Key(bytes)
+    }
+
+    /// From the server's `client_configuration_ciphers.key`: base64, else hex; 16 bytes (U7).
+    pub fn from_server(text: &str) -> Result<Key, StoreError> {
+        use base64::Engine as _;
+        let t = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .ok()
+            .filter(|b| b.len() == 16)
+            .or_else(|| (t.len() == 32).then(|| (0..16).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16)).collect::<Result<Vec<u8>, _>>().ok()).flatten())
+            .ok_or_else(|| StoreError("the server's configuration key is not 16 bytes of base64 or hex".into()))?;
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&bytes);
+        Ok(Key(k))
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // SAFETY: a valid &mut u8; volatile so the wipe is not elided.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+fn header(kind: Kind, out_sub_mch_id: &str) -> Vec<u8> {
+    let id = out_sub_mch_id.as_bytes();
+    let mut h = Vec::with_capacity(8 + id.len());
+    h.extend_from_slice(MAGIC);
+    h.push(VERSION);
+    h.push(kind as u8);
+    h.push(id.len().min(255) as u8);
+    h.extend_from_slice(&id[..id.len().min(255)]);
+    h
+}
+
+/// Encrypts `plain` into the file format.
+pub fn seal(kind: Kind, out_sub_mch_id: &str, key: &Key, plain: &[u8]) -> Vec<u8> {
+    let aad = header(kind, out_sub_mch_id);
+    let mut nonce = [0u8; 12];
+    getrandom::getrandom(&mut nonce).expect("OS random source unavailable");
+    let cipher = Aes128Gcm::new_from_slice(&key.0).expect("16-byte key");
+    let ct = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: &aad }).expect("AES-GCM encryption cannot fail");
+    let mut out = aad;
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out
+}
+
+/// Decrypts a file's bytes; checks the kind and, when given, the merchant.
+pub fn open(kind: Kind, expected_merchant: Option<&str>, key: &Key, bytes: &[u8]) -> Result<(String, Vec<u8>), StoreError> {
+    let what = match kind {
+        Kind::Login => LOGIN_FILE,
+        Kind::Configuration => KEY_FILE,
+    };
+    if bytes.len() < 7 || &bytes[..4] != MAGIC {
+        return Err(StoreError(format!("{what} is not a Cloud Pay SDK file (bad header, or written by another SDK)")));
+    }
+    if bytes[4] != VERSION {
+        return Err(StoreError(format!("{what} has unsupported format version {}", bytes[4])));
+    }
+    if bytes[5] != kind as u8 {
+        return Err(StoreError(format!("{what} holds another kind of data")));
+    }
+    let id_len = bytes[6] as usize;
+    let body_at = 7 + id_len;
+    if bytes.len() < body_at + 12 + 16 {
+        return Err(StoreError(format!("{what} is truncated")));
+    }
+    let merchant = String::from_utf8_lossy(&bytes[7..body_at]).into_owned();
+    if let Some(m) = expected_merchant
+        && m != merchant
+    {
+        return Err(StoreError(format!("{what} belongs to another sub-merchant ({merchant}), not {m}")));
+    }
+    let cipher = Aes128Gcm::new_from_slice(&key.0).expect("16-byte key");
+    let plain = cipher
+        .decrypt(Nonce::from_slice(&bytes[body_at..body_at + 12]), Payload { msg: &bytes[body_at + 12..], aad: &bytes[..body_at] })
+        .map_err(|_| StoreError(format!("{what} cannot be decrypted: wrong key, or the file was truncated or tampered with")))?;
+    Ok((merchant, plain))
+}
+
+/// Writes a file atomically with owner-only permissions.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The key that protects the login-identity file: bound to this machine (sdk-c-api.md §4.3).
+/// It only keeps the file from being read or edited elsewhere; it holds no secret.
+pub fn machine_key() -> Key {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::new().chain_update(b"cloud-pay-sdk login identity v1").chain_update(crate::machine::machine_no()).finalize();
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    Key(k)
+}
+
+/// Overwrites a string's bytes before it is dropped (plaintext configuration).
+pub fn wipe(s: &mut String) {
+    // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
+    for b in unsafe { s.as_bytes_mut() } {
+        // SAFETY: a valid &mut u8; volatile so the wipe is not elided.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    s.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> Key {
+        Key::new([b; 16])
+    }
+
+    #[test]
+    fn round_trip_and_every_refusal() {
+        let sealed = seal(Kind::Configuration, "sub1", &key(1), b"{\"a\":1}");
+        let again = seal(Kind::Configuration, "sub1", &key(1), b"{\"a\":1}");
+        assert_ne!(sealed, again, "a fresh nonce per write");
+        assert_eq!(open(Kind::Configuration, Some("sub1"), &key(1), &sealed).unwrap().1, b"{\"a\":1}");
+        let e = |r: Result<(String, Vec<u8>), StoreError>| r.unwrap_err().0;
+        assert!(e(open(Kind::Configuration, Some("sub1"), &key(2), &sealed)).contains("wrong key"));
+        assert!(e(open(Kind::Configuration, Some("sub2"), &key(1), &sealed)).contains("another sub-merchant"));
+        assert!(e(open(Kind::Login, None, &key(1), &sealed)).contains("another kind"));
+        assert!(e(open(Kind::Configuration, None, &key(1), &sealed[..sealed.len() - 1])).contains("tampered"));
+        assert!(e(open(Kind::Configuration, None, &key(1), &sealed[..20])).contains("truncated"));
+        let mut flipped = sealed.clone();
+        let last = flipped.len() - 20;
+        flipped[last] ^= 1;
+        assert!(e(open(Kind::Configuration, None, &key(1), &flipped)).contains("tampered"));
+        // The merchant in the header is authenticated: editing it breaks the tag.
+        let mut moved = sealed.clone();
+        moved[10] = b'X';
+        assert!(open(Kind::Configuration, None, &key(1), &moved).is_err());
+        assert!(e(open(Kind::Configuration, None, &key(1), b"garbage file")).contains("not a Cloud Pay SDK file"));
+    }
+
+    #[test]
+    fn server_keys_in_base64_or_hex() {
+        assert_eq!(Key::from_server("VEVTVE9OTFlLRVkxMjM0NQ==").unwrap().0, *b"TESTONLYKEY12345");
+        assert_eq!(Key::from_server("00112233445566778899aabbccddeeff").unwrap().0[15], 0xff);
+        assert!(Key::from_server("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn atomic_write_is_owner_only() {
+        let dir = std::env::temp_dir().join(format!("cps-store-{}", std::process::id()));
+        let p = dir.join(KEY_FILE);
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

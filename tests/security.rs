@@ -1,0 +1,283 @@
+//! Security-login mode end to end through the C exports: first and later runs, refused files,
+//! rejection and expiry, identification, concurrent pollers, no secret in clear on disk.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use CloudPayAPI_SDK_CPP as sdk;
+use common::*;
+use serde_json::{Value, json};
+
+const AUTHEN_KEY: &str = "TESTONLY0123456789ABCDEFGHIJKLMN";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cps-sec-{name}-{}-{}", std::process::id(), order_no()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn sec(f: OutFn, req: &Value) -> (i32, Value, String) {
+    let (code, out, err) = call_out(f, &req.to_string(), 16 * 1024);
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+fn login(req: &Value) -> (i32, Value, String) {
+    sec(sdk::cloud_pay_security_login, req)
+}
+
+fn check(activator: &str) -> (i32, Value, String) {
+    sec(sdk::cloud_pay_security_login_check, &json!({"activator": activator}))
+}
+
+fn first_run_ids(sb: &Sandbox, dir: &Path) -> Value {
+    json!({"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "shop_id": "shop01",
+           "state_dir": dir, "base_url": sb.http_base_url()})
+}
+
+fn merchant_conf(sb: &Sandbox, dir: &Path) -> String {
+    let mut c: Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({}))).unwrap();
+    c["common_conf"]["state_dir"] = json!(dir);
+    c["trade_conf"]["private_key"] = private_key_pem().into();
+    c.to_string()
+}
+
+fn security_init(conf: &str) -> i32 {
+    unsafe { sdk::cloud_pay_security_init(c(conf).as_ptr()) }
+}
+
+/// A complete first run: ids → QR → scan → config → encrypted files.
+fn first_run(sb: &Sandbox, dir: &Path) -> String {
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    assert_eq!(code, sdk::CLOUD_PAY_LOGIN_NEED_IDS, "{err}");
+    assert!(err.contains("mch_id"), "{err}");
+    let (code, out, err) = login(&first_run_ids(sb, dir));
+    assert_eq!(code, 0, "{err}");
+    let activator = out["activator"].as_str().unwrap().to_owned();
+    assert!(out["qr_code_url"].as_str().unwrap().contains(&activator));
+    assert!(out["ttl"].as_i64().unwrap() > 0);
+    let (code, _, err) = check(&activator);
+    assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "not scanned yet: {err}");
+    sb.control().approve_login(&activator, "1001").unwrap();
+    let (code, out, err) = check(&activator);
+    assert_eq!(code, sdk::CLOUD_PAY_LOGIN_NO_CONF, "{err}");
+    assert_eq!(out["staff_id"], "1001");
+    assert_eq!(out["cloud_cashier_id"], "sz0100test");
+    assert_eq!(out["order_unique_id"], "sz0100test");
+    assert_eq!(out["out_sub_mch_id"], "sz01TESTSUBMCH000001");
+    assert!(out.get("conf").is_none(), "no configuration on a first run");
+    let conf = merchant_conf(sb, dir);
+    assert_eq!(security_init(&conf), 0, "{}", errmsg());
+    conf
+}
+
+fn later_login(sb: &Sandbox, dir: &Path) -> String {
+    let (code, out, err) = login(&json!({"state_dir": dir}));
+    assert_eq!(code, 0, "the stored identity starts the QR login at once: {err}");
+    let activator = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&activator, "1001").unwrap();
+    activator
+}
+
+fn assert_no_secret_in_clear(dir: &Path) {
+    let pem = private_key_pem();
+    let pem_line = pem.lines().nth(1).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [AUTHEN_KEY, pem_line, "PRIVATE KEY", "authen_key", "private_key"] {
+            assert!(!text.contains(secret), "{secret:?} in clear on disk");
+        }
+    }
+}
+
+#[test]
+fn first_run_then_later_run_end_to_end() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("e2e");
+    let conf = first_run(&sb, &dir);
+    for f in ["cloud_pay_security_login.encrpyt", "cloud_pay_security_key.encrpyt"] {
+        assert!(dir.join(f).exists(), "{f} written");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f} owner-only");
+        }
+    }
+    assert_no_secret_in_clear(&dir);
+    // security_init initialised like cloud_pay_init: a payment goes through.
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 9)).0, 0);
+    assert_eq!(query_order(&no, 1).0, 0);
+    // A new process: nothing but the state dir.
+    sdk::cloud_pay_fini();
+    let activator = later_login(&sb, &dir);
+    let (code, out, err) = check(&activator);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["staff_id"], "1001");
+    let stored: Value = serde_json::from_str(&conf).unwrap();
+    assert_eq!(out["conf"], stored, "the decrypted configuration is the one stored");
+    assert_eq!(out["conf"]["trade_conf"]["authen_key"], AUTHEN_KEY);
+    assert_eq!(security_init(&out["conf"].to_string()), 0, "{}", errmsg());
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 9)).0, 0);
+    assert_no_secret_in_clear(&dir);
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn refused(sb: &Sandbox, dir: &Path, needle: &str) {
+    let key_file = dir.join("cloud_pay_security_key.encrpyt");
+    let before = std::fs::read(&key_file).unwrap();
+    let activator = later_login(sb, dir);
+    let (code, out, err) = check(&activator);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains(needle) && err.contains("nothing was changed"), "{err}");
+    assert!(out.get("conf").is_none());
+    assert_eq!(check(&activator).0, sdk::CLOUD_PAY_INTERNAL, "the same answer on every poll");
+    assert_ne!(security_init(&merchant_conf(sb, dir)), 0, "no login: no new files");
+    assert_eq!(std::fs::read(&key_file).unwrap(), before, "the refused file is left as it was");
+}
+
+#[test]
+fn tampered_truncated_foreign_and_wrong_key_files_are_refused() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("refused");
+    first_run(&sb, &dir);
+    sdk::cloud_pay_fini();
+    let key_file = dir.join("cloud_pay_security_key.encrpyt");
+    let good = std::fs::read(&key_file).unwrap();
+    let mut tampered = good.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0x40;
+    std::fs::write(&key_file, &tampered).unwrap();
+    refused(&sb, &dir, "tampered");
+    std::fs::write(&key_file, &good[..good.len() - 10]).unwrap();
+    refused(&sb, &dir, "tampered");
+    std::fs::write(&key_file, &good[..12]).unwrap();
+    refused(&sb, &dir, "truncated");
+    // Another merchant's file (same key, other sub-merchant in its authenticated header).
+    let foreign = sdk::security::store::seal(
+        sdk::security::store::Kind::Configuration,
+        "sz01OTHERSUBMCH00001",
+        &sdk::security::store::Key::from_server("VEVTVE9OTFlLRVkxMjM0NQ==").unwrap(),
+        b"{}",
+    );
+    std::fs::write(&key_file, &foreign).unwrap();
+    refused(&sb, &dir, "another sub-merchant");
+    sb.stop();
+    // The server now delivers another key for this merchant: the stored file cannot be read.
+    std::fs::write(&key_file, &good).unwrap();
+    let mut opts = SandboxOptions::demo();
+    opts.config.merchants[0].config_cipher_key_b64 = "T1RIRVJLRVlURVNUT05MWQ==".into();
+    let sb2 = Sandbox::start(opts).unwrap();
+    let (code, out, err) = login(&json!({"state_dir": dir, "base_url": sb2.http_base_url()}));
+    assert_eq!(code, 0, "{err}");
+    sb2.control().approve_login(out["activator"].as_str().unwrap(), "1001").unwrap();
+    let (code, _, err) = check(out["activator"].as_str().unwrap());
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("wrong key"), "{err}");
+    assert_eq!(std::fs::read(&key_file).unwrap(), good);
+    sdk::cloud_pay_fini();
+    sb2.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rejection_and_expiry_have_their_own_codes() {
+    let _g = serial();
+    let mut opts = SandboxOptions::demo();
+    opts.config.login_ttl_secs = 1;
+    let sb = Sandbox::start(opts).unwrap();
+    let dir = temp_dir("reject");
+    let (code, out, _) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0);
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().reject_login(&a).unwrap();
+    let (code, _, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_LOGIN_REJECTED, "{err}");
+    assert!(err.contains("rejected"), "{err}");
+    let (code, out, _) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0);
+    let a = out["activator"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(1200));
+    let (code, _, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_LOGIN_EXPIRED, "{err}");
+    assert!(err.contains("expired"), "{err}");
+    assert_ne!(security_init(&merchant_conf(&sb, &dir)), 0, "no login: security_init refuses");
+    assert!(errmsg().contains("log in first"), "{}", errmsg());
+    assert!(!dir.join("cloud_pay_security_key.encrpyt").exists());
+    // Unknown platform ids on a first run: supply them again (>0).
+    let mut wrong = first_run_ids(&sb, &dir);
+    wrong["sub_mch_id"] = json!("999");
+    assert_eq!(login(&wrong).0, sdk::CLOUD_PAY_LOGIN_NEED_IDS);
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn several_threads_polling_one_login_all_see_the_same_result() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("threads");
+    let (code, out, _) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0);
+    let a = out["activator"].as_str().unwrap().to_owned();
+    let pollers: Vec<_> = (0..8)
+        .map(|_| {
+            let a = a.clone();
+            std::thread::spawn(move || {
+                for _ in 0..500 {
+                    let (code, out, err) = check(&a);
+                    if code != sdk::CLOUD_PAY_UNKNOWN {
+                        return (code, out, err);
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                panic!("no result");
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    sb.control().approve_login(&a, "1001").unwrap();
+    for p in pollers {
+        let (code, out, err) = p.join().unwrap();
+        assert_eq!(code, sdk::CLOUD_PAY_LOGIN_NO_CONF, "{err}");
+        assert_eq!(out["staff_id"], "1001");
+    }
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn identification_after_init() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let (code, out, err) = sec(sdk::cloud_pay_security_identification, &json!({}));
+    assert_eq!(code, 0, "{err}");
+    let a = out["activator"].as_str().unwrap().to_owned();
+    let ident_check = |a: &str| sec(sdk::cloud_pay_security_identification_check, &json!({"activator": a}));
+    assert_eq!(ident_check(&a).0, sdk::CLOUD_PAY_UNKNOWN);
+    sb.control().approve_login(&a, "1001").unwrap();
+    let (code, out, err) = ident_check(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["staff_id"], "1001");
+    assert!(out.get("conf").is_none() && out.get("authen_key").is_none(), "identity only");
+    let (_, out, _) = sec(sdk::cloud_pay_security_identification, &json!({}));
+    let b = out["activator"].as_str().unwrap().to_owned();
+    sb.control().reject_login(&b).unwrap();
+    assert_eq!(ident_check(&b).0, sdk::CLOUD_PAY_FAIL);
+    sdk::cloud_pay_fini();
+    let (code, _, err) = sec(sdk::cloud_pay_security_identification, &json!({}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("log in or initialise first"), "{err}");
+    assert_eq!(sec(sdk::cloud_pay_security_login_check, &json!({})).0, sdk::CLOUD_PAY_INTERNAL, "no login in progress");
+    sb.stop();
+}
