@@ -154,6 +154,16 @@ int main(void) {
     rc = cloud_pay_security_author_code_prefix(big, (int)sizeof big);
     EXPECT(rc == CLOUD_PAY_OK && strstr(big, "wx_author_code_prefix"), "security_author_code_prefix");
 #endif
+#ifdef CLOUDPAY_HAVE_cloud_pay_security_login
+    {
+        /* First run (no stored identity in a fresh directory): the ids are needed. */
+        char login_req[1024];
+        const char *dir = getenv("CLOUDPAY_STATE_DIR");
+        snprintf(login_req, sizeof login_req, "{\"state_dir\":\"%s/login-c\"}", dir ? dir : ".");
+        rc = cloud_pay_security_login(login_req, big, (int)sizeof big);
+        EXPECT(rc == CLOUD_PAY_LOGIN_NEED_IDS, "security_login first run: 1 (need ids)");
+    }
+#endif
 
     EXPECT(cloud_pay_fini() == CLOUD_PAY_OK, "fini");
     EXPECT(cloud_pay_query_order(req, big, (int)sizeof big) == CLOUD_PAY_ORDER_ERROR && errmsg_has("not initialised"),

@@ -29,6 +29,12 @@ namespace CloudPay
     /// <summary>`state` in query_refund output (CLOUD_PAY_REFUND_*).</summary>
     public enum RefundState { Processing = 1, Success = 2, Failed = 3 }
 
+    /// <summary>Return codes of cloud_pay_security_login.</summary>
+    public enum LoginCode { Ok = 0, NeedIds = 1, Unknown = -2, Internal = -3 }
+
+    /// <summary>Return codes of cloud_pay_security_login_check.</summary>
+    public enum LoginCheckCode { Ok = 0, NoConf = 1, Rejected = -1, Unknown = -2, Internal = -3, Expired = -4 }
+
     /// <summary>One call's outcome: typed code, output JSON (UTF-8 decoded) and errmsg.</summary>
     public struct Result<T> where T : struct
     {
@@ -58,6 +64,11 @@ namespace CloudPay
         [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_order_detail(byte[] req, byte[] orderDetails, int length);
         [DllImport(Library, CallingConvention = CallingConvention.StdCall)] public static extern int cloud_pay_order_stat(byte[] req, byte[] orderStat, int length);
         [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_author_code_prefix(byte[] resp, int length);
+        [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_login(byte[] req, byte[] resp, int length);
+        [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_login_check(byte[] req, byte[] resp, int length);
+        [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_init(byte[] conf);
+        [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_identification(byte[] req, byte[] resp, int length);
+        [DllImport(Library, CallingConvention = C)] public static extern int cloud_pay_security_identification_check(byte[] req, byte[] resp, int length);
     }
 
     /// <summary>The exports with typed codes. The SDK is process-global: use it as a static API.</summary>
@@ -148,6 +159,14 @@ namespace CloudPay
         {
             return Out<Code>((req, buf, len) => Native.cloud_pay_security_author_code_prefix(buf, len), null, capacity, true);
         }
+
+        /// <summary>Starts a security (QR) login; never repeated by the binding.</summary>
+        public static Result<LoginCode> SecurityLogin(string req, int capacity = 4096) { return Out<LoginCode>(Native.cloud_pay_security_login, req, capacity, false); }
+        public static Result<LoginCheckCode> SecurityLoginCheck(string req, int capacity = 65536) { return Out<LoginCheckCode>(Native.cloud_pay_security_login_check, req, capacity, true); }
+        public static Result<Code> SecurityInit(string confJson) { return In<Code>(Native.cloud_pay_security_init, confJson); }
+        /// <summary>Starts an identity check; never repeated by the binding.</summary>
+        public static Result<Code> SecurityIdentification(string req, int capacity = 4096) { return Out<Code>(Native.cloud_pay_security_identification, req, capacity, false); }
+        public static Result<Code> SecurityIdentificationCheck(string req, int capacity = 8192) { return Out<Code>(Native.cloud_pay_security_identification_check, req, capacity, true); }
 
         /// <summary>Queries the order until its result is final (anything but -2) or the timeout
         /// passes. -2 at the end means: still unknown, ask again later; never charge the

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-__all__ = ["Code", "OrderCode", "OrderState", "RefundState", "Result", "CloudPay", "CloudPayError"]
+__all__ = ["Code", "OrderCode", "OrderState", "RefundState", "LoginCode", "LoginCheckCode", "Result", "CloudPay",
+           "CloudPayError"]
 
 
 class Code(enum.IntEnum):
@@ -66,6 +67,24 @@ class RefundState(enum.IntEnum):
     FAILED = 3
 
 
+class LoginCode(enum.IntEnum):
+    """Return codes of cloud_pay_security_login (CLOUD_PAY_LOGIN_* where the name is login-specific)."""
+    OK = 0
+    NEED_IDS = 1
+    UNKNOWN = -2
+    INTERNAL = -3
+
+
+class LoginCheckCode(enum.IntEnum):
+    """Return codes of cloud_pay_security_login_check."""
+    OK = 0
+    NO_CONF = 1
+    REJECTED = -1
+    UNKNOWN = -2
+    INTERNAL = -3
+    EXPIRED = -4
+
+
 class CloudPayError(Exception):
     """The library could not be loaded or an export is missing."""
 
@@ -106,6 +125,11 @@ _EXPORTS = {
     "cloud_pay_order_detail": ("in_out", Code, True, 65536),
     "cloud_pay_order_stat": ("in_out", Code, True, 65536),
     "cloud_pay_security_author_code_prefix": ("out", Code, True, 1024),
+    "cloud_pay_security_login": ("in_out", LoginCode, False, 4096),        # starts a login: not repeated
+    "cloud_pay_security_login_check": ("in_out", LoginCheckCode, True, 65536),
+    "cloud_pay_security_init": ("in", Code, False, 0),
+    "cloud_pay_security_identification": ("in_out", Code, False, 4096),  # starts a check: not repeated
+    "cloud_pay_security_identification_check": ("in_out", Code, True, 8192),
 }
 # __stdcall on 32-bit Windows (sdk-c-api.md §1.1); cdecl everywhere else.
 _STDCALL = {"cloud_pay_order_stat"}
@@ -237,6 +261,21 @@ class CloudPay:
 
     def security_author_code_prefix(self, capacity: Optional[int] = None) -> Result:
         return self.call("cloud_pay_security_author_code_prefix", None, capacity)
+
+    def security_login(self, req: Any) -> Result:
+        return self.call("cloud_pay_security_login", req)
+
+    def security_login_check(self, req: Any, capacity: Optional[int] = None) -> Result:
+        return self.call("cloud_pay_security_login_check", req, capacity)
+
+    def security_init(self, conf: Any) -> Result:
+        return self.call("cloud_pay_security_init", conf)
+
+    def security_identification(self, req: Any) -> Result:
+        return self.call("cloud_pay_security_identification", req)
+
+    def security_identification_check(self, req: Any, capacity: Optional[int] = None) -> Result:
+        return self.call("cloud_pay_security_identification_check", req, capacity)
 
     def wait_for_order(self, out_trade_no: str, trade_type: int = 1, timeout: float = 60.0,
                        interval: float = 0.5) -> Result:

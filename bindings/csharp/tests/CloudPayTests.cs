@@ -30,6 +30,7 @@ static class CloudPayTests
             foreach (var v in Enum.GetValues(t))
             {
                 string name = prefix + Regex.Replace(v.ToString(), "(?<=[a-z])(?=[A-Z])", "_").ToUpperInvariant().Replace("RE_ENTRY", "REENTRY");
+                if (prefix == "CLOUD_PAY_LOGIN_" && !defines.ContainsKey(name)) name = "CLOUD_PAY_" + name.Substring(16);
                 Expect(defines.ContainsKey(name) && defines[name] == (int)v, "header has " + name + " = " + (int)v);
                 seen.Add(name);
             }
@@ -38,6 +39,8 @@ static class CloudPayTests
         check(typeof(OrderCode), "CLOUD_PAY_ORDER_");
         check(typeof(OrderState), "CLOUD_PAY_STATE_");
         check(typeof(RefundState), "CLOUD_PAY_REFUND_");
+        check(typeof(LoginCode), "CLOUD_PAY_LOGIN_");     // login-specific names, else the common ones
+        check(typeof(LoginCheckCode), "CLOUD_PAY_LOGIN_");
         foreach (string d in defines.Keys) Expect(seen.Contains(d), d + " has a typed code in the binding");
     }
 
@@ -103,6 +106,14 @@ static class CloudPayTests
             Expect(prefix.Code == Code.Ok && prefix.Output.Contains("wx_author_code_prefix"), "security_author_code_prefix");
         }
         else Console.WriteLine("(shop/listing exports not in this library build: skipped)");
+        if (Exported("cloud_pay_security_login"))
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cloudpay-cs-login-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            var login = CloudPaySdk.SecurityLogin("{\"state_dir\":\"" + dir.Replace("\\", "\\\\") + "\"}");
+            Expect(login.Code == LoginCode.NeedIds, "security_login first run: NeedIds " + login);
+            Directory.Delete(dir, true);
+        }
 
         Expect(CloudPaySdk.Fini() == Code.Ok, "fini");
         Console.WriteLine("C# binding tests: " + checks + " checks, " + failures + " failed");

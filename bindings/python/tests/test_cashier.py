@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 import cloudpay
-from cloudpay import Code, OrderCode, OrderState, RefundState
+from cloudpay import Code, LoginCheckCode, LoginCode, OrderCode, OrderState, RefundState
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
@@ -33,6 +33,11 @@ def test_codes_match_the_header():
     for m in Code:
         assert defines["CLOUD_PAY_" + m.name] == m.value, m
         seen.add("CLOUD_PAY_" + m.name)
+    for enum_type in (LoginCode, LoginCheckCode):  # login-specific names, else the common ones
+        for m in enum_type:
+            name = "CLOUD_PAY_LOGIN_" + m.name if "CLOUD_PAY_LOGIN_" + m.name in defines else "CLOUD_PAY_" + m.name
+            assert defines[name] == m.value, m
+            seen.add(name)
     assert set(defines) - seen == set(), "constants without a typed code in the binding"
 
 
@@ -152,3 +157,15 @@ def test_merchant_exports(sdk, order_no):
     assert r.code == Code.OK and "total_count" in r.data, r
     r = sdk.security_author_code_prefix()
     assert r.code == Code.OK and "10" in r.data["wx_author_code_prefix"], r
+
+
+def test_security_login_start(sdk, sandbox, tmp_path):
+    if not sdk.has("cloud_pay_security_login"):
+        pytest.skip("this library build has no security-login exports yet")
+    base = {"state_dir": str(tmp_path), "base_url": sandbox["CLOUDPAY_SANDBOX_HTTPS"], "ca_file": sandbox["CLOUDPAY_SANDBOX_CA"]}
+    r = sdk.security_login(base)
+    assert r.code == LoginCode.NEED_IDS, r
+    r = sdk.security_login(base | {"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "shop_id": "shop01"})
+    assert r.code == LoginCode.OK and r.data["activator"] and r.data["qr_code_url"], r
+    r = sdk.security_login_check({"activator": r.data["activator"]})
+    assert r.code == LoginCheckCode.UNKNOWN, "nobody scanned the login QR code yet"

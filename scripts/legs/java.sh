@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Java leg: builds the JNI shim (gcc) and the Java classes (javac), then runs the demo and the
+# tests with -Xcheck:jni against the release library and the sandbox.
+set -uo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+command -v javac >/dev/null || skip "no JDK (javac)"
+command -v java >/dev/null || skip "no java"
+CC="${CC:-cc}"
+command -v "$CC" >/dev/null || skip "no C compiler for the JNI shim"
+require_sdk_lib
+JAVA_HOME="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
+[[ -f "$JAVA_HOME/include/jni.h" ]] || skip "no jni.h under $JAVA_HOME"
+LIB="$(sdk_lib_dir)"
+OUT="$TARGET_DIR/java"
+J="$ROOT/bindings/java"
+rm -rf "$OUT/classes"
+mkdir -p "$OUT/classes"
+
+HAVE=()
+while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
+"$CC" -std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared -fPIC "${HAVE[@]}" \
+    -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -I"$ROOT/include" \
+    "$J/native/cloudpay_jni.c" -L"$LIB" -lCloudPayAPI_SDK_CPP -Wl,-rpath,"$LIB" -o "$OUT/libcloudpay_jni.so" || exit 1
+javac -Werror -Xlint:all -encoding UTF-8 -d "$OUT/classes" $(find "$J/src" "$J/demo" "$J/tests" -name '*.java') || exit 1
+
+start_sandbox || exit 1
+JAVA=(java -ea -Xcheck:jni -Dfile.encoding=UTF-8 -Djava.library.path="$OUT" -cp "$OUT/classes")
+failed=0
+echo "-- cloudpay.demo.CashierDemo"
+"${JAVA[@]}" cloudpay.demo.CashierDemo || failed=1
+echo "-- cloudpay.tests.CloudPayTest"
+"${JAVA[@]}" cloudpay.tests.CloudPayTest "$ROOT/include/cloud_pay.h" || failed=1
+exit $failed
