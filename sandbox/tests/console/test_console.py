@@ -50,7 +50,7 @@ def sandbox():
     proc = subprocess.Popen(
         [str(SANDBOX_BIN), "--quiet", "--state-dir", state],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=None,  # inherited: start-up errors show in the test output
         text=True,
     )
     lines = queue.Queue()
