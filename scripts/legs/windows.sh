@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Windows leg: release DLLs for x86_64-pc-windows-gnu and i686-pc-windows-gnu named
+# CloudPayAPI_SDK_CPP.dll, linked with windows/*.def, import libraries made by dlltool from the
+# same .def; checks that the .def files list exactly the header's exports, that each DLL
+# exports exactly the .def's names (undecorated, plus the stdcall aliases of
+# cloud_pay_order_stat on x86) and imports no libgcc / winpthread DLL; builds the C cashier
+# and ABI checks with mingw for both, and runs the x64 ones under wine64 against the sandbox.
+# Output: target/windows/<target>/ (DLL, .def, import library, test programs).
+set -uo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+TARGETS=(x86_64-pc-windows-gnu i686-pc-windows-gnu)
+installed="$(rustup target list --installed 2>/dev/null)"
+for t in "${TARGETS[@]}"; do
+    grep -qx "$t" <<<"$installed" || skip "Rust target $t is not installed (rustup target add $t)"
+done
+for tool in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc x86_64-w64-mingw32-dlltool i686-w64-mingw32-dlltool \
+    x86_64-w64-mingw32-objdump; do
+    command -v "$tool" >/dev/null || skip "$tool is missing (apt-get install gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)"
+done
+
+failed=0
+fail() { echo "FAILED: $*"; failed=1; }
+
+# Names a .def exports: the left side of each line after EXPORTS.
+def_names() { sed -n '/^EXPORTS/,$p' "$1" | grep -vE '^EXPORTS|^\s*;|^\s*$' | awk '{print $1}'; }
+
+echo "-- .def files = header exports"
+want="$(header_exports | sort)"
+for def in "$ROOT/windows/CloudPayAPI_SDK_CPP.def" "$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; do
+    plain="$(def_names "$def" | grep -v '@' | sort)"
+    if [[ "$plain" != "$want" ]]; then
+        fail "$(basename "$def") does not list exactly the exports of include/cloud_pay.h:"
+        diff <(echo "$want") <(echo "$plain") | sed 's/^/    /'
+    fi
+done
+x86_aliases="$(def_names "$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def" | grep '@' | sort | tr '\n' ' ')"
+if grep -qx cloud_pay_order_stat <<<"$want"; then
+    [[ "$x86_aliases" == "_cloud_pay_order_stat@12 cloud_pay_order_stat@12 " ]] ||
+        fail "x86 .def must alias cloud_pay_order_stat as _cloud_pay_order_stat@12 and cloud_pay_order_stat@12 (has: $x86_aliases)"
+fi
+[[ $failed == 0 ]] || exit 1
+
+HAVE=()
+while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
+
+for t in "${TARGETS[@]}"; do
+    case "$t" in
+        x86_64-*) arch=x86_64-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP.def"; kill_at=() ;;
+        i686-*) arch=i686-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; kill_at=(-k) ;;
+    esac
+    echo "-- $t: release build"
+    start=$SECONDS
+    # The .def is an extra linker input: rustc's own export list stays, the .def adds aliases.
+    cargo rustc --release --target "$t" -p cloud-pay-sdk --lib -- -C link-arg="$def" || { fail "$t build"; continue; }
+    echo "   built in $((SECONDS - start)) s"
+    dist="$TARGET_DIR/windows/$t"
+    rm -rf "$dist"
+    mkdir -p "$dist"
+    cp "$TARGET_DIR/$t/release/CloudPayAPI_SDK_CPP.dll" "$def" "$dist/"
+    "$arch-dlltool" -d "$def" -D CloudPayAPI_SDK_CPP.dll -l "$dist/libCloudPayAPI_SDK_CPP.dll.a" "${kill_at[@]}" ||
+        { fail "$t import library"; continue; }
+
+    dump="$("$arch-objdump" -p "$dist/CloudPayAPI_SDK_CPP.dll")"
+    exported="$(sed -n '/^\[Ordinal\/Name Pointer\] Table/,/^$/p' <<<"$dump" | sed -nE 's/^\s*\[ *[0-9]+\] (.*)$/\1/p' | sort)"
+    expected="$(def_names "$def" | sort)"
+    if [[ "$exported" == "$expected" ]]; then
+        echo "   exports: exactly the $(wc -l <<<"$expected") names of $(basename "$def")"
+    else
+        fail "$t export table differs from $(basename "$def"):"
+        diff <(echo "$expected") <(echo "$exported") | sed 's/^/    /'
+    fi
+    imports="$(grep 'DLL Name:' <<<"$dump" | awk '{print $3}' | tr '\n' ' ')"
+    echo "   imports: $imports"
+    if grep -qiE 'libgcc|winpthread|libstdc' <<<"$imports"; then fail "$t depends on a mingw runtime DLL: $imports"; fi
+
+    echo "-- $t: C cashier and ABI checks (mingw, C99, warnings are errors)"
+    for prog in "cashier cashier.c demo_util.c qr.c" "abi_checks abi_checks.c demo_util.c"; do
+        set -- $prog
+        name="$1"; shift
+        srcs=()
+        for s in "$@"; do srcs+=("$ROOT/examples-c/$s"); done
+        "$arch-gcc" -std=c99 -Wall -Wextra -pedantic -Werror -O1 -I"$ROOT/include" "${HAVE[@]}" "${srcs[@]}" \
+            -L"$dist" -lCloudPayAPI_SDK_CPP -lws2_32 -o "$dist/$name.exe" || fail "$t $name.exe build"
+    done
+    if [[ -f "$dist/cashier.exe" ]]; then
+        dlls="$("$arch-objdump" -p "$dist/cashier.exe" | grep 'DLL Name:' | awk '{print $3}' | tr '\n' ' ')"
+        grep -q 'CloudPayAPI_SDK_CPP.dll' <<<"$dlls" || fail "$t cashier.exe does not import CloudPayAPI_SDK_CPP.dll"
+        if [[ "$t" == i686-* ]] && grep -qx cloud_pay_order_stat <<<"$want"; then
+            # The __stdcall caller (_cloud_pay_order_stat@12) must import the undecorated name.
+            imp="$("$arch-objdump" -p "$dist/abi_checks.exe" | grep -E '\s(_?cloud_pay_order_stat(@12)?)$' | awk '{print $NF}')"
+            [[ "$imp" == cloud_pay_order_stat ]] && echo "   x86 stdcall caller imports cloud_pay_order_stat by its undecorated name" ||
+                fail "x86 abi_checks.exe imports order_stat as '$imp'"
+        fi
+    fi
+done
+
+# Run the x64 programs under wine64. Wine 8 lacks bcryptprimitives.dll (ProcessPrng), which
+# Rust >= 1.78 Windows binaries need: a TEST-ONLY stub goes beside the programs (toolchain §6).
+# wine32 is not installable here, so the i686 programs are checked statically only.
+WINE64="$(command -v wine64 || true)"
+[[ -z "$WINE64" && -x /usr/lib/wine/wine64 ]] && WINE64=/usr/lib/wine/wine64
+dist="$TARGET_DIR/windows/x86_64-pc-windows-gnu"
+if [[ -z "$WINE64" ]]; then
+    echo "SKIPPED (run part): wine64 is not installed (apt-get install --no-install-recommends wine64 wine)"
+elif [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" ]]; then
+    x86_64-w64-mingw32-gcc -O2 -shared -o "$dist/bcryptprimitives.dll" "$ROOT/windows/bcryptprimitives_stub.c" -ladvapi32 ||
+        fail "ProcessPrng stub"
+    start_sandbox || exit 1
+    export WINEPREFIX="$TARGET_DIR/windows/wineprefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    start=$SECONDS
+    echo "-- wine64 cashier.exe"
+    (cd "$dist" && timeout 300 "$WINE64" ./cashier.exe --no-qr) || fail "cashier.exe under wine64"
+    echo "-- wine64 abi_checks.exe"
+    (cd "$dist" && timeout 300 "$WINE64" ./abi_checks.exe) || fail "abi_checks.exe under wine64"
+    echo "   wine runs took $((SECONDS - start)) s"
+fi
+exit $failed
