@@ -193,6 +193,11 @@
  */
 #define BAD_REPLY -4
 
+/*
+ Size that triggers compaction.
+ */
+#define COMPACT_AT (256 * 1024)
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -314,7 +319,9 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  besides the built-in roots; `./cloudpayrootca.pem` is loaded when present), `state_dir`,
  `timeout_ms` (15000), `connect_timeout_ms` (5000), `retry_pause_ms` (3000, pause before
  repeating a status-103 request), `upload_monitor` (0/1). Poll intervals accept fractional
- seconds. Nothing is sent over the network.
+ seconds. Nothing is sent over the network (with `prober_dns` the domains are pinged).
+ Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
+ errmsg then says how many (informational, the code stays 0).
 
  Returns `CLOUD_PAY_OK` (0); `CLOUD_PAY_FAIL` (-1) for a bad configuration (errmsg names the
  field); `CLOUD_PAY_INTERNAL` (-3) for an internal error. Calling it again stops the

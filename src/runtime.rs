@@ -117,6 +117,8 @@ pub struct Runtime {
     pub trade: Arc<Trade>,
     /// Shop, listing, statistics and prefix calls.
     pub merchant: crate::merchant::Merchant,
+    /// What init wants the caller to know (orders resumed from the journal, damage found).
+    pub notice: Option<String>,
     scheduler: Arc<Scheduler>,
     stop: Arc<Stop>,
     workers: Mutex<Vec<JoinHandle<()>>>,
@@ -136,7 +138,10 @@ impl Runtime {
             scan_code_interval: config.scan_code_query_interval,
         };
         let prefixes = Arc::new(crate::merchant::Prefixes::default());
-        let trade = Arc::new(Trade::new(client.clone(), poll, scheduler.clone(), prefixes.clone()));
+        let (journal, recovery) = crate::trade::journal::Journal::open(&config.state_dir).map_err(|e| {
+            SdkError::BadConfig(format!("common_conf.state_dir: cannot open the order journal in {}: {e}", config.state_dir.display()))
+        })?;
+        let trade = Arc::new(Trade::new(client.clone(), poll, scheduler.clone(), prefixes.clone(), journal));
         let merchant = crate::merchant::Merchant::new(client.clone(), prefixes);
         let stop = Arc::new(Stop::default());
         let mut handles = Vec::new();
@@ -156,7 +161,15 @@ impl Runtime {
                 .map_err(|e| SdkError::Internal(format!("cannot start the monitor uploader: {e}")))?;
             handles.push(h);
         }
-        Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles) }))
+        let resumed = trade.restore(&recovery);
+        let notice = (resumed > 0 || recovery.corrupt_bytes > 0).then(|| {
+            let mut n = format!("order journal: resumed {resumed} unfinished order(s)");
+            if recovery.corrupt_bytes > 0 {
+                n.push_str(&format!("; {} damaged byte(s) at its end were set aside (…journal.corrupt-*)", recovery.corrupt_bytes));
+            }
+            n
+        });
+        Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles), notice }))
     }
 
     /// Stops the workers, waiting at most [`STOP_WAIT`]. A worker inside a network call
@@ -193,14 +206,14 @@ pub fn current() -> Result<Arc<Runtime>, SdkError> {
     CURRENT.read().clone().ok_or(SdkError::NotInitialised)
 }
 
-/// Installs a new runtime (stopping the previous one first).
-pub fn install(config: Config) -> Result<(), SdkError> {
+/// Installs a new runtime (stopping the previous one first). Returns its notice.
+pub fn install(config: Config) -> Result<Option<String>, SdkError> {
+    // The previous runtime stops first: two runtimes must not share one order journal.
+    shutdown();
     let fresh = Runtime::start(config)?;
-    let old = CURRENT.write().replace(fresh);
-    if let Some(old) = old {
-        old.stop();
-    }
-    Ok(())
+    let notice = fresh.notice.clone();
+    *CURRENT.write() = Some(fresh);
+    Ok(notice)
 }
 
 /// Removes and stops the runtime, if any.

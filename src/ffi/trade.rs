@@ -17,7 +17,9 @@ use crate::trade::requests::*;
 /// besides the built-in roots; `./cloudpayrootca.pem` is loaded when present), `state_dir`,
 /// `timeout_ms` (15000), `connect_timeout_ms` (5000), `retry_pause_ms` (3000, pause before
 /// repeating a status-103 request), `upload_monitor` (0/1). Poll intervals accept fractional
-/// seconds. Nothing is sent over the network.
+/// seconds. Nothing is sent over the network (with `prober_dns` the domains are pinged).
+/// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
+/// errmsg then says how many (informational, the code stays 0).
 ///
 /// Returns `CLOUD_PAY_OK` (0); `CLOUD_PAY_FAIL` (-1) for a bad configuration (errmsg names the
 /// field); `CLOUD_PAY_INTERNAL` (-3) for an internal error. Calling it again stops the
@@ -34,7 +36,12 @@ pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
             Err(e) => return fail(CLOUD_PAY_FAIL, &e),
         };
         match Config::parse(text).and_then(runtime::install) {
-            Ok(()) => CLOUD_PAY_OK,
+            Ok(notice) => {
+                if let Some(n) = notice {
+                    set_errmsg(&n); // informational: orders resumed after a crash
+                }
+                CLOUD_PAY_OK
+            }
             Err(e @ (crate::error::SdkError::BadConfig(_) | crate::error::SdkError::BadInput(_))) => fail(CLOUD_PAY_FAIL, &e),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
         }

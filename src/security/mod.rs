@@ -402,7 +402,7 @@ pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
     drop(st);
     store::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
     store::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
-    crate::runtime::install(config)
+    crate::runtime::install(config).map(|_| ())
 }
 
 /// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).

@@ -6,6 +6,7 @@
 //! * Retries reuse the same order number and the identical request bytes.
 //! * Nothing is ever reversed automatically.
 
+pub mod journal;
 mod output;
 pub mod requests;
 pub mod state;
@@ -104,6 +105,7 @@ pub struct Trade {
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
+    journal: journal::Journal,
 }
 
 fn bad(e: InputError) -> SdkError {
@@ -170,8 +172,59 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 
 impl Trade {
     /// A trade core over a client.
-    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler, prefixes }
+    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>, journal: journal::Journal) -> Trade {
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
+    }
+
+    /// Takes over the orders a previous process left unfinished (from the journal) and
+    /// resumes polling them. Returns how many.
+    pub fn restore(&self, recovery: &journal::Recovery) -> usize {
+        let mut n = 0;
+        for o in recovery.open_orders() {
+            let journal::Entry::Order { no, platform, trade_type, digest, domain, .. } = &o.order else { continue };
+            let trade_type = TradeType(*trade_type);
+            let (polls, interval) = self.poll_settings(trade_type);
+            let mut content_digest = [0u8; 32];
+            for (i, b) in content_digest.iter_mut().enumerate() {
+                *b = digest.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
+            }
+            self.orders.lock().insert(no.clone(), OrderRecord {
+                out_trade_no: no.clone(),
+                trade_type,
+                pay_platform: Some(PayPlatform(*platform)),
+                content_digest,
+                request_content: String::new(),
+                local: LocalState::Unknown,
+                code: OrderCode::Unknown,
+                cached_final: false,
+                output: None,
+                code_url: None,
+                polls_left: polls,
+                poll_interval: interval,
+                last_detail: "recovered from the order journal after a restart".into(),
+                domain: domain.clone(),
+            });
+            self.scheduler.schedule(no, Instant::now());
+            n += 1;
+        }
+        n
+    }
+
+    fn poll_settings(&self, trade_type: TradeType) -> (u32, Duration) {
+        if trade_type == TradeType::SCAN_CODE {
+            (self.poll.scan_code_count, self.poll.scan_code_interval)
+        } else {
+            (self.poll.micro_pay_count, self.poll.micro_pay_interval)
+        }
+    }
+
+    /// Appends the record's new state to the journal if it changed (called without the
+    /// orders lock). A journal failure after sending cannot undo the call; recovery then
+    /// simply polls the order once more.
+    fn journal_state(&self, change: Option<journal::Entry>) {
+        if let Some(e) = change {
+            let _ = self.journal.append(&[e]);
+        }
     }
 
     /// A copy of the local record of an order.
@@ -262,22 +315,25 @@ impl Trade {
         business.nonce_str.clear();
         let content_digest = digest(&[&wire::to_text(&business)]);
         let output = json!({"pay_platform": platform.0, "out_trade_no": out_trade_no});
-        let (poll_count, poll_interval) = if trade_type == TradeType::SCAN_CODE {
-            (self.poll.scan_code_count, self.poll.scan_code_interval)
-        } else {
-            (self.poll.micro_pay_count, self.poll.micro_pay_interval)
-        };
+        let (poll_count, poll_interval) = self.poll_settings(trade_type);
 
-        // The record exists before anything is sent, so a concurrent query or a retry sees it.
-        let (request_content, pinned) = {
+        // The record exists before anything is sent, so a concurrent query or a retry sees it,
+        // and the journal holds it durably, so a crash after sending loses nothing.
+        let (request_content, pinned, new_order) = {
             let mut orders = self.orders.lock();
-            match orders.get(&out_trade_no) {
+            match orders.get_mut(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
                     return Err(SdkError::Refused(format!(
-                        "out_trade_no {out_trade_no} was already used in this process for a different order; nothing was sent (use a new order number for a new sale)"
+                        "out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)"
                     )));
                 }
-                Some(rec) => (rec.request_content.clone(), rec.domain.clone()),
+                // A retry: the identical bytes again (after a restart, the same content anew).
+                Some(rec) => {
+                    if rec.request_content.is_empty() {
+                        rec.request_content = wire::to_text(&request);
+                    }
+                    (rec.request_content.clone(), rec.domain.clone(), false)
+                }
                 None => {
                     let text = wire::to_text(&request);
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -296,10 +352,24 @@ impl Trade {
                         last_detail: String::new(),
                         domain: None,
                     });
-                    (text, None)
+                    (text, None, true)
                 }
             }
         };
+        if new_order {
+            let entry = journal::Entry::Order {
+                no: out_trade_no.clone(),
+                fee: request.pay_content.total_fee,
+                platform: platform.0,
+                trade_type: trade_type.0,
+                digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
+                domain: Some(self.client.route(pinned.as_deref())),
+            };
+            if let Err(e) = self.journal.append(&[entry]) {
+                self.orders.lock().remove(&out_trade_no);
+                return Err(SdkError::Internal(format!("cannot record the order in the journal ({e}); nothing was sent")));
+            }
+        }
 
         let ex = self.client.call_text::<A>(pinned.as_deref(), request_content, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
@@ -308,7 +378,8 @@ impl Trade {
         };
         rec.last_detail = ex.detail.clone();
         rec.domain = Some(ex.domain.clone());
-        match ex.class {
+        let before = state::journal_key(rec);
+        let result = match ex.class {
             StatusClass::Success => {
                 let result = ex.result().cloned().unwrap_or_default();
                 if let Some(url) = result.code_url() {
@@ -320,24 +391,17 @@ impl Trade {
                     apply_order(rec, order, raw.as_ref());
                 }
                 let schedule = !rec.cached_final && rec.polls_left > 0;
-                drop(orders);
-                if schedule {
-                    self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
-                }
-                Ok(PayOutcome { accept: Accept::Accepted, output, message: None })
+                (PayOutcome { accept: Accept::Accepted, output, message: None }, schedule)
             }
             StatusClass::ReEntry => {
                 rec.local = LocalState::ReEntry;
                 rec.code = OrderCode::ReEntry;
                 rec.cached_final = true;
-                Ok(PayOutcome {
-                    accept: Accept::NotAccepted,
-                    output,
-                    message: Some(format!(
-                        "{} — RE-ENTRY: out_trade_no {out_trade_no} was already used for a different order, which may be paid. Do NOT cancel or reverse it; query it with cloud_pay_query_order.",
-                        ex.detail
-                    )),
-                })
+                let message = format!(
+                    "{} — RE-ENTRY: out_trade_no {out_trade_no} was already used for a different order, which may be paid. Do NOT cancel or reverse it; query it with cloud_pay_query_order.",
+                    ex.detail
+                );
+                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(message) }, false)
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber => {
                 // This request created nothing, but the number may belong to another order
@@ -348,22 +412,22 @@ impl Trade {
                 rec.cached_final = false;
                 rec.polls_left = 0;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
-                Ok(PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) })
+                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
             }
             StatusClass::Unknown => {
                 // The order may exist: say accepted, keep polling, let query_order tell the truth.
-                let schedule = rec.polls_left > 0;
-                drop(orders);
-                if schedule {
-                    self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
-                }
-                Ok(PayOutcome {
-                    accept: Accept::Accepted,
-                    output,
-                    message: Some(format!("{} — outcome unknown; the SDK keeps querying the order", ex.detail)),
-                })
+                let message = format!("{} — outcome unknown; the SDK keeps querying the order", ex.detail);
+                (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, rec.polls_left > 0)
             }
+        };
+        let change = state::journal_change(rec, before);
+        drop(orders);
+        self.journal_state(change);
+        let (outcome, schedule) = result;
+        if schedule {
+            self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
         }
+        Ok(outcome)
     }
 
     /// query_order: a cached final state at once, otherwise one live query.
@@ -410,8 +474,13 @@ impl Trade {
                 };
                 match rec {
                     Some(rec) => {
+                        let before = state::journal_key(rec);
                         apply_order(rec, order, raw.as_ref());
-                        cached_outcome(rec)
+                        let change = state::journal_change(rec, before);
+                        let outcome = cached_outcome(rec);
+                        drop(orders);
+                        self.journal_state(change);
+                        outcome
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
@@ -429,6 +498,19 @@ impl Trade {
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber | StatusClass::ReEntry => {
                 let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND { OrderCode::NotExist } else { OrderCode::Error };
+                // An order the server still does not know when its polls have run out was never
+                // created (e.g. the process died before sending): the journal can forget it.
+                if let Some(rec) = rec
+                    && code == OrderCode::NotExist
+                    && rec.polls_left == 0
+                    && rec.local == LocalState::Unknown
+                {
+                    let before = state::journal_key(rec);
+                    rec.local = LocalState::Fail;
+                    let change = state::journal_change(rec, before);
+                    drop(orders);
+                    self.journal_state(change);
+                }
                 QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}), message: Some(ex.detail) }
             }
         }
@@ -488,12 +570,15 @@ impl Trade {
         };
         let code = match ex_class {
             StatusClass::Success => {
-                if let Some(rec) = self.orders.lock().get_mut(&out_trade_no) {
+                let change = self.orders.lock().get_mut(&out_trade_no).and_then(|rec| {
+                    let before = state::journal_key(rec);
                     rec.local = if trade_type == TradeType::MICRO_PAY { LocalState::Reverse } else { LocalState::Closed };
                     rec.code = OrderCode::Closed;
                     rec.cached_final = false; // the next query_order reads the new state from the server
                     rec.polls_left = 0;
-                }
+                    state::journal_change(rec, before)
+                });
+                self.journal_state(change);
                 CallCode::Ok
             }
             StatusClass::Unknown => CallCode::Unknown,
@@ -541,6 +626,8 @@ impl Trade {
             api_version: None,
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
+        let entry = journal::Entry::Refund { no: out_trade_no.clone(), refund_no: out_refund_no.clone(), fee: refund_fee };
+        self.journal.append(&[entry]).map_err(|e| SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent")))?;
         let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
         let code = match ex.class {
             StatusClass::Success => CallCode::Ok,

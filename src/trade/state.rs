@@ -114,6 +114,19 @@ pub fn refund_state(r: &cloud_pay_protocol::types::RefundOrderContent) -> i32 {
     1
 }
 
+/// What the journal tracks of a record: its local state and whether it is done
+/// (a known final platform state, reversed/closed by us, re-entry, or rejected at creation).
+pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool) {
+    let done = rec.cached_final || matches!(rec.local, LocalState::Reverse | LocalState::Closed | LocalState::ReEntry | LocalState::Fail);
+    (rec.local, done)
+}
+
+/// The journal entry for a record whose tracked state changed since `before`.
+pub fn journal_change(rec: &OrderRecord, before: (LocalState, bool)) -> Option<super::journal::Entry> {
+    let now = journal_key(rec);
+    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1 })
+}
+
 /// What the process knows about one order.
 #[derive(Debug, Clone)]
 pub struct OrderRecord {

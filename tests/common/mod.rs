@@ -39,6 +39,13 @@ pub fn order_no() -> String {
     format!("sz0100test{ms:013}{:04}{:05}", SEQ.fetch_add(1, Ordering::Relaxed) % 10_000, std::process::id() % 100_000)
 }
 
+/// A new, empty state_dir (each init gets its own order journal unless a test shares one).
+pub fn fresh_state_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cps-test-{}-{}", std::process::id(), order_no()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 pub fn start_sandbox() -> Sandbox {
     Sandbox::start(SandboxOptions::demo()).expect("sandbox starts")
 }
@@ -59,7 +66,7 @@ pub fn conf(base_url: &str, ca_file: Option<&std::path::Path>, extra_common: Val
         "connect_timeout_ms": 1000,
         "retry_pause_ms": 50,
         "upload_monitor": 0,
-        "state_dir": std::env::temp_dir().to_string_lossy(),
+        "state_dir": fresh_state_dir().to_string_lossy(),
     });
     if let Some(ca) = ca_file {
         common["ca_file"] = ca.to_string_lossy().into();
