@@ -168,6 +168,18 @@ impl Channel {
         ok
     }
 
+    /// Opens or refreshes the keep-alive connection to the current domain with a `ping`, so
+    /// the next payment does not pay for a TCP and TLS handshake. Not recorded for monitoring:
+    /// it is housekeeping, not a call. Returns whether the domain answered.
+    pub fn keep_warm(&self) -> bool {
+        self.transport.post(&self.domains.current(), Endpoint::Ping, "{}").is_ok()
+    }
+
+    /// Time since the last request over this channel started.
+    pub fn idle_for(&self) -> std::time::Duration {
+        self.transport.idle_for()
+    }
+
     /// Probes the domains (with `prober_dns`); returns whether the current one changed.
     pub fn probe_domains(&self) -> bool {
         self.domains.prober() && self.domains.probe(|d| self.ping(d))

@@ -8,6 +8,7 @@ use cloud_pay_protocol::types::TerminalType;
 use serde::Deserialize;
 
 use crate::error::SdkError;
+use crate::trade::schedule::PollSchedule;
 use crate::secret::Secret;
 
 /// Default base URL of the Cloud Pay service.
@@ -16,6 +17,9 @@ pub const DEFAULT_BASE_URL: &str = "https://pay.qcloud.com/cpay/";
 pub const BASE_URL_ENV: &str = "CLOUDPAY_BASE_URL";
 /// Root CA file loaded from the working directory when present (the vendor's convention).
 pub const VENDOR_CA_FILE: &str = "cloudpayrootca.pem";
+/// Longest idle time between keep-alive pings: it must stay below the agent's idle age
+/// (110 s). The default, 50 s, is also below the usual 60–75 s server keep-alive timeouts.
+const MAX_KEEP_ALIVE_PING: Duration = Duration::from_secs(100);
 /// `sdk_version` sent in order_client unless configured (≤ 10 characters).
 pub const SDK_VERSION: &str = "1.6";
 
@@ -43,6 +47,8 @@ struct RawCommon {
     retry_pause_ms: Option<i64>,
     domain_list: Option<Vec<String>>,
     upload_monitor_interval: Option<f64>,
+    micro_pay_query_order_schedule: Option<String>,
+    keep_alive_ping_interval: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -93,6 +99,11 @@ pub struct Config {
     pub upload_monitor: bool,
     /// First interval between monitoring uploads (the server may change it).
     pub upload_monitor_interval: Duration,
+    /// Schedule of the result polls after micro_pay (fixed by default).
+    pub micro_pay_query_schedule: PollSchedule,
+    /// Ping the service after this much idle time so the connection stays open (None: never,
+    /// and no pre-warm ping at init).
+    pub keep_alive_ping_interval: Option<Duration>,
     /// Pause before repeating a request answered with status 103.
     pub retry_pause: Duration,
     /// Merchant and terminal identity.
@@ -249,6 +260,14 @@ impl Config {
             connect_timeout: millis(c.connect_timeout_ms, 5_000, "common_conf.connect_timeout_ms", 1)?,
             upload_monitor: flag(c.upload_monitor, true, "common_conf.upload_monitor")?,
             upload_monitor_interval: seconds(c.upload_monitor_interval, 60.0, "common_conf.upload_monitor_interval")?,
+            micro_pay_query_schedule: match c.micro_pay_query_order_schedule.as_deref() {
+                None => PollSchedule::Fixed,
+                Some(s) => PollSchedule::parse(s).ok_or_else(|| bad("common_conf.micro_pay_query_order_schedule", &format!("must be \"fixed\" or \"adaptive\", got {s:?}")))?,
+            },
+            keep_alive_ping_interval: match c.keep_alive_ping_interval {
+                Some(s) if s == 0.0 => None,
+                v => Some(seconds(v, 50.0, "common_conf.keep_alive_ping_interval")?.min(MAX_KEEP_ALIVE_PING)),
+            },
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,

@@ -16,7 +16,7 @@ impl std::fmt::Display for InputError {
 const SDK_NUMERIC_FIELDS: &[&str] = &[
     "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
     "scan_code_pay_query_order_interval", "prober_dns", "timeout_ms", "connect_timeout_ms", "upload_monitor",
-    "retry_pause_ms", "upload_monitor_interval",
+    "retry_pause_ms", "upload_monitor_interval", "keep_alive_ping_interval",
 ];
 
 /// Parses JSON text into `T` leniently (numeric strings for integers, see

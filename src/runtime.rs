@@ -109,6 +109,25 @@ fn uploader(client: &Client, stop: &Stop, mut interval: Duration) {
     }
 }
 
+/// Pre-warm and keep-alive: a `ping` at once, so the first payment finds the connection
+/// open (TLS done), then one whenever the channel has been idle for `interval`, so the pooled
+/// connection never ages out. Best effort, in the background: init never waits for it.
+fn keep_alive(client: &Client, stop: &Stop, interval: Duration) {
+    if stop.sleep(Duration::ZERO) {
+        return;
+    }
+    client.keep_warm();
+    loop {
+        let wait = interval.saturating_sub(client.idle_for()).max(Duration::from_millis(50));
+        if stop.sleep(wait) {
+            return;
+        }
+        if client.idle_for() >= interval {
+            client.keep_warm();
+        }
+    }
+}
+
 /// Everything `cloud_pay_init` sets up.
 pub struct Runtime {
     /// The validated configuration.
@@ -125,7 +144,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Builds a runtime and starts its workers. Nothing is sent over the network.
+    /// Builds a runtime and starts its workers (the keep-alive ping runs in the background).
     pub fn start(config: Config) -> Result<Arc<Runtime>, SdkError> {
         let client = Arc::new(Client::new(&config)?);
         // With prober_dns, find the first healthy domain before the first payment.
@@ -136,6 +155,7 @@ impl Runtime {
             micro_pay_interval: config.micro_pay_query_interval,
             scan_code_count: config.scan_code_query_count,
             scan_code_interval: config.scan_code_query_interval,
+            micro_pay_schedule: config.micro_pay_query_schedule,
         };
         let prefixes = Arc::new(crate::merchant::Prefixes::default());
         let (journal, recovery) = crate::trade::journal::Journal::open(&config.state_dir).map_err(|e| {
@@ -159,6 +179,14 @@ impl Runtime {
                 .name("cloud-pay-monitor".into())
                 .spawn(move || uploader(&client, &stop, interval))
                 .map_err(|e| SdkError::Internal(format!("cannot start the monitor uploader: {e}")))?;
+            handles.push(h);
+        }
+        if let Some(interval) = config.keep_alive_ping_interval {
+            let (client, stop) = (client.clone(), stop.clone());
+            let h = std::thread::Builder::new()
+                .name("cloud-pay-keep-alive".into())
+                .spawn(move || keep_alive(&client, &stop, interval))
+                .map_err(|e| SdkError::Internal(format!("cannot start the keep-alive pinger: {e}")))?;
             handles.push(h);
         }
         let resumed = trade.restore(&recovery);

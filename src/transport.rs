@@ -1,7 +1,8 @@
 //! HTTP transport: one keep-alive agent shared by every call, TLS always verified.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use cloud_pay_protocol::Endpoint;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
@@ -32,6 +33,9 @@ impl std::fmt::Display for TransportError {
 /// The shared HTTP agent.
 pub struct Transport {
     agent: ureq::Agent,
+    /// Milliseconds after `created` of the last request (for the keep-alive pinger).
+    last_used_ms: AtomicU64,
+    created: Instant,
 }
 
 impl Transport {
@@ -65,11 +69,12 @@ impl Transport {
             .user_agent(format!("cloud-pay-sdk-rust/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Transport { agent })
+        Ok(Transport { agent, last_used_ms: AtomicU64::new(0), created: Instant::now() })
     }
 
     /// POSTs a JSON body to an endpoint below `base` and returns the reply body of an HTTP 200.
     pub fn post(&self, base: &str, endpoint: Endpoint, body: &str) -> Result<Vec<u8>, TransportError> {
+        self.last_used_ms.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
         let url = format!("{base}{}", endpoint.path());
         let mut resp = self
             .agent
@@ -83,6 +88,13 @@ impl Transport {
             return Err(TransportError::MaybeSent(format!("HTTP {status} from {}", endpoint.path())));
         }
         Ok(bytes)
+    }
+}
+
+impl Transport {
+    /// Time since the last request started (since creation when there was none).
+    pub fn idle_for(&self) -> Duration {
+        self.created.elapsed().saturating_sub(Duration::from_millis(self.last_used_ms.load(Ordering::Relaxed)))
     }
 }
 

@@ -16,8 +16,15 @@ use crate::trade::requests::*;
 /// overridden by the environment variable `CLOUDPAY_BASE_URL`), `ca_file` (a PEM root trusted
 /// besides the built-in roots; `./cloudpayrootca.pem` is loaded when present), `state_dir`,
 /// `timeout_ms` (15000), `connect_timeout_ms` (5000), `retry_pause_ms` (3000, pause before
-/// repeating a status-103 request), `upload_monitor` (0/1). Poll intervals accept fractional
-/// seconds. Nothing is sent over the network (with `prober_dns` the domains are pinged).
+/// repeating a status-103 request), `upload_monitor` (0/1),
+/// `micro_pay_query_order_schedule` (`"fixed"`, the default: a result query every
+/// `micro_pay_query_order_interval`; `"adaptive"`: the same number of queries over the same
+/// window, starting after interval/8 and backing off, so a customer who pays within seconds
+/// is seen sooner and one who pays late in the window later), `keep_alive_ping_interval`
+/// (50 s; 0 disables): a `ping` opens the connection in the background right after init and
+/// repeats after that much idle time, so a payment does not wait for a new TLS handshake.
+/// Poll intervals accept fractional seconds. Init itself waits for nothing on the network
+/// (with `prober_dns` the domains are pinged first).
 /// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
 /// errmsg then says how many (informational, the code stays 0).
 ///

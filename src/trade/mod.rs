@@ -9,6 +9,7 @@
 pub mod journal;
 mod output;
 pub mod requests;
+pub mod schedule;
 pub mod state;
 
 use std::collections::HashMap;
@@ -93,6 +94,8 @@ pub struct PollSettings {
     pub scan_code_count: u32,
     /// Interval after scan_code_pay.
     pub scan_code_interval: Duration,
+    /// Schedule of the polls after micro_pay (`common_conf.micro_pay_query_order_schedule`).
+    pub micro_pay_schedule: schedule::PollSchedule,
 }
 
 /// The trade core: a client, the order book and the poll schedule.
@@ -425,7 +428,7 @@ impl Trade {
         self.journal_state(change);
         let (outcome, schedule) = result;
         if schedule {
-            self.scheduler.schedule(&out_trade_no, Instant::now() + poll_interval);
+            self.scheduler.schedule(&out_trade_no, Instant::now() + self.poll.next_delay(trade_type, poll_count, poll_interval));
         }
         Ok(outcome)
     }
@@ -525,7 +528,7 @@ impl Trade {
                 return None;
             }
             rec.polls_left -= 1;
-            rec.poll_interval
+            self.poll.next_delay(rec.trade_type, rec.polls_left, rec.poll_interval)
         };
         self.live_query(out_trade_no, None, None);
         let orders = self.orders.lock();
