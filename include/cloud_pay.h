@@ -198,11 +198,6 @@
  */
 #define COMPACT_AT (256 * 1024)
 
-/*
- The first adaptive interval is the configured interval divided by this.
- */
-#define ADAPTIVE_FIRST_DIVISOR 8
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -265,7 +265,7 @@ impl Config {
                 Some(s) => PollSchedule::parse(s).ok_or_else(|| bad("common_conf.micro_pay_query_order_schedule", &format!("must be \"fixed\" or \"adaptive\", got {s:?}")))?,
             },
             keep_alive_ping_interval: match c.keep_alive_ping_interval {
-                Some(s) if s == 0.0 => None,
+                Some(0.0) => None,
                 v => Some(seconds(v, 50.0, "common_conf.keep_alive_ping_interval")?.min(MAX_KEEP_ALIVE_PING)),
             },
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,

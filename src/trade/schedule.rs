@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 /// The first adaptive interval is the configured interval divided by this.
-pub const ADAPTIVE_FIRST_DIVISOR: u32 = 8;
+const ADAPTIVE_FIRST_DIVISOR: u32 = 8;
 
 /// Which schedule the background loop follows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
