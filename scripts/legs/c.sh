@@ -30,6 +30,17 @@ build() { # name extra-flags... -- sources...
     "$CC" "${CFLAGS[@]}" "${flags[@]}" "${srcs[@]}" "${LDFLAGS[@]}" -o "$OUT/$name"
 }
 
+echo "-- export table of libCloudPayAPI_SDK_CPP.so = the header's exports (no test-only symbol)"
+if command -v nm >/dev/null; then
+    exported="$(nm -D --defined-only "$LIB/libCloudPayAPI_SDK_CPP.so" | awk '{print $3}' | sort)"
+    if [[ "$exported" != "$(header_exports | sort)" ]]; then
+        echo "FAILED: the library's dynamic symbols differ from the header's exports:"
+        diff <(header_exports | sort) <(echo "$exported") | sed 's/^/    /'
+        exit 1
+    fi
+    echo "   $(wc -l <<<"$exported") exports, exactly the header's"
+fi
+
 echo "-- build (C99, warnings are errors)"
 build cashier -- cashier.c demo_util.c qr.c || exit 1
 build abi_checks -- abi_checks.c demo_util.c || exit 1
