@@ -221,3 +221,90 @@ fn fini_stops_background_work_quickly_even_with_calls_in_flight() {
     assert!(sb.control().request_count("query_order") <= seen + 2, "polling stopped after fini");
     sb.stop();
 }
+
+#[test]
+fn thirty_two_threads_of_mixed_calls_then_fini_in_flight() {
+    let _g = serial();
+    let sb = start_sandbox();
+    sb.control().set_refund_delay_ms(0);
+    init_http(&sb);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(33));
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut outcomes = [0u32; 4];
+                for j in 0..6 {
+                    let no = order_no();
+                    match (i + j) % 4 {
+                        0 => {
+                            let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1 + i as i64));
+                            assert!(code == 0 || err.contains("not initialised"), "thread {i}: {code} {err}");
+                            assert!(err.is_empty() || err.contains("not initialised"), "thread {i} sees only its own errmsg: {err}");
+                        }
+                        1 => {
+                            let (code, _, err) = micro_pay(&json!({"out_trade_no": format!("t{i}x{j}"), "total_fee": 1}));
+                            assert_eq!(code, -1);
+                            assert!(err.contains("author_code is required") || err.contains("not initialised"), "thread {i}: {err}");
+                        }
+                        2 => {
+                            let (code, _, err) = query_order(&no, 1);
+                            assert!(code == -7 || err.contains("not initialised"), "thread {i}: {code} {err}");
+                        }
+                        _ => {
+                            let code = unsafe { sdk::cloud_pay_scan_code_pay(c(&json!({"pay_platform": 2, "out_trade_no": no, "total_fee": 3, "body": "qr"}).to_string()).as_ptr()) };
+                            let err = errmsg();
+                            assert!(code == 0 || err.contains("not initialised"), "thread {i}: {code} {err}");
+                        }
+                    }
+                    outcomes[(i + j) % 4] += 1;
+                }
+                outcomes
+            })
+        })
+        .collect();
+    barrier.wait();
+    // fini while the calls are in flight: safe, bounded, and later calls say "not initialised".
+    std::thread::sleep(Duration::from_millis(30));
+    let t0 = Instant::now();
+    assert_eq!(sdk::cloud_pay_fini(), 0);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    let mut total = 0;
+    for t in threads {
+        total += t.join().expect("no thread panicked or deadlocked").iter().sum::<u32>();
+    }
+    assert_eq!(total, 32 * 6);
+    sb.stop();
+}
+
+#[test]
+fn no_secret_reaches_any_file_the_sdk_writes() {
+    let _g = serial();
+    let sb = start_sandbox();
+    sb.control().set_refund_delay_ms(0);
+    let dir = fresh_state_dir();
+    let mut c: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"upload_monitor": 1, "upload_monitor_interval": 0.1}))).unwrap();
+    c["common_conf"]["state_dir"] = json!(dir);
+    c["trade_conf"]["private_key"] = private_key_pem().into();
+    assert_eq!(init(&c.to_string()), 0);
+    let codes = [WX_PAYS_AT_ONCE.to_owned(), ALI_PAYS_AT_ONCE.to_owned(), wx_code(1, 2)];
+    for code in &codes {
+        let no = order_no();
+        assert_eq!(micro_pay(&pay_req(&no, code, 10)).0, 0);
+        let _ = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}S", &no[..31]), "total_fee": 10, "refund_fee": 1}));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    sdk::cloud_pay_fini();
+    let pem = private_key_pem();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).into_owned();
+        files += 1;
+        for secret in codes.iter().map(String::as_str).chain(["TESTONLY0123456789ABCDEFGHIJKLMN", pem.lines().nth(1).unwrap(), "PRIVATE KEY"]) {
+            assert!(!text.contains(secret), "a secret in clear under state_dir: {secret:?}");
+        }
+    }
+    assert!(files >= 1, "the journal was written");
+    sb.stop();
+}
