@@ -9,51 +9,56 @@ use crate::config::MerchantConfig;
 use crate::state::{Order, Pending, Refund, Store};
 use crate::util::random_digits;
 
+// Short names for the protocol's numbers (the values are defined once, in cloud-pay-protocol).
+
 /// PayPlatform numbers.
-pub const WX: i32 = 1;
+pub const WX: i32 = PayPlatform::WXPAY.0;
 /// Alipay.
-pub const ALI: i32 = 2;
+pub const ALI: i32 = PayPlatform::ALIPAY.0;
 
 /// WeChat order states used here (§8.2).
 pub mod wx {
+    use cloud_pay_protocol::types::WxpayOrderState as S;
     /// Micro pay paid.
-    pub const MICRO_PAID: i32 = 2;
+    pub const MICRO_PAID: i32 = S::MICRO_PAY_SUCCESS.0;
     /// Unified order paid.
-    pub const SCAN_PAID: i32 = 3;
+    pub const SCAN_PAID: i32 = S::PAID.0;
     /// Transferred to refund.
-    pub const REFUND: i32 = 4;
+    pub const REFUND: i32 = S::REFUND.0;
     /// Customer cancelled.
-    pub const STOPPED: i32 = 5;
+    pub const STOPPED: i32 = S::STOPPED.0;
     /// Awaiting customer payment (QR).
-    pub const NOT_PAY: i32 = 6;
+    pub const NOT_PAY: i32 = S::NOT_PAY.0;
     /// Closed.
-    pub const CLOSED: i32 = 7;
+    pub const CLOSED: i32 = S::CLOSED.0;
     /// Reversed.
-    pub const REVOKED: i32 = 8;
+    pub const REVOKED: i32 = S::REVOKED.0;
     /// Customer entering the password.
-    pub const USER_PAYING: i32 = 9;
+    pub const USER_PAYING: i32 = S::USER_PAYING.0;
     /// Payment error.
-    pub const PAY_ERROR: i32 = 10;
+    pub const PAY_ERROR: i32 = S::PAY_ERROR.0;
 }
 
 /// Alipay order states used here (§8.2).
 pub mod ali {
+    use cloud_pay_protocol::types::AlipayOrderState as S;
     /// Paid.
-    pub const SUCCESS: i32 = 2;
+    pub const SUCCESS: i32 = S::SUCCESS.0;
     /// Waiting for the buyer.
-    pub const WAIT: i32 = 4;
+    pub const WAIT: i32 = S::WAIT_BUYER_PAY.0;
     /// Closed or fully refunded.
-    pub const CLOSED: i32 = 5;
+    pub const CLOSED: i32 = S::CLOSED.0;
 }
 
 /// Refund states (same numbers on both platforms, §8.3).
 pub mod refund_state {
+    use cloud_pay_protocol::types::WxpayRefundState as S;
     /// Success.
-    pub const SUCCESS: i32 = 2;
+    pub const SUCCESS: i32 = S::SUCCESS.0;
     /// Failed.
-    pub const FAIL: i32 = 3;
+    pub const FAIL: i32 = S::FAIL.0;
     /// Processing.
-    pub const PROCESSING: i32 = 4;
+    pub const PROCESSING: i32 = S::PROCESSING.0;
 }
 
 /// What the customer does with a payment code (see README, "payment-code scenarios").
