@@ -168,36 +168,6 @@
  */
 #define CLOUD_PAY_LOGIN_EXPIRED -4
 
-/*
- Most records kept; older ones are dropped first.
- */
-#define CAPACITY 1000
-
-/*
- Upload attempts before a batch is dropped.
- */
-#define MAX_ATTEMPTS 3
-
-/*
- The connection could not be made.
- */
-#define CONNECT_FAILED -2
-
-/*
- The reply did not come in time or was lost.
- */
-#define NO_REPLY -3
-
-/*
- The reply could not be read.
- */
-#define BAD_REPLY -4
-
-/*
- Size that triggers compaction.
- */
-#define COMPACT_AT (256 * 1024)
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

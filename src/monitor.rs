@@ -9,18 +9,18 @@ use cloud_pay_protocol::types::ClientIntResult;
 use parking_lot::Mutex;
 
 /// Most records kept; older ones are dropped first.
-pub const CAPACITY: usize = 1000;
+pub(crate) const CAPACITY: usize = 1000;
 /// Upload attempts before a batch is dropped.
-pub const MAX_ATTEMPTS: u8 = 3;
+pub(crate) const MAX_ATTEMPTS: u8 = 3;
 
 /// Local `status` of a record when no reply was read (the device-report convention).
-pub mod local_status {
+pub(crate) mod local_status {
     /// The connection could not be made.
-    pub const CONNECT_FAILED: i32 = -2;
+    pub(crate) const CONNECT_FAILED: i32 = -2;
     /// The reply did not come in time or was lost.
-    pub const NO_REPLY: i32 = -3;
+    pub(crate) const NO_REPLY: i32 = -3;
     /// The reply could not be read.
-    pub const BAD_REPLY: i32 = -4;
+    pub(crate) const BAD_REPLY: i32 = -4;
 }
 
 /// The record buffer.

@@ -64,7 +64,10 @@ impl Transport {
             .http_status_as_error(false)
             .timeout_connect(Some(connect_timeout))
             .timeout_global(Some(timeout))
-            .max_idle_connections_per_host(8)
+            // Idle connections exist only if that many calls ran at once; a smaller pool
+            // closes and re-opens (TLS handshake) connections under concurrency.
+            .max_idle_connections(64)
+            .max_idle_connections_per_host(64)
             .max_idle_age(Duration::from_secs(110))
             .user_agent(format!("cloud-pay-sdk-rust/{}", env!("CARGO_PKG_VERSION")))
             .build()

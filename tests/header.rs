@@ -59,6 +59,11 @@ fn header_declares_every_export_with_the_vendor_macro() {
     }
     assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY -6"));
     assert_eq!(h.lines().filter(|l| l.starts_with("CLOUDPAYAPI_SDK_CPP_API ")).count(), 19, "exactly the vendor's 19 exports");
+    // Every macro the header defines is the SDK's own: nothing internal leaks under a generic name.
+    for line in h.lines().map(str::trim_start).filter(|l| l.starts_with('#') && l.contains("define ")) {
+        let name = line.split_whitespace().skip_while(|w| !w.ends_with("define")).nth(1).unwrap_or("");
+        assert!(name.starts_with("CLOUD_PAY_") || name == "CLOUDPAYAPI_SDK_CPP_API", "unexpected macro in the header: {line}");
+    }
     assert!(h.contains("#  define CLOUD_PAY_STDCALL __stdcall"), "order_stat is __stdcall on 32-bit Windows");
     let guard_end = h.rfind("#endif  /* CLOUD_PAY_H */").expect("include guard");
     assert!(h.find("cloud_pay_order_stat(").unwrap() < guard_end, "every prototype is inside the include guard");

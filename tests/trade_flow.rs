@@ -120,6 +120,10 @@ fn alipay_payment_refund_and_refund_query() {
     });
     let out = done.expect("refund succeeds");
     assert_eq!(out["out_refund_no"], refund_no.as_str());
+    // A POS that scans the text for the first "state" reads the SDK's state, not the platform's.
+    let (_, text, _) = call_out(sdk::cloud_pay_query_refund, &json!({"out_trade_no": no, "out_refund_no": refund_no}).to_string(), 16 * 1024);
+    assert!(text.contains("\"refund_status\""), "the platform ext is still there: {text}");
+    assert!(text.split("\"state\":").nth(1).is_some_and(|rest| rest.starts_with('2')), "first state is the SDK's: {text}");
     assert_eq!(out["refund_orders"].as_array().unwrap().len(), 1);
     // A partial Alipay refund leaves the payment "paid" (the platform state stays 2).
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);

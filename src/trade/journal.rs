@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 /// File name inside `state_dir`.
 pub const FILE: &str = "cloud_pay_orders.journal";
 /// Size that triggers compaction.
-pub const COMPACT_AT: u64 = 256 * 1024;
+pub(crate) const COMPACT_AT: u64 = 256 * 1024;
 
 /// One journal entry.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

@@ -109,17 +109,23 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
 pub(super) fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &[t::RefundOrderContent]) -> Value {
     let flat = |r: &t::RefundOrderContent| {
         let raw = wire::to_value(r);
-        let mut m = Map::new();
+        // `state` (the SDK's 1/2/3) comes first, before the platform ext that has a `state` of
+        // its own: a POS reading the first "state" in the text gets the right one.
+        let mut m = serde_json::Map::new();
+        m.insert("state".into(), state::refund_state(r).into());
         lift_scalars(&mut m, Some(&raw));
+        m.remove("nonce_str");
         for ext in ["wxpay_refund_order_content_ext", "alipay_refund_order_content_ext"] {
             if let Some(e) = raw.get(ext) {
-                lift_scalars(&mut m, Some(e));
+                let mut lifted = serde_json::Map::new();
+                lift_scalars(&mut lifted, Some(e));
+                lifted.remove("state"); // the platform's number stays inside the ext object only
+                for (k, v) in lifted {
+                    m.entry(k).or_insert(v);
+                }
                 m.insert(ext.into(), e.clone());
             }
         }
-        m.remove("nonce_str");
-        // The ext's platform state is kept in the nested object; `state` is the SDK's 1/2/3.
-        m.insert("state".into(), state::refund_state(r).into());
         Value::Object(m)
     };
     let all: Vec<Value> = refunds.iter().map(flat).collect();
