@@ -6,6 +6,8 @@
 #   java     bindings/java (JNI shim, javac)          scripts/legs/java.sh
 #   python   bindings/python (ctypes, pytest)         scripts/legs/python.sh
 #   windows  x64/x86 DLLs, .def, wine64               scripts/legs/windows.sh
+#   console  sandbox web console, headless Chromium   scripts/legs/console.sh
+#   fuzz     every fuzz target, fixed budget          scripts/legs/fuzz.sh
 # A leg whose toolchain is absent prints "SKIPPED: <reason>" and does not fail the run.
 # Run one leg: bash scripts/test-all.sh python   (cargo test is then left out too:
 # CLOUDPAY_SKIP_CARGO_TEST=1 leaves it out of a full run).
@@ -15,7 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-LEGS=(c csharp java python windows)
+LEGS=(c csharp java python windows console fuzz)
 if [[ $# -gt 0 ]]; then
     LEGS=("$@")
     CLOUDPAY_SKIP_CARGO_TEST=1
