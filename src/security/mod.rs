@@ -99,6 +99,7 @@ enum Purpose {
 }
 
 /// One QR code waiting to be scanned.
+#[derive(Clone)]
 struct Pending {
     channel: Arc<Channel>,
     identity: Identity,
@@ -106,6 +107,8 @@ struct Pending {
     token: String,
     deadline: Instant,
     purpose: Purpose,
+    /// A poller saw the grant and is completing it; others poll again until the outcome is recorded.
+    taken: bool,
 }
 
 /// A login that succeeded, waiting for `cloud_pay_security_init`.
@@ -132,10 +135,16 @@ pub fn reset() {
     *STATE.lock() = State::default();
 }
 
-/// Records the final outcome of a QR code and returns it.
+/// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
 fn complete(activator: &str, o: SecOutcome) -> SecOutcome {
-    STATE.lock().completed.insert(activator.to_owned(), o.clone());
+    let mut st = STATE.lock();
+    st.pending.remove(activator);
+    st.completed.insert(activator.to_owned(), o.clone());
     o
+}
+
+fn being_completed(activator: &str, kind: &str) -> SecOutcome {
+    SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{kind} {activator} is being completed: poll again")))
 }
 
 fn bad(e: crate::input::InputError) -> SdkError {
@@ -255,7 +264,7 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Optio
     let identity = Identity { base_url: Some(url), ca_file: ca, ..identity };
     st.pending.insert(
         r.activator.clone(),
-        Pending { channel: ch, identity, state_dir, token: r.token.clone(), deadline: Instant::now() + Duration::from_secs(r.ttl.max(1) as u64), purpose },
+        Pending { channel: ch, identity, state_dir, token: r.token.clone(), deadline: Instant::now() + Duration::from_secs(r.ttl.max(1) as u64), purpose, taken: false },
     );
     Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
 }
@@ -274,10 +283,12 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
             return Ok(Err(done.clone()));
         }
         let p = st.pending.get(&activator).ok_or_else(|| SdkError::Refused(format!("no {kind} with activator {activator}")))?;
+        if p.taken {
+            return Ok(Err(being_completed(&activator, kind)));
+        }
         (activator.clone(), p.channel.clone(), p.token.clone(), p.identity.out_sub_mch_id.clone(), Instant::now() >= p.deadline)
     };
     if expired {
-        STATE.lock().pending.remove(&activator);
         let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
         return Ok(Err(complete(&activator, o)));
     }
@@ -290,15 +301,21 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         (StatusClass::Success, Some(r)) if r.initialization_granted => {
             // One poller takes the grant and records the outcome; a concurrent poller of the
             // same code is told to poll again and then reads that outcome.
-            match STATE.lock().pending.remove(&activator) {
-                Some(p) => Ok(Ok((activator, r.clone(), p))),
-                None => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{kind} {activator} is being completed: poll again"))))),
+            let mut st = STATE.lock();
+            if let Some(done) = st.completed.get(&activator) {
+                return Ok(Err(done.clone()));
+            }
+            match st.pending.get_mut(&activator) {
+                Some(p) if !p.taken => {
+                    p.taken = true;
+                    Ok(Ok((activator, r.clone(), p.clone())))
+                }
+                _ => Ok(Err(being_completed(&activator, kind))),
             }
         }
         (StatusClass::Success, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("waiting for the staff member to scan QR code {activator}"))))),
         (StatusClass::Unknown, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{} — poll again", ex.detail))))),
         _ => {
-            STATE.lock().pending.remove(&activator);
             let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
             let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
             Ok(Err(complete(&activator, SecOutcome::new(code, json!({}), Some(ex.detail)))))
