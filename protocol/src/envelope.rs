@@ -219,9 +219,9 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
         let status = int(&m, "status").ok_or_else(|| EnvelopeError("response_content has no integer status".into()))?;
         let raw_result = m.remove(endpoint.result_key());
         let result = match &raw_result {
+            // Already normalised by object_from_text: read it in place, no copy.
             Some(v) if !v.is_null() => Some(
-                wire::from_value(v.clone())
-                    .map_err(|e| EnvelopeError(format!("{} result object: {e}", endpoint.result_key())))?,
+                T::deserialize(v).map_err(|e| EnvelopeError(format!("{} result object: {e}", endpoint.result_key())))?,
             ),
             _ => None,
         };

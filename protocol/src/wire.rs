@@ -110,9 +110,8 @@ pub fn strip_nulls(v: &mut Value) {
 
 /// Serialises a structure to the compact JSON text sent on the wire, without unset fields.
 pub fn to_text<T: Serialize>(value: &T) -> String {
-    let mut v = to_value(value);
-    strip_nulls(&mut v);
-    v.to_string()
+    // to_value has already removed the nulls.
+    to_value(value).to_string()
 }
 
 /// Serialises a structure to a JSON value (no unset fields).
