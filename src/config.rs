@@ -210,14 +210,14 @@ impl Config {
             Some(pem) => Some(SigningKey::from_pem(&pem).map_err(|e| bad("trade_conf.private_key", &e.0))?),
         };
         let base_url = std::env::var(BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(optional(c.base_url));
-        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), "common_conf.base_url")?;
+        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), "common_conf.base_url").map_err(SdkError::BadConfig)?;
         let prober_dns = flag(c.prober_dns, false, "common_conf.prober_dns")?;
         // The domain list: the base URL first; with prober_dns the configured list (tests use
         // local sandboxes) or, for the default service, its documented sister hosts.
         let mut domains = vec![base_url.clone()];
         if prober_dns {
             let extra: Vec<String> = match c.domain_list {
-                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list")).collect::<Result<_, _>>()?,
+                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list")).collect::<Result<_, _>>().map_err(SdkError::BadConfig)?,
                 None if base_url == DEFAULT_BASE_URL => crate::domains::DEFAULT_DOMAINS.iter().map(|s| s.to_string()).collect(),
                 None => Vec::new(),
             };
@@ -288,10 +288,11 @@ impl Config {
     }
 }
 
-fn normalize_base_url(url: &str, field: &str) -> Result<String, SdkError> {
+/// A base URL ending in `/`; the error text names `field`.
+pub(crate) fn normalize_base_url(url: &str, field: &str) -> Result<String, String> {
     let url = url.trim();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(bad(field, &format!("must start with https:// or http://, got {url:?}")));
+        return Err(format!("{field}: must start with https:// or http://, got {url:?}"));
     }
     Ok(if url.ends_with('/') { url.to_owned() } else { format!("{url}/") })
 }

@@ -24,9 +24,14 @@ impl std::fmt::Debug for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // Volatile so the wipe is not optimised away as a dead store.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        zeroize(&mut self.0);
+    }
+}
+
+/// Overwrites secret bytes with zeros; volatile, so the wipe is not optimised away as a dead store.
+pub fn zeroize(bytes: &mut [u8]) {
+    for b in bytes {
+        // SAFETY: a valid &mut u8.
+        unsafe { std::ptr::write_volatile(b, 0) };
     }
 }

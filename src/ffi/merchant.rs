@@ -3,40 +3,14 @@
 use std::ffi::{c_char, c_int};
 
 use super::codes::*;
-use super::{OutBuf, boundary, fail, fail_out, read_str, set_errmsg};
+use super::{boundary, run_with_output};
 use crate::error::SdkError;
 use crate::runtime;
 use crate::trade::CallOutcome;
 
-/// One shape for the five exports: check the buffer, read the request, one core call, write.
-/// A short buffer is -3 here (no money state is reported by these functions).
+/// The shared shell with this family's codes (0 / -1 / -2; -3 for local failures).
 fn run(req: Option<*const c_char>, out: *mut c_char, length: c_int, out_name: &str, core: impl FnOnce(&str) -> Result<CallOutcome, SdkError>) -> c_int {
-    let out = match OutBuf::new(out, length, out_name) {
-        Ok(o) => o,
-        Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
-    };
-    let text = match req {
-        // SAFETY: the export's caller contract covers `req`.
-        Some(p) => match unsafe { read_str(p, "req") } {
-            Ok(t) => t,
-            Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-        },
-        None => "{}",
-    };
-    let o = match core(text) {
-        Ok(o) => o,
-        Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-    };
-    let body = o.output.map(|v| v.to_string()).unwrap_or_default();
-    // SAFETY: OutBuf checked the caller's pointer and length.
-    if let Err(small) = unsafe { out.write(&body) } {
-        set_errmsg(&small);
-        return CLOUD_PAY_INTERNAL;
-    }
-    if let Some(m) = o.message {
-        set_errmsg(&m);
-    }
-    call(o.code)
+    run_with_output(req, out, length, out_name, |text| core(text).map(|o| (call(o.code), o.output, o.message)))
 }
 
 /// Lists the sub-merchant's shops: `{"page_num":1,"page_size":100,"out_shop_id"?}` (the shop

@@ -140,6 +140,44 @@ impl OutBuf {
     }
 }
 
+/// The shape of the exports that report no money state (shop, listing, statistics, prefix,
+/// security): check the buffer, read the request (`None`: the export takes none), one core call
+/// giving (code, output, message), write. A short buffer is CLOUD_PAY_INTERNAL.
+pub(crate) fn run_with_output(
+    req: Option<*const c_char>,
+    out: *mut c_char,
+    length: c_int,
+    out_name: &str,
+    core: impl FnOnce(&str) -> Result<(c_int, Option<serde_json::Value>, Option<String>), SdkError>,
+) -> c_int {
+    let out = match OutBuf::new(out, length, out_name) {
+        Ok(o) => o,
+        Err(e) => return fail(codes::CLOUD_PAY_INTERNAL, &e),
+    };
+    let text = match req {
+        // SAFETY: the export's caller contract covers `req`.
+        Some(p) => match unsafe { read_str(p, "req") } {
+            Ok(t) => t,
+            Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
+        },
+        None => "{}",
+    };
+    let (code, output, message) = match core(text) {
+        Ok(o) => o,
+        Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
+    };
+    let body = output.map(|v| v.to_string()).unwrap_or_default();
+    // SAFETY: OutBuf checked the caller's pointer and length.
+    if let Err(small) = unsafe { out.write(&body) } {
+        set_errmsg(&small);
+        return codes::CLOUD_PAY_INTERNAL;
+    }
+    if let Some(m) = message {
+        set_errmsg(&m);
+    }
+    code
+}
+
 /// Records an SdkError as errmsg and returns `code`.
 pub(crate) fn fail(code: c_int, e: &SdkError) -> c_int {
     set_errmsg(&e.to_string());

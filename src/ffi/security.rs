@@ -3,34 +3,13 @@
 use std::ffi::{c_char, c_int};
 
 use super::codes::*;
-use super::{OutBuf, boundary, fail, fail_out, read_str, set_errmsg};
+use super::{boundary, fail, read_str, run_with_output};
 use crate::error::SdkError;
 use crate::security::{self, SecCode, SecOutcome};
 
-/// Shared shape: check the buffer, read the request, one core call, map, write.
+/// The shared shell with a security export's own code mapping.
 fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: fn(&str) -> Result<SecOutcome, SdkError>) -> c_int {
-    let out = match OutBuf::new(out, length, "resp") {
-        Ok(o) => o,
-        Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
-    };
-    // SAFETY: the export's caller contract covers `req`.
-    let text = match unsafe { read_str(req, "req") } {
-        Ok(t) => t,
-        Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-    };
-    let o = match core(text) {
-        Ok(o) => o,
-        Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-    };
-    // SAFETY: OutBuf checked the caller's pointer and length.
-    if let Err(small) = unsafe { out.write(&o.output.to_string()) } {
-        set_errmsg(&small);
-        return CLOUD_PAY_INTERNAL;
-    }
-    if let Some(m) = o.message {
-        set_errmsg(&m);
-    }
-    map(o.code)
+    run_with_output(Some(req), out, length, "resp", |text| core(text).map(|o| (map(o.code), Some(o.output), o.message)))
 }
 
 fn login_code(c: SecCode) -> c_int {

@@ -172,10 +172,7 @@ fn call<A: Api>(channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
 fn base_url(request: Option<String>, stored: Option<&str>) -> Result<String, SdkError> {
     let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(request).or(stored.map(str::to_owned));
     let url = url.unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(SdkError::BadInput(format!("base_url must start with https:// or http://, got {url:?}")));
-    }
-    Ok(if url.ends_with('/') { url } else { format!("{url}/") })
+    crate::config::normalize_base_url(&url, "base_url").map_err(SdkError::BadInput)
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {
@@ -375,7 +372,7 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
         let (_, mut plain) = store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes)
             .map_err(|e| SdkError::Refused(format!("{e}; nothing was changed")))?;
         let conf: Value = serde_json::from_slice(&plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-        plain.iter_mut().for_each(|b| *b = 0);
+        crate::secret::zeroize(&mut plain);
         out.insert("conf".into(), conf);
         SecCode::Ok
     };

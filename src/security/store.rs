@@ -66,10 +66,7 @@ impl Key {
 
 impl Drop for Key {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // SAFETY: a valid &mut u8; volatile so the wipe is not elided.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        crate::secret::zeroize(&mut self.0);
     }
 }
 
@@ -165,10 +162,7 @@ pub fn machine_key() -> Key {
 /// Overwrites a string's bytes before it is dropped (plaintext configuration).
 pub fn wipe(s: &mut String) {
     // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
-    for b in unsafe { s.as_bytes_mut() } {
-        // SAFETY: a valid &mut u8; volatile so the wipe is not elided.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
+    crate::secret::zeroize(unsafe { s.as_bytes_mut() });
     s.clear();
 }
 
