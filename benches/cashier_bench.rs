@@ -233,63 +233,74 @@ fn latency(sb: &Sandbox) {
     assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
     let q = query_req(&no);
     let body = raw_query_body(&no);
-    let mut raw = Raw::connect(&sb.http_base_url());
-    // The SDK's own HTTP layer alone (one ureq agent), same pre-built body: splits the gap.
-    let transport = sdk::transport::Transport::new(None, Duration::from_secs(5), Duration::from_secs(15)).unwrap();
     let base = sb.http_base_url();
-    let mut tr_t = Vec::with_capacity(3000);
-    let (mut tr_a, mut tr_b) = (0, 0);
-    for _ in 0..300 {
-        transport.post(&base, cloud_pay_protocol::Endpoint::QueryOrder, &body).unwrap();
-    }
-    for _ in 0..3000 {
-        let (a0, b0) = allocs();
-        let s = Instant::now();
-        transport.post(&base, cloud_pay_protocol::Endpoint::QueryOrder, &body).unwrap();
-        tr_t.push(us(s.elapsed()));
-        let (a1, b1) = allocs();
-        tr_a += a1 - a0;
-        tr_b += b1 - b0;
-    }
-    for _ in 0..300 {
-        assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
-        raw.post("query_order", &body);
-    }
+    let mut raw = Raw::connect(&base);
+    // The SDK's own HTTP layer alone, same pre-built body: splits the gap between the two.
+    let transport = sdk::transport::Transport::new(None, Duration::from_secs(5), Duration::from_secs(15)).unwrap();
     let n = 3000;
-    let (mut sdk_t, mut raw_t) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut a_n, mut a_b) = (0, 0);
-    for i in 0..n {
-        // Interleaved, alternating order, so drift and cache effects hit both alike.
-        let mut sdk_once = || {
-            let (a0, b0) = allocs();
-            let s = Instant::now();
-            let rc = call(sdk::cloud_pay_query_order, &q, &mut out);
-            sdk_t.push(us(s.elapsed()));
-            let (a1, b1) = allocs();
-            a_n += a1 - a0;
-            a_b += b1 - b0;
-            assert_eq!(rc, -2);
-        };
-        let mut raw_once = || {
-            let s = Instant::now();
-            raw.post("query_order", &body);
-            raw_t.push(us(s.elapsed()));
-        };
-        if i % 2 == 0 {
-            sdk_once();
-            raw_once();
-        } else {
-            raw_once();
-            sdk_once();
+    // [raw, transport, SDK]: wall µs per call, CPU µs of the calling thread, allocations, bytes.
+    let mut wall: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut cpu = [Duration::ZERO; 3];
+    let mut alloc = [(0u64, 0u64); 3];
+    for i in 0..(n + 300) {
+        // Interleaved, rotating which goes first, so drift and cache effects hit all alike.
+        for k in 0..3 {
+            let which = (i + k) % 3;
+            let (a0, c0, s) = (allocs(), thread_cpu(), Instant::now());
+            match which {
+                0 => {
+                    raw.post("query_order", &body);
+                }
+                1 => {
+                    transport.post(&base, cloud_pay_protocol::Endpoint::QueryOrder, &body).unwrap();
+                }
+                _ => assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2),
+            }
+            let (e, c1, a1) = (s.elapsed(), thread_cpu(), allocs());
+            if i >= 300 {
+                wall[which].push(us(e));
+                cpu[which] += c1 - c0;
+                alloc[which].0 += a1.0 - a0.0;
+                alloc[which].1 += a1.1 - a0.1;
+            }
         }
     }
-    let (s50, s99) = (quantile(&mut sdk_t, 0.5), quantile(&mut sdk_t, 0.99));
-    let (r50, r99) = (quantile(&mut raw_t, 0.5), quantile(&mut raw_t, 0.99));
+    let q50: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.5)).collect();
+    let q99: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.99)).collect();
     println!("| | SDK (C ABI) µs | raw POST µs | ratio (goal ≤ 1.10) |\n|---|---|---|---|");
-    println!("| median | {s50:.0} | {r50:.0} | **{:.2}** |", s50 / r50);
-    println!("| p99 | {s99:.0} | {r99:.0} | **{:.2}** |", s99 / r99);
-    println!("SDK transport layer alone (ureq agent, same body): median {:.0} µs, p99 {:.0} µs, {:.1} allocations, {:.0} bytes per call", quantile(&mut tr_t, 0.5), quantile(&mut tr_t, 0.99), tr_a as f64 / 3000.0, tr_b as f64 / 3000.0);
-    println!("SDK allocations per query_order call (calling thread): {:.1} allocations, {:.0} bytes ({n} calls)", a_n as f64 / n as f64, a_b as f64 / n as f64);
+    println!("| median | {:.0} | {:.0} | **{:.2}** |", q50[2], q50[0], q50[2] / q50[0]);
+    println!("| p99 | {:.0} | {:.0} | **{:.2}** |", q99[2], q99[0], q99[2] / q99[0]);
+    println!("\n| path ({n} calls each, interleaved) | median µs | p99 µs | CPU µs / call (calling thread) | allocations / call | bytes / call |\n|---|---|---|---|---|---|");
+    for (k, name) in ["raw POST (baseline)", "SDK HTTP layer alone (`transport::Transport::post`, same body)", "whole export (`cloud_pay_query_order`)"].iter().enumerate() {
+        let cpu_us = us(cpu[k]) / n as f64;
+        let (a, b) = if k == 0 { ("–".to_string(), "–".to_string()) } else { (format!("{:.1}", alloc[k].0 as f64 / n as f64), format!("{:.0}", alloc[k].1 as f64 / n as f64)) };
+        println!("| {name} | {:.0} | {:.0} | {cpu_us:.1} | {a} | {b} |", q50[k], q99[k]);
+    }
+    sdk::cloud_pay_fini();
+}
+
+/// CPU time of the calling thread (user + system), for the per-call CPU cost.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a plain out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// `BENCH_ONLY=profile`: 20,000 (`BENCH_PROFILE_CALLS`) live query_order calls through the C ABI and nothing else.
+fn profile_loop(sb: &Sandbox) {
+    init(&conf(&sb.http_base_url(), None, json!({})));
+    let no = order_no("P", 0);
+    let mut out = vec![0u8; 16 * 1024];
+    assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
+    let q = query_req(&no);
+    let n: usize = std::env::var("BENCH_PROFILE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let (c0, s) = (thread_cpu(), Instant::now());
+    for _ in 0..n {
+        assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
+    }
+    let (cpu, wall) = (thread_cpu() - c0, s.elapsed());
+    println!("\n## profile loop: {n} query_order calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call", us(wall) / n as f64, us(cpu) / n as f64);
     sdk::cloud_pay_fini();
 }
 
@@ -551,6 +562,12 @@ fn main() {
     if run("latency") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
         latency(&sb);
+        sb.stop();
+    }
+    if only.split(',').any(|o| o == "profile") {
+        // Not part of a normal run: SDK calls only, for `perf record` / `strace -c`.
+        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+        profile_loop(&sb);
         sb.stop();
     }
     if run("throughput") {
