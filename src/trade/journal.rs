@@ -1,9 +1,10 @@
 //! The order journal: every order and refund is recorded durably *before* it is sent, and
-//! every state change after, so a process that dies mid-payment loses nothing — the next
+//! every state change after it, so a process that dies mid-payment loses nothing — the next
 //! `cloud_pay_init` with the same `state_dir` resumes polling every order that was not final.
 //!
 //! Format: one JSON entry per line followed by a tab and the first 16 hex digits of its
-//! SHA-256. Appends are fsynced. A line that does not check (a torn write at a crash, or
+//! SHA-256. Orders and refunds are fsynced before they are sent; state changes ride along with
+//! the next fsync (see [`Journal`]). A line that does not check (a torn write at a crash, or
 //! damage) ends recovery: what came before is used, the rest is set aside in a `.corrupt-…`
 //! file and reported. When the file grows past [`COMPACT_AT`] it is rewritten with only the
 //! orders that are not final. It never holds payment codes or keys.
@@ -12,7 +13,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use parking_lot::Mutex;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -131,9 +134,37 @@ fn apply(r: &mut Recovery, e: Entry) {
 }
 
 /// The journal file of one runtime.
+///
+/// Durability is per entry kind. An order or refund about to be sent is fsynced before the
+/// call returns (`append_durable`): without it a crash could lose a payment that reached the
+/// server. A state change (`append_state`) is written but not fsynced by itself: it reaches
+/// the disk with the next fsync or the kernel's write-back, and it survives the process being
+/// killed either way (the page cache is the kernel's). Only a power cut or kernel crash can
+/// lose it, and then the order reads as not final: it is queried again after the restart and
+/// ends in the state the server holds. Nothing is lost, one query is spent.
+///
+/// Concurrent durable appends share fsyncs (group commit): a writer whose entry was already
+/// covered by another thread's fsync does not issue its own.
 pub struct Journal {
     path: PathBuf,
-    file: Mutex<Option<std::fs::File>>,
+    file: Mutex<Writer>,
+    sync: Mutex<SyncState>,
+    synced_cv: Condvar,
+}
+
+#[derive(Default)]
+struct Writer {
+    file: Option<Arc<std::fs::File>>,
+    /// Sequence number of the last entry written.
+    written: u64,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Every entry up to this sequence number is on disk.
+    synced: u64,
+    /// A thread is running an fsync.
+    running: bool,
 }
 
 impl Journal {
@@ -144,7 +175,7 @@ impl Journal {
         let path = dir.join(FILE);
         let bytes = std::fs::read(&path).unwrap_or_default();
         let recovery = read(&bytes);
-        let journal = Journal { path, file: Mutex::new(None) };
+        let journal = Journal { path, file: Mutex::new(Writer::default()), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
         if recovery.corrupt_bytes > 0 {
             let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let aside = journal.path.with_extension(format!("journal.corrupt-{secs}"));
@@ -164,25 +195,78 @@ impl Journal {
         opts.open(&self.path)
     }
 
-    /// Appends entries and fsyncs them; compacts when the file grew past [`COMPACT_AT`].
-    pub fn append(&self, entries: &[Entry]) -> std::io::Result<()> {
+    /// Appends entries that must be on disk before anything is sent (orders, refunds), and
+    /// returns once they are.
+    pub fn append_durable(&self, entries: &[Entry]) -> std::io::Result<()> {
+        let Some((seq, file)) = self.write(entries)? else { return Ok(()) };
+        self.sync_through(seq, &file)
+    }
+
+    /// Appends state changes without waiting for the disk (see the type's docs).
+    pub fn append_state(&self, entries: &[Entry]) -> std::io::Result<()> {
+        self.write(entries).map(|_| ())
+    }
+
+    /// Writes entries; returns their sequence number and the file they went to (None when
+    /// there was nothing to write, or when compaction already put them on disk).
+    fn write(&self, entries: &[Entry]) -> std::io::Result<Option<(u64, Arc<std::fs::File>)>> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let mut guard = self.file.lock();
-        if guard.is_none() {
-            *guard = Some(self.open_file()?);
-        }
-        let f = guard.as_mut().expect("opened above");
         let text: String = entries.iter().map(encode).collect();
-        f.write_all(text.as_bytes())?;
-        f.sync_data()?;
-        if f.metadata().map(|m| m.len()).unwrap_or(0) > COMPACT_AT {
-            *guard = None;
+        let mut w = self.file.lock();
+        if w.file.is_none() {
+            w.file = Some(Arc::new(self.open_file()?));
+        }
+        let file = w.file.clone().expect("opened above");
+        (&*file).write_all(text.as_bytes())?;
+        w.written += 1;
+        let seq = w.written;
+        if file.metadata().map(|m| m.len()).unwrap_or(0) > COMPACT_AT {
+            // The rewrite is fsynced and renamed into place: everything written so far,
+            // synced or not, is on disk once it returns.
+            w.file = None;
             let recovery = read(&std::fs::read(&self.path)?);
             self.rewrite(&recovery)?;
+            let mut s = self.sync.lock();
+            s.synced = s.synced.max(seq);
+            drop(s);
+            self.synced_cv.notify_all();
+            return Ok(None);
         }
-        Ok(())
+        Ok(Some((seq, file)))
+    }
+
+    /// Returns once entry `seq` is on disk: by an fsync already running or done for a later
+    /// entry, or by one this thread runs for everything written so far.
+    fn sync_through(&self, seq: u64, file: &Arc<std::fs::File>) -> std::io::Result<()> {
+        let mut s = self.sync.lock();
+        loop {
+            if s.synced >= seq {
+                return Ok(());
+            }
+            if !s.running {
+                break;
+            }
+            self.synced_cv.wait(&mut s);
+        }
+        s.running = true;
+        drop(s);
+        // Everything written to this file before this point is covered by the fsync below.
+        // (If compaction replaced the file meanwhile, it put all of the old one on disk.)
+        let target = {
+            let w = self.file.lock();
+            if w.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)) { w.written } else { seq }
+        };
+        let r = file.sync_data();
+        let mut s = self.sync.lock();
+        s.running = false;
+        if r.is_ok() {
+            s.synced = s.synced.max(target);
+        }
+        drop(s);
+        self.synced_cv.notify_all();
+        r
     }
 
     /// Rewrites the file with the open orders only (atomically).
@@ -217,8 +301,8 @@ mod tests {
         let d = dir("torn");
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.orders.len(), 0);
-        j.append(&[order("a"), order("b")]).unwrap();
-        j.append(&[Entry::State { no: "a".into(), state: 3, fin: true }, order("c")]).unwrap();
+        j.append_durable(&[order("a"), order("b")]).unwrap();
+        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true }, order("c")]).unwrap();
         // A crash in the middle of writing the next line.
         let mut f = std::fs::OpenOptions::new().append(true).open(d.join(FILE)).unwrap();
         f.write_all(b"{\"t\":\"order\",\"no\":\"d\",\"fee\"").unwrap();
@@ -256,12 +340,12 @@ mod tests {
         let mut n = 0;
         while std::fs::metadata(d.join(FILE)).map(|m| m.len()).unwrap_or(0) < COMPACT_AT / 2 || n < 10 {
             let no = format!("order{n:06}");
-            j.append(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0 }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0 }]).unwrap();
             n += 1;
         }
         for _ in 0..3000 {
             let no = format!("order{n:06}");
-            j.append(&[order(&no), Entry::State { no, state: 3, fin: true }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true }]).unwrap();
             n += 1;
         }
         let size = std::fs::metadata(d.join(FILE)).unwrap().len();
