@@ -132,7 +132,7 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
             Err(e) => return fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         };
         match runtime::current().and_then(|rt| rt.trade.query_order(&request)) {
-            Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output.to_string(), o.message),
+            Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output, o.message),
             Err(e) => fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         }
     })

@@ -55,8 +55,8 @@ pub struct PayOutcome {
 pub struct QueryOutcome {
     /// The vendor code.
     pub code: OrderCode,
-    /// `OrderSdk` JSON.
-    pub output: Value,
+    /// `OrderSdk` JSON text.
+    pub output: Arc<str>,
     /// Why, when not paid.
     pub message: Option<String>,
 }
@@ -201,6 +201,7 @@ impl Trade {
                 code: OrderCode::Unknown,
                 cached_final: false,
                 output: None,
+                platform_state: None,
                 code_url: None,
                 polls_left: polls,
                 poll_interval: interval,
@@ -226,7 +227,7 @@ impl Trade {
     /// simply polls the order once more.
     fn journal_state(&self, change: Option<journal::Entry>) {
         if let Some(e) = change {
-            let _ = self.journal.append(&[e]);
+            let _ = self.journal.append_state(&[e]);
         }
     }
 
@@ -349,6 +350,7 @@ impl Trade {
                         code: OrderCode::Unknown,
                         cached_final: false,
                         output: None,
+                        platform_state: None,
                         code_url: None,
                         polls_left: poll_count,
                         poll_interval,
@@ -368,7 +370,7 @@ impl Trade {
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
                 domain: Some(self.client.route(pinned.as_deref())),
             };
-            if let Err(e) = self.journal.append(&[entry]) {
+            if let Err(e) = self.journal.append_durable(&[entry]) {
                 self.orders.lock().remove(&out_trade_no);
                 return Err(SdkError::Internal(format!("cannot record the order in the journal ({e}); nothing was sent")));
             }
@@ -384,14 +386,14 @@ impl Trade {
         let before = state::journal_key(rec);
         let result = match ex.class {
             StatusClass::Success => {
-                let result = ex.result().cloned().unwrap_or_default();
-                if let Some(url) = result.code_url() {
-                    rec.code_url = Some(url.to_owned());
-                    rec.local = LocalState::PreOrdered;
-                }
-                if let Some(order) = result.order_content() {
-                    let raw = ex.response.as_ref().and_then(|r| r.raw_result.clone());
-                    apply_order(rec, order, raw.as_ref());
+                if let Some(result) = ex.result() {
+                    if let Some(url) = result.code_url() {
+                        rec.code_url = Some(url.to_owned());
+                        rec.local = LocalState::PreOrdered;
+                    }
+                    if let Some(order) = result.order_content() {
+                        apply_order(rec, order, ex.response.as_ref().and_then(|r| r.raw_result.as_ref()));
+                    }
                 }
                 let schedule = !rec.cached_final && rec.polls_left > 0;
                 (PayOutcome { accept: Accept::Accepted, output, message: None }, schedule)
@@ -470,8 +472,11 @@ impl Trade {
         }
         match ex.class {
             StatusClass::Success => {
-                let result = ex.result().cloned().unwrap_or_default();
-                let raw = ex.response.as_ref().and_then(|r| r.raw_result.clone());
+                // The reply is ours: read it in place, nothing is copied.
+                let (result, raw) = match ex.response {
+                    Some(r) => (r.result.unwrap_or_default(), r.raw_result),
+                    None => Default::default(),
+                };
                 let Some(order) = result.order_content.as_ref() else {
                     return unknown_outcome(out_trade_no, &format!("{} — reply has no order_content", ex.detail));
                 };
@@ -487,8 +492,8 @@ impl Trade {
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
-                        let output = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_ref(), trade_type);
-                        QueryOutcome { code, output, message: (code != OrderCode::Paid).then(|| ex.detail.clone()) }
+                        let (output, _) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_ref(), trade_type);
+                        QueryOutcome { code, output, message: (code != OrderCode::Paid).then_some(ex.detail) }
                     }
                 }
             }
@@ -514,7 +519,7 @@ impl Trade {
                     drop(orders);
                     self.journal_state(change);
                 }
-                QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}), message: Some(ex.detail) }
+                QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}).to_string().into(), message: Some(ex.detail) }
             }
         }
     }
@@ -630,7 +635,7 @@ impl Trade {
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
         let entry = journal::Entry::Refund { no: out_trade_no.clone(), refund_no: out_refund_no.clone(), fee: refund_fee };
-        self.journal.append(&[entry]).map_err(|e| SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent")))?;
+        self.journal.append_durable(&[entry]).map_err(|e| SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent")))?;
         let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
         let code = match ex.class {
             StatusClass::Success => CallCode::Ok,
@@ -729,7 +734,9 @@ fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Optio
     if fin {
         rec.polls_left = 0;
     }
-    rec.output = Some(order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type)));
+    let (output, platform_state) = order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type));
+    rec.output = Some(output);
+    rec.platform_state = platform_state;
 }
 
 /// A refund number for a caller that gave none: the order's first 10 characters (which hold

@@ -3,25 +3,15 @@
 
 use cloud_pay_protocol::types::{self as t, TradeType};
 use cloud_pay_protocol::wire;
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::state::{self, LocalState, OrderCode, OrderRecord};
 use super::QueryOutcome;
 
-/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
-fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
-    if let Some(Value::Object(m)) = from {
-        for (k, v) in m {
-            if !v.is_object() && !v.is_array() {
-                into.insert(k.clone(), v.clone());
-            }
-        }
-    }
-}
-
 pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
-    let platform_state = rec.output.as_ref().and_then(|o| o.get("current_trade_state")).and_then(Value::as_i64);
-    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
+    let state = rec.platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
     let no = &rec.out_trade_no;
     let message = match rec.code {
         OrderCode::Paid => None,
@@ -37,19 +27,21 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
             Some(format!("order {no}: result not final yet{state}; query again; last reply: {}", rec.last_detail))
         }
     };
-    QueryOutcome { code: rec.code, output: rec.output.clone().unwrap_or_else(|| local_output(rec)), message }
+    let output = match &rec.output {
+        Some(text) => text.clone(),
+        None => local_output(rec),
+    };
+    QueryOutcome { code: rec.code, output, message }
 }
 
 pub(super) fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
-    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}), message: Some(message.to_owned()) }
+    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}).to_string().into(), message: Some(message.to_owned()) }
 }
 
-/// What is known locally when the server gave nothing trusted.
-pub(super) fn local_output(rec: &OrderRecord) -> Value {
-    let mut m = match &rec.output {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
+/// What is known locally when the server gave nothing trusted: the last trusted output, if
+/// any, with the local facts on top.
+pub(super) fn local_output(rec: &OrderRecord) -> Arc<str> {
+    let mut m = rec.output.as_deref().and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok()).unwrap_or_default();
     m.insert("out_trade_no".into(), rec.out_trade_no.clone().into());
     m.insert("trade_type".into(), rec.trade_type.0.into());
     if let Some(p) = rec.pay_platform {
@@ -59,50 +51,124 @@ pub(super) fn local_output(rec: &OrderRecord) -> Value {
     if let Some(u) = &rec.code_url {
         m.insert("code_url".into(), u.clone().into());
     }
-    Value::Object(m)
+    Value::Object(m).to_string().into()
+}
+
+/// A member of the flat part of `OrderSdk`: borrowed from the reply or a local fact.
+enum Member<'a> {
+    Raw(&'a Value),
+    Str(&'a str),
+    Int(i64),
+}
+
+/// Members in first-insertion order; inserting a name again replaces its value in place
+/// (the semantics of a JSON object built key by key).
+#[derive(Default)]
+struct Members<'a>(Vec<(&'a str, Member<'a>)>);
+
+impl<'a> Members<'a> {
+    fn insert(&mut self, k: &'a str, v: Member<'a>) {
+        match self.0.iter_mut().find(|(n, _)| *n == k) {
+            Some(slot) => slot.1 = v,
+            None => self.0.push((k, v)),
+        }
+    }
+
+    fn contains(&self, k: &str) -> bool {
+        self.0.iter().any(|(n, _)| *n == k)
+    }
+
+    /// Scalar members of an object (objects and arrays are kept nested elsewhere).
+    fn lift_scalars(&mut self, from: Option<&'a Value>) {
+        if let Some(Value::Object(m)) = from {
+            for (k, v) in m {
+                if !v.is_object() && !v.is_array() {
+                    self.insert(k, Member::Raw(v));
+                }
+            }
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out: Vec<u8> = Vec::with_capacity(2048);
+        out.push(b'{');
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // Writing JSON into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, k);
+            out.push(b':');
+            let _ = match v {
+                Member::Raw(v) => serde_json::to_writer(&mut out, v),
+                Member::Str(s) => serde_json::to_writer(&mut out, s),
+                Member::Int(n) => serde_json::to_writer(&mut out, n),
+            };
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
 }
 
 /// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
-/// plus the raw pay_mch_key and order_content objects.
-pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> Value {
-    let mut m = Map::new();
+/// plus the raw pay_mch_key and order_content objects. Written straight from the reply's
+/// tree to text (no copy of it), and the platform's `current_trade_state` for messages.
+pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
+    let mut m = Members::default();
     let order = raw_result.and_then(|r| r.get("order_content"));
     let mch = raw_result.and_then(|r| r.get("pay_mch_key"));
-    lift_scalars(&mut m, order);
+    m.lift_scalars(order);
     for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
-        lift_scalars(&mut m, order.and_then(|o| o.get(ext)));
+        m.lift_scalars(order.and_then(|o| o.get(ext)));
     }
-    m.insert("out_trade_no".into(), out_trade_no.into());
-    if !m.contains_key("trade_type")
+    m.insert("out_trade_no", Member::Str(out_trade_no));
+    if !m.contains("trade_type")
         && let Some(tt) = trade_type
     {
-        m.insert("trade_type".into(), tt.0.into());
+        m.insert("trade_type", Member::Int(tt.0.into()));
     }
-    let platform = mch.and_then(|k| k.get("pay_platform")).cloned().or_else(|| {
-        order.and_then(|o| {
+    let platform = match mch.and_then(|k| k.get("pay_platform")) {
+        Some(p) => Some(Member::Raw(p)),
+        None => order.and_then(|o| {
             if o.get("wxpay_order_content_ext").is_some() {
-                Some(Value::from(1))
+                Some(Member::Int(1))
             } else if o.get("alipay_order_content_ext").is_some() {
-                Some(Value::from(2))
+                Some(Member::Int(2))
             } else {
                 None
             }
-        })
-    });
+        }),
+    };
     if let Some(p) = platform {
-        m.insert("pay_platform".into(), p);
+        m.insert("pay_platform", p);
     }
-    m.insert("state".into(), (local as i32).into());
+    m.insert("state", Member::Int(local as i64));
     if let Some(u) = code_url {
-        m.insert("code_url".into(), u.into());
+        m.insert("code_url", Member::Str(u));
     }
     if let Some(k) = mch {
-        m.insert("pay_mch_key".into(), k.clone());
+        m.insert("pay_mch_key", Member::Raw(k));
     }
     if let Some(o) = order {
-        m.insert("order_content".into(), o.clone());
+        m.insert("order_content", Member::Raw(o));
     }
-    Value::Object(m)
+    let platform_state = m.0.iter().find(|(k, _)| *k == "current_trade_state").and_then(|(_, v)| match v {
+        Member::Raw(v) => v.as_i64(),
+        Member::Int(n) => Some(*n),
+        Member::Str(_) => None,
+    });
+    (m.render().into(), platform_state)
+}
+
+/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
+fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
+    if let Some(Value::Object(m)) = from {
+        for (k, v) in m {
+            if !v.is_object() && !v.is_array() {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 /// `RefundOrderSdk` (U4): the matching (or newest) refund flattened with `state`, plus all refunds.

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use cloud_pay_protocol::types::{OrderContent, PayPlatform, TradeType};
-use serde_json::Value;
 
 /// `cloud_pay_query_order` results (sdk-c-api.md §1.3 #6). Values are the vendor's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,8 +145,10 @@ pub struct OrderRecord {
     pub code: OrderCode,
     /// Final and answered from memory.
     pub cached_final: bool,
-    /// query_order output of the last trusted reply.
-    pub output: Option<Value>,
+    /// query_order output (JSON text) of the last trusted reply.
+    pub output: Option<std::sync::Arc<str>>,
+    /// The platform's `current_trade_state` in that reply (for messages).
+    pub platform_state: Option<i64>,
     /// QR URL of a scan-code order.
     pub code_url: Option<String>,
     /// Background polls still allowed.
