@@ -163,6 +163,18 @@ impl ResponseEnvelope {
 
     /// Reads a response body (client side).
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+        // The usual reply reads straight into its two members; anything unusual (a member of
+        // the wrong type, a malformed authen_info, duplicates) takes the general path below,
+        // which words the error or tolerates what it tolerates.
+        #[derive(Deserialize)]
+        struct Shape<'a> {
+            #[serde(borrow)]
+            response_content: Option<std::borrow::Cow<'a, str>>,
+            authen_info: Option<AuthenInfo>,
+        }
+        if let Ok(Shape { response_content: Some(c), authen_info }) = serde_json::from_slice::<Shape<'_>>(body) {
+            return Ok(ResponseEnvelope { response_content: c.into_owned(), authen_info });
+        }
         let v: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError(format!("reply is not JSON: {e}")))?;
         let Value::Object(mut m) = v else { return Err(EnvelopeError("reply is not a JSON object".into())) };
         let response_content = match m.remove("response_content") {

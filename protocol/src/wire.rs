@@ -59,14 +59,17 @@ pub fn normalize_with(v: &mut Value, extra: &[&str]) {
                     *val = parse_int(s).unwrap_or_else(|| Value::from(f));
                     continue;
                 }
-                if is_integer_field(k) {
-                    if let Value::String(s) = val
-                        && let Some(n) = parse_int(s)
-                    {
-                        *val = n;
-                        continue;
+                // Only text and lists can need rewriting; numbers and the like are skipped
+                // before the name lookup (most members of a reply).
+                match val {
+                    Value::String(s) => {
+                        if is_integer_field(k)
+                            && let Some(n) = parse_int(s)
+                        {
+                            *val = n;
+                        }
                     }
-                    if let Value::Array(items) = val {
+                    Value::Array(items) if is_integer_field(k) => {
                         for it in items {
                             if let Value::String(s) = it
                                 && let Some(n) = parse_int(s)
@@ -74,10 +77,10 @@ pub fn normalize_with(v: &mut Value, extra: &[&str]) {
                                 *it = n;
                             }
                         }
-                        continue;
                     }
+                    Value::Array(_) | Value::Object(_) => normalize_with(val, extra),
+                    _ => {}
                 }
-                normalize_with(val, extra);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|x| normalize_with(x, extra)),
@@ -109,9 +112,93 @@ pub fn strip_nulls(v: &mut Value) {
 }
 
 /// Serialises a structure to the compact JSON text sent on the wire, without unset fields.
+///
+/// Written directly and then rid of its `"name":null` members, which gives the same text
+/// as [`to_value`] then `to_string` without building a tree (the request path of every call).
 pub fn to_text<T: Serialize>(value: &T) -> String {
-    // to_value has already removed the nulls.
-    to_value(value).to_string()
+    let text = serde_json::to_string(value).expect("wire types always serialise");
+    if text.contains("null") { strip_null_members(&text) } else { text }
+}
+
+/// Removes `"name":null` members from compact JSON text (as written by serde_json: no
+/// whitespace), recursively; `null` inside arrays and inside strings is kept. The text must
+/// be valid JSON.
+pub fn strip_null_members(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    // true: inside an object, false: inside an array.
+    let mut stack: Vec<bool> = Vec::new();
+    let mut i = 0;
+    // At the start of an object member: skip every `"name":null` member there.
+    let skip_nulls = |i: &mut usize, out: &mut Vec<u8>| loop {
+        if b.get(*i) != Some(&b'"') {
+            return;
+        }
+        let end = string_end(b, *i);
+        if b.get(end) == Some(&b':') && b[end + 1..].starts_with(b"null") {
+            match b.get(end + 5) {
+                Some(b',') => *i = end + 6,
+                Some(b'}') => {
+                    *i = end + 5;
+                    if out.last() == Some(&b',') {
+                        out.pop();
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        } else {
+            return;
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let end = string_end(b, i);
+                out.extend_from_slice(&b[i..end]);
+                i = end;
+            }
+            c @ (b'{' | b'[') => {
+                stack.push(c == b'{');
+                out.push(c);
+                i += 1;
+                if c == b'{' {
+                    skip_nulls(&mut i, &mut out);
+                }
+            }
+            c @ (b'}' | b']') => {
+                stack.pop();
+                out.push(c);
+                i += 1;
+            }
+            b',' => {
+                out.push(b',');
+                i += 1;
+                if stack.last() == Some(&true) {
+                    skip_nulls(&mut i, &mut out);
+                }
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    // Only whole members were removed from valid UTF-8, at ASCII boundaries.
+    String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+}
+
+/// Index just past the string literal starting at `start` (a `"`).
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
 }
 
 /// Serialises a structure to a JSON value (no unset fields).
