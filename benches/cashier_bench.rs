@@ -306,75 +306,107 @@ fn profile_loop(sb: &Sandbox) {
 
 // ---- 2. throughput ----
 
+/// Raw pay+query over `threads` keep-alive connections against a fresh sandbox: (rate/s, connections).
+fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
+    let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+    let base = sb.http_base_url();
+    let bodies: Vec<Vec<(String, String)>> = (0..threads)
+        .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("R{th:02}"), i); (raw_pay_body(&no), raw_query_body(&no)) }).collect())
+        .collect();
+    let start = Arc::new(std::sync::Barrier::new(threads + 1));
+    let hs: Vec<_> = bodies
+        .into_iter()
+        .map(|list| {
+            let (base, start) = (base.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut raw = Raw::connect(&base);
+                start.wait();
+                for (pay, query) in &list {
+                    raw.post("micro_pay", pay);
+                    raw.post("query_order", query);
+                }
+            })
+        })
+        .collect();
+    let c0 = sb.control().connections_accepted();
+    start.wait();
+    let s = Instant::now();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    let rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
+    let conns = sb.control().connections_accepted() - c0;
+    sb.stop();
+    (rate, conns)
+}
+
+/// The same through the C ABI against a fresh sandbox: (rate/s, connections, journal fsyncs).
+fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64) {
+    let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+    init(&conf(&sb.http_base_url(), None, json!({})));
+    let reqs: Vec<Vec<(CString, CString)>> = (0..threads)
+        .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("S{th:02}"), i); (pay_req(&no, NEVER_CONFIRMS), query_req(&no)) }).collect())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100)); // the pre-warm ping
+    let c0 = sb.control().connections_accepted();
+    let start = Arc::new(std::sync::Barrier::new(threads + 1));
+    let hs: Vec<_> = reqs
+        .into_iter()
+        .map(|list| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                let mut out = vec![0u8; 16 * 1024];
+                start.wait();
+                for (pay, query) in &list {
+                    assert_eq!(call(sdk::cloud_pay_micro_pay, pay, &mut out), 0);
+                    assert_eq!(call(sdk::cloud_pay_query_order, query, &mut out), -2);
+                }
+            })
+        })
+        .collect();
+    let f0 = sdk::trade::journal::fsyncs();
+    start.wait();
+    let s = Instant::now();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    let rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
+    let fsyncs = sdk::trade::journal::fsyncs() - f0;
+    let conns = sb.control().connections_accepted() - c0;
+    sdk::cloud_pay_fini();
+    sb.stop();
+    (rate, conns, fsyncs)
+}
+
 fn throughput() {
     println!("\n## 2. Throughput: micro_pay + live query_order per thread (never-confirming code), HTTP");
-    println!("| threads | payments | SDK pay+query/s | raw pay+query/s | ratio (goal ≥ 0.9) | SDK connections | raw connections |\n|---|---|---|---|---|---|---|");
-    for (threads, per_thread) in [(1usize, 400usize), (8, 100), (64, 16)] {
-        // A fresh sandbox for each side: the sandbox's cost grows with its order count.
-        let raw_rate;
-        let raw_conns;
-        {
-            let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-            let base = sb.http_base_url();
-            let bodies: Vec<Vec<(String, String)>> = (0..threads)
-                .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("R{th:02}"), i); (raw_pay_body(&no), raw_query_body(&no)) }).collect())
-                .collect();
-            let start = Arc::new(std::sync::Barrier::new(threads + 1));
-            let hs: Vec<_> = bodies
-                .into_iter()
-                .map(|list| {
-                    let (base, start) = (base.clone(), start.clone());
-                    std::thread::spawn(move || {
-                        let mut raw = Raw::connect(&base);
-                        start.wait();
-                        for (pay, query) in &list {
-                            raw.post("micro_pay", pay);
-                            raw.post("query_order", query);
-                        }
-                    })
-                })
-                .collect();
-            let c0 = sb.control().connections_accepted();
-            start.wait();
-            let s = Instant::now();
-            hs.into_iter().for_each(|h| h.join().unwrap());
-            raw_rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
-            raw_conns = sb.control().connections_accepted() - c0;
-            sb.stop();
+    println!("Three rounds per row, raw and SDK alternating which goes first, each on a fresh sandbox; rates are medians, the ratio is the median of the three rounds' ratios.");
+    println!("| threads | payments | SDK pay+query/s | raw pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK connections | raw connections | journal fsyncs per payment |\n|---|---|---|---|---|---|---|---|---|");
+    let sizes: Vec<(usize, usize)> = match std::env::var("BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
+        Some(t) => vec![(t, (400 / t).max(16))],
+        None => vec![(1, 400), (8, 100), (64, 16)],
+    };
+    for (threads, per_thread) in sizes {
+        let (mut sdk_r, mut raw_r, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sdk_c, mut raw_c, mut syncs) = (0, 0, 0);
+        for round in 0..3 {
+            let (raw, sdk) = if round % 2 == 0 {
+                let r = raw_run(threads, per_thread);
+                (r, sdk_run(threads, per_thread))
+            } else {
+                let s = sdk_run(threads, per_thread);
+                (raw_run(threads, per_thread), s)
+            };
+            ratios.push(sdk.0 / raw.0);
+            sdk_r.push(sdk.0);
+            raw_r.push(raw.0);
+            (sdk_c, raw_c, syncs) = (sdk.1, raw.1, syncs + sdk.2);
         }
-        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-        init(&conf(&sb.http_base_url(), None, json!({})));
-        let reqs: Vec<Vec<(CString, CString)>> = (0..threads)
-            .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("S{th:02}"), i); (pay_req(&no, NEVER_CONFIRMS), query_req(&no)) }).collect())
-            .collect();
-        std::thread::sleep(Duration::from_millis(100)); // the pre-warm ping
-        let c0 = sb.control().connections_accepted();
-        let start = Arc::new(std::sync::Barrier::new(threads + 1));
-        let hs: Vec<_> = reqs
-            .into_iter()
-            .map(|list| {
-                let start = start.clone();
-                std::thread::spawn(move || {
-                    let mut out = vec![0u8; 16 * 1024];
-                    start.wait();
-                    for (pay, query) in &list {
-                        assert_eq!(call(sdk::cloud_pay_micro_pay, pay, &mut out), 0);
-                        assert_eq!(call(sdk::cloud_pay_query_order, query, &mut out), -2);
-                    }
-                })
-            })
-            .collect();
-        start.wait();
-        let s = Instant::now();
-        hs.into_iter().for_each(|h| h.join().unwrap());
-        let sdk_rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
-        let sdk_conns = sb.control().connections_accepted() - c0;
-        sdk::cloud_pay_fini();
-        sb.stop();
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
         println!(
-            "| {threads} | {} | {sdk_rate:.0} | {raw_rate:.0} | **{:.2}** | {sdk_conns} | {raw_conns} |",
+            "| {threads} | {} | {:.0} | {:.0} | **{:.2}** | {} | {sdk_c} | {raw_c} | {:.2} |",
             threads * per_thread,
-            sdk_rate / raw_rate
+            quantile(&mut sdk_r, 0.5),
+            quantile(&mut raw_r, 0.5),
+            quantile(&mut ratios, 0.5),
+            shown.join(" / "),
+            syncs as f64 / (3 * threads * per_thread) as f64
         );
     }
 }
