@@ -211,6 +211,12 @@ impl Control {
         self.0.requests.lock().get(endpoint_path).copied().unwrap_or(0)
     }
 
+    /// Closes every live connection, idle keep-alive ones included (a server's idle timeout,
+    /// or a restart behind a load balancer, as a client sees it).
+    pub fn close_connections(&self) {
+        self.0.close_all();
+    }
+
     /// TCP connections accepted so far (HTTP + HTTPS).
     pub fn connections_accepted(&self) -> u64 {
         self.0.connections.load(Ordering::SeqCst)

@@ -348,6 +348,30 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_durable_appends_all_survive_and_state_changes_follow() {
+        let d = dir("group");
+        let (j, _) = Journal::open(&d).unwrap();
+        let j = std::sync::Arc::new(j);
+        let hs: Vec<_> = (0..16)
+            .map(|t| {
+                let j = j.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let no = format!("t{t:02}o{i:02}");
+                        j.append_durable(&[order(&no)]).unwrap();
+                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0 }]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        let (_, r) = Journal::open(&d).unwrap();
+        assert_eq!((r.orders.len(), r.entries, r.corrupt_bytes), (400, 800, 0), "every line whole, none interleaved");
+        assert_eq!(r.open_orders().count(), 16 * 12, "the odd-numbered orders of each thread");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
     fn compaction_keeps_only_open_orders() {
         let d = dir("compact");
         let (j, _) = Journal::open(&d).unwrap();
