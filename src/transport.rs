@@ -137,9 +137,10 @@ impl Transport {
     }
 
     fn checkin(&self, mut conn: Conn) {
-        conn.idle_since = Instant::now();
+        let now = Instant::now();
+        conn.idle_since = now;
         let mut pool = self.pool.lock();
-        pool.retain(|c| c.idle_since.elapsed() < MAX_IDLE_AGE);
+        pool.retain(|c| now.duration_since(c.idle_since) < MAX_IDLE_AGE);
         if pool.len() >= MAX_IDLE {
             pool.remove(0);
         }

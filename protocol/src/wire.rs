@@ -123,7 +123,7 @@ pub fn to_text<T: Serialize>(value: &T) -> String {
 /// Removes `"name":null` members from compact JSON text (as written by serde_json: no
 /// whitespace), recursively; `null` inside arrays and inside strings is kept. The text must
 /// be valid JSON.
-pub fn strip_null_members(text: &str) -> String {
+fn strip_null_members(text: &str) -> String {
     let b = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     // true: inside an object, false: inside an array.

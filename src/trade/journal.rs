@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};

@@ -1,10 +1,10 @@
 //! Output JSON of query_order (`OrderSdk`) and query_refund (`RefundOrderSdk`) (sdk-c-api.md U4),
 //! and the messages that go with a cached order state.
 
-use cloud_pay_protocol::types::{self as t, TradeType};
-use cloud_pay_protocol::wire;
 use std::sync::Arc;
 
+use cloud_pay_protocol::types::{self as t, TradeType};
+use cloud_pay_protocol::wire;
 use serde_json::{Map, Value, json};
 
 use super::state::{self, LocalState, OrderCode, OrderRecord};
@@ -78,14 +78,10 @@ impl<'a> Members<'a> {
         self.0.iter().any(|(n, _)| *n == k)
     }
 
-    /// Scalar members of an object (objects and arrays are kept nested elsewhere).
+    /// The scalar members of `from`, borrowed.
     fn lift_scalars(&mut self, from: Option<&'a Value>) {
-        if let Some(Value::Object(m)) = from {
-            for (k, v) in m {
-                if !v.is_object() && !v.is_array() {
-                    self.insert(k, Member::Raw(v));
-                }
-            }
+        for (k, v) in scalars(from) {
+            self.insert(k, Member::Raw(v));
         }
     }
 
@@ -160,14 +156,16 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
     (m.render().into(), platform_state)
 }
 
-/// Copies scalar members of `from` into `into` (objects and arrays are kept nested elsewhere).
+/// The members of an object that are lifted into a flat output: everything but objects and
+/// arrays (those are kept nested elsewhere).
+fn scalars(from: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
+    from.and_then(Value::as_object).into_iter().flatten().filter(|(_, v)| !v.is_object() && !v.is_array())
+}
+
+/// The scalar members of `from`, copied into `into`.
 fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
-    if let Some(Value::Object(m)) = from {
-        for (k, v) in m {
-            if !v.is_object() && !v.is_array() {
-                into.insert(k.clone(), v.clone());
-            }
-        }
+    for (k, v) in scalars(from) {
+        into.insert(k.clone(), v.clone());
     }
 }
 
