@@ -287,6 +287,16 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// User and system CPU time of the calling thread (`RUSAGE_THREAD`; tick-grained, so only
+/// for long loops).
+fn thread_user_sys() -> (Duration, Duration) {
+    // SAFETY: a plain out-parameter.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut r) };
+    let d = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (d(r.ru_utime), d(r.ru_stime))
+}
+
 /// `BENCH_ONLY=profile`: 20,000 (`BENCH_PROFILE_CALLS`) live query_order calls through the C ABI and nothing else.
 fn profile_loop(sb: &Sandbox) {
     init(&conf(&sb.http_base_url(), None, json!({})));
@@ -295,13 +305,67 @@ fn profile_loop(sb: &Sandbox) {
     assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
     let q = query_req(&no);
     let n: usize = std::env::var("BENCH_PROFILE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let (c0, s) = (thread_cpu(), Instant::now());
+    let (c0, r0, s) = (thread_cpu(), thread_user_sys(), Instant::now());
     for _ in 0..n {
         assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
     }
-    let (cpu, wall) = (thread_cpu() - c0, s.elapsed());
-    println!("\n## profile loop: {n} query_order calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call", us(wall) / n as f64, us(cpu) / n as f64);
+    let (cpu, r1, wall) = (thread_cpu() - c0, thread_user_sys(), s.elapsed());
+    println!(
+        "\n## profile loop: {n} query_order calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call ({:.1} user, {:.1} system)",
+        us(wall) / n as f64,
+        us(cpu) / n as f64,
+        us(r1.0 - r0.0) / n as f64,
+        us(r1.1 - r0.1) / n as f64
+    );
     sdk::cloud_pay_fini();
+}
+
+/// `BENCH_ONLY=stages`: CPU per step of the SDK's reply and request path on one captured
+/// sandbox reply (protocol-layer calls, no network), to show where a call's own time goes.
+fn stages(sb: &Sandbox) {
+    use cloud_pay_protocol::envelope::{self, Response, ResponseEnvelope};
+    let base = sb.http_base_url();
+    let mut raw = Raw::connect(&base);
+    let no = order_no("S", 0);
+    raw.post("micro_pay", &raw_pay_body(&no));
+    let len = raw.post("query_order", &raw_query_body(&no));
+    let reply = raw.buf[raw.buf.len() - len..].to_vec();
+    let env = ResponseEnvelope::parse(&reply).unwrap();
+    println!("\n## stages (one query_order reply: {} bytes, response_content {} bytes)", reply.len(), env.response_content.len());
+    println!("| step | CPU µs / call | allocations / call |\n|---|---|---|");
+    let n = 20_000;
+    let step = |name: &str, f: &mut dyn FnMut()| {
+        for _ in 0..500 {
+            f();
+        }
+        let (a0, c0) = (allocs(), thread_cpu());
+        for _ in 0..n {
+            f();
+        }
+        let (c1, a1) = (thread_cpu(), allocs());
+        println!("| {name} | {:.2} | {:.1} |", us(c1 - c0) / n as f64, (a1.0 - a0.0) as f64 / n as f64);
+    };
+    let req = t::QueryOrderRequest {
+        pay_mch_key: mch_key(None),
+        order_client: order_client(false),
+        out_trade_no: no.clone(),
+        trade_type: Some(TradeType::MICRO_PAY),
+        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+    };
+    step("nonce_str", &mut || drop(std::hint::black_box(cloud_pay_protocol::crypto::nonce_str())));
+    step("request text (`wire::to_text`)", &mut || drop(std::hint::black_box(wire::to_text(&req))));
+    let text = wire::to_text(&req);
+    step("seal (HMAC) + envelope text", &mut || drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body())));
+    step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
+    step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
+    step("response_content decode (`Response::from_content`)", &mut || drop(std::hint::black_box(Response::<t::QueryOrderResult>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
+    step("  of which: normalising scan (`wire::may_need_normalizing`)", &mut || assert!(!std::hint::black_box(wire::may_need_normalizing(&env.response_content, &[]))));
+    step("  of which: the members in place (`wire::RawMembers`)", &mut || drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap())));
+    let content: Value = serde_json::from_str(&env.response_content).unwrap();
+    let result_text = content["query_order"].to_string();
+    step("  of which: typed result (`QueryOrderResult`)", &mut || drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap())));
+    step("(for comparison: a `serde_json::Value` tree of it)", &mut || drop(std::hint::black_box(serde_json::from_str::<Value>(&env.response_content).unwrap())));
+    step("open_reply (all of the above on the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<t::QueryOrder>(&reply, KEY.as_bytes()))));
 }
 
 // ---- 2. throughput ----
@@ -594,6 +658,11 @@ fn main() {
     if run("latency") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
         latency(&sb);
+        sb.stop();
+    }
+    if only.split(',').any(|o| o == "stages") {
+        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+        stages(&sb);
         sb.stop();
     }
     if only.split(',').any(|o| o == "profile") {

@@ -114,7 +114,7 @@ fn outcome<T>(ex: Exchange<T>, output: impl FnOnce(&Exchange<T>) -> Value) -> Ca
 }
 
 fn raw<T>(ex: &Exchange<T>) -> Value {
-    ex.response.as_ref().and_then(|r| r.raw_result.clone()).unwrap_or_else(|| json!({}))
+    ex.response.as_ref().and_then(|r| r.raw_result.as_deref()).and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_else(|| json!({}))
 }
 
 /// The merchant-information calls.

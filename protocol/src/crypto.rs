@@ -38,11 +38,26 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     s
 }
 
-/// A fresh `nonce_str`: 32 upper-case hex characters from the OS CSPRNG.
+/// A fresh `nonce_str`: 32 upper-case hex characters, unpredictable and never repeated.
+///
+/// SHA-256 over a per-thread 32-byte seed from the OS CSPRNG, the process id and a counter:
+/// one system call per thread instead of one per request, and a forked child (same seed,
+/// same counter) still differs by its process id.
 pub fn nonce_str() -> String {
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).expect("OS random source unavailable");
-    hex_upper(&b)
+    thread_local! {
+        static STATE: std::cell::Cell<Option<([u8; 32], u64)>> = const { std::cell::Cell::new(None) };
+    }
+    let (seed, n) = STATE.with(|s| {
+        let (seed, n) = s.get().unwrap_or_else(|| {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).expect("OS random source unavailable");
+            (seed, 0)
+        });
+        s.set(Some((seed, n + 1)));
+        (seed, n)
+    });
+    let digest = Sha256::new().chain_update(seed).chain_update(std::process::id().to_le_bytes()).chain_update(n.to_le_bytes()).finalize();
+    hex_upper(&digest[..16])
 }
 
 /// Why a key could not be used.
@@ -163,5 +178,21 @@ impl VerifyingKey {
         db[0] &= 0xFF >> (8 * em_len - em_bits);
         let sep = db.iter().position(|&b| b != 0)?;
         (db[sep] == 0x01).then(|| db.len() - sep - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_32_upper_hex_and_never_repeat_across_threads() {
+        let per_thread: Vec<Vec<String>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| (0..5000).map(|_| nonce_str()).collect::<Vec<_>>())).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let all: std::collections::HashSet<&String> = per_thread.iter().flatten().collect();
+        assert_eq!(all.len(), 20_000, "a nonce repeated");
+        assert!(all.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))));
     }
 }

@@ -4,6 +4,7 @@
 //! string, so it is hashed as received and never re-serialised before verification.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::crypto::{self, SigningKey};
@@ -102,7 +103,8 @@ impl RequestEnvelope {
 
     /// The HTTP body.
     pub fn to_body(&self) -> String {
-        serde_json::to_string(self).expect("envelope always serialises")
+        // Room for the escaped content and the authen info: one allocation.
+        wire::to_text_with_nulls(self, self.request_content.len() + self.request_content.len() / 4 + 400)
     }
 
     /// Reads a request body (server side). Unknown top-level keys are ignored.
@@ -169,11 +171,13 @@ impl ResponseEnvelope {
         #[derive(Deserialize)]
         struct Shape<'a> {
             #[serde(borrow)]
-            response_content: Option<std::borrow::Cow<'a, str>>,
+            response_content: Option<&'a RawValue>,
             authen_info: Option<AuthenInfo>,
         }
-        if let Ok(Shape { response_content: Some(c), authen_info }) = serde_json::from_slice::<Shape<'_>>(body) {
-            return Ok(ResponseEnvelope { response_content: c.into_owned(), authen_info });
+        if let Ok(Shape { response_content: Some(c), authen_info }) = serde_json::from_slice::<Shape<'_>>(body)
+            && let Some(response_content) = wire::string_literal_text(c.get())
+        {
+            return Ok(ResponseEnvelope { response_content, authen_info });
         }
         let v: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError(format!("reply is not JSON: {e}")))?;
         let Value::Object(mut m) = v else { return Err(EnvelopeError("reply is not a JSON object".into())) };
@@ -202,7 +206,7 @@ impl ResponseEnvelope {
 }
 
 /// A decoded `response_content` (§2.2): the common members plus the endpoint's result object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Response<T> {
     /// Status code (§9.1).
     pub status: i32,
@@ -214,8 +218,17 @@ pub struct Response<T> {
     pub internal_status: i32,
     /// The result object, when present.
     pub result: Option<T>,
-    /// The result object exactly as received (for pass-through outputs).
-    pub raw_result: Option<Value>,
+    /// The result object's text as received (for pass-through outputs); compact text of
+    /// the normalised tree when the reply needed normalising.
+    pub raw_result: Option<Box<RawValue>>,
+}
+
+/// Equal when every member is, the raw result compared as text.
+impl<T: PartialEq> PartialEq for Response<T> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.status, &self.description, self.log_id, self.internal_status, &self.result) == (o.status, &o.description, o.log_id, o.internal_status, &o.result)
+            && self.raw_result.as_deref().map(RawValue::get) == o.raw_result.as_deref().map(RawValue::get)
+    }
 }
 
 impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
@@ -225,7 +238,16 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
     }
 
     /// Decodes response_content text for an endpoint.
+    ///
+    /// The usual reply (nothing for [`wire::normalize`] to rewrite, well-typed common members)
+    /// is read in one pass: the common members in place, the result object straight into `T`
+    /// and kept as raw text. Anything else takes the tree path, which words the errors.
     pub fn from_content(endpoint: Endpoint, text: &str) -> Result<Self, EnvelopeError> {
+        if !wire::may_need_normalizing(text, &[])
+            && let Some(r) = Self::from_normal_content(endpoint, text)
+        {
+            return Ok(r);
+        }
         let mut m = wire::object_from_text(text).map_err(|e| EnvelopeError(format!("response_content is not a JSON object: {e}")))?;
         let int = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_i64);
         let status = int(&m, "status").ok_or_else(|| EnvelopeError("response_content has no integer status".into()))?;
@@ -243,7 +265,42 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
             log_id: int(&m, "log_id").or_else(|| m.get("log_id").and_then(Value::as_u64).map(|u| u as i64)).unwrap_or(0),
             internal_status: int(&m, "internal_status").and_then(|x| i32::try_from(x).ok()).unwrap_or(0),
             result,
-            raw_result,
+            // Compact text of a tree cannot fail to be a raw value.
+            raw_result: raw_result.and_then(|v| RawValue::from_string(v.to_string()).ok()),
+        })
+    }
+
+    /// The one-pass read of normalised text; `None` for anything the tree path must judge
+    /// (a member of another type, a duplicate, a result `T` rejects).
+    fn from_normal_content(endpoint: Endpoint, text: &str) -> Option<Self> {
+        let top = serde_json::from_str::<wire::RawMembers<'_>>(text).ok()?.0;
+        let mut seen = [None::<&RawValue>; 5];
+        let names = ["status", "description", "log_id", "internal_status", endpoint.result_key()];
+        for (k, v) in top {
+            if let Some(i) = names.iter().position(|n| *n == k.as_ref())
+                && seen[i].replace(v).is_some()
+            {
+                return None;
+            }
+        }
+        let [status, description, log_id, internal_status, raw] = seen;
+        let int = |v: Option<&RawValue>| v.map_or(Some(0), |v| serde_json::from_str::<i64>(v.get()).ok());
+        let status = serde_json::from_str::<i64>(status?.get()).ok()?;
+        let description = match description {
+            Some(d) => serde_json::from_str::<String>(d.get()).ok()?,
+            None => String::new(),
+        };
+        let result = match raw {
+            Some(r) if r.get() != "null" => Some(serde_json::from_str::<T>(r.get()).ok()?),
+            _ => None,
+        };
+        Some(Response {
+            status: i32::try_from(status).unwrap_or(i32::MIN),
+            description,
+            log_id: int(log_id)?,
+            internal_status: int(internal_status).map(|x| i32::try_from(x).unwrap_or(0))?,
+            result,
+            raw_result: raw.map(RawValue::to_owned),
         })
     }
 

@@ -8,33 +8,43 @@
 //! Field names mean the same thing in every structure of this API, so the set of integer
 //! fields is kept once, by name, rather than annotated on hundreds of struct fields.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-/// Field names whose values are integers wherever they occur (§6–§8).
-pub const INTEGER_FIELDS: &[&str] = &[
+/// Declares the integer field list and its lookup (a `match`, compiled to a dispatch on
+/// length and bytes: the reply scan asks for every text-valued member).
+macro_rules! integer_fields {
+    ($($name:literal,)*) => {
+        /// Field names whose values are integers wherever they occur (§6–§8).
+        pub const INTEGER_FIELDS: &[&str] = &[$($name),*];
+
+        fn is_integer_field(name: &str) -> bool {
+            matches!(name, $($name)|*)
+        }
+    };
+}
+
+integer_fields! {
     "algorithm", "amount", "api_version", "authen_type", "authorize_terminal_type", "cash_fee",
     "cash_refund_fee", "channel", "compress_type", "contribute_type", "coordinate_type",
     "cost_price", "coupon_count", "coupon_fee", "coupon_refund_count", "coupon_refund_fee",
-    "create_time", "current_trade_state", "device_shift_type", "device_type",
-    "discountable_amount", "distinct_payer_count", "end_time", "exchange_rate",
-    "expect_trade_state", "freeze_fee", "gmt_close", "gmt_refund", "inner_refund_success_time",
-    "interface", "internal_status", "interval", "invoice_amount", "last_update_time", "level",
-    "log_id", "manager_type", "merchant_amount", "net_amount", "net_count", "other_amount",
-    "page_num", "page_size", "pay_platform", "pay_settle_amount", "point_amount", "price",
-    "quantity", "query_cashier_type", "query_order_type", "refund_amount", "refund_count",
-    "refund_fee", "refund_settle_amount", "refund_status", "refund_success_time",
-    "refunded_fee", "revoke_settle_amount", "send_pay_date", "settle_amount",
-    "settlement_refund_fee", "settlement_total_fee", "sign_type", "source_type", "start_time",
-    "stat_role", "stat_type", "state", "status", "sub_pay_platform", "sub_terminal_type",
-    "success_amount", "success_count", "terminal_type", "time_cost", "time_end", "time_expire",
-    "timestamp", "total_amount", "total_count", "total_fee", "trade_state", "trade_type", "ttl",
-    "undiscountable_amount",
-];
-
-fn is_integer_field(name: &str) -> bool {
-    INTEGER_FIELDS.binary_search(&name).is_ok()
+    "create_time", "current_trade_state", "device_shift_type", "device_type", "discountable_amount",
+    "distinct_payer_count", "end_time", "exchange_rate", "expect_trade_state", "freeze_fee",
+    "gmt_close", "gmt_refund", "inner_refund_success_time", "interface", "internal_status",
+    "interval", "invoice_amount", "last_update_time", "level", "log_id", "manager_type",
+    "merchant_amount", "net_amount", "net_count", "other_amount", "page_num", "page_size",
+    "pay_platform", "pay_settle_amount", "point_amount", "price", "quantity", "query_cashier_type",
+    "query_order_type", "refund_amount", "refund_count", "refund_fee", "refund_settle_amount",
+    "refund_status", "refund_success_time", "refunded_fee", "revoke_settle_amount", "send_pay_date",
+    "settle_amount", "settlement_refund_fee", "settlement_total_fee", "sign_type", "source_type",
+    "start_time", "stat_role", "stat_type", "state", "status", "sub_pay_platform",
+    "sub_terminal_type", "success_amount", "success_count", "terminal_type", "time_cost",
+    "time_end", "time_expire", "timestamp", "total_amount", "total_count", "total_fee",
+    "trade_state", "trade_type", "ttl", "undiscountable_amount",
 }
 
 /// Rewrites numeric strings in integer fields to numbers and `Internal_status` to
@@ -116,8 +126,63 @@ pub fn strip_nulls(v: &mut Value) {
 /// Written directly and then rid of its `"name":null` members, which gives the same text
 /// as [`to_value`] then `to_string` without building a tree (the request path of every call).
 pub fn to_text<T: Serialize>(value: &T) -> String {
-    let text = serde_json::to_string(value).expect("wire types always serialise");
+    let text = to_text_with_nulls(value, 1024);
     if text.contains("null") { strip_null_members(&text) } else { text }
+}
+
+/// Compact JSON text of `value` written into a buffer of `capacity` bytes to start with (a
+/// request fits in one allocation instead of growing from 128 bytes).
+pub fn to_text_with_nulls<T: Serialize>(value: &T, capacity: usize) -> String {
+    let mut out = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut out, value).expect("wire types always serialise");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The text of a JSON string literal (quotes included) already checked by serde_json, read
+/// in one allocation. `None` for what this short reader leaves to serde_json: anything that
+/// is not a string literal, a lone surrogate, a malformed escape.
+pub fn string_literal_text(lit: &str) -> Option<String> {
+    let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
+    let b = inner.as_bytes();
+    let mut out = String::with_capacity(inner.len());
+    let mut i = 0;
+    let hex4 = |at: usize| -> Option<u32> {
+        let h = b.get(at..at + 4)?;
+        h.iter().all(u8::is_ascii_hexdigit).then(|| h.iter().fold(0u32, |n, d| n * 16 + (*d as char).to_digit(16).unwrap_or(0)))
+    };
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        out.push_str(&inner[i..i + k]);
+        i += k + 2;
+        let c = match *b.get(i - 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(i)?;
+                i += 4;
+                if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate must be followed by an escaped low one.
+                    if b.get(i..i + 2) != Some(b"\\u") {
+                        return None;
+                    }
+                    let lo = hex4(i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))?;
+                    i += 6;
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi)?
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+    }
+    out.push_str(inner.get(i..)?);
+    Some(out)
 }
 
 /// Removes `"name":null` members from compact JSON text (as written by serde_json: no
@@ -191,14 +256,68 @@ fn strip_null_members(text: &str) -> String {
 /// Index just past the string literal starting at `start` (a `"`).
 fn string_end(b: &[u8], start: usize) -> usize {
     let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
+    while let Some(k) = b.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+        match b[i + k] {
+            b'\\' => i += k + 2,
+            _ => return i + k + 1,
         }
     }
     b.len()
+}
+
+/// An object's members in order, read in place: names borrowed unless escaped, values as
+/// their raw JSON text. A duplicate name appears twice. Anything but an object is an error.
+pub struct RawMembers<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> RawMembers<'a> {
+    /// The members of a raw object; `None` for anything that is not an object.
+    pub fn of(raw: &'a RawValue) -> Option<Self> {
+        serde_json::from_str(raw.get()).ok()
+    }
+
+    /// The value of `name`: the last one, as a tree would keep it.
+    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMembers<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name<'a>(Cow<'a, str>);
+        impl<'de: 'a, 'a> serde::Deserialize<'de> for Name<'a> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Cow<'de, str>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a member name")
+                    }
+                    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                        Ok(Cow::Borrowed(v))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                        Ok(Cow::Owned(v.to_owned()))
+                    }
+                }
+                d.deserialize_str(V).map(Name)
+            }
+        }
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawMembers<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(16));
+                while let Some(Name(k)) = m.next_key::<Name<'a>>()? {
+                    out.push((k, m.next_value::<&'a RawValue>()?));
+                }
+                Ok(RawMembers(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// Serialises a structure to a JSON value (no unset fields).
@@ -210,9 +329,95 @@ pub fn to_value<T: Serialize>(value: &T) -> Value {
 }
 
 /// Parses JSON text into a structure, leniently (see module docs).
+///
+/// Text that [`normalize`] would not change is read straight into the structure (no tree);
+/// anything else, and anything the direct read rejects, takes the tree path, so results and
+/// error texts are those of [`from_value`].
 pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    if let Some(v) = from_normal_text(text, &[]) {
+        return Ok(v);
+    }
     let v: Value = serde_json::from_str(text)?;
     from_value(v)
+}
+
+/// `T` read straight from an object's text, when [`normalize_with`] (with `extra`) would not
+/// change it and the read succeeds; `None` means "take the tree path".
+pub fn from_normal_text<T: DeserializeOwned>(text: &str, extra: &[&str]) -> Option<T> {
+    // A structure also reads from a JSON array (by position): only objects go direct.
+    if !text.trim_start().starts_with('{') || may_need_normalizing(text, extra) {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// Whether [`normalize_with`] (with `extra`) might change this JSON text: an
+/// `Internal_status` member anywhere, or text or a list as the value of an integer field (or
+/// of an `extra` field). Conservative: an escaped member name, a nesting deeper than 64 or
+/// text it cannot follow also answer `true`. A scan of the bytes, no allocation: it decides
+/// whether a reply can skip the JSON tree.
+pub fn may_need_normalizing(text: &str, extra: &[&str]) -> bool {
+    let b = text.as_bytes();
+    // Open containers: true for an object, false for an array.
+    let mut stack = [false; 64];
+    let mut depth = 0usize;
+    let mut at_key = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let end = string_end(b, i);
+                if at_key {
+                    let name = &b[i + 1..end.saturating_sub(1).max(i + 1)];
+                    if name.contains(&b'\\') || name == b"Internal_status" {
+                        return true;
+                    }
+                    let mut j = end;
+                    while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+                        j += 1;
+                    }
+                    if b.get(j) != Some(&b':') {
+                        return true;
+                    }
+                    j += 1;
+                    while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+                        j += 1;
+                    }
+                    if matches!(b.get(j), Some(b'"' | b'[')) {
+                        // Names are whole UTF-8 text: quotes are ASCII, the input is a str.
+                        let name = std::str::from_utf8(name).unwrap_or("");
+                        if is_integer_field(name) || extra.contains(&name) {
+                            return true;
+                        }
+                    }
+                    at_key = false;
+                    i = j;
+                    continue;
+                }
+                i = end;
+            }
+            c @ (b'{' | b'[') => {
+                if depth == stack.len() {
+                    return true;
+                }
+                stack[depth] = c == b'{';
+                depth += 1;
+                at_key = c == b'{';
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                at_key = false;
+                i += 1;
+            }
+            b',' => {
+                at_key = depth > 0 && stack[depth - 1];
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// Converts a JSON value into a structure, leniently (see module docs).

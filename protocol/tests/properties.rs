@@ -115,3 +115,154 @@ proptest! {
         prop_assert_eq!(wire::to_text(&req), wire::to_value(&req).to_string());
     }
 }
+
+// ---- the one-pass reply read against the tree path ----
+
+/// A `query_order` result as a server might word it: typed members, unknown members, and
+/// on purpose the things that must send a reply down the tree path (numeric strings in
+/// integer fields, `Internal_status`, duplicates, whitespace).
+fn reply_content() -> impl Strategy<Value = String> {
+    use serde_json::{Value, json};
+    let order = (
+        "[0-9A-Za-z]{1,32}",
+        proptest::option::of(0i64..3),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(any::<i64>()),
+        any::<String>(),
+        0i64..13,
+        proptest::option::of(json_tree()),
+    )
+        .prop_map(|(no, tt, transforming, fee, body, state, unknown)| {
+            let mut o = json!({"out_trade_no": no, "trade_type": tt, "is_transforming": transforming, "total_fee": fee,
+                               "body": body, "wxpay_order_content_ext": {"current_trade_state": state, "trade_state_desc": "x"}});
+            if let Some(u) = unknown {
+                o["unknown_member"] = u;
+            }
+            o
+        });
+    (order, any::<i32>(), any::<i32>(), any::<i64>(), any::<String>(), 0u8..12, any::<bool>())
+        .prop_map(|(order, status, internal, log_id, desc, twist, pretty)| {
+            let mut c = json!({"status": status, "description": desc, "log_id": log_id, "internal_status": internal,
+                               "query_order": {"pay_mch_key": {"pay_platform": 1, "out_mch_id": "m", "out_sub_mch_id": "s"},
+                                               "order_content": order, "nonce_str": "N"}});
+            match twist {
+                0 => c["query_order"]["order_content"]["total_fee"] = Value::from("100"),
+                1 => c["status"] = Value::from(status.to_string()),
+                2 => {
+                    let m = c.as_object_mut().unwrap();
+                    let v = m.remove("internal_status").unwrap();
+                    m.insert("Internal_status".into(), v);
+                }
+                3 => c["query_order"]["order_content"]["wxpay_order_content_ext"]["current_trade_state"] = Value::from("2"),
+                4 => c["query_order"] = Value::Null,
+                5 => c["log_id"] = Value::from(u64::MAX),
+                6 => c["description"] = Value::from(7),
+                7 => c["query_order"]["order_content"]["trade_type"] = Value::from(1.5),
+                _ => {}
+            }
+            let text = if pretty { serde_json::to_string_pretty(&c).unwrap() } else { c.to_string() };
+            match twist {
+                // A duplicate member, which a tree keeps once (the last) and a typed read rejects.
+                8 => text.replacen("\"status\":", "\"status\":3,\"status\":", 1),
+                9 => text.replacen("\"out_trade_no\":", "\"out_trade_no\":\"dup\",\"out_trade_no\":", 1),
+                _ => text,
+            }
+        })
+}
+
+/// status, description, log_id, internal_status, typed result, raw result.
+type Read = (i32, String, i64, i32, Option<QueryOrderResult>, Option<serde_json::Value>);
+
+/// The tree path as it was before the one-pass read: what every reply must still decode to.
+fn tree_read(text: &str) -> Result<Read, String> {
+    use serde_json::Value;
+    let mut m = wire::object_from_text(text).map_err(|e| e.to_string())?;
+    let int = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).and_then(Value::as_i64);
+    let status = int(&m, "status").ok_or("no status")?;
+    let raw = m.remove("query_order");
+    let result = match &raw {
+        Some(v) if !v.is_null() => Some(serde_json::from_value::<QueryOrderResult>(v.clone()).map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    Ok((
+        i32::try_from(status).unwrap_or(i32::MIN),
+        m.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        int(&m, "log_id").or_else(|| m.get("log_id").and_then(Value::as_u64).map(|u| u as i64)).unwrap_or(0),
+        int(&m, "internal_status").and_then(|x| i32::try_from(x).ok()).unwrap_or(0),
+        result,
+        raw,
+    ))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Whichever way a reply is read, it decodes to what the tree path gives: the same
+    /// status, description, log_id, internal_status, typed result and (as JSON) raw result.
+    #[test]
+    fn one_pass_reply_read_matches_the_tree_path(text in reply_content()) {
+        let ours = Response::<QueryOrderResult>::from_content(Endpoint::QueryOrder, &text);
+        match (ours, tree_read(&text)) {
+            (Ok(r), Ok((status, desc, log_id, internal, result, raw))) => {
+                prop_assert_eq!((r.status, &r.description, r.log_id, r.internal_status), (status, &desc, log_id, internal));
+                prop_assert_eq!(&r.result, &result);
+                let ours_raw = r.raw_result.as_deref().map(|v| serde_json::from_str::<serde_json::Value>(v.get()).unwrap());
+                prop_assert_eq!(ours_raw, raw);
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "one read failed and the other did not: {:?} / {:?}", a.err(), b.err()),
+        }
+    }
+
+    /// Typed reads of whole texts (requests, configuration) give what the tree path gives.
+    #[test]
+    fn from_text_matches_the_tree_path(req in pay_request(), twist in 0u8..4) {
+        let mut v = wire::to_value(&req);
+        match twist {
+            0 => v["pay_content"]["total_fee"] = serde_json::Value::from(v["pay_content"]["total_fee"].to_string()),
+            1 => v["pay_content"]["total_fee"] = serde_json::Value::from(1.5),
+            _ => {}
+        }
+        let text = if twist == 3 { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+        let direct = wire::from_text::<PayRequest>(&text).map_err(|e| e.to_string());
+        let tree = wire::from_value::<PayRequest>(v).map_err(|e| e.to_string());
+        prop_assert_eq!(direct, tree);
+    }
+
+    /// The short string reader gives serde_json's text for every literal serde_json accepts
+    /// (or leaves it to serde_json), and always for text serde_json wrote.
+    #[test]
+    fn string_literals_read_like_serde_json(s in any::<String>(), pieces in proptest::collection::vec(prop_oneof![
+        any::<char>().prop_filter("JSON text", |c| *c != '"' && *c != '\\' && (*c as u32) >= 0x20).prop_map(String::from),
+        Just("\\/".to_string()), Just("\\\"".to_string()), Just("\\\\".to_string()), Just("\\b\\f\\n\\r\\t".to_string()),
+        (0u32..0x10000).prop_map(|u| format!("\\u{u:04x}")), (0u32..0x10000).prop_map(|u| format!("\\u{u:04X}")),
+        Just("\\ud83d\\ude00".to_string()), Just("\\uD800".to_string()), Just("\\x".to_string()),
+    ], 0..12)) {
+        let lit = serde_json::to_string(&s).unwrap();
+        prop_assert_eq!(wire::string_literal_text(&lit), Some(s));
+        let lit = format!("\"{}\"", pieces.concat());
+        if serde_json::value::RawValue::from_string(lit.clone()).is_ok()
+            && let Some(ours) = wire::string_literal_text(&lit)
+        {
+            prop_assert_eq!(Ok(ours), serde_json::from_str::<String>(&lit).map_err(|e| e.to_string()));
+        }
+    }
+}
+
+#[test]
+fn normalising_is_noticed() {
+    for (text, needs) in [
+        (r#"{"total_fee":1,"body":"100"}"#, false),
+        (r#"{"total_fee":"1"}"#, true),
+        (r#"{"a":{"b":[{"trade_state":"2"}]}}"#, true),
+        (r#"{"Internal_status":407}"#, true),
+        (r#"{"x":"\"total_fee\":\"1\""}"#, false),
+        (r#"{"trade_state":[1,2]}"#, true),
+        (r#"{"to\u0074al_fee":"1"}"#, true),
+        (r#"[{"status" : "0"}]"#, true),
+        (r#"{ "status" : 0 , "description" : "total_fee" }"#, false),
+    ] {
+        assert_eq!(wire::may_need_normalizing(text, &[]), needs, "{text}");
+    }
+    assert!(wire::may_need_normalizing(r#"{"timeout_ms":"5"}"#, &["timeout_ms"]));
+}

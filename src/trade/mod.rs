@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use cloud_pay_protocol::types::{self as t, PayPlatform, TradeType};
 use cloud_pay_protocol::{StatusClass, status, wire};
 use parking_lot::Mutex;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -392,7 +393,7 @@ impl Trade {
                         rec.local = LocalState::PreOrdered;
                     }
                     if let Some(order) = result.order_content() {
-                        apply_order(rec, order, ex.response.as_ref().and_then(|r| r.raw_result.as_ref()));
+                        apply_order(rec, order, ex.response.as_ref().and_then(|r| r.raw_result.as_deref()));
                     }
                 }
                 let schedule = !rec.cached_final && rec.polls_left > 0;
@@ -483,7 +484,7 @@ impl Trade {
                 match rec {
                     Some(rec) => {
                         let before = state::journal_key(rec);
-                        apply_order(rec, order, raw.as_ref());
+                        apply_order(rec, order, raw.as_deref());
                         let change = state::journal_change(rec, before);
                         let outcome = cached_outcome(rec);
                         drop(orders);
@@ -492,7 +493,7 @@ impl Trade {
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
-                        let (output, _) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_ref(), trade_type);
+                        let (output, _) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
                         QueryOutcome { code, output, message: (code != OrderCode::Paid).then_some(ex.detail) }
                     }
                 }
@@ -720,7 +721,7 @@ impl OrderResult for t::ScanCodePayResult {
 }
 
 /// Applies a trusted order_content to the local record.
-fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Option<&Value>) {
+fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Option<&RawValue>) {
     if rec.code_url.is_none() {
         rec.code_url = order.code_url.clone();
     }

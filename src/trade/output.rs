@@ -1,10 +1,12 @@
 //! Output JSON of query_order (`OrderSdk`) and query_refund (`RefundOrderSdk`) (sdk-c-api.md U4),
 //! and the messages that go with a cached order state.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use cloud_pay_protocol::types::{self as t, TradeType};
-use cloud_pay_protocol::wire;
+use cloud_pay_protocol::wire::{self, RawMembers};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::state::{self, LocalState, OrderCode, OrderRecord};
@@ -56,7 +58,7 @@ pub(super) fn local_output(rec: &OrderRecord) -> Arc<str> {
 
 /// A member of the flat part of `OrderSdk`: borrowed from the reply or a local fact.
 enum Member<'a> {
-    Raw(&'a Value),
+    Raw(&'a RawValue),
     Str(&'a str),
     Int(i64),
 }
@@ -64,10 +66,10 @@ enum Member<'a> {
 /// Members in first-insertion order; inserting a name again replaces its value in place
 /// (the semantics of a JSON object built key by key).
 #[derive(Default)]
-struct Members<'a>(Vec<(&'a str, Member<'a>)>);
+struct Members<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
 
 impl<'a> Members<'a> {
-    fn insert(&mut self, k: &'a str, v: Member<'a>) {
+    fn insert(&mut self, k: Cow<'a, str>, v: Member<'a>) {
         match self.0.iter_mut().find(|(n, _)| *n == k) {
             Some(slot) => slot.1 = v,
             None => self.0.push((k, v)),
@@ -75,13 +77,15 @@ impl<'a> Members<'a> {
     }
 
     fn contains(&self, k: &str) -> bool {
-        self.0.iter().any(|(n, _)| *n == k)
+        self.0.iter().any(|(n, _)| n == k)
     }
 
     /// The scalar members of `from`, borrowed.
-    fn lift_scalars(&mut self, from: Option<&'a Value>) {
-        for (k, v) in scalars(from) {
-            self.insert(k, Member::Raw(v));
+    fn lift_scalars(&mut self, from: Option<&RawMembers<'a>>) {
+        for (k, v) in from.into_iter().flat_map(|m| &m.0) {
+            if is_scalar(v) {
+                self.insert(k.clone(), Member::Raw(v));
+            }
         }
     }
 
@@ -95,37 +99,48 @@ impl<'a> Members<'a> {
             // Writing JSON into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut out, k);
             out.push(b':');
-            let _ = match v {
-                Member::Raw(v) => serde_json::to_writer(&mut out, v),
-                Member::Str(s) => serde_json::to_writer(&mut out, s),
-                Member::Int(n) => serde_json::to_writer(&mut out, n),
-            };
+            match v {
+                Member::Raw(v) => out.extend_from_slice(v.get().as_bytes()),
+                Member::Str(s) => drop(serde_json::to_writer(&mut out, s)),
+                Member::Int(n) => drop(serde_json::to_writer(&mut out, n)),
+            }
         }
         out.push(b'}');
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
 
+/// A raw value that is neither an object nor a list (raw values start at their first byte).
+fn is_scalar(v: &RawValue) -> bool {
+    !v.get().starts_with(['{', '['])
+}
+
 /// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
 /// plus the raw pay_mch_key and order_content objects. Written straight from the reply's
-/// tree to text (no copy of it), and the platform's `current_trade_state` for messages.
-pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&Value>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
+/// text (members read in place, values copied as received), and the platform's
+/// `current_trade_state` for messages.
+pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&RawValue>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
+    let result = raw_result.and_then(RawMembers::of);
+    let order_raw = result.as_ref().and_then(|r| r.get("order_content"));
+    let mch_raw = result.as_ref().and_then(|r| r.get("pay_mch_key"));
+    let order = order_raw.and_then(RawMembers::of);
+    let mch = mch_raw.and_then(RawMembers::of);
     let mut m = Members::default();
-    let order = raw_result.and_then(|r| r.get("order_content"));
-    let mch = raw_result.and_then(|r| r.get("pay_mch_key"));
-    m.lift_scalars(order);
-    for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
-        m.lift_scalars(order.and_then(|o| o.get(ext)));
+    m.lift_scalars(order.as_ref());
+    let exts: Vec<Option<RawMembers<'_>>> =
+        ["wxpay_order_content_ext", "alipay_order_content_ext"].iter().map(|ext| order.as_ref().and_then(|o| o.get(ext)).and_then(RawMembers::of)).collect();
+    for ext in &exts {
+        m.lift_scalars(ext.as_ref());
     }
-    m.insert("out_trade_no", Member::Str(out_trade_no));
+    m.insert("out_trade_no".into(), Member::Str(out_trade_no));
     if !m.contains("trade_type")
         && let Some(tt) = trade_type
     {
-        m.insert("trade_type", Member::Int(tt.0.into()));
+        m.insert("trade_type".into(), Member::Int(tt.0.into()));
     }
-    let platform = match mch.and_then(|k| k.get("pay_platform")) {
+    let platform = match mch.as_ref().and_then(|k| k.get("pay_platform")) {
         Some(p) => Some(Member::Raw(p)),
-        None => order.and_then(|o| {
+        None => order.as_ref().and_then(|o| {
             if o.get("wxpay_order_content_ext").is_some() {
                 Some(Member::Int(1))
             } else if o.get("alipay_order_content_ext").is_some() {
@@ -136,20 +151,20 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
         }),
     };
     if let Some(p) = platform {
-        m.insert("pay_platform", p);
+        m.insert("pay_platform".into(), p);
     }
-    m.insert("state", Member::Int(local as i64));
+    m.insert("state".into(), Member::Int(local as i64));
     if let Some(u) = code_url {
-        m.insert("code_url", Member::Str(u));
+        m.insert("code_url".into(), Member::Str(u));
     }
-    if let Some(k) = mch {
-        m.insert("pay_mch_key", Member::Raw(k));
+    if let Some(k) = mch_raw {
+        m.insert("pay_mch_key".into(), Member::Raw(k));
     }
-    if let Some(o) = order {
-        m.insert("order_content", Member::Raw(o));
+    if let Some(o) = order_raw {
+        m.insert("order_content".into(), Member::Raw(o));
     }
-    let platform_state = m.0.iter().find(|(k, _)| *k == "current_trade_state").and_then(|(_, v)| match v {
-        Member::Raw(v) => v.as_i64(),
+    let platform_state = m.0.iter().find(|(k, _)| k == "current_trade_state").and_then(|(_, v)| match v {
+        Member::Raw(v) => serde_json::from_str::<i64>(v.get()).ok(),
         Member::Int(n) => Some(*n),
         Member::Str(_) => None,
     });
