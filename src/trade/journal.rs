@@ -10,7 +10,7 @@
 //! orders that are not final. It never holds payment codes or keys.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,6 +27,9 @@ static FSYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 pub fn fsyncs() -> u64 {
     FSYNCS.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// The file grows in steps of this many zero bytes (see `Writer::phys`).
+const EXTEND_BY: u64 = 64 * 1024;
 
 /// Size that triggers compaction.
 pub(crate) const COMPACT_AT: u64 = 256 * 1024;
@@ -108,8 +111,16 @@ fn encode(e: &Entry) -> String {
     format!("{json}\t{}\n", checksum(&json))
 }
 
-/// Reads journal bytes: valid entries up to the first bad line.
+/// Where the written part of journal bytes ends: the file is extended with zeros ahead of
+/// the entries (see `Writer::phys`), and that free space is not an entry.
+fn written_len(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
+}
+
+/// Reads journal bytes: valid entries up to the first bad line. Zeros at the end are free
+/// space; anything else after the last valid line (a torn write) counts as corrupt.
 pub fn read(bytes: &[u8]) -> Recovery {
+    let bytes = &bytes[..written_len(bytes)];
     let mut r = Recovery::default();
     let mut pos = 0;
     while pos < bytes.len() {
@@ -162,8 +173,17 @@ pub struct Journal {
 #[derive(Default)]
 struct Writer {
     file: Option<Arc<std::fs::File>>,
-    /// Size of the file (kept here: a metadata call per write would cost a system call).
+    /// Where the next entry goes: the end of what is written (kept here: a metadata call
+    /// per write would cost a system call).
     len: u64,
+    /// Size of the file: `len` plus zeros written ahead. Entries overwrite those zeros, so
+    /// the file's size does not change with each entry and an fdatasync has only data to
+    /// write, not the inode (about a third less per fsync on ext4).
+    phys: u64,
+    /// Size that triggers the next compaction: twice what the last one left, at least
+    /// [`COMPACT_AT`]. Many open orders can fill more than `COMPACT_AT` by themselves; a
+    /// fixed limit would then rewrite the whole file on every append.
+    compact_at: u64,
     /// Sequence number of the last entry written.
     written: u64,
 }
@@ -184,24 +204,29 @@ impl Journal {
         let path = dir.join(FILE);
         let bytes = std::fs::read(&path).unwrap_or_default();
         let recovery = read(&bytes);
-        let journal = Journal { path, file: Mutex::new(Writer::default()), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
+        let journal = Journal { path, file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
         if recovery.corrupt_bytes > 0 {
             let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let aside = journal.path.with_extension(format!("journal.corrupt-{secs}"));
             let _ = std::fs::write(aside, &bytes[bytes.len() - recovery.corrupt_bytes..]);
         }
-        if recovery.corrupt_bytes > 0 || bytes.len() as u64 > COMPACT_AT {
-            journal.rewrite(&recovery)?;
+        if recovery.corrupt_bytes > 0 || written_len(&bytes) as u64 > COMPACT_AT {
+            let left = journal.rewrite(&recovery)?;
+            journal.file.lock().compact_at = next_compaction(left);
         }
         Ok((journal, recovery))
     }
 
-    fn open_file(&self) -> std::io::Result<std::fs::File> {
+    /// Opens the file for writing at the end of its entries: (file, that end, file size).
+    fn open_file(&self) -> std::io::Result<(std::fs::File, u64, u64)> {
         let mut opts = std::fs::OpenOptions::new();
-        opts.create(true).append(true);
+        opts.create(true).read(true).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        opts.open(&self.path)
+        let mut f = opts.open(&self.path)?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
+        Ok((f, written_len(&bytes) as u64, bytes.len() as u64))
     }
 
     /// Appends entries that must be on disk before anything is sent (orders, refunds), and
@@ -225,21 +250,32 @@ impl Journal {
         let text: String = entries.iter().map(encode).collect();
         let mut w = self.file.lock();
         if w.file.is_none() {
-            let f = self.open_file()?;
-            w.len = f.metadata()?.len();
+            let (f, len, phys) = self.open_file()?;
+            (w.len, w.phys) = (len, phys);
             w.file = Some(Arc::new(f));
         }
         let file = w.file.clone().expect("opened above");
+        let end = w.len + text.len() as u64;
+        if end > w.phys {
+            // Zeros ahead, written through the same file: the next fsync makes them (and the
+            // new size) durable once for the many entries that will overwrite them.
+            let phys = end.div_ceil(EXTEND_BY) * EXTEND_BY;
+            (&*file).seek(SeekFrom::Start(w.phys))?;
+            (&*file).write_all(&vec![0u8; (phys - w.phys) as usize])?;
+            w.phys = phys;
+        }
+        (&*file).seek(SeekFrom::Start(w.len))?;
         (&*file).write_all(text.as_bytes())?;
-        w.len += text.len() as u64;
+        w.len = end;
         w.written += 1;
         let seq = w.written;
-        if w.len > COMPACT_AT {
+        if w.len > w.compact_at {
             // The rewrite is fsynced and renamed into place: everything written so far,
             // synced or not, is on disk once it returns.
             w.file = None;
             let recovery = read(&std::fs::read(&self.path)?);
-            self.rewrite(&recovery)?;
+            let left = self.rewrite(&recovery)?;
+            w.compact_at = next_compaction(left);
             let mut s = self.sync.lock();
             s.synced = s.synced.max(seq);
             drop(s);
@@ -282,8 +318,8 @@ impl Journal {
         r
     }
 
-    /// Rewrites the file with the open orders only (atomically).
-    fn rewrite(&self, r: &Recovery) -> std::io::Result<()> {
+    /// Rewrites the file with the open orders only (atomically); returns its new size.
+    fn rewrite(&self, r: &Recovery) -> std::io::Result<u64> {
         let mut text = String::new();
         for o in r.open_orders() {
             text.push_str(&encode(&o.order));
@@ -291,8 +327,14 @@ impl Journal {
                 text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: false }));
             }
         }
-        crate::security::store::write_atomic(&self.path, text.as_bytes())
+        crate::security::store::write_atomic(&self.path, text.as_bytes())?;
+        Ok(text.len() as u64)
     }
+}
+
+/// The compaction limit after a compaction left `left` bytes (see `Writer::compact_at`).
+fn next_compaction(left: u64) -> u64 {
+    (2 * left).max(COMPACT_AT)
 }
 
 #[cfg(test)]
@@ -367,6 +409,63 @@ mod tests {
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!((r.orders.len(), r.entries, r.corrupt_bytes), (400, 800, 0), "every line whole, none interleaved");
         assert_eq!(r.open_orders().count(), 16 * 12, "the odd-numbered orders of each thread");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The file grows by zeros written ahead; they are free space, not damage, and a line
+    /// torn inside them is set aside like any torn tail.
+    #[test]
+    fn zeros_ahead_are_free_space_and_a_torn_line_in_them_is_set_aside() {
+        let d = dir("zeros");
+        let (j, _) = Journal::open(&d).unwrap();
+        j.append_durable(&[order("a"), order("b")]).unwrap();
+        let bytes = std::fs::read(d.join(FILE)).unwrap();
+        let end = written_len(&bytes);
+        assert_eq!(bytes.len() as u64, EXTEND_BY, "zeros written ahead");
+        assert!(bytes[end..].iter().all(|&b| b == 0) && end > 0);
+        drop(j);
+        let (j, r) = Journal::open(&d).unwrap();
+        assert_eq!((r.entries, r.corrupt_bytes), (2, 0), "a zero tail is clean");
+        // Reopened, the next entry goes right after the last one, not after the zeros.
+        j.append_durable(&[order("c")]).unwrap();
+        let (_, r) = Journal::open(&d).unwrap();
+        assert_eq!((r.entries, r.corrupt_bytes, r.open_orders().count()), (3, 0, 3));
+        // A crash in the middle of writing the next line: part of it lands in the zeros.
+        let bytes = std::fs::read(d.join(FILE)).unwrap();
+        let end = written_len(&bytes) as u64;
+        let f = std::fs::OpenOptions::new().write(true).open(d.join(FILE)).unwrap();
+        (&f).seek(SeekFrom::Start(end)).unwrap();
+        (&f).write_all(b"{\"t\":\"order\",\"no\":\"d\",\"fee\"").unwrap();
+        drop(f);
+        let (_, r) = Journal::open(&d).unwrap();
+        assert_eq!(r.entries, 3);
+        assert!(r.corrupt_bytes > 0, "the torn line is damage");
+        let (_, again) = Journal::open(&d).unwrap();
+        assert_eq!((again.entries, again.corrupt_bytes), (3, 0), "set aside, the file is clean again");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// More open orders than `COMPACT_AT` holds: appends go on without a rewrite each (a
+    /// rewrite renames a new file into place, so the inode would change).
+    #[cfg(unix)]
+    #[test]
+    fn many_open_orders_do_not_make_every_append_a_rewrite() {
+        use std::os::unix::fs::MetadataExt;
+        let d = dir("many-open");
+        let (j, _) = Journal::open(&d).unwrap();
+        let mut n = 0;
+        let ino = || std::fs::metadata(d.join(FILE)).unwrap().ino();
+        while std::fs::metadata(d.join(FILE)).map(|m| m.len()).unwrap_or(0) <= COMPACT_AT + COMPACT_AT / 2 {
+            j.append_state(&[order(&format!("open{n:06}"))]).unwrap();
+            n += 1;
+        }
+        let before = ino();
+        for i in 0..200 {
+            j.append_state(&[order(&format!("more{i:06}"))]).unwrap();
+        }
+        assert_eq!(ino(), before, "no rewrite while the file is under twice what the last compaction left");
+        let (_, r) = Journal::open(&d).unwrap();
+        assert_eq!(r.open_orders().count(), n + 200, "every open order survives");
         let _ = std::fs::remove_dir_all(&d);
     }
 
