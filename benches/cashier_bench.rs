@@ -305,13 +305,21 @@ fn profile_loop(sb: &Sandbox) {
     assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
     let q = query_req(&no);
     let n: usize = std::env::var("BENCH_PROFILE_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    // BENCH_PROFILE_PAY=1: micro_pay calls (a new order each) instead.
+    let pay = std::env::var("BENCH_PROFILE_PAY").is_ok_and(|v| v == "1");
+    let pays: Vec<CString> = (0..if pay { n } else { 0 }).map(|i| pay_req(&order_no("Q", i), NEVER_CONFIRMS)).collect();
     let (c0, r0, s) = (thread_cpu(), thread_user_sys(), Instant::now());
-    for _ in 0..n {
-        assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
+    for i in 0..n {
+        if let Some(p) = pays.get(i) {
+            assert_eq!(call(sdk::cloud_pay_micro_pay, p, &mut out), 0);
+        } else {
+            assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
+        }
     }
     let (cpu, r1, wall) = (thread_cpu() - c0, thread_user_sys(), s.elapsed());
     println!(
-        "\n## profile loop: {n} query_order calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call ({:.1} user, {:.1} system)",
+        "\n## profile loop: {n} {} calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call ({:.1} user, {:.1} system)",
+        if pay { "micro_pay" } else { "query_order" },
         us(wall) / n as f64,
         us(cpu) / n as f64,
         us(r1.0 - r0.0) / n as f64,

@@ -36,6 +36,8 @@ const MAX_IDLE_AGE: Duration = Duration::from_secs(110);
 /// A read may overrun the request's deadline by at most this much. It saves re-arming the
 /// socket timeout (a system call) before every read of every request.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(100);
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// A failed exchange, split by whether the request may have reached the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +132,9 @@ impl Transport {
                 let i = pool.iter().rposition(|c| c.origin == origin)?;
                 pool.remove(i)
             };
+            // Checked every time, however recently used: a server that stopped or restarted
+            // a moment ago must show as "not sent" (fail over, send again), not as a payment
+            // lost on a dead connection (tests/monitor_failover.rs).
             if conn.idle_since.elapsed() < MAX_IDLE_AGE && conn.stream.still_open() {
                 return Some(conn);
             }
@@ -181,7 +186,7 @@ impl Transport {
         } else {
             Stream::Plain(tcp)
         };
-        Ok(Conn { origin: t.origin.to_owned(), stream, idle_since: Instant::now(), read_timeout: None })
+        Ok(Conn { origin: t.origin.to_owned(), stream, idle_since: Instant::now(), read_timeout: None, scratch: vec![0; READ_CHUNK].into_boxed_slice() })
     }
 }
 
@@ -255,6 +260,8 @@ struct Conn {
     idle_since: Instant,
     /// The socket's read timeout as last set (None: not set yet).
     read_timeout: Option<Duration>,
+    /// Where reads land before they join the reply: zeroed once per connection, not per read.
+    scratch: Box<[u8]>,
 }
 
 enum Stream {
@@ -379,11 +386,10 @@ fn fill(conn: &mut Conn, buf: &mut Vec<u8>, deadline: Instant) -> Result<usize, 
         conn.stream.tcp().set_read_timeout(Some(left)).map_err(|e| format!("socket: {e}"))?;
         conn.read_timeout = Some(left);
     }
-    let mut chunk = [0u8; 16 * 1024];
     loop {
-        match conn.stream.read(&mut chunk) {
+        match conn.stream.read(&mut conn.scratch) {
             Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
+                buf.extend_from_slice(&conn.scratch[..n]);
                 return Ok(n);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -275,7 +275,7 @@ impl Trade {
             order_client: self.client.order_client(true),
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        self.create_order::<t::MicroPay>(request, platform, TradeType::MICRO_PAY)
+        self.create_order::<MicroPayRead>(request, platform, TradeType::MICRO_PAY)
     }
 
     /// scan_code_pay (sdk-c-api.md §3.4).
@@ -462,7 +462,7 @@ impl Trade {
             trade_type,
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        let ex = self.client.call_at::<t::QueryOrder>(pinned.as_deref(), &request, AuthChoice::Hmac);
+        let ex = self.client.call_at::<QueryOrderRead>(pinned.as_deref(), &request, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
         let rec = orders.get_mut(out_trade_no);
         // A re-entry order stays -6 whatever the original order's state is.
@@ -702,7 +702,35 @@ pub trait OrderResult: Clone + Default {
     fn code_url(&self) -> Option<&str>;
 }
 
-impl OrderResult for t::MicroPayResult {
+/// The part of a `micro_pay` or `query_order` result the trade rules read: the order. The
+/// rest (merchant key, terminal, nonce) reaches the outputs as the reply's own text
+/// (`Response::raw_result`), so decoding it into structures would be work for nothing.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct OrderOnly {
+    /// The order, with its platform state.
+    pub order_content: Option<t::OrderContent>,
+}
+
+/// `micro_pay` read as [`OrderOnly`].
+#[derive(Debug, Clone, Copy)]
+pub struct MicroPayRead;
+impl cloud_pay_protocol::Api for MicroPayRead {
+    const ENDPOINT: cloud_pay_protocol::Endpoint = <t::MicroPay as cloud_pay_protocol::Api>::ENDPOINT;
+    type Request = <t::MicroPay as cloud_pay_protocol::Api>::Request;
+    type Result = OrderOnly;
+}
+
+/// `query_order` read as [`OrderOnly`].
+#[derive(Debug, Clone, Copy)]
+pub struct QueryOrderRead;
+impl cloud_pay_protocol::Api for QueryOrderRead {
+    const ENDPOINT: cloud_pay_protocol::Endpoint = <t::QueryOrder as cloud_pay_protocol::Api>::ENDPOINT;
+    type Request = <t::QueryOrder as cloud_pay_protocol::Api>::Request;
+    type Result = OrderOnly;
+}
+
+impl OrderResult for OrderOnly {
     fn order_content(&self) -> Option<&t::OrderContent> {
         self.order_content.as_ref()
     }

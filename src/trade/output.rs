@@ -65,7 +65,6 @@ enum Member<'a> {
 
 /// Members in first-insertion order; inserting a name again replaces its value in place
 /// (the semantics of a JSON object built key by key).
-#[derive(Default)]
 struct Members<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
 
 impl<'a> Members<'a> {
@@ -125,7 +124,8 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
     let mch_raw = result.as_ref().and_then(|r| r.get("pay_mch_key"));
     let order = order_raw.and_then(RawMembers::of);
     let mch = mch_raw.and_then(RawMembers::of);
-    let mut m = Members::default();
+    // Room for an order's members and the local facts: no growing.
+    let mut m = Members(Vec::with_capacity(48));
     m.lift_scalars(order.as_ref());
     let exts: Vec<Option<RawMembers<'_>>> =
         ["wxpay_order_content_ext", "alipay_order_content_ext"].iter().map(|ext| order.as_ref().and_then(|o| o.get(ext)).and_then(RawMembers::of)).collect();
