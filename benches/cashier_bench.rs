@@ -366,14 +366,15 @@ fn stages(sb: &Sandbox) {
     step("seal (HMAC) + envelope text", &mut || drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body())));
     step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
     step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
-    step("response_content decode (`Response::from_content`)", &mut || drop(std::hint::black_box(Response::<t::QueryOrderResult>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
+    step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || drop(std::hint::black_box(Response::<sdk::trade::OrderOnly>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
     step("  of which: normalising scan (`wire::may_need_normalizing`)", &mut || assert!(!std::hint::black_box(wire::may_need_normalizing(&env.response_content, &[]))));
     step("  of which: the members in place (`wire::RawMembers`)", &mut || drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap())));
     let content: Value = serde_json::from_str(&env.response_content).unwrap();
     let result_text = content["query_order"].to_string();
-    step("  of which: typed result (`QueryOrderResult`)", &mut || drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap())));
+    step("  of which: typed result (`OrderOnly`: the order)", &mut || drop(std::hint::black_box(serde_json::from_str::<sdk::trade::OrderOnly>(&result_text).unwrap())));
+    step("(for comparison: the whole result typed, `QueryOrderResult`)", &mut || drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap())));
     step("(for comparison: a `serde_json::Value` tree of it)", &mut || drop(std::hint::black_box(serde_json::from_str::<Value>(&env.response_content).unwrap())));
-    step("open_reply (all of the above on the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<t::QueryOrder>(&reply, KEY.as_bytes()))));
+    step("open_reply (envelope, HMAC, decode: the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<sdk::trade::QueryOrderRead>(&reply, KEY.as_bytes()))));
 }
 
 // ---- 2. throughput ----
@@ -411,7 +412,7 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
 }
 
 /// The same through the C ABI against a fresh sandbox: (rate/s, connections, journal fsyncs).
-fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64) {
+fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64, Duration) {
     let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
     init(&conf(&sb.http_base_url(), None, json!({})));
     let reqs: Vec<Vec<(CString, CString)>> = (0..threads)
@@ -434,29 +435,30 @@ fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64) {
             })
         })
         .collect();
-    let f0 = sdk::trade::journal::fsyncs();
+    let (f0, t0) = (sdk::trade::journal::fsyncs(), sdk::trade::journal::fsync_time());
     start.wait();
     let s = Instant::now();
     hs.into_iter().for_each(|h| h.join().unwrap());
     let rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
     let fsyncs = sdk::trade::journal::fsyncs() - f0;
+    let fsync_time = sdk::trade::journal::fsync_time() - t0;
     let conns = sb.control().connections_accepted() - c0;
     sdk::cloud_pay_fini();
     sb.stop();
-    (rate, conns, fsyncs)
+    (rate, conns, fsyncs, fsync_time)
 }
 
 fn throughput() {
     println!("\n## 2. Throughput: micro_pay + live query_order per thread (never-confirming code), HTTP");
     println!("Three rounds per row, raw and SDK alternating which goes first, each on a fresh sandbox; rates are medians, the ratio is the median of the three rounds' ratios.");
-    println!("| threads | payments | SDK pay+query/s | raw pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK connections | raw connections | journal fsyncs per payment |\n|---|---|---|---|---|---|---|---|---|");
+    println!("| threads | payments | SDK pay+query/s | raw pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK connections | raw connections | journal fsyncs per payment | fsync time per payment µs | 1/rate, SDK − raw µs |\n|---|---|---|---|---|---|---|---|---|---|---|");
     let sizes: Vec<(usize, usize)> = match std::env::var("BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
         Some(t) => vec![(t, (400 / t).max(16))],
         None => vec![(1, 400), (8, 100), (64, 16)],
     };
     for (threads, per_thread) in sizes {
         let (mut sdk_r, mut raw_r, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut sdk_c, mut raw_c, mut syncs) = (0, 0, 0);
+        let (mut sdk_c, mut raw_c, mut syncs, mut sync_time) = (0, 0, 0, Duration::ZERO);
         for round in 0..3 {
             let (raw, sdk) = if round % 2 == 0 {
                 let r = raw_run(threads, per_thread);
@@ -468,17 +470,19 @@ fn throughput() {
             ratios.push(sdk.0 / raw.0);
             sdk_r.push(sdk.0);
             raw_r.push(raw.0);
-            (sdk_c, raw_c, syncs) = (sdk.1, raw.1, syncs + sdk.2);
+            (sdk_c, raw_c, syncs, sync_time) = (sdk.1, raw.1, syncs + sdk.2, sync_time + sdk.3);
         }
         let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let payments = (3 * threads * per_thread) as f64;
+        let (sdk_rate, raw_rate) = (quantile(&mut sdk_r, 0.5), quantile(&mut raw_r, 0.5));
         println!(
-            "| {threads} | {} | {:.0} | {:.0} | **{:.2}** | {} | {sdk_c} | {raw_c} | {:.2} |",
+            "| {threads} | {} | {sdk_rate:.0} | {raw_rate:.0} | **{:.2}** | {} | {sdk_c} | {raw_c} | {:.2} | {:.0} | {:.0} |",
             threads * per_thread,
-            quantile(&mut sdk_r, 0.5),
-            quantile(&mut raw_r, 0.5),
             quantile(&mut ratios, 0.5),
             shown.join(" / "),
-            syncs as f64 / (3 * threads * per_thread) as f64
+            syncs as f64 / payments,
+            us(sync_time) / payments,
+            1e6 / sdk_rate - 1e6 / raw_rate
         );
     }
 }

@@ -23,9 +23,17 @@ pub const FILE: &str = "cloud_pay_orders.journal";
 /// fsyncs run by every journal of this process (for the benchmark's fsyncs per payment).
 static FSYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Nanoseconds spent in those fsyncs.
+static FSYNC_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How many journal fsyncs this process has run.
 pub fn fsyncs() -> u64 {
     FSYNCS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Time spent in journal fsyncs by this process.
+pub fn fsync_time() -> std::time::Duration {
+    std::time::Duration::from_nanos(FSYNC_NANOS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// The file grows in steps of this many zero bytes (see `Writer::phys`).
@@ -306,7 +314,9 @@ impl Journal {
             let w = self.file.lock();
             if w.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)) { w.written } else { seq }
         };
+        let started = std::time::Instant::now();
         let r = file.sync_data();
+        FSYNC_NANOS.fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         FSYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut s = self.sync.lock();
         s.running = false;
