@@ -712,23 +712,23 @@ pub struct OrderOnly {
     pub order_content: Option<t::OrderContent>,
 }
 
-/// `micro_pay` read as [`OrderOnly`].
-#[derive(Debug, Clone, Copy)]
-pub struct MicroPayRead;
-impl cloud_pay_protocol::Api for MicroPayRead {
-    const ENDPOINT: cloud_pay_protocol::Endpoint = <t::MicroPay as cloud_pay_protocol::Api>::ENDPOINT;
-    type Request = <t::MicroPay as cloud_pay_protocol::Api>::Request;
-    type Result = OrderOnly;
+/// An endpoint as the wire defines it, with its result read as [`OrderOnly`].
+macro_rules! order_only {
+    ($(#[$m:meta])* $name:ident = $api:ty) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl cloud_pay_protocol::Api for $name {
+            const ENDPOINT: cloud_pay_protocol::Endpoint = <$api as cloud_pay_protocol::Api>::ENDPOINT;
+            type Request = <$api as cloud_pay_protocol::Api>::Request;
+            type Result = OrderOnly;
+        }
+    };
 }
-
-/// `query_order` read as [`OrderOnly`].
-#[derive(Debug, Clone, Copy)]
-pub struct QueryOrderRead;
-impl cloud_pay_protocol::Api for QueryOrderRead {
-    const ENDPOINT: cloud_pay_protocol::Endpoint = <t::QueryOrder as cloud_pay_protocol::Api>::ENDPOINT;
-    type Request = <t::QueryOrder as cloud_pay_protocol::Api>::Request;
-    type Result = OrderOnly;
-}
+order_only!(/// `micro_pay` read as [`OrderOnly`].
+    MicroPayRead = t::MicroPay);
+order_only!(/// `query_order` read as [`OrderOnly`].
+    QueryOrderRead = t::QueryOrder);
 
 impl OrderResult for OrderOnly {
     fn order_content(&self) -> Option<&t::OrderContent> {
