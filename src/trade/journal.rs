@@ -225,16 +225,13 @@ impl Journal {
         Ok((journal, recovery))
     }
 
-    /// Opens the file for writing at the end of its entries: (file, that end, file size).
-    fn open_file(&self) -> std::io::Result<(std::fs::File, u64, u64)> {
+    /// Opens (creating) the file for reading and writing.
+    fn open_file(&self) -> std::io::Result<std::fs::File> {
         let mut opts = std::fs::OpenOptions::new();
         opts.create(true).read(true).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&self.path)?;
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes)?;
-        Ok((f, written_len(&bytes) as u64, bytes.len() as u64))
+        opts.open(&self.path)
     }
 
     /// Appends entries that must be on disk before anything is sent (orders, refunds), and
@@ -258,8 +255,12 @@ impl Journal {
         let text: String = entries.iter().map(encode).collect();
         let mut w = self.file.lock();
         if w.file.is_none() {
-            let (f, len, phys) = self.open_file()?;
-            (w.len, w.phys) = (len, phys);
+            // Where the entries end is read from the file at the first write of the process
+            // (and after a compaction that failed half-way).
+            let mut f = self.open_file()?;
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)?;
+            (w.len, w.phys) = (written_len(&bytes) as u64, bytes.len() as u64);
             w.file = Some(Arc::new(f));
         }
         let file = w.file.clone().expect("opened above");
@@ -284,6 +285,9 @@ impl Journal {
             let recovery = read(&std::fs::read(&self.path)?);
             let left = self.rewrite(&recovery)?;
             w.compact_at = next_compaction(left);
+            // The new file holds exactly what the rewrite wrote: no need to read it again.
+            (w.len, w.phys) = (left, left);
+            w.file = Some(Arc::new(self.open_file()?));
             let mut s = self.sync.lock();
             s.synced = s.synced.max(seq);
             drop(s);

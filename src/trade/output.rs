@@ -83,6 +83,7 @@ impl<'a> Members<'a> {
     fn lift_scalars(&mut self, from: Option<&RawMembers<'a>>) {
         for (k, v) in from.into_iter().flat_map(|m| &m.0) {
             if is_scalar(v) {
+                // The value borrows the reply's text, not `from`: `from` may go right after.
                 self.insert(k.clone(), Member::Raw(v));
             }
         }
@@ -127,10 +128,8 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
     // Room for an order's members and the local facts: no growing.
     let mut m = Members(Vec::with_capacity(48));
     m.lift_scalars(order.as_ref());
-    let exts: Vec<Option<RawMembers<'_>>> =
-        ["wxpay_order_content_ext", "alipay_order_content_ext"].iter().map(|ext| order.as_ref().and_then(|o| o.get(ext)).and_then(RawMembers::of)).collect();
-    for ext in &exts {
-        m.lift_scalars(ext.as_ref());
+    for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
+        m.lift_scalars(order.as_ref().and_then(|o| o.get(ext)).and_then(RawMembers::of).as_ref());
     }
     m.insert("out_trade_no".into(), Member::Str(out_trade_no));
     if !m.contains("trade_type")
