@@ -185,13 +185,17 @@ fn scan_code_pay_expires_at_time_expire() {
     let n = no("exp");
     let mut req = scan(&n, 1, 300);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    req.pay_content.time_expire = Some(now + 1);
+    // Two seconds ahead, not one: with `now + 1` a second boundary passing between reading the
+    // clock here and the sandbox reading its own made the order "in the past" (101) or already
+    // expired, and the test failed now and then.
+    let expire = now + 2;
+    req.pay_content.time_expire = Some(expire);
     ok(&c.call::<ScanCodePay>(&req));
     assert_eq!(state_of(&c, &n).1, 6);
-    // Wait until the next whole second has passed.
+    // Wait until time_expire has been reached.
     loop {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        if t > now {
+        if t >= expire {
             break;
         }
         sleep_ms(50);
