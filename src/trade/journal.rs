@@ -209,19 +209,30 @@ impl Journal {
     /// to `<file>.corrupt-<unix time>` and the file rewritten from what was valid.
     pub fn open(dir: &Path) -> std::io::Result<(Journal, Recovery)> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join(FILE);
-        let bytes = std::fs::read(&path).unwrap_or_default();
+        let journal = Journal { path: dir.join(FILE), file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
+        // Read through the handle later writes use. A journal that exists but cannot be read
+        // fails init: recovering nothing from it would leave its open orders unfollowed.
+        let mut f = journal.open_file()?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
         let recovery = read(&bytes);
-        let journal = Journal { path, file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
         if recovery.corrupt_bytes > 0 {
             let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let aside = journal.path.with_extension(format!("journal.corrupt-{secs}"));
             let _ = std::fs::write(aside, &bytes[bytes.len() - recovery.corrupt_bytes..]);
         }
+        let mut w = journal.file.lock();
         if recovery.corrupt_bytes > 0 || written_len(&bytes) as u64 > COMPACT_AT {
             let left = journal.rewrite(&recovery)?;
-            journal.file.lock().compact_at = next_compaction(left);
+            w.compact_at = next_compaction(left);
+            (w.len, w.phys) = (left, left);
+            f = journal.open_file()?;
+        } else {
+            (w.len, w.phys) = (written_len(&bytes) as u64, bytes.len() as u64);
         }
+        // The first payment writes at once instead of reading the file again.
+        w.file = Some(Arc::new(f));
+        drop(w);
         Ok((journal, recovery))
     }
 
@@ -255,8 +266,7 @@ impl Journal {
         let text: String = entries.iter().map(encode).collect();
         let mut w = self.file.lock();
         if w.file.is_none() {
-            // Where the entries end is read from the file at the first write of the process
-            // (and after a compaction that failed half-way).
+            // Where the entries end is read again after a compaction that failed half-way.
             let mut f = self.open_file()?;
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)?;
@@ -363,6 +373,32 @@ mod tests {
         let d = std::env::temp_dir().join(format!("cps-journal-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_read_fails_open() {
+        // Before, an unreadable journal read as empty: init succeeded and its open orders
+        // were neither polled nor answered for.
+        let d = dir("unreadable");
+        std::fs::create_dir_all(d.join(FILE)).unwrap();
+        assert!(Journal::open(&d).is_err());
+    }
+
+    #[test]
+    fn the_first_write_after_open_continues_the_file() {
+        let d = dir("continue");
+        let (j, _) = Journal::open(&d).unwrap();
+        j.append_durable(&[order("a")]).unwrap();
+        drop(j);
+        let (j, r) = Journal::open(&d).unwrap();
+        assert_eq!(r.entries, 1);
+        j.append_durable(&[order("b")]).unwrap();
+        j.append_state(&[Entry::State { no: "a".into(), state: 3, fin: true }]).unwrap();
+        drop(j);
+        let (_, r) = Journal::open(&d).unwrap();
+        assert_eq!((r.entries, r.corrupt_bytes), (3, 0));
+        let open: Vec<_> = r.open_orders().map(|o| o.order.clone()).collect();
+        assert_eq!(open, vec![order("b")]);
     }
 
     #[test]
