@@ -225,7 +225,7 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, in
  Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
  (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
  extensions: `state_dir` (where the encrypted files are; default the current directory),
- `base_url`, `ca_file`. Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR
+ `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; kept with the stored identity). Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR
  code for a staff member to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
  run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
 
@@ -294,7 +294,10 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  window, starting after interval/8 and backing off, so a customer who pays within seconds
  is seen sooner and one who pays late in the window later), `keep_alive_ping_interval`
  (50 s; 0 disables): a `ping` opens the connection in the background right after init and
- repeats after that much idle time, so a payment does not wait for a new TLS handshake.
+ repeats after that much idle time, so a payment does not wait for a new TLS handshake;
+ `proxy` (`http://host:port` or `http://user:password@host:port`: every request goes through
+ this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
+ variables such as `HTTPS_PROXY` are not read).
  Poll intervals accept fractional seconds. Init itself waits for nothing on the network
  (with `prober_dns` the domains are pinged first).
  Orders a previous process left unfinished are resumed from the order journal in `state_dir`;

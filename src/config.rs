@@ -49,6 +49,7 @@ struct RawCommon {
     upload_monitor_interval: Option<f64>,
     micro_pay_query_order_schedule: Option<String>,
     keep_alive_ping_interval: Option<f64>,
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -106,6 +107,8 @@ pub struct Config {
     pub keep_alive_ping_interval: Option<Duration>,
     /// Pause before repeating a request answered with status 103.
     pub retry_pause: Duration,
+    /// The HTTP proxy every request goes through (None: direct).
+    pub proxy: Option<crate::transport::Proxy>,
     /// Merchant and terminal identity.
     pub trade: TradeConf,
 }
@@ -269,6 +272,7 @@ impl Config {
                 v => Some(seconds(v, 50.0, "common_conf.keep_alive_ping_interval")?.min(MAX_KEEP_ALIVE_PING)),
             },
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
+            proxy: optional(c.proxy).map(|u| crate::transport::Proxy::parse(&u)).transpose().map_err(|e| bad("common_conf.proxy", &e))?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,
                 out_sub_mch_id: required(t.out_sub_mch_id, "trade_conf.out_sub_mch_id")?,

@@ -22,6 +22,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::error::SdkError;
+use crate::secret::Secret;
 
 /// Largest reply body read (listings can be large; anything beyond is a broken reply).
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
@@ -66,6 +67,7 @@ pub struct Transport {
     /// Milliseconds after `created` of the last request (for the keep-alive pinger).
     last_used_ms: AtomicU64,
     created: Instant,
+    proxy: Option<Proxy>,
 }
 
 impl Transport {
@@ -93,7 +95,13 @@ impl Transport {
             pool: Mutex::new(Vec::new()),
             last_used_ms: AtomicU64::new(0),
             created: Instant::now(),
+            proxy: None,
         })
+    }
+
+    /// Sends every request through `proxy` (None: directly).
+    pub fn with_proxy(self, proxy: Option<Proxy>) -> Transport {
+        Transport { proxy, ..self }
     }
 
     /// POSTs a JSON body to an endpoint below `base` and returns the reply body of an HTTP 200.
@@ -105,8 +113,14 @@ impl Transport {
             Some(c) => c,
             None => self.connect(&target)?,
         };
-        let request = request_bytes(&target, endpoint, body);
-        if let Err(e) = conn.stream.write_all(&request).and_then(|()| conn.stream.flush()) {
+        // Plain http through a proxy names the whole URL and carries the proxy's credentials.
+        let via = self.proxy.as_ref().filter(|_| !target.tls);
+        let mut request = request_bytes(&target, endpoint, body, via);
+        let sent = conn.stream.write_all(&request).and_then(|()| conn.stream.flush());
+        if via.is_some_and(|p| p.authorization.is_some()) {
+            crate::secret::zeroize(&mut request);
+        }
+        if let Err(e) = sent {
             return Err(TransportError::MaybeSent(format!("sending to {}: {e}", target.authority)));
         }
         let reply = read_reply(&mut conn, deadline).map_err(TransportError::MaybeSent)?;
@@ -155,8 +169,14 @@ impl Transport {
     /// Opens a connection (TCP, then the whole TLS handshake for https). Every failure here
     /// is `NotSent`: no byte of the request has been written yet.
     fn connect(&self, t: &Target<'_>) -> Result<Conn, TransportError> {
-        let not_sent = |what: &str, e: &dyn std::fmt::Display| TransportError::NotSent(format!("{what} {}: {e}", t.authority));
-        let addrs = (t.host, t.port).to_socket_addrs().map_err(|e| not_sent("resolving", &e))?;
+        // Through a proxy the TCP connection goes to the proxy; errors name both.
+        let via = self.proxy.as_ref().map(|p| format!(" (proxy {})", p.authority)).unwrap_or_default();
+        let not_sent = |what: &str, e: &dyn std::fmt::Display| TransportError::NotSent(format!("{what} {}{via}: {e}", t.authority));
+        let (host, port) = match &self.proxy {
+            Some(p) => (p.host.as_str(), p.port),
+            None => (t.host, t.port),
+        };
+        let addrs = (host, port).to_socket_addrs().map_err(|e| not_sent("resolving", &e))?;
         let mut last: Option<io::Error> = None;
         let mut tcp = None;
         for addr in addrs {
@@ -179,6 +199,10 @@ impl Transport {
             let mut tls = rustls::ClientConnection::new(self.tls.clone(), name).map_err(|e| not_sent("TLS with", &e))?;
             let mut tcp = tcp;
             tcp.set_read_timeout(Some(self.connect_timeout)).map_err(|e| not_sent("configuring the socket to", &e))?;
+            if let Some(p) = &self.proxy {
+                // TLS runs inside the tunnel, end to end with the service, verified as always.
+                p.tunnel(&mut tcp, t).map_err(|e| not_sent("opening a tunnel to", &e))?;
+            }
             while tls.is_handshaking() {
                 tls.complete_io(&mut tcp).map_err(|e| not_sent("TLS handshake with", &e))?;
             }
@@ -217,39 +241,187 @@ impl<'a> Target<'a> {
         let split = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = (&rest[..split], &rest[split..]);
         let origin = &base[..base.len() - rest.len() + split];
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
-            (h, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
+        let (host, port) = split_host_port(authority).ok_or_else(bad)?;
         let port = match port {
-            Some(p) => p.parse().map_err(|_| bad())?,
+            Some(p) => p,
             None if tls => 443,
             None => 80,
         };
-        if host.is_empty() {
-            return Err(bad());
-        }
         Ok(Target { tls, origin, authority, host, port, path: if path.is_empty() { "/" } else { path } })
+    }
+
+    /// `host:port` with the port always written (IPv6 in brackets): a CONNECT target.
+    fn host_port(&self) -> String {
+        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
     }
 }
 
+/// `host[:port]` (IPv6 in brackets) into a non-empty host and the port when written.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (h, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// An HTTP proxy that every connection goes through (`common_conf.proxy`). An https service
+/// is reached through a `CONNECT` tunnel, so TLS still runs end to end with the service and is
+/// verified as always; a plain http one by naming the whole URL in the request.
+#[derive(Clone)]
+pub struct Proxy {
+    /// `host:port`, for messages: never the credentials.
+    authority: String,
+    host: String,
+    port: u16,
+    /// The `Proxy-Authorization` value (`Basic …`) when the URL carries a user.
+    authorization: Option<Secret>,
+    /// The URL as configured, credentials included.
+    url: Secret,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Proxy(http://{}{})", if self.authorization.is_some() { "<credentials>@" } else { "" }, self.authority)
+    }
+}
+
+impl Proxy {
+    /// Parses `http://[user[:password]@]host:port` (user and password percent-encoded where
+    /// they hold `@`, `:` or `%`). Error texts never quote the credentials.
+    pub fn parse(url: &str) -> Result<Proxy, String> {
+        let url = url.trim();
+        let Some(rest) = url.strip_prefix("http://") else {
+            return Err(if url.starts_with("https://") {
+                "only http:// proxies are supported (an https service is still reached with TLS end to end, through CONNECT)".into()
+            } else {
+                "must look like http://host:port or http://user:password@host:port".into()
+            });
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (userinfo, authority) = match rest.rsplit_once('@') {
+            Some((u, a)) => (Some(u), a),
+            None => (None, rest),
+        };
+        if authority.contains(['/', '?', '#']) {
+            return Err("a proxy URL is http://host:port, without a path".into());
+        }
+        let (host, port) = split_host_port(authority).ok_or_else(|| format!("cannot read host and port from {authority:?}"))?;
+        let port = port.ok_or_else(|| format!("give the proxy's port: http://{authority}:PORT"))?;
+        let authorization = match userinfo {
+            None => None,
+            Some(u) => {
+                let (user, password) = u.split_once(':').unwrap_or((u, ""));
+                let mut pair = percent_decode(user).ok_or("bad %-escape in the proxy user")?;
+                pair.push(b':');
+                pair.extend(percent_decode(password).ok_or("bad %-escape in the proxy password")?);
+                use base64::Engine as _;
+                let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(&pair));
+                crate::secret::zeroize(&mut pair);
+                Some(Secret::new(header))
+            }
+        };
+        Ok(Proxy { authority: authority.to_owned(), host: host.to_owned(), port, authorization, url: Secret::new(url.to_owned()) })
+    }
+
+    /// The URL as configured, credentials included: only for the encrypted login file, so a
+    /// security login started from a running SDK goes through the same proxy.
+    pub(crate) fn url(&self) -> String {
+        String::from_utf8_lossy(self.url.expose()).into_owned()
+    }
+
+    /// Asks the proxy for a tunnel to `t` on a fresh connection to it.
+    fn tunnel(&self, tcp: &mut TcpStream, t: &Target<'_>) -> Result<(), String> {
+        let target = t.host_port();
+        let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n").into_bytes();
+        if let Some(a) = &self.authorization {
+            request.extend_from_slice(b"Proxy-Authorization: ");
+            request.extend_from_slice(a.expose());
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"\r\n");
+        let sent = tcp.write_all(&request);
+        crate::secret::zeroize(&mut request);
+        sent.map_err(|e| format!("sending CONNECT: {e}"))?;
+        // The reply head only: the service says nothing before the TLS client hello.
+        let mut buf = Vec::with_capacity(256);
+        let mut chunk = [0u8; 512];
+        let mut scanned = 0;
+        let head = loop {
+            if let Some(h) = parse_head(&buf, &mut scanned).map_err(|e| format!("the proxy's reply: {e}"))? {
+                break h;
+            }
+            if buf.len() > MAX_HEAD_BYTES {
+                return Err("the proxy's reply head is too large".into());
+            }
+            match tcp.read(&mut chunk) {
+                Ok(0) => return Err("the proxy closed the connection".into()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("reading the proxy's reply: {e}")),
+            }
+        };
+        match head.status {
+            200..=299 if buf.len() == head.len => Ok(()),
+            200..=299 => Err("the proxy sent data after accepting the tunnel".into()),
+            407 if self.authorization.is_some() => Err("the proxy refused the credentials in common_conf.proxy (HTTP 407)".into()),
+            407 => Err("the proxy wants credentials: http://user:password@host:port in common_conf.proxy (HTTP 407)".into()),
+            s => Err(format!("the proxy refused the tunnel with HTTP {s}")),
+        }
+    }
+}
+
+/// `%XX` escapes decoded (None for a broken escape).
+fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let digit = |j: usize| b.get(j).and_then(|&c| (c as char).to_digit(16));
+            out.push((digit(i + 1)? * 16 + digit(i + 2)?) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// Head and body in one buffer: one write, so the request leaves in as few segments as it fits.
-fn request_bytes(t: &Target<'_>, endpoint: Endpoint, body: &str) -> Vec<u8> {
-    let mut r = Vec::with_capacity(192 + t.path.len() + t.authority.len() + body.len());
+/// `via`: the proxy a plain http request goes through (the request then names the whole URL).
+fn request_bytes(t: &Target<'_>, endpoint: Endpoint, body: &str, via: Option<&Proxy>) -> Vec<u8> {
+    let mut r = Vec::with_capacity(256 + t.origin.len() + t.path.len() + t.authority.len() + body.len());
+    let origin = if via.is_some() { t.origin } else { "" };
     let _ = write!(
         r,
-        "POST {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cloud-pay-sdk-rust/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+        "POST {origin}{}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cloud-pay-sdk-rust/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n",
         t.path,
         endpoint.path(),
         t.authority,
         env!("CARGO_PKG_VERSION"),
         body.len()
     );
+    if let Some(a) = via.and_then(|p| p.authorization.as_ref()) {
+        r.extend_from_slice(b"Proxy-Authorization: ");
+        r.extend_from_slice(a.expose());
+        r.extend_from_slice(b"\r\n");
+    }
+    r.extend_from_slice(b"\r\n");
     r.extend_from_slice(body.as_bytes());
     r
 }

@@ -22,7 +22,10 @@ use crate::trade::requests::*;
 /// window, starting after interval/8 and backing off, so a customer who pays within seconds
 /// is seen sooner and one who pays late in the window later), `keep_alive_ping_interval`
 /// (50 s; 0 disables): a `ping` opens the connection in the background right after init and
-/// repeats after that much idle time, so a payment does not wait for a new TLS handshake.
+/// repeats after that much idle time, so a payment does not wait for a new TLS handshake;
+/// `proxy` (`http://host:port` or `http://user:password@host:port`: every request goes through
+/// this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
+/// variables such as `HTTPS_PROXY` are not read).
 /// Poll intervals accept fractional seconds. Init itself waits for nothing on the network
 /// (with `prober_dns` the domains are pinged first).
 /// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;

@@ -60,8 +60,9 @@ impl SecOutcome {
     }
 }
 
-/// The login identity kept in [`LOGIN_FILE`] (no secrets).
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+/// The login identity kept in [`LOGIN_FILE`] (encrypted). No key; `proxy` may carry the
+/// proxy's credentials, so Debug leaves it out.
+#[derive(Serialize, Deserialize, Clone, Default)]
 #[serde(default)]
 struct Identity {
     out_mch_id: String,
@@ -72,6 +73,7 @@ struct Identity {
     staff_id: Option<String>,
     base_url: Option<String>,
     ca_file: Option<String>,
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -84,6 +86,7 @@ struct LoginRequest {
     state_dir: Option<String>,
     base_url: Option<String>,
     ca_file: Option<String>,
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -156,12 +159,13 @@ fn none_if_empty(v: Option<String>) -> Option<String> {
 }
 
 /// The channel for the bootstrap exchanges (no merchant key yet).
-fn channel(base_url: &str, ca_file: Option<&str>) -> Result<Channel, SdkError> {
+fn channel(base_url: &str, ca_file: Option<&str>, proxy: Option<&str>) -> Result<Channel, SdkError> {
+    let proxy = proxy.map(crate::transport::Proxy::parse).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
     let ca = match ca_file {
         Some(p) => Some(std::fs::read_to_string(p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
         None => std::fs::read_to_string(crate::config::VENDOR_CA_FILE).ok(),
     };
-    let transport = Transport::new(ca.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?;
+    let transport = Transport::new(ca.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(proxy);
     Ok(Channel::new(transport, vec![base_url.to_owned()], false, Duration::from_secs(3)))
 }
 
@@ -213,7 +217,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
             };
             let url = base_url(none_if_empty(req.base_url.clone()), None)?;
-            let ch = channel(&url, req.ca_file.as_deref())?;
+            let ch = channel(&url, req.ca_file.as_deref(), none_if_empty(req.proxy.clone()).as_deref())?;
             let ex = call::<t::QueryIdentityMapping>(&ch, &t::IdentityMappingRequest {
                 mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
                 pay_platform: Some(platform),
@@ -231,19 +235,21 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 pay_platform: Some(platform.0),
                 base_url: Some(url),
                 ca_file: none_if_empty(req.ca_file.clone()),
+                proxy: none_if_empty(req.proxy.clone()),
                 ..Default::default()
             };
             (id, true)
         }
     };
-    start_qr(identity, state_dir, Purpose::Login { first_run }, req.base_url, req.ca_file)
+    start_qr(identity, state_dir, Purpose::Login { first_run }, req.base_url, req.ca_file, req.proxy)
 }
 
 /// Starts a QR code (client_initialize) for a login or an identification.
-fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Option<String>, ca: Option<String>) -> Result<SecOutcome, SdkError> {
+fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Option<String>, ca: Option<String>, proxy: Option<String>) -> Result<SecOutcome, SdkError> {
     let url = base_url(none_if_empty(url), identity.base_url.as_deref())?;
     let ca = none_if_empty(ca).or(identity.ca_file.clone());
-    let ch = Arc::new(channel(&url, ca.as_deref())?);
+    let proxy = none_if_empty(proxy).or(identity.proxy.clone());
+    let ch = Arc::new(channel(&url, ca.as_deref(), proxy.as_deref())?);
     let ex = call::<t::ClientInitialize>(&ch, &t::ClientInitializeRequest {
         out_sub_mch_id: identity.out_sub_mch_id.clone(),
         out_shop_id: identity.out_shop_id.clone(),
@@ -258,7 +264,7 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Optio
     let mut st = STATE.lock();
     st.latest.insert(kind, r.activator.clone());
     st.channel = Some(ch.clone());
-    let identity = Identity { base_url: Some(url), ca_file: ca, ..identity };
+    let identity = Identity { base_url: Some(url), ca_file: ca, proxy, ..identity };
     st.pending.insert(
         r.activator.clone(),
         Pending { channel: ch, identity, state_dir, token: r.token.clone(), deadline: Instant::now() + Duration::from_secs(r.ttl.max(1) as u64), purpose, taken: false },
@@ -434,13 +440,14 @@ pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
                     out_sub_mch_id: tc.out_sub_mch_id.clone(),
                     out_shop_id: Some(tc.out_shop_id.clone()),
                     base_url: rt.config.domains.first().cloned(),
+                    proxy: rt.config.proxy.as_ref().map(crate::transport::Proxy::url),
                     ..Default::default()
                 };
                 (id, rt.config.state_dir.clone())
             }
         }
     };
-    start_qr(identity, dir, Purpose::Identification, None, None)
+    start_qr(identity, dir, Purpose::Identification, None, None, None)
 }
 
 /// `cloud_pay_security_identification_check`.
