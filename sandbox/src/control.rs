@@ -37,6 +37,9 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Where state.json lives.
     pub state_dir: PathBuf,
+    /// Whether state.json is written: not for a temporary state directory, which nothing can
+    /// load again (it is deleted on stop).
+    persist: bool,
     /// `http://127.0.0.1:P/`, set once bound.
     pub base: RwLock<String>,
     log_id: AtomicI64,
@@ -47,7 +50,7 @@ pub struct Shared {
 
 impl Shared {
     /// Builds the shared state around a loaded store.
-    pub fn new(cfg: SandboxConfig, store: Store, state_dir: PathBuf) -> Shared {
+    pub fn new(cfg: SandboxConfig, store: Store, state_dir: PathBuf, persist: bool) -> Shared {
         let keys = cfg
             .merchants
             .iter()
@@ -64,6 +67,7 @@ impl Shared {
             connections: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             state_dir,
+            persist,
             base: RwLock::new(String::new()),
             log_id: AtomicI64::new(log_id),
             refund_delay_ms: AtomicU64::new(delay),
@@ -99,6 +103,9 @@ impl Shared {
 
     /// Writes the store; a failure is reported, not fatal (the sandbox keeps serving).
     pub fn persist(&self, store: &Store) {
+        if !self.persist {
+            return;
+        }
         if let Err(e) = store.save(&self.state_dir) {
             eprintln!("cloud-pay-sandbox: cannot save state in {}: {e}", self.state_dir.display());
         }

@@ -41,7 +41,8 @@ use state::Store;
 pub struct SandboxOptions {
     /// Merchants and knobs.
     pub config: SandboxConfig,
-    /// `None` = a fresh temporary directory (deleted on stop); `Some` = load state from there if present.
+    /// `None` = a fresh temporary directory (deleted on stop; the state stays in memory only);
+    /// `Some` = load state from there if present, and save it there after every change.
     pub state_dir: Option<PathBuf>,
     /// Plain HTTP listener; default 127.0.0.1:0.
     pub http_addr: Option<SocketAddr>,
@@ -94,7 +95,7 @@ impl Sandbox {
         };
         let http = loopback(http_l.local_addr()?);
         let https = loopback(https_l.local_addr()?);
-        let shared = Arc::new(Shared::new(opts.config, store, dir));
+        let shared = Arc::new(Shared::new(opts.config, store, dir, temp_dir.is_none()));
         *shared.base.write() = format!("http://{http}/");
         shared.persist(&shared.store.lock());
         let threads = vec![

@@ -1,5 +1,6 @@
 //! The persisted store: orders, refunds, shops, logins, uploads. Written to
-//! `<state_dir>/state.json` (temp file + rename) after every change.
+//! `<state_dir>/state.json` (temp file + rename) after every change, unless the state
+//! directory is a temporary one.
 
 use std::collections::BTreeMap;
 use std::io;

@@ -87,6 +87,18 @@ fn state_survives_stop_and_start() {
 }
 
 #[test]
+fn a_temporary_state_dir_keeps_the_state_in_memory() {
+    let sb = start();
+    let c = Client::http(&sb);
+    let n = no("mem");
+    ok(&c.call::<MicroPay>(&micro(&n, WX_NOW, 100)));
+    assert_eq!(state_of(&c, &n).1, 2);
+    // Nothing could load it again: the directory goes on stop.
+    assert!(!sb.state_dir().join("state.json").exists(), "no state file in a temporary state dir");
+    sb.stop();
+}
+
+#[test]
 fn stop_closes_keep_alive_connections() {
     let sb = start();
     let host = host_of(&sb.http_base_url());
