@@ -386,6 +386,7 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
     let bodies: Vec<Vec<(String, String)>> = (0..threads)
         .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("R{th:02}"), i); (raw_pay_body(&no), raw_query_body(&no)) }).collect())
         .collect();
+    let c0 = sb.control().connections_accepted();
     let start = Arc::new(std::sync::Barrier::new(threads + 1));
     let hs: Vec<_> = bodies
         .into_iter()
@@ -401,7 +402,6 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
             })
         })
         .collect();
-    let c0 = sb.control().connections_accepted();
     start.wait();
     let s = Instant::now();
     hs.into_iter().for_each(|h| h.join().unwrap());
@@ -411,10 +411,31 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
     (rate, conns)
 }
 
-/// The same through the C ABI against a fresh sandbox: (rate/s, connections, journal fsyncs).
-fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64, Duration) {
+/// One SDK round's figures.
+struct SdkRun {
+    rate: f64,
+    connections: u64,
+    fsyncs: u64,
+    fsync_time: Duration,
+}
+
+/// A state_dir on tmpfs, where an fsync costs nothing: it separates what the disk costs a
+/// payment from what the SDK's own work does. None where there is no /dev/shm.
+fn tmpfs_state_dir() -> Option<String> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let shm = std::path::Path::new("/dev/shm");
+    if !shm.is_dir() {
+        return None;
+    }
+    let d = shm.join(format!("cps-bench-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&d).ok()?;
+    Some(d.to_string_lossy().into_owned())
+}
+
+/// The same through the C ABI against a fresh sandbox, the journal in `state_dir` (None: on disk).
+fn sdk_run(threads: usize, per_thread: usize, state_dir: Option<&str>) -> SdkRun {
     let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-    init(&conf(&sb.http_base_url(), None, json!({})));
+    init(&conf(&sb.http_base_url(), None, state_dir.map_or(json!({}), |d| json!({"state_dir": d}))));
     let reqs: Vec<Vec<(CString, CString)>> = (0..threads)
         .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("S{th:02}"), i); (pay_req(&no, NEVER_CONFIRMS), query_req(&no)) }).collect())
         .collect();
@@ -442,47 +463,65 @@ fn sdk_run(threads: usize, per_thread: usize) -> (f64, u64, u64, Duration) {
     let rate = (threads * per_thread) as f64 / s.elapsed().as_secs_f64();
     let fsyncs = sdk::trade::journal::fsyncs() - f0;
     let fsync_time = sdk::trade::journal::fsync_time() - t0;
-    let conns = sb.control().connections_accepted() - c0;
+    let connections = sb.control().connections_accepted() - c0;
     sdk::cloud_pay_fini();
     sb.stop();
-    (rate, conns, fsyncs, fsync_time)
+    SdkRun { rate, connections, fsyncs, fsync_time }
 }
 
 fn throughput() {
+    const ROUNDS: usize = 5;
     println!("\n## 2. Throughput: micro_pay + live query_order per thread (never-confirming code), HTTP");
-    println!("Three rounds per row, raw and SDK alternating which goes first, each on a fresh sandbox; rates are medians, the ratio is the median of the three rounds' ratios.");
-    println!("| threads | payments | SDK pay+query/s | raw pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK connections | raw connections | journal fsyncs per payment | fsync time per payment µs | 1/rate, SDK − raw µs |\n|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("{ROUNDS} rounds per row; in each, raw, SDK (journal on disk) and SDK (journal on tmpfs) run in rotating order, each on a fresh in-memory sandbox. Rates are medians of the rounds, ratios the medians of the rounds' ratios to that round's raw rate.");
+    println!("| threads | payments per round | raw pay+query/s | SDK pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK, journal on tmpfs, pay+query/s | ratio | ratios of the rounds | journal fsyncs per payment | fsync time per payment µs | 1/rate, SDK − raw µs (disk / tmpfs) | connections SDK / raw |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let sizes: Vec<(usize, usize)> = match std::env::var("BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
-        Some(t) => vec![(t, (400 / t).max(16))],
-        None => vec![(1, 400), (8, 100), (64, 16)],
+        Some(t) => vec![(t, (2000 / t).max(64))],
+        None => vec![(1, 2000), (8, 500), (64, 64)],
     };
     for (threads, per_thread) in sizes {
-        let (mut sdk_r, mut raw_r, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut sdk_c, mut raw_c, mut syncs, mut sync_time) = (0, 0, 0, Duration::ZERO);
-        for round in 0..3 {
-            let (raw, sdk) = if round % 2 == 0 {
-                let r = raw_run(threads, per_thread);
-                (r, sdk_run(threads, per_thread))
-            } else {
-                let s = sdk_run(threads, per_thread);
-                (raw_run(threads, per_thread), s)
-            };
-            ratios.push(sdk.0 / raw.0);
-            sdk_r.push(sdk.0);
+        let (mut raw_r, mut disk_r, mut shm_r, mut disk_q, mut shm_q) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut conns, mut syncs, mut sync_time) = ((0, 0), 0, Duration::ZERO);
+        for round in 0..ROUNDS {
+            let (mut raw, mut disk, mut shm) = (None, None, None);
+            for step in 0..3 {
+                match (round + step) % 3 {
+                    0 => raw = Some(raw_run(threads, per_thread)),
+                    1 => disk = Some(sdk_run(threads, per_thread, None)),
+                    _ => {
+                        shm = tmpfs_state_dir().map(|d| {
+                            let r = sdk_run(threads, per_thread, Some(&d));
+                            let _ = std::fs::remove_dir_all(&d); // memory, not disk
+                            r
+                        })
+                    }
+                }
+            }
+            let (raw, disk) = (raw.expect("ran"), disk.expect("ran"));
             raw_r.push(raw.0);
-            (sdk_c, raw_c, syncs, sync_time) = (sdk.1, raw.1, syncs + sdk.2, sync_time + sdk.3);
+            disk_r.push(disk.rate);
+            disk_q.push(disk.rate / raw.0);
+            if let Some(shm) = shm {
+                shm_r.push(shm.rate);
+                shm_q.push(shm.rate / raw.0);
+            }
+            (conns, syncs, sync_time) = ((disk.connections, raw.1), syncs + disk.fsyncs, sync_time + disk.fsync_time);
         }
-        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        let payments = (3 * threads * per_thread) as f64;
-        let (sdk_rate, raw_rate) = (quantile(&mut sdk_r, 0.5), quantile(&mut raw_r, 0.5));
+        let shown = |v: &[f64]| v.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" / ");
+        let payments = (ROUNDS * threads * per_thread) as f64;
+        let (disk_shown, shm_shown) = (shown(&disk_q), shown(&shm_q));
+        let raw_rate = quantile(&mut raw_r, 0.5);
+        let disk_rate = quantile(&mut disk_r, 0.5);
+        let (shm_rate, shm_ratio) = if shm_r.is_empty() { (f64::NAN, f64::NAN) } else { (quantile(&mut shm_r, 0.5), quantile(&mut shm_q, 0.5)) };
         println!(
-            "| {threads} | {} | {sdk_rate:.0} | {raw_rate:.0} | **{:.2}** | {} | {sdk_c} | {raw_c} | {:.2} | {:.0} | {:.0} |",
+            "| {threads} | {} | {raw_rate:.0} | {disk_rate:.0} | **{:.2}** | {disk_shown} | {shm_rate:.0} | {shm_ratio:.2} | {shm_shown} | {:.2} | {:.0} | {:.0} / {:.0} | {} / {} |",
             threads * per_thread,
-            quantile(&mut ratios, 0.5),
-            shown.join(" / "),
+            quantile(&mut disk_q, 0.5),
             syncs as f64 / payments,
             us(sync_time) / payments,
-            1e6 / sdk_rate - 1e6 / raw_rate
+            1e6 / disk_rate - 1e6 / raw_rate,
+            1e6 / shm_rate - 1e6 / raw_rate,
+            conns.0,
+            conns.1,
         );
     }
 }
