@@ -308,7 +308,7 @@ fn profile_loop(sb: &Sandbox) {
     // BENCH_PROFILE_PAY=1: micro_pay calls (a new order each) instead.
     let pay = std::env::var("BENCH_PROFILE_PAY").is_ok_and(|v| v == "1");
     let pays: Vec<CString> = (0..if pay { n } else { 0 }).map(|i| pay_req(&order_no("Q", i), NEVER_CONFIRMS)).collect();
-    let (c0, r0, s) = (thread_cpu(), thread_user_sys(), Instant::now());
+    let (c0, r0, a0, s) = (thread_cpu(), thread_user_sys(), allocs(), Instant::now());
     for i in 0..n {
         if let Some(p) = pays.get(i) {
             assert_eq!(call(sdk::cloud_pay_micro_pay, p, &mut out), 0);
@@ -316,14 +316,16 @@ fn profile_loop(sb: &Sandbox) {
             assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2);
         }
     }
-    let (cpu, r1, wall) = (thread_cpu() - c0, thread_user_sys(), s.elapsed());
+    let (cpu, r1, a1, wall) = (thread_cpu() - c0, thread_user_sys(), allocs(), s.elapsed());
     println!(
-        "\n## profile loop: {n} {} calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call ({:.1} user, {:.1} system)",
+        "\n## profile loop: {n} {} calls: {:.1} µs wall, {:.1} µs CPU of the calling thread per call ({:.1} user, {:.1} system), {:.1} allocations ({:.0} bytes) per call",
         if pay { "micro_pay" } else { "query_order" },
         us(wall) / n as f64,
         us(cpu) / n as f64,
         us(r1.0 - r0.0) / n as f64,
-        us(r1.1 - r0.1) / n as f64
+        us(r1.1 - r0.1) / n as f64,
+        (a1.0 - a0.0) as f64 / n as f64,
+        (a1.1 - a0.1) as f64 / n as f64
     );
     sdk::cloud_pay_fini();
 }
