@@ -57,8 +57,13 @@ const KEY: &str = "TESTONLY0123456789ABCDEFGHIJKLMN";
 const NEVER_CONFIRMS: &str = "139400000000000000";
 
 fn state_dir() -> String {
+    state_dir_under(&std::env::temp_dir())
+}
+
+/// A new state_dir below `root`.
+fn state_dir_under(root: &std::path::Path) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!("cps-bench-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = root.join(format!("cps-bench-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&d).unwrap();
     d.to_string_lossy().into_owned()
 }
@@ -424,14 +429,8 @@ struct SdkRun {
 /// A state_dir on tmpfs, where an fsync costs nothing: it separates what the disk costs a
 /// payment from what the SDK's own work does. None where there is no /dev/shm.
 fn tmpfs_state_dir() -> Option<String> {
-    static N: AtomicUsize = AtomicUsize::new(0);
     let shm = std::path::Path::new("/dev/shm");
-    if !shm.is_dir() {
-        return None;
-    }
-    let d = shm.join(format!("cps-bench-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&d).ok()?;
-    Some(d.to_string_lossy().into_owned())
+    shm.is_dir().then(|| state_dir_under(shm))
 }
 
 /// The same through the C ABI against a fresh sandbox, the journal in `state_dir` (None: on disk).

@@ -343,15 +343,20 @@ impl Proxy {
         String::from_utf8_lossy(self.url.expose()).into_owned()
     }
 
+    /// The `Proxy-Authorization` header line, when the URL carries credentials.
+    fn write_authorization(&self, head: &mut Vec<u8>) {
+        if let Some(a) = &self.authorization {
+            head.extend_from_slice(b"Proxy-Authorization: ");
+            head.extend_from_slice(a.expose());
+            head.extend_from_slice(b"\r\n");
+        }
+    }
+
     /// Asks the proxy for a tunnel to `t` on a fresh connection to it.
     fn tunnel(&self, tcp: &mut TcpStream, t: &Target<'_>) -> Result<(), String> {
         let target = t.host_port();
         let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n").into_bytes();
-        if let Some(a) = &self.authorization {
-            request.extend_from_slice(b"Proxy-Authorization: ");
-            request.extend_from_slice(a.expose());
-            request.extend_from_slice(b"\r\n");
-        }
+        self.write_authorization(&mut request);
         request.extend_from_slice(b"\r\n");
         let sent = tcp.write_all(&request);
         crate::secret::zeroize(&mut request);
@@ -416,10 +421,8 @@ fn request_bytes(t: &Target<'_>, endpoint: Endpoint, body: &str, via: Option<&Pr
         env!("CARGO_PKG_VERSION"),
         body.len()
     );
-    if let Some(a) = via.and_then(|p| p.authorization.as_ref()) {
-        r.extend_from_slice(b"Proxy-Authorization: ");
-        r.extend_from_slice(a.expose());
-        r.extend_from_slice(b"\r\n");
+    if let Some(p) = via {
+        p.write_authorization(&mut r);
     }
     r.extend_from_slice(b"\r\n");
     r.extend_from_slice(body.as_bytes());

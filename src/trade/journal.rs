@@ -210,30 +210,41 @@ impl Journal {
     pub fn open(dir: &Path) -> std::io::Result<(Journal, Recovery)> {
         std::fs::create_dir_all(dir)?;
         let journal = Journal { path: dir.join(FILE), file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
-        // Read through the handle later writes use. A journal that exists but cannot be read
-        // fails init: recovering nothing from it would leave its open orders unfollowed.
-        let mut f = journal.open_file()?;
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes)?;
+        let mut w = journal.file.lock();
+        // A journal that exists but cannot be read fails init: recovering nothing from it would
+        // leave its open orders unfollowed. The handle stays open for the first payment.
+        let bytes = journal.load(&mut w)?;
         let recovery = read(&bytes);
         if recovery.corrupt_bytes > 0 {
             let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let aside = journal.path.with_extension(format!("journal.corrupt-{secs}"));
             let _ = std::fs::write(aside, &bytes[bytes.len() - recovery.corrupt_bytes..]);
         }
-        let mut w = journal.file.lock();
         if recovery.corrupt_bytes > 0 || written_len(&bytes) as u64 > COMPACT_AT {
-            let left = journal.rewrite(&recovery)?;
-            w.compact_at = next_compaction(left);
-            (w.len, w.phys) = (left, left);
-            f = journal.open_file()?;
-        } else {
-            (w.len, w.phys) = (written_len(&bytes) as u64, bytes.len() as u64);
+            journal.compact(&mut w, &recovery)?;
         }
-        // The first payment writes at once instead of reading the file again.
-        w.file = Some(Arc::new(f));
         drop(w);
         Ok((journal, recovery))
+    }
+
+    /// Opens the file and reads it; the writer continues where its entries end.
+    fn load(&self, w: &mut Writer) -> std::io::Result<Vec<u8>> {
+        let mut f = self.open_file()?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
+        (w.len, w.phys) = (written_len(&bytes) as u64, bytes.len() as u64);
+        w.file = Some(Arc::new(f));
+        Ok(bytes)
+    }
+
+    /// Rewrites the file to `r`'s open orders and points the writer at the new file. It holds
+    /// exactly what the rewrite wrote: no need to read it again.
+    fn compact(&self, w: &mut Writer, r: &Recovery) -> std::io::Result<()> {
+        let left = self.rewrite(r)?;
+        w.compact_at = next_compaction(left);
+        (w.len, w.phys) = (left, left);
+        w.file = Some(Arc::new(self.open_file()?));
+        Ok(())
     }
 
     /// Opens (creating) the file for reading and writing.
@@ -267,11 +278,7 @@ impl Journal {
         let mut w = self.file.lock();
         if w.file.is_none() {
             // Where the entries end is read again after a compaction that failed half-way.
-            let mut f = self.open_file()?;
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes)?;
-            (w.len, w.phys) = (written_len(&bytes) as u64, bytes.len() as u64);
-            w.file = Some(Arc::new(f));
+            self.load(&mut w)?;
         }
         let file = w.file.clone().expect("opened above");
         let end = w.len + text.len() as u64;
@@ -293,11 +300,7 @@ impl Journal {
             // synced or not, is on disk once it returns.
             w.file = None;
             let recovery = read(&std::fs::read(&self.path)?);
-            let left = self.rewrite(&recovery)?;
-            w.compact_at = next_compaction(left);
-            // The new file holds exactly what the rewrite wrote: no need to read it again.
-            (w.len, w.phys) = (left, left);
-            w.file = Some(Arc::new(self.open_file()?));
+            self.compact(&mut w, &recovery)?;
             let mut s = self.sync.lock();
             s.synced = s.synced.max(seq);
             drop(s);
