@@ -12,30 +12,46 @@ use subtle::ConstantTimeEq;
 
 /// HMAC-SHA256 of `message` under the raw bytes of `key`, as 64 upper-case hex characters.
 pub fn authen_code(key: &[u8], message: &[u8]) -> String {
+    let mut hex = [0u8; 64];
+    hex_upper_into(&hmac_sha256(key, message), &mut hex);
+    String::from_utf8(hex.to_vec()).expect("hex digits are ASCII")
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     // `new_from_slice` accepts any key length for HMAC; the error branch is unreachable.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(message);
-    hex_upper(&mac.finalize().into_bytes())
+    mac.finalize().into_bytes().into()
 }
 
 /// Constant-time check of an authen code. Only the documented upper-case form is accepted
-/// unless `accept_lower` is set (a sandbox switch, §3.1).
+/// unless `accept_lower` is set (a sandbox switch, §3.1). Compared in place, no allocation
+/// (every reply is checked).
 pub fn verify_authen_code(key: &[u8], message: &[u8], code: &str, accept_lower: bool) -> bool {
-    let expected = authen_code(key, message);
-    let given: std::borrow::Cow<str> =
-        if accept_lower { code.to_ascii_uppercase().into() } else { code.into() };
-    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+    let mut expected = [0u8; 64];
+    hex_upper_into(&hmac_sha256(key, message), &mut expected);
+    let Ok(mut given) = <[u8; 64]>::try_from(code.as_bytes()) else { return false };
+    if accept_lower {
+        given.make_ascii_uppercase();
+    }
+    bool::from(expected.ct_eq(&given))
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Upper-case hex of `bytes` into `out` (twice as long).
+fn hex_upper_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, o) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        o[0] = HEX_UPPER[(b >> 4) as usize];
+        o[1] = HEX_UPPER[(b & 15) as usize];
+    }
 }
 
 /// Upper-case hex.
 pub fn hex_upper(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
+    let mut s = vec![0u8; bytes.len() * 2];
+    hex_upper_into(bytes, &mut s);
+    String::from_utf8(s).expect("hex digits are ASCII")
 }
 
 /// A fresh `nonce_str`: 32 upper-case hex characters, unpredictable and never repeated.
