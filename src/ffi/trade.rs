@@ -106,7 +106,7 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
             Ok(o) => o,
             Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
-        finish_money(&out, accept(outcome.accept), &outcome.output.to_string(), outcome.message)
+        finish_money(&out, accept(outcome.accept), &outcome.output, outcome.message)
     })
 }
 

@@ -46,7 +46,7 @@ pub struct PayOutcome {
     /// Accepted or not.
     pub accept: Accept,
     /// `{"pay_platform":N,"out_trade_no":"…"}`.
-    pub output: Value,
+    pub output: String,
     /// Why, when not accepted or unknown.
     pub message: Option<String>,
 }
@@ -123,6 +123,36 @@ fn digest(parts: &[&str]) -> [u8; 32] {
         h.update(p.as_bytes());
     }
     h.finalize().into()
+}
+
+/// Digest of a pay request's business content: its wire `text` with `nonce_str` emptied (a
+/// retry carries a new nonce, not a new order). Read from the text that is sent: `nonce_str`
+/// is the request's last member and a nonce is plain hex, so the text ends
+/// `,"nonce_str":"<nonce>"}`, and the digest covers it with the nonce left out. Journals hold
+/// these digests, so it must equal [`reserialised_digest`], the way they were first made;
+/// a property test holds the two equal.
+fn content_digest(request: &t::PayRequest, text: &str) -> [u8; 32] {
+    sent_text_digest(&request.nonce_str, text).unwrap_or_else(|| reserialised_digest(request))
+}
+
+/// The business digest from the sent text; `None` when the text does not end with this nonce.
+fn sent_text_digest(nonce: &str, text: &str) -> Option<[u8; 32]> {
+    let head = text.strip_suffix("\"}")?.strip_suffix(nonce)?;
+    if nonce.is_empty() || !head.ends_with(",\"nonce_str\":\"") {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(((head.len() + 2) as u64).to_be_bytes());
+    h.update(head.as_bytes());
+    h.update(b"\"}");
+    Some(h.finalize().into())
+}
+
+/// The business digest the long way: the request serialised again with an empty nonce.
+fn reserialised_digest(request: &t::PayRequest) -> [u8; 32] {
+    let mut business = request.clone();
+    business.nonce_str.clear();
+    digest(&[&wire::to_text(&business)])
 }
 
 /// Infers the platform from a payment code: WeChat `10`–`15` with 18 digits, Alipay
@@ -316,10 +346,9 @@ impl Trade {
         A::Result: OrderResult,
     {
         let out_trade_no = request.pay_content.out_trade_no.clone();
-        let mut business = request.clone();
-        business.nonce_str.clear();
-        let content_digest = digest(&[&wire::to_text(&business)]);
-        let output = json!({"pay_platform": platform.0, "out_trade_no": out_trade_no});
+        let text = wire::to_text(&request);
+        let content_digest = content_digest(&request, &text);
+        let output = output::pay_output(platform, &out_trade_no);
         let (poll_count, poll_interval) = self.poll_settings(trade_type);
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
@@ -335,12 +364,11 @@ impl Trade {
                 // A retry: the identical bytes again (after a restart, the same content anew).
                 Some(rec) => {
                     if rec.request_content.is_empty() {
-                        rec.request_content = wire::to_text(&request);
+                        rec.request_content = text;
                     }
                     (rec.request_content.clone(), rec.domain.clone(), false)
                 }
                 None => {
-                    let text = wire::to_text(&request);
                     orders.insert(out_trade_no.clone(), OrderRecord {
                         out_trade_no: out_trade_no.clone(),
                         trade_type,
@@ -782,6 +810,7 @@ fn generate_refund_no(out_trade_no: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, Strategy, any, prop_oneof};
 
     #[test]
     fn payment_code_prefixes() {
@@ -794,6 +823,46 @@ mod tests {
         assert_eq!(platform_from_author_code("3012345678901234567890123"), None, "at most 24 digits");
         assert_eq!(platform_from_author_code("99123456789"), None);
         assert_eq!(platform_from_author_code("13456789012345678x"), None);
+    }
+
+    fn opt_text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![any::<String>(), Just("\",\"nonce_str\":\"AB\"}".to_owned()), Just("null".to_owned())])
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The digest read from the sent text is the one journals hold: the request
+        /// re-serialised with an empty nonce. Strings with quotes, escapes, `null` and a fake
+        /// `nonce_str` member inside, every optional part present or not.
+        #[test]
+        fn the_digest_from_the_sent_text_is_the_reserialised_one(
+            no in any::<String>(), code in opt_text(), body in any::<String>(), detail in opt_text(), remark in opt_text(),
+            fee in any::<i64>(), expire in proptest::option::of(any::<i64>()), attach in opt_text(), tag in opt_text(),
+            wx in any::<bool>(), shop in opt_text(), device in opt_text(), sub in opt_text(), nonce in "[0-9A-F]{1,40}",
+        ) {
+            let request = t::PayRequest {
+                pay_mch_key: t::PayMchKey { pay_platform: Some(PayPlatform::WXPAY), out_mch_id: "m".into(), out_sub_mch_id: "s".into(), sub_mch_id: sub, ..Default::default() },
+                pay_content: t::PayContent {
+                    out_trade_no: no, author_code: code, total_fee: fee, fee_type: "CNY".into(), body, detail, remark, time_expire: expire,
+                    wxpay_pay_content_ext: wx.then(|| t::WxpayPayContentExt { attach, goods_tag: tag, ..Default::default() }),
+                    ..Default::default()
+                },
+                order_client: t::OrderClient { shop_id: shop, device_id: device, ..Default::default() },
+                nonce_str: nonce,
+            };
+            let text = wire::to_text(&request);
+            proptest::prop_assert_eq!(sent_text_digest(&request.nonce_str, &text), Some(reserialised_digest(&request)));
+            proptest::prop_assert_eq!(content_digest(&request, &text), reserialised_digest(&request));
+        }
+    }
+
+    #[test]
+    fn a_text_without_the_nonce_at_its_end_is_digested_the_long_way() {
+        let request = t::PayRequest { nonce_str: "ABC".into(), ..Default::default() };
+        let text = wire::to_text(&request);
+        assert_eq!(sent_text_digest("ABD", &text), None);
+        assert_eq!(sent_text_digest("", &wire::to_text(&t::PayRequest::default())), None);
+        assert_eq!(content_digest(&request, &text.replace("ABC", "XYZ")), reserialised_digest(&request));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and the messages that go with a cached order state.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::sync::Arc;
 
 use cloud_pay_protocol::types::{self as t, TradeType};
@@ -34,6 +35,16 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
         None => local_output(rec),
     };
     QueryOutcome { code: rec.code, output, message }
+}
+
+/// The output of micro_pay and scan_code_pay: `{"pay_platform":N,"out_trade_no":"…"}`.
+pub(super) fn pay_output(platform: t::PayPlatform, out_trade_no: &str) -> String {
+    let mut out = Vec::with_capacity(out_trade_no.len() + 48);
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{{\"pay_platform\":{},\"out_trade_no\":", platform.0);
+    let _ = serde_json::to_writer(&mut out, out_trade_no);
+    out.push(b'}');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 pub(super) fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
