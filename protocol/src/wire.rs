@@ -142,17 +142,43 @@ pub fn to_text_with_nulls<T: Serialize>(value: &T, capacity: usize) -> String {
 /// in one allocation. `None` for what this short reader leaves to serde_json: anything that
 /// is not a string literal, a lone surrogate, a malformed escape.
 pub fn string_literal_text(lit: &str) -> Option<String> {
-    let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
-    let b = inner.as_bytes();
-    let mut out = String::with_capacity(inner.len());
-    let mut i = 0;
+    string_literal_at(lit.as_bytes(), 0).filter(|(_, end)| *end == lit.len()).map(|(s, _)| s)
+}
+
+/// Reads the JSON string literal that starts at `b[start]` (a `"`) in one pass: its text,
+/// unescaped, and the index just after its closing quote. `None` for what this short reader
+/// leaves to serde_json: no literal there, no closing quote, a control character or invalid
+/// UTF-8 inside, a lone surrogate, a malformed escape.
+pub fn string_literal_at(b: &[u8], start: usize) -> Option<(String, usize)> {
+    if b.get(start) != Some(&b'"') {
+        return None;
+    }
+    // The literal is at most the rest of the input: one allocation.
+    let mut out: Vec<u8> = Vec::with_capacity(b.len() - start);
     let hex4 = |at: usize| -> Option<u32> {
         let h = b.get(at..at + 4)?;
         h.iter().all(u8::is_ascii_hexdigit).then(|| h.iter().fold(0u32, |n, d| n * 16 + (*d as char).to_digit(16).unwrap_or(0)))
     };
-    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
-        out.push_str(&inner[i..i + k]);
-        i += k + 2;
+    let mut i = start + 1;
+    loop {
+        // A plain loop, not memchr: in a reply's response_content every quote of the inner
+        // JSON is escaped, so the runs between escapes are a few bytes long and a search call
+        // per run costs more than it saves.
+        let run_start = i;
+        while let Some(&c) = b.get(i)
+            && c != b'"'
+            && c != b'\\'
+            && c >= 0x20
+        {
+            i += 1;
+        }
+        out.extend_from_slice(&b[run_start..i]);
+        match b.get(i)? {
+            b'"' => break,
+            b'\\' => {}
+            _ => return None,
+        }
+        i += 2;
         let c = match *b.get(i - 1)? {
             b'"' => '"',
             b'\\' => '\\',
@@ -179,10 +205,9 @@ pub fn string_literal_text(lit: &str) -> Option<String> {
             }
             _ => return None,
         };
-        out.push(c);
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     }
-    out.push_str(inner.get(i..)?);
-    Some(out)
+    Some((String::from_utf8(out).ok()?, i + 1))
 }
 
 /// Removes `"name":null` members from compact JSON text (as written by serde_json: no

@@ -266,3 +266,63 @@ fn normalising_is_noticed() {
     }
     assert!(wire::may_need_normalizing(r#"{"timeout_ms":"5"}"#, &["timeout_ms"]));
 }
+
+/// A reply body as a server might send it: the usual envelope of `content` (sealed or not),
+/// or on purpose something the one-pass reader must leave to serde: whitespace, the other
+/// member order, `authen_info` null or malformed, a duplicate, another member, an escaped
+/// name, trailing bytes, a cut or a flipped byte.
+fn reply_body() -> impl Strategy<Value = Vec<u8>> {
+    (reply_content(), any::<String>(), any::<bool>(), 0u8..16, any::<usize>(), any::<u8>()).prop_map(|(content, other, seal, twist, at, byte)| {
+        let content = if twist % 2 == 0 { content } else { other };
+        let env = ResponseEnvelope::seal(content, seal.then_some(b"TESTONLY-key".as_slice()));
+        let body = env.to_body();
+        let lit = serde_json::to_string(&env.response_content).unwrap();
+        let info = env.authen_info.as_ref().map(|a| serde_json::to_string(a).unwrap()).unwrap_or_else(|| "null".into());
+        let text = match twist {
+            2 => format!(" \r\n{{ \"authen_info\" :\t{info} ,\n \"response_content\" : {lit} }}\n "),
+            3 => format!("{{\"response_content\":{lit},\"authen_info\":null}}"),
+            4 => format!("{{\"response_content\":{lit},\"authen_info\":7}}"),
+            5 => format!("{{\"response_content\":{lit},\"response_content\":\"{{}}\"}}"),
+            6 => format!("{{\"response_content\":{lit},\"x\":[1,{{\"a\":null}}],\"authen_info\":{info}}}"),
+            7 => format!("{{\"response\\u005fcontent\":{lit}}}"),
+            8 => format!("{body} x"),
+            9 => format!("{{\"authen_info\":{info}}}"),
+            10 => format!("{{\"response_content\":{lit},\"authen_info\":{info},\"authen_info\":{info}}}"),
+            11 => format!("{{\"response_content\":{lit}\u{c}}}"),
+            _ => body,
+        };
+        let mut bytes = text.into_bytes();
+        match twist {
+            12 if !bytes.is_empty() => bytes.truncate(at % bytes.len()),
+            13 if !bytes.is_empty() => {
+                let n = bytes.len();
+                bytes[at % n] = byte;
+            }
+            _ => {}
+        }
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The one-pass envelope reader gives exactly what the serde read gives, or leaves the
+    /// body to it; and it is the one that reads every body a server wrote the usual way.
+    #[test]
+    fn the_one_pass_envelope_read_matches_serde(body in reply_body()) {
+        let general = ResponseEnvelope::parse_general(&body).map_err(|e| e.0);
+        if let Some(usual) = ResponseEnvelope::read_usual(&body) {
+            prop_assert_eq!(Ok(usual), general.clone());
+        }
+        prop_assert_eq!(ResponseEnvelope::parse(&body).map_err(|e| e.0), general);
+    }
+
+    #[test]
+    fn the_usual_envelope_is_read_in_one_pass(content in any::<String>(), reply in reply_content(), seal in any::<bool>()) {
+        for c in [content, reply] {
+            let env = ResponseEnvelope::seal(c, seal.then_some(b"TESTONLY-key".as_slice()));
+            prop_assert_eq!(ResponseEnvelope::read_usual(env.to_body().as_bytes()), Some(env));
+        }
+    }
+}
