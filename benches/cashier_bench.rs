@@ -166,19 +166,45 @@ fn raw_pay_body(no: &str) -> String {
     })
 }
 
+/// A byte stream the raw client can use: plain TCP, or TLS over it.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
 struct Raw {
-    s: TcpStream,
+    s: Box<dyn Stream>,
     host: String,
     prefix: String,
     buf: Vec<u8>,
 }
 
 impl Raw {
-    fn connect(base: &str) -> Raw {
-        let rest = base.strip_prefix("http://").unwrap();
+    /// A keep-alive connection to `base` (`http://` or `https://`; https trusts `ca_pem`).
+    fn connect(base: &str, ca_pem: Option<&str>) -> Raw {
+        let (tls, rest) = match base.strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (false, base.strip_prefix("http://").unwrap()),
+        };
         let (host, path) = rest.split_once('/').unwrap();
-        let s = TcpStream::connect(host).unwrap();
-        s.set_nodelay(true).unwrap();
+        let tcp = TcpStream::connect(host).unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let s: Box<dyn Stream> = if tls {
+            use rustls::pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.expect("https needs the CA").as_bytes()) {
+                roots.add(cert.unwrap()).unwrap();
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+            let name = rustls::pki_types::ServerName::try_from(host.rsplit_once(':').unwrap().0.to_owned()).unwrap();
+            let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+            let mut tcp = tcp;
+            while conn.is_handshaking() {
+                conn.complete_io(&mut tcp).unwrap();
+            }
+            Box::new(rustls::StreamOwned::new(conn, tcp))
+        } else {
+            Box::new(tcp)
+        };
         Raw { s, host: host.into(), prefix: format!("/{path}"), buf: Vec::with_capacity(8192) }
     }
 
@@ -230,18 +256,28 @@ fn us(d: Duration) -> f64 {
 
 // ---- 1. query_order latency ----
 
-fn latency(sb: &Sandbox) {
-    println!("\n## 1. query_order latency (live query of a never-confirming order, HTTP keep-alive)");
-    init(&conf(&sb.http_base_url(), None, json!({})));
-    let no = order_no("L", 0);
+/// The latency table over plain HTTP (the figure) or over HTTPS, as in production:
+/// there the raw client runs the same TLS (rustls, one kept-alive session).
+fn latency(sb: &Sandbox, tls: bool) {
+    let (base, ca_file, ca_pem) = if tls {
+        (sb.https_base_url(), Some(sb.ca_file().to_string_lossy().into_owned()), Some(sb.ca_pem()))
+    } else {
+        (sb.http_base_url(), None, None)
+    };
+    if tls {
+        println!("\n## 1b. query_order latency over HTTPS (TLS keep-alive: SDK and raw client alike)");
+    } else {
+        println!("\n## 1. query_order latency (live query of a never-confirming order, HTTP keep-alive)");
+    }
+    init(&conf(&base, ca_file, json!({})));
+    let no = order_no(if tls { "LS" } else { "L" }, 0);
     let mut out = vec![0u8; 16 * 1024];
     assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
     let q = query_req(&no);
     let body = raw_query_body(&no);
-    let base = sb.http_base_url();
-    let mut raw = Raw::connect(&base);
+    let mut raw = Raw::connect(&base, ca_pem.as_deref());
     // The SDK's own HTTP layer alone, same pre-built body: splits the gap between the two.
-    let transport = sdk::transport::Transport::new(None, Duration::from_secs(5), Duration::from_secs(15)).unwrap();
+    let transport = sdk::transport::Transport::new(ca_pem.as_deref(), Duration::from_secs(5), Duration::from_secs(15)).unwrap();
     let n = 3000;
     // [raw, transport, SDK]: wall µs per call, CPU µs of the calling thread, allocations, bytes.
     let mut wall: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
@@ -340,7 +376,7 @@ fn profile_loop(sb: &Sandbox) {
 fn stages(sb: &Sandbox) {
     use cloud_pay_protocol::envelope::{self, Response, ResponseEnvelope};
     let base = sb.http_base_url();
-    let mut raw = Raw::connect(&base);
+    let mut raw = Raw::connect(&base, None);
     let no = order_no("S", 0);
     raw.post("micro_pay", &raw_pay_body(&no));
     let len = raw.post("query_order", &raw_query_body(&no));
@@ -400,7 +436,7 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
         .map(|list| {
             let (base, start) = (base.clone(), start.clone());
             std::thread::spawn(move || {
-                let mut raw = Raw::connect(&base);
+                let mut raw = Raw::connect(&base, None);
                 start.wait();
                 for (pay, query) in &list {
                     raw.post("micro_pay", pay);
@@ -709,7 +745,8 @@ fn main() {
     println!("# cashier_bench ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
     if run("latency") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-        latency(&sb);
+        latency(&sb, false);
+        latency(&sb, true);
         sb.stop();
     }
     if only.split(',').any(|o| o == "stages") {
