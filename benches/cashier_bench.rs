@@ -256,19 +256,15 @@ fn us(d: Duration) -> f64 {
 
 // ---- 1. query_order latency ----
 
-/// The latency table over plain HTTP (the figure) or over HTTPS, as in production:
-/// there the raw client runs the same TLS (rustls, one kept-alive session).
-fn latency(sb: &Sandbox, tls: bool) {
+/// The latency table under `heading`, over plain HTTP (the figure) or over HTTPS, as
+/// in production: there the raw client runs the same TLS (rustls, one kept-alive session).
+fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     let (base, ca_file, ca_pem) = if tls {
         (sb.https_base_url(), Some(sb.ca_file().to_string_lossy().into_owned()), Some(sb.ca_pem()))
     } else {
         (sb.http_base_url(), None, None)
     };
-    if tls {
-        println!("\n## 1b. query_order latency over HTTPS (TLS keep-alive: SDK and raw client alike)");
-    } else {
-        println!("\n## 1. query_order latency (live query of a never-confirming order, HTTP keep-alive)");
-    }
+    println!("\n## {heading}");
     init(&conf(&base, ca_file, json!({})));
     let no = order_no(if tls { "LS" } else { "L" }, 0);
     let mut out = vec![0u8; 16 * 1024];
@@ -318,6 +314,24 @@ fn latency(sb: &Sandbox, tls: bool) {
         println!("| {name} | {:.0} | {:.0} | {cpu_us:.1} | {a} | {b} |", q50[k], q99[k]);
     }
     sdk::cloud_pay_fini();
+}
+
+/// The CPUs the calling thread may run on.
+fn affinity() -> Vec<usize> {
+    // SAFETY: a plain out-parameter of the right size.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }, 0);
+    (0..libc::CPU_SETSIZE as usize).filter(|c| unsafe { libc::CPU_ISSET(*c, &set) }).collect()
+}
+
+/// Restricts the calling thread, and every thread it starts from now on, to `cpus`.
+fn set_affinity(cpus: &[usize]) {
+    // SAFETY: a plain in-parameter of the right size.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for c in cpus {
+        unsafe { libc::CPU_SET(*c, &mut set) };
+    }
+    assert_eq!(unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) }, 0);
 }
 
 /// CPU time of the calling thread (user + system), for the per-call CPU cost.
@@ -745,9 +759,18 @@ fn main() {
     println!("# cashier_bench ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
     if run("latency") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-        latency(&sb, false);
-        latency(&sb, true);
+        latency(&sb, false, "1. query_order latency (live query of a never-confirming order, HTTP keep-alive)");
+        latency(&sb, true, "1b. query_order latency over HTTPS (TLS keep-alive: SDK and raw client alike)");
         sb.stop();
+        // Everything on one CPU: no thread waits for another CPU to wake from idle, so the
+        // round trip is pure work and "SDK − raw" is the SDK's own time, without the
+        // cross-CPU wake-ups that inflate and scatter it on two cores (BENCHMARKS.md §1).
+        let all = affinity();
+        set_affinity(&[all[0]]);
+        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+        latency(&sb, false, &format!("1c. query_order latency on one CPU (the bench, its sandbox and the SDK's threads pinned to CPU {}), HTTP", all[0]));
+        sb.stop();
+        set_affinity(&all);
     }
     if only.split(',').any(|o| o == "stages") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
