@@ -724,20 +724,21 @@ impl Trade {
 
 /// What micro_pay and scan_code_pay results offer to the shared create path.
 pub trait OrderResult: Clone + Default {
-    /// The order, when the reply carries it.
-    fn order_content(&self) -> Option<&t::OrderContent>;
+    /// The order's state, when the reply carries an order.
+    fn order_content(&self) -> Option<&state::OrderFacts>;
     /// The QR URL, when the reply carries it.
     fn code_url(&self) -> Option<&str>;
 }
 
-/// The part of a `micro_pay` or `query_order` result the trade rules read: the order. The
-/// rest (merchant key, terminal, nonce) reaches the outputs as the reply's own text
-/// (`Response::raw_result`), so decoding it into structures would be work for nothing.
+/// The part of a `micro_pay` or `query_order` result the trade rules read: the order's state
+/// ([`state::OrderFacts`]). The rest (merchant key, terminal, nonce, the order's other
+/// members) reaches the outputs as the reply's own text (`Response::raw_result`), so decoding
+/// it into structures would be work for nothing.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(default)]
 pub struct OrderOnly {
-    /// The order, with its platform state.
-    pub order_content: Option<t::OrderContent>,
+    /// The order's state.
+    pub order_content: Option<state::OrderFacts>,
 }
 
 /// An endpoint as the wire defines it, with its result read as [`OrderOnly`].
@@ -759,7 +760,7 @@ order_only!(/// `query_order` read as [`OrderOnly`].
     QueryOrderRead = t::QueryOrder);
 
 impl OrderResult for OrderOnly {
-    fn order_content(&self) -> Option<&t::OrderContent> {
+    fn order_content(&self) -> Option<&state::OrderFacts> {
         self.order_content.as_ref()
     }
     fn code_url(&self) -> Option<&str> {
@@ -768,7 +769,7 @@ impl OrderResult for OrderOnly {
 }
 
 impl OrderResult for t::ScanCodePayResult {
-    fn order_content(&self) -> Option<&t::OrderContent> {
+    fn order_content(&self) -> Option<&state::OrderFacts> {
         None
     }
     fn code_url(&self) -> Option<&str> {
@@ -777,7 +778,7 @@ impl OrderResult for t::ScanCodePayResult {
 }
 
 /// Applies a trusted order_content to the local record.
-fn apply_order(rec: &mut OrderRecord, order: &t::OrderContent, raw_result: Option<&RawValue>) {
+fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Option<&RawValue>) {
     if rec.code_url.is_none() {
         rec.code_url = order.code_url.clone();
     }

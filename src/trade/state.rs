@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use cloud_pay_protocol::types::{OrderContent, PayPlatform, TradeType};
+use cloud_pay_protocol::types::{AlipayOrderState, PayPlatform, TradeType, WxpayOrderState};
+use serde::{Deserialize, Serialize};
 
 /// `cloud_pay_query_order` results (sdk-c-api.md §1.3 #6). Values are the vendor's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +52,50 @@ pub enum LocalState {
     PreOrdered = 10,
 }
 
+/// The members of an `order_content` that the money rules read: its state and what qualifies
+/// it. Decoded on their own, straight from the reply: the full `OrderContent` keeps every
+/// member it does not model in a flattened map, which serde can only fill by first buffering
+/// the whole order as a tree (most of the decode's time and allocations). Everything else
+/// reaches the caller as the reply's own text (`OrderSdk`), so it is not decoded at all;
+/// these members are typed as strictly as in `OrderContent`.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct OrderFacts {
+    /// TradeType.
+    pub trade_type: Option<TradeType>,
+    /// QR URL (scan_code_pay).
+    pub code_url: Option<String>,
+    /// Still processing (not final).
+    pub is_transforming: Option<bool>,
+    /// WeChat ext: its state.
+    pub wxpay_order_content_ext: Option<PlatformState<WxpayOrderState>>,
+    /// Alipay ext: its state.
+    pub alipay_order_content_ext: Option<PlatformState<AlipayOrderState>>,
+}
+
+/// The state member of an order's platform ext.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct PlatformState<S> {
+    /// WxpayOrderState or AlipayOrderState.
+    pub current_trade_state: S,
+}
+
+impl OrderFacts {
+    /// The platform state as (pay_platform, state), from whichever ext is present (WeChat
+    /// first, as `OrderContent::trade_state`).
+    pub fn trade_state(&self) -> Option<(PayPlatform, i32)> {
+        if let Some(w) = &self.wxpay_order_content_ext {
+            return Some((PayPlatform::WXPAY, w.current_trade_state.0));
+        }
+        self.alipay_order_content_ext.as_ref().map(|a| (PayPlatform::ALIPAY, a.current_trade_state.0))
+    }
+}
+
 /// Maps a platform state to (code, local state, final?). `code_url_known` turns a
 /// waiting scan-code order into -5. A failure while the server still processes the
 /// order (`is_transforming`) is reported as unknown, never as failure.
-pub fn map_order(order: &OrderContent, trade_type: Option<TradeType>, code_url_known: bool) -> (OrderCode, LocalState, bool) {
+pub fn map_order(order: &OrderFacts, trade_type: Option<TradeType>, code_url_known: bool) -> (OrderCode, LocalState, bool) {
     use LocalState as L;
     use OrderCode as C;
     let scan = trade_type == Some(TradeType::SCAN_CODE) || order.trade_type == Some(TradeType::SCAN_CODE);
@@ -166,20 +207,36 @@ mod tests {
     use super::*;
     use cloud_pay_protocol::types as t;
 
-    fn wx(state: i32, transforming: bool) -> t::OrderContent {
-        t::OrderContent {
-            out_trade_no: "x".into(),
+    fn wx(state: i32, transforming: bool) -> OrderFacts {
+        OrderFacts {
             is_transforming: Some(transforming),
-            wxpay_order_content_ext: Some(t::WxpayOrderContentExt { current_trade_state: t::WxpayOrderState(state), ..Default::default() }),
+            wxpay_order_content_ext: Some(PlatformState { current_trade_state: t::WxpayOrderState(state) }),
             ..Default::default()
         }
     }
 
-    fn ali(state: i32) -> t::OrderContent {
-        t::OrderContent {
-            out_trade_no: "x".into(),
-            alipay_order_content_ext: Some(t::AlipayOrderContentExt { current_trade_state: t::AlipayOrderState(state), ..Default::default() }),
-            ..Default::default()
+    fn ali(state: i32) -> OrderFacts {
+        OrderFacts { alipay_order_content_ext: Some(PlatformState { current_trade_state: t::AlipayOrderState(state) }), ..Default::default() }
+    }
+
+    /// The facts read from an order are those the full `OrderContent` gives, members in any
+    /// order, unknown members anywhere.
+    #[test]
+    fn order_facts_read_like_the_full_order() {
+        for text in [
+            r#"{"out_trade_no":"x","trade_type":2,"code_url":"weixin://q","is_transforming":false,"total_fee":1,"wxpay_order_content_ext":{"attach":"a","current_trade_state":6,"zz":[1]},"yy":{"a":null}}"#,
+            r#"{"alipay_order_content_ext":{"fund_bill_list":[],"current_trade_state":2},"trade_type":1,"is_transforming":true}"#,
+            r#"{"out_trade_no":"x","wxpay_order_content_ext":{},"alipay_order_content_ext":{"current_trade_state":5}}"#,
+            r#"{}"#,
+        ] {
+            let full: t::OrderContent = serde_json::from_str(text).unwrap();
+            let facts: OrderFacts = serde_json::from_str(text).unwrap();
+            assert_eq!(facts.trade_state(), full.trade_state(), "{text}");
+            assert_eq!((facts.trade_type, facts.code_url.as_deref(), facts.is_transforming), (full.trade_type, full.code_url.as_deref(), full.is_transforming), "{text}");
+        }
+        // A fact of the wrong type is refused as the full order refuses it.
+        for text in [r#"{"is_transforming":"no"}"#, r#"{"trade_type":1.5}"#, r#"{"wxpay_order_content_ext":{"current_trade_state":"x"}}"#, r#"{"code_url":7}"#] {
+            assert!(serde_json::from_str::<t::OrderContent>(text).is_err() && serde_json::from_str::<OrderFacts>(text).is_err(), "{text}");
         }
     }
 
