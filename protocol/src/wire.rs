@@ -290,6 +290,100 @@ fn string_end(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
+/// The members of the JSON object in `json`, which must already be known to be valid JSON
+/// (the text of a `RawValue`): in order, names borrowed unless escaped, values as their text.
+/// A duplicate name appears twice; `None` when `json` is not an object.
+///
+/// Valid text needs no parser to be split: a scan of the bytes finds each name and where each
+/// value ends (`RawMembers` through serde_json checked it all again, and the output of every
+/// query splits several objects of one reply). An escaped name goes to serde_json.
+pub fn members_of(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    if let Some(m) = split_members(json) {
+        return Some(m);
+    }
+    let m: RawMembers<'_> = serde_json::from_str(json).ok()?;
+    Some(m.0.into_iter().map(|(k, v)| (k, v.get())).collect())
+}
+
+/// [`members_of`] by a byte scan; `None` for an escaped name or anything but an object.
+fn split_members(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let b = json.as_bytes();
+    let ws = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = ws(0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    let mut out = Vec::with_capacity(24);
+    if b.get(i) == Some(&b'}') {
+        return Some(out);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = string_end(b, i);
+        let name = json.get(i + 1..end.checked_sub(1)?)?;
+        if name.contains('\\') {
+            return None;
+        }
+        i = ws(end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(i + 1);
+        let start = i;
+        i = value_end(b, i)?;
+        out.push((Cow::Borrowed(name), json.get(start..i)?));
+        i = ws(i);
+        match b.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// Index just past the valid JSON value starting at `b[i]`.
+fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => Some(string_end(b, i)),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            while let Some(&c) = b.get(i) {
+                match c {
+                    b'"' => {
+                        i = string_end(b, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            // A number or a literal: up to the next delimiter.
+            while !matches!(b.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
 /// An object's members in order, read in place: names borrowed unless escaped, values as
 /// their raw JSON text. A duplicate name appears twice. Anything but an object is an error.
 pub struct RawMembers<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);

@@ -326,3 +326,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The byte scan that splits valid objects gives serde_json's members: names, value texts,
+    /// order, duplicates; compact and pretty text, escaped names (left to serde_json), nested
+    /// strings full of braces and quotes.
+    #[test]
+    fn members_are_split_like_serde_json(v in json_tree(), names in proptest::collection::vec(any::<String>(), 0..6), pretty in any::<bool>()) {
+        let mut o = serde_json::Map::new();
+        for (i, n) in names.iter().enumerate() {
+            o.insert(n.clone(), if i % 2 == 0 { v.clone() } else { serde_json::json!([v.clone(), "}\"{", -1.5e3]) });
+        }
+        o.insert("last".into(), v.clone());
+        let o = serde_json::Value::Object(o);
+        let mut text = if pretty { serde_json::to_string_pretty(&o).unwrap() } else { o.to_string() };
+        if !pretty {
+            // A duplicate, as a server might send one.
+            text = text.replacen('{', "{\"last\":true,", 1);
+        }
+        let ours = wire::members_of(&text).unwrap();
+        let serde: wire::RawMembers<'_> = serde_json::from_str(&text).unwrap();
+        let serde: Vec<(String, String)> = serde.0.into_iter().map(|(k, v)| (k.into_owned(), v.get().to_owned())).collect();
+        let ours: Vec<(String, String)> = ours.into_iter().map(|(k, v)| (k.into_owned(), v.to_owned())).collect();
+        prop_assert_eq!(ours, serde);
+        if let serde_json::Value::Object(_) = v {
+            prop_assert!(wire::members_of(&v.to_string()).is_some());
+        } else {
+            prop_assert!(wire::members_of(&v.to_string()).is_none());
+        }
+    }
+}

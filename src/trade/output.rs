@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use cloud_pay_protocol::types::{self as t, TradeType};
-use cloud_pay_protocol::wire::{self, RawMembers};
+use cloud_pay_protocol::wire;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -67,9 +67,9 @@ pub(super) fn local_output(rec: &OrderRecord) -> Arc<str> {
     Value::Object(m).to_string().into()
 }
 
-/// A member of the flat part of `OrderSdk`: borrowed from the reply or a local fact.
+/// A member of the flat part of `OrderSdk`: borrowed from the reply (its JSON text) or a local fact.
 enum Member<'a> {
-    Raw(&'a RawValue),
+    Raw(&'a str),
     Str(&'a str),
     Int(i64),
 }
@@ -91,8 +91,8 @@ impl<'a> Members<'a> {
     }
 
     /// The scalar members of `from`, borrowed.
-    fn lift_scalars(&mut self, from: Option<&RawMembers<'a>>) {
-        for (k, v) in from.into_iter().flat_map(|m| &m.0) {
+    fn lift_scalars(&mut self, from: Option<&[(Cow<'a, str>, &'a str)]>) {
+        for (k, v) in from.into_iter().flatten() {
             if is_scalar(v) {
                 // The value borrows the reply's text, not `from`: `from` may go right after.
                 self.insert(k.clone(), Member::Raw(v));
@@ -111,7 +111,7 @@ impl<'a> Members<'a> {
             let _ = serde_json::to_writer(&mut out, k);
             out.push(b':');
             match v {
-                Member::Raw(v) => out.extend_from_slice(v.get().as_bytes()),
+                Member::Raw(v) => out.extend_from_slice(v.as_bytes()),
                 Member::Str(s) => drop(serde_json::to_writer(&mut out, s)),
                 Member::Int(n) => drop(serde_json::to_writer(&mut out, n)),
             }
@@ -121,9 +121,14 @@ impl<'a> Members<'a> {
     }
 }
 
-/// A raw value that is neither an object nor a list (raw values start at their first byte).
-fn is_scalar(v: &RawValue) -> bool {
-    !v.get().starts_with(['{', '['])
+/// A JSON value's text that is neither an object nor a list (values start at their first byte).
+fn is_scalar(v: &str) -> bool {
+    !v.starts_with(['{', '['])
+}
+
+/// The value of `name` in `members`: the last one, as a tree would keep it.
+fn member<'a>(members: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str> {
+    members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
 }
 
 /// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
@@ -131,16 +136,16 @@ fn is_scalar(v: &RawValue) -> bool {
 /// text (members read in place, values copied as received), and the platform's
 /// `current_trade_state` for messages.
 pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&RawValue>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
-    let result = raw_result.and_then(RawMembers::of);
-    let order_raw = result.as_ref().and_then(|r| r.get("order_content"));
-    let mch_raw = result.as_ref().and_then(|r| r.get("pay_mch_key"));
-    let order = order_raw.and_then(RawMembers::of);
-    let mch = mch_raw.and_then(RawMembers::of);
+    let result = raw_result.and_then(|r| wire::members_of(r.get()));
+    let order_raw = result.as_deref().and_then(|r| member(r, "order_content"));
+    let mch_raw = result.as_deref().and_then(|r| member(r, "pay_mch_key"));
+    let order = order_raw.and_then(wire::members_of);
+    let mch = mch_raw.and_then(wire::members_of);
     // Room for an order's members and the local facts: no growing.
     let mut m = Members(Vec::with_capacity(48));
-    m.lift_scalars(order.as_ref());
+    m.lift_scalars(order.as_deref());
     for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
-        m.lift_scalars(order.as_ref().and_then(|o| o.get(ext)).and_then(RawMembers::of).as_ref());
+        m.lift_scalars(order.as_deref().and_then(|o| member(o, ext)).and_then(wire::members_of).as_deref());
     }
     m.insert("out_trade_no".into(), Member::Str(out_trade_no));
     if !m.contains("trade_type")
@@ -148,12 +153,12 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
     {
         m.insert("trade_type".into(), Member::Int(tt.0.into()));
     }
-    let platform = match mch.as_ref().and_then(|k| k.get("pay_platform")) {
+    let platform = match mch.as_deref().and_then(|k| member(k, "pay_platform")) {
         Some(p) => Some(Member::Raw(p)),
-        None => order.as_ref().and_then(|o| {
-            if o.get("wxpay_order_content_ext").is_some() {
+        None => order.as_deref().and_then(|o| {
+            if member(o, "wxpay_order_content_ext").is_some() {
                 Some(Member::Int(1))
-            } else if o.get("alipay_order_content_ext").is_some() {
+            } else if member(o, "alipay_order_content_ext").is_some() {
                 Some(Member::Int(2))
             } else {
                 None
@@ -174,7 +179,7 @@ pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Opti
         m.insert("order_content".into(), Member::Raw(o));
     }
     let platform_state = m.0.iter().find(|(k, _)| k == "current_trade_state").and_then(|(_, v)| match v {
-        Member::Raw(v) => serde_json::from_str::<i64>(v.get()).ok(),
+        Member::Raw(v) => serde_json::from_str::<i64>(v).ok(),
         Member::Int(n) => Some(*n),
         Member::Str(_) => None,
     });
