@@ -95,7 +95,10 @@ fn init(c: &CString) {
 
 type OutFn = unsafe extern "C" fn(*const c_char, *mut c_char, c_int) -> c_int;
 
+/// Calls an export through its symbol, as a C caller does: the pointer is hidden from the
+/// optimiser, so the export is not inlined into the bench (and callgrind can find it).
 fn call(f: OutFn, req: &CString, buf: &mut [u8]) -> c_int {
+    let f = std::hint::black_box(f);
     unsafe { f(req.as_ptr(), buf.as_mut_ptr().cast(), buf.len() as c_int) }
 }
 

@@ -6,7 +6,7 @@
 # init and the first payment drop out. valgrind hides SHA-NI, so SHA-256 runs its software path
 # here (natively it is a few percent of a call); compare like with like.
 #   bash scripts/bench-instructions.sh            # the working tree
-#   bash scripts/bench-instructions.sh <commit>   # a commit, built in a temporary worktree
+#   bash scripts/bench-instructions.sh <commit>   # a commit's library, built in a temporary worktree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)"; exit 1; }
@@ -15,6 +15,8 @@ if [[ $# -gt 0 ]]; then
     src=$(mktemp -d)
     git worktree add -f --detach "$src" "$1" >/dev/null
     trap 'git worktree remove --force "$src"' EXIT
+    # That commit's library, driven by this tree's bench (the same calls, counted the same way).
+    cp benches/cashier_bench.rs "$src/benches/cashier_bench.rs"
 fi
 target=${CARGO_TARGET_DIR:-$PWD/target}/instructions
 (cd "$src" && CARGO_TARGET_DIR=$target CARGO_PROFILE_BENCH_STRIP=none CARGO_PROFILE_BENCH_DEBUG=line-tables-only \
@@ -24,13 +26,14 @@ count() { # calls pay(0|1) -> instructions
     local out
     out=$(mktemp)
     BENCH_ONLY=profile BENCH_PROFILE_CALLS=$1 BENCH_PROFILE_PAY=$2 valgrind --tool=callgrind --callgrind-out-file="$out" \
-        '--toggle-collect=*ffi::boundary*' "$bin" --bench >/dev/null 2>&1
-    callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'
+        '--toggle-collect=cloud_pay_query_order' '--toggle-collect=cloud_pay_micro_pay' "$bin" --bench >/dev/null 2>&1
+    callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print ($1 == "." ? 0 : $1); exit}'
     rm -f "$out"
 }
 for pay in 0 1; do
     name=$([[ $pay == 1 ]] && echo micro_pay || echo query_order)
     a=$(count 200 $pay)
     b=$(count 600 $pay)
+    [[ $a -gt 0 && $b -gt $a ]] || { echo "$name: callgrind counted nothing inside the export"; exit 1; }
     echo "$name: $(( (b - a) / 400 )) instructions per call"
 done
