@@ -184,11 +184,7 @@ impl ResponseEnvelope {
     /// and then the literal was read again to unescape it. That first scan was the largest
     /// single item of a call's own work after SHA-256.
     pub fn read_usual(body: &[u8]) -> Option<Self> {
-        let ws = |i: &mut usize| {
-            while matches!(body.get(*i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-                *i += 1;
-            }
-        };
+        let ws = |i: &mut usize| *i = wire::skip_whitespace(body, *i);
         let mut i = 0;
         ws(&mut i);
         if body.get(i) != Some(&b'{') {

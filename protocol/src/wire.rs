@@ -308,12 +308,7 @@ pub fn members_of(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
 /// [`members_of`] by a byte scan; `None` for an escaped name or anything but an object.
 fn split_members(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
     let b = json.as_bytes();
-    let ws = |mut i: usize| {
-        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            i += 1;
-        }
-        i
-    };
+    let ws = |i| skip_whitespace(b, i);
     let mut i = ws(0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -347,6 +342,15 @@ fn split_members(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
             _ => return None,
         }
     }
+}
+
+/// Index of the first byte at or after `i` that is not JSON whitespace (space, tab, CR, LF;
+/// not the wider set of `u8::is_ascii_whitespace`).
+pub fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
 }
 
 /// Index just past the valid JSON value starting at `b[i]`.
