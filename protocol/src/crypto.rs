@@ -12,9 +12,7 @@ use subtle::ConstantTimeEq;
 
 /// HMAC-SHA256 of `message` under the raw bytes of `key`, as 64 upper-case hex characters.
 pub fn authen_code(key: &[u8], message: &[u8]) -> String {
-    let mut hex = [0u8; 64];
-    hex_upper_into(&hmac_sha256(key, message), &mut hex);
-    String::from_utf8(hex.to_vec()).expect("hex digits are ASCII")
+    hex_upper(&hmac_sha256(key, message))
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

@@ -194,15 +194,14 @@ impl ResponseEnvelope {
         let (mut content, mut authen): (Option<String>, Option<Option<AuthenInfo>>) = (None, None);
         loop {
             ws(&mut i);
+            const CONTENT: &[u8] = b"\"response_content\"";
+            const AUTHEN: &[u8] = b"\"authen_info\"";
             let name = body.get(i..)?;
-            let (is_content, len) = if name.starts_with(b"\"response_content\"") {
-                (true, 18)
-            } else if name.starts_with(b"\"authen_info\"") {
-                (false, 13)
-            } else {
+            let is_content = name.starts_with(CONTENT);
+            if !is_content && !name.starts_with(AUTHEN) {
                 return None;
-            };
-            i += len;
+            }
+            i += if is_content { CONTENT.len() } else { AUTHEN.len() };
             ws(&mut i);
             if body.get(i) != Some(&b':') {
                 return None;

@@ -347,10 +347,14 @@ fn split_members(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
 /// Index of the first byte at or after `i` that is not JSON whitespace (space, tab, CR, LF;
 /// not the wider set of `u8::is_ascii_whitespace`).
 pub fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+    while b.get(i).is_some_and(|c| is_json_whitespace(*c)) {
         i += 1;
     }
     i
+}
+
+fn is_json_whitespace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Index just past the valid JSON value starting at `b[i]`.
@@ -380,7 +384,7 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
         }
         _ => {
             // A number or a literal: up to the next delimiter.
-            while !matches!(b.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+            while b.get(i).is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !is_json_whitespace(*c)) {
                 i += 1;
             }
             Some(i)
@@ -391,18 +395,6 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// An object's members in order, read in place: names borrowed unless escaped, values as
 /// their raw JSON text. A duplicate name appears twice. Anything but an object is an error.
 pub struct RawMembers<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> RawMembers<'a> {
-    /// The members of a raw object; `None` for anything that is not an object.
-    pub fn of(raw: &'a RawValue) -> Option<Self> {
-        serde_json::from_str(raw.get()).ok()
-    }
-
-    /// The value of `name`: the last one, as a tree would keep it.
-    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
-    }
-}
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMembers<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -119,10 +119,17 @@ fn bad(e: InputError) -> SdkError {
 fn digest(parts: &[&str]) -> [u8; 32] {
     let mut h = Sha256::new();
     for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
+        digest_part(&mut h, &[p.as_bytes()]);
     }
     h.finalize().into()
+}
+
+/// One part of a [`digest`]: its length, then its bytes, given in `pieces`.
+fn digest_part(h: &mut Sha256, pieces: &[&[u8]]) {
+    h.update((pieces.iter().map(|p| p.len()).sum::<usize>() as u64).to_be_bytes());
+    for p in pieces {
+        h.update(p);
+    }
 }
 
 /// Digest of a pay request's business content: its wire `text` with `nonce_str` emptied (a
@@ -142,9 +149,7 @@ fn sent_text_digest(nonce: &str, text: &str) -> Option<[u8; 32]> {
         return None;
     }
     let mut h = Sha256::new();
-    h.update(((head.len() + 2) as u64).to_be_bytes());
-    h.update(head.as_bytes());
-    h.update(b"\"}");
+    digest_part(&mut h, &[head.as_bytes(), b"\"}"]);
     Some(h.finalize().into())
 }
 
@@ -855,6 +860,18 @@ mod tests {
             proptest::prop_assert_eq!(sent_text_digest(&request.nonce_str, &text), Some(reserialised_digest(&request)));
             proptest::prop_assert_eq!(content_digest(&request, &text), reserialised_digest(&request));
         }
+    }
+
+    /// The framing journals were written with: each part's length (8 bytes, big-endian),
+    /// then its bytes. Written out here on its own, so a change to the shared framing shows.
+    #[test]
+    fn the_digest_frames_each_part_with_its_length() {
+        let by_hand: [u8; 32] = Sha256::new().chain_update(3u64.to_be_bytes()).chain_update(b"abc").chain_update(2u64.to_be_bytes()).chain_update(b"de").finalize().into();
+        assert_eq!(digest(&["abc", "de"]), by_hand);
+        let text = r#"{"x":1,"nonce_str":"N1"}"#;
+        let business = r#"{"x":1,"nonce_str":""}"#;
+        let by_hand: [u8; 32] = Sha256::new().chain_update((business.len() as u64).to_be_bytes()).chain_update(business).finalize().into();
+        assert_eq!(sent_text_digest("N1", text), Some(by_hand));
     }
 
     #[test]
