@@ -43,6 +43,15 @@ pub enum FaultKind {
     MissingAuthen,
     /// A valid HMAC, but of a different response_content (one field changed).
     HmacOverOtherContent,
+    /// A correctly signed reply about another order: the request is processed as if it named
+    /// this `out_trade_no` (and this `out_refund_no`, when given) instead of its own.
+    AnswerAbout {
+        /// The order the reply is about.
+        out_trade_no: String,
+        /// The refund the reply is about (refund requests).
+        #[serde(default)]
+        out_refund_no: Option<String>,
+    },
 }
 
 /// Whether the request is applied before the fault hits.

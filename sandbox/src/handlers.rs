@@ -199,6 +199,11 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     };
     let m = merchant_of(&cfg, &req);
     let fault = sh.faults.lock().take(path, trade_no_of(&req).as_deref());
+    let mut req = req;
+    if let Some(FaultKind::AnswerAbout { out_trade_no, out_refund_no }) = fault.as_ref().map(|f| &f.kind) {
+        answer_about(&mut req, out_trade_no, out_refund_no.as_deref());
+    }
+    let fault = fault.filter(|f| !matches!(f.kind, FaultKind::AnswerAbout { .. }));
     if let Some(f) = fault.as_ref().filter(|f| f.phase == FaultPhase::BeforeProcessing) {
         if let FaultKind::Delay { ms } = f.kind {
             std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -352,4 +357,25 @@ fn apply_transport_fault(f: Option<ActiveFault>, mut reply: HttpReply) -> HttpRe
         _ => {}
     }
     reply
+}
+
+/// Makes a request name another order (and refund): the reply, correctly signed, is then
+/// about that one, as a replayed or misrouted reply would be.
+fn answer_about(req: &mut Map<String, Value>, out_trade_no: &str, out_refund_no: Option<&str>) {
+    let set = |m: &mut Map<String, Value>| {
+        if m.contains_key("out_trade_no") {
+            m.insert("out_trade_no".into(), out_trade_no.into());
+        }
+        if let Some(r) = out_refund_no
+            && m.contains_key("out_refund_no")
+        {
+            m.insert("out_refund_no".into(), r.into());
+        }
+    };
+    set(req);
+    for inner in ["pay_content", "refund_content"] {
+        if let Some(Value::Object(m)) = req.get_mut(inner) {
+            set(m);
+        }
+    }
 }
