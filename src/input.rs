@@ -27,14 +27,15 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, Inpu
     if let Some(t) = cloud_pay_protocol::wire::from_normal_text(text, SDK_NUMERIC_FIELDS) {
         return Ok(t);
     }
-    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError(format!("{what} is not valid JSON: {e}")))?;
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError(redact(&format!("{what} is not valid JSON: {e}"))))?;
     if !v.is_object() {
         return Err(InputError(format!("{what} must be a JSON object")));
     }
     cloud_pay_protocol::wire::normalize_with(&mut v, SDK_NUMERIC_FIELDS);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
-        InputError(if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) })
+        // serde quotes the offending value: a payment code sent as a number would reach errmsg.
+        InputError(redact(&if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) }))
     })
 }
 
@@ -56,4 +57,35 @@ pub fn order_number<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, I
         return Err(InputError(format!("{field} may only contain 0-9 A-Z a-z _ -")));
     }
     Ok(s)
+}
+
+/// `text` with every run of 10 or more digits replaced by `<redacted>`: error messages quote
+/// input values, and such a run may be a payment code (tills log errmsg).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        out.push_str(if digits.len() >= 10 { "<redacted>" } else { digits.as_str() });
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn digit_runs_of_ten_or_more_are_redacted() {
+        assert_eq!(super::redact("integer `134567890123456789`, expected"), "integer `<redacted>`, expected");
+        assert_eq!(super::redact("got 123456789 and 1234567890"), "got 123456789 and <redacted>");
+        assert_eq!(super::redact("line 1 column 20"), "line 1 column 20");
+    }
 }

@@ -200,7 +200,10 @@ impl Runtime {
         let notice = (resumed > 0 || recovery.corrupt_bytes > 0).then(|| {
             let mut n = format!("order journal: resumed {resumed} unfinished order(s)");
             if recovery.corrupt_bytes > 0 {
-                n.push_str(&format!("; {} damaged byte(s) at its end were set aside (…journal.corrupt-*)", recovery.corrupt_bytes));
+                n.push_str(&format!(
+                    "; {} damaged line(s) ({} byte(s)) were skipped and set aside (…journal.corrupt-*)",
+                    recovery.damaged_lines, recovery.corrupt_bytes
+                ));
             }
             n
         });
@@ -236,6 +239,14 @@ fn worker(trade: &Trade, sched: &Scheduler) {
 
 static CURRENT: Lazy<RwLock<Option<Arc<Runtime>>>> = Lazy::new(|| RwLock::new(None));
 
+/// Held by init and fini for their whole run: two inits never race to install (which would
+/// leave one runtime running unseen), and fini never runs half-way through an init.
+static INSTALLING: Mutex<()> = Mutex::new(());
+
+/// Runtimes that fini took out while calls of theirs may still run: the next init waits for
+/// them to end (each with its own deadline) before it opens the journal.
+static RETIRED: Mutex<Vec<(std::sync::Weak<Trade>, Instant)>> = Mutex::new(Vec::new());
+
 /// The running state, or `NotInitialised`.
 pub fn current() -> Result<Arc<Runtime>, SdkError> {
     CURRENT.read().clone().ok_or(SdkError::NotInitialised)
@@ -243,18 +254,49 @@ pub fn current() -> Result<Arc<Runtime>, SdkError> {
 
 /// Installs a new runtime (stopping the previous one first). Returns its notice.
 pub fn install(config: Config) -> Result<Option<String>, SdkError> {
-    // The previous runtime stops first: two runtimes must not share one order journal.
-    shutdown();
+    let _one = INSTALLING.lock();
+    // Two runtimes must not write one order journal: every call and poll worker of the
+    // previous ones ends before the journal is opened again.
+    // A call stuck past its deadline keeps its journal locked: opening that journal then
+    // fails with a message naming the folder, and another folder is not held up.
+    stop_current();
+    let retired = std::mem::take(&mut *RETIRED.lock());
+    for (trade, deadline) in &retired {
+        wait_gone(trade, *deadline);
+    }
+    RETIRED.lock().extend(retired.into_iter().filter(|(t, _)| t.strong_count() > 0));
     let fresh = Runtime::start(config)?;
     let notice = fresh.notice.clone();
     *CURRENT.write() = Some(fresh);
     Ok(notice)
 }
 
-/// Removes and stops the runtime, if any.
+/// Removes and stops the runtime, if any. Calls still in progress finish on their own.
 pub fn shutdown() {
-    let old = CURRENT.write().take();
-    if let Some(old) = old {
-        old.stop();
+    let _one = INSTALLING.lock();
+    stop_current();
+}
+
+/// Takes the runtime out, stops its workers and notes it among the retired, with the time by
+/// which its last call has ended (its calls end by their own timeouts).
+fn stop_current() {
+    let Some(old) = CURRENT.write().take() else { return };
+    old.stop();
+    let c = &old.config;
+    // A call: connect + reply, repeated once when nothing was sent and twice on status 103.
+    let within = (c.connect_timeout + c.timeout + c.retry_pause) * 3 + Duration::from_secs(2);
+    let mut retired = RETIRED.lock();
+    retired.retain(|(t, _)| t.strong_count() > 0);
+    retired.push((Arc::downgrade(&old.trade), Instant::now() + within));
+}
+
+/// Waits until nothing holds `trade` any more; false when `deadline` came first.
+fn wait_gone(trade: &std::sync::Weak<Trade>, deadline: Instant) -> bool {
+    while trade.strong_count() > 0 {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
+    true
 }

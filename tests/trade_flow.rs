@@ -298,8 +298,10 @@ fn server_rejections_of_scan_code_query_and_refund_query() {
     let (code, err) = scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 99, "body": "qr"}));
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
     assert!(err.contains("status 10"), "{err}");
-    // The rejection says nothing about the order behind the number: it is asked, and it is paid.
-    assert_eq!(query_order(&no, 2).0, sdk::CLOUD_PAY_ORDER_PAID, "never a cached 'failed' for a number that may be paid");
+    // The rejection says nothing about the order behind the number: it is asked. It is the
+    // other till's paid order (10 fen, this sale was 99): never a cached 'failed', never this
+    // sale's 'paid' either, but another sale's order under this number (-6).
+    assert_eq!(query_order(&no, 2).0, sdk::CLOUD_PAY_ORDER_REENTRY, "another sale's order under this number");
     // A rejected query (status 101) is -3, a failure that is not a payment failure.
     sb.control().add_fault(fault("query_order", FaultKind::Status101, Some(1)));
     let (code, _, err) = query_order(&order_no(), 1);

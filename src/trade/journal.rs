@@ -5,9 +5,16 @@
 //! Format: one JSON entry per line followed by a tab and the first 16 hex digits of its
 //! SHA-256. Orders and refunds are fsynced before they are sent; state changes ride along with
 //! the next fsync (see [`Journal`]). A line that does not check (a torn write at a crash, or
-//! damage) ends recovery: what came before is used, the rest is set aside in a `.corrupt-…`
-//! file and reported. When the file grows past [`COMPACT_AT`] it is rewritten with only the
-//! orders that are not final. It never holds payment codes or keys.
+//! damage) is skipped: every line carries its own checksum, so recovery goes on with the next
+//! one; the damaged lines are set aside in a `.corrupt-…` file and counted. When the file grows
+//! past [`COMPACT_AT`] it is rewritten with the orders that are not final, the tombstones of
+//! numbers that must stay guarded (re-entry, refused at creation: kept for
+//! [`TOMBSTONE_RETENTION`]) and the refunds whose outcome is not known yet.
+//!
+//! One writer: the journal holds an exclusive OS lock on `<file>.lock` (flock / LockFileEx)
+//! for as long as it is open, so a second process (or a second runtime in this process) on
+//! the same folder cannot open it. It never holds payment codes or keys; digests are keyed
+//! with the merchant's key.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -42,6 +49,18 @@ const EXTEND_BY: u64 = 64 * 1024;
 /// Size that triggers compaction.
 pub(crate) const COMPACT_AT: u64 = 256 * 1024;
 
+/// How long compaction keeps the tombstone of a number that met re-entry or was refused at
+/// creation: a cashier's recovery or retry of that sale comes within days, not months.
+pub const TOMBSTONE_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// Local states whose record is a tombstone: re-entry (8) and failed or refused (4).
+const TOMBSTONE_STATES: [i32; 2] = [8, 4];
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// One journal entry.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "t", rename_all = "snake_case")]
@@ -69,6 +88,9 @@ pub enum Entry {
         state: i32,
         /// Final: nothing left to poll.
         fin: bool,
+        /// When (Unix seconds): the start of a tombstone's retention.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
     },
     /// A refund about to be sent.
     Refund {
@@ -78,7 +100,34 @@ pub enum Entry {
         refund_no: String,
         /// refund_fee (fen).
         fee: i64,
+        /// Keyed digest of the refund's content, when the SDK generated its number: a retry of
+        /// the same refund after a restart finds the number again by it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
     },
+    /// A verified reply settled a refund (accepted or refused): it no longer needs its number kept.
+    RefundSettled {
+        /// out_refund_no.
+        refund_no: String,
+    },
+    /// The domain an order's requests now go to (after a fail-over).
+    Domain {
+        /// out_trade_no.
+        no: String,
+        /// Base URL.
+        domain: String,
+    },
+}
+
+/// A refund whose outcome no verified reply has settled yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRefund {
+    /// out_trade_no.
+    pub no: String,
+    /// refund_fee (fen).
+    pub fee: i64,
+    /// Keyed content digest (generated numbers only).
+    pub digest: Option<String>,
 }
 
 /// An order known to the journal, with its latest state.
@@ -90,6 +139,8 @@ pub struct JournaledOrder {
     pub state: Option<i32>,
     /// Final.
     pub fin: bool,
+    /// When the latest state was journaled (Unix seconds), when known.
+    pub at: Option<u64>,
 }
 
 /// What recovery found.
@@ -99,14 +150,27 @@ pub struct Recovery {
     pub orders: BTreeMap<String, JournaledOrder>,
     /// Valid entries read.
     pub entries: usize,
-    /// Bytes after the last valid entry (set aside).
+    /// Bytes of damaged lines (set aside).
     pub corrupt_bytes: usize,
+    /// How many damaged lines were skipped (a torn last line counts as one).
+    pub damaged_lines: usize,
+    /// Refunds not settled yet, by out_refund_no.
+    pub refunds: BTreeMap<String, PendingRefund>,
+    /// The damaged bytes, for the `.corrupt-…` file.
+    aside: Vec<u8>,
 }
 
 impl Recovery {
     /// Orders still to be followed.
     pub fn open_orders(&self) -> impl Iterator<Item = &JournaledOrder> {
         self.orders.values().filter(|o| !o.fin)
+    }
+
+    /// Final orders whose number stays guarded (re-entry, refused at creation) and whose
+    /// retention has not run out.
+    pub fn tombstones(&self) -> impl Iterator<Item = &JournaledOrder> {
+        let oldest = unix_now().saturating_sub(TOMBSTONE_RETENTION.as_secs());
+        self.orders.values().filter(move |o| o.fin && o.state.is_some_and(|s| TOMBSTONE_STATES.contains(&s)) && o.at.is_some_and(|t| t >= oldest))
     }
 }
 
@@ -125,37 +189,64 @@ fn written_len(bytes: &[u8]) -> usize {
     bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
 }
 
-/// Reads journal bytes: valid entries up to the first bad line. Zeros at the end are free
-/// space; anything else after the last valid line (a torn write) counts as corrupt.
+/// Reads journal bytes. A line that does not check is skipped and set aside (each line has
+/// its own checksum, so the next one is still good). Zeros at the end are free space; a last
+/// line without its newline (a torn write) is damage too.
 pub fn read(bytes: &[u8]) -> Recovery {
     let bytes = &bytes[..written_len(bytes)];
     let mut r = Recovery::default();
     let mut pos = 0;
     while pos < bytes.len() {
-        let Some(nl) = bytes[pos..].iter().position(|&b| b == b'\n') else { break };
-        let line = &bytes[pos..pos + nl];
-        let entry = std::str::from_utf8(line).ok().and_then(|l| l.rsplit_once('\t')).filter(|(json, sum)| checksum(json) == *sum).and_then(|(json, _)| serde_json::from_str::<Entry>(json).ok());
-        let Some(entry) = entry else { break };
-        apply(&mut r, entry);
-        r.entries += 1;
-        pos += nl + 1;
+        let end = bytes[pos..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |nl| pos + nl);
+        let line = &bytes[pos..end];
+        let entry = (end < bytes.len())
+            .then(|| std::str::from_utf8(line).ok())
+            .flatten()
+            .and_then(|l| l.rsplit_once('\t'))
+            .filter(|(json, sum)| checksum(json) == *sum)
+            .and_then(|(json, _)| serde_json::from_str::<Entry>(json).ok());
+        let next = (end + 1).min(bytes.len());
+        match entry {
+            Some(entry) => {
+                apply(&mut r, entry);
+                r.entries += 1;
+            }
+            // Zeros inside the file are the free space of a torn write: damage, not a line.
+            None if line.iter().all(|&b| b == 0) => r.corrupt_bytes += next - pos,
+            None => {
+                r.damaged_lines += 1;
+                r.corrupt_bytes += next - pos;
+                r.aside.extend_from_slice(&bytes[pos..next]);
+            }
+        }
+        pos = next;
     }
-    r.corrupt_bytes = bytes.len() - pos;
     r
 }
 
 fn apply(r: &mut Recovery, e: Entry) {
     match &e {
         Entry::Order { no, .. } => {
-            r.orders.entry(no.clone()).or_insert(JournaledOrder { order: e.clone(), state: None, fin: false });
+            r.orders.entry(no.clone()).or_insert(JournaledOrder { order: e.clone(), state: None, fin: false, at: None });
         }
-        Entry::State { no, state, fin } => {
+        Entry::State { no, state, fin, at } => {
             if let Some(o) = r.orders.get_mut(no) {
                 o.state = Some(*state);
                 o.fin = *fin;
+                o.at = *at;
             }
         }
-        Entry::Refund { .. } => {}
+        Entry::Refund { no, refund_no, fee, digest } => {
+            r.refunds.insert(refund_no.clone(), PendingRefund { no: no.clone(), fee: *fee, digest: digest.clone() });
+        }
+        Entry::RefundSettled { refund_no } => {
+            r.refunds.remove(refund_no);
+        }
+        Entry::Domain { no, domain } => {
+            if let Some(JournaledOrder { order: Entry::Order { domain: d, .. }, .. }) = r.orders.get_mut(no) {
+                *d = Some(domain.clone());
+            }
+        }
     }
 }
 
@@ -173,6 +264,8 @@ fn apply(r: &mut Recovery, e: Entry) {
 /// covered by another thread's fsync does not issue its own.
 pub struct Journal {
     path: PathBuf,
+    /// The open lock file: the exclusive lock lasts as long as this journal.
+    _lock: std::fs::File,
     file: Mutex<Writer>,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
@@ -209,16 +302,18 @@ impl Journal {
     /// to `<file>.corrupt-<unix time>` and the file rewritten from what was valid.
     pub fn open(dir: &Path) -> std::io::Result<(Journal, Recovery)> {
         std::fs::create_dir_all(dir)?;
-        let journal = Journal { path: dir.join(FILE), file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
+        let lock = lock_folder(dir)?;
+        let journal = Journal { path: dir.join(FILE), _lock: lock, file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
         let mut w = journal.file.lock();
         // A journal that exists but cannot be read fails init: recovering nothing from it would
         // leave its open orders unfollowed. The handle stays open for the first payment.
         let bytes = journal.load(&mut w)?;
         let recovery = read(&bytes);
-        if recovery.corrupt_bytes > 0 {
-            let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let aside = journal.path.with_extension(format!("journal.corrupt-{secs}"));
-            let _ = std::fs::write(aside, &bytes[bytes.len() - recovery.corrupt_bytes..]);
+        if !recovery.aside.is_empty() {
+            // Nanoseconds: two recoveries within a second must not overwrite each other's file.
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let aside = journal.path.with_extension(format!("journal.corrupt-{nanos}"));
+            let _ = std::fs::write(aside, &recovery.aside);
         }
         if recovery.corrupt_bytes > 0 || written_len(&bytes) as u64 > COMPACT_AT {
             journal.compact(&mut w, &recovery)?;
@@ -345,17 +440,39 @@ impl Journal {
         r
     }
 
-    /// Rewrites the file with the open orders only (atomically); returns its new size.
+    /// Rewrites the file (atomically) with what must outlive compaction: the open orders, the
+    /// tombstones and the unsettled refunds; returns its new size.
     fn rewrite(&self, r: &Recovery) -> std::io::Result<u64> {
         let mut text = String::new();
-        for o in r.open_orders() {
+        for o in r.open_orders().chain(r.tombstones()) {
             text.push_str(&encode(&o.order));
             if let (Some(state), Entry::Order { no, .. }) = (o.state, &o.order) {
-                text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: false }));
+                text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: o.fin, at: o.at }));
             }
+        }
+        for (refund_no, p) in &r.refunds {
+            text.push_str(&encode(&Entry::Refund { no: p.no.clone(), refund_no: refund_no.clone(), fee: p.fee, digest: p.digest.clone() }));
         }
         crate::security::store::write_atomic(&self.path, text.as_bytes())?;
         Ok(text.len() as u64)
+    }
+}
+
+/// Takes the exclusive lock of the journal in `dir`, or says who holds it.
+fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
+    let path = dir.join(format!("{FILE}.lock"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let f = opts.open(&path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!("the order journal in {} is in use by another process or SDK instance (one writer per state_dir: give each till its own state_dir)", dir.display()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 
@@ -396,7 +513,7 @@ mod tests {
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.entries, 1);
         j.append_durable(&[order("b")]).unwrap();
-        j.append_state(&[Entry::State { no: "a".into(), state: 3, fin: true }]).unwrap();
+        j.append_state(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None }]).unwrap();
         drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!((r.entries, r.corrupt_bytes), (3, 0));
@@ -410,11 +527,12 @@ mod tests {
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.orders.len(), 0);
         j.append_durable(&[order("a"), order("b")]).unwrap();
-        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true }, order("c")]).unwrap();
+        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None }, order("c")]).unwrap();
         // A crash in the middle of writing the next line.
         let mut f = std::fs::OpenOptions::new().append(true).open(d.join(FILE)).unwrap();
         f.write_all(b"{\"t\":\"order\",\"no\":\"d\",\"fee\"").unwrap();
         drop(f);
+        drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         let open: Vec<_> = r.open_orders().map(|o| o.order.clone()).collect();
         assert_eq!(open, vec![order("b"), order("c")]);
@@ -429,7 +547,7 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_line_stops_recovery_there() {
+    fn a_damaged_line_is_skipped_and_recovery_goes_on() {
         let mut bytes = Vec::new();
         for e in [order("a"), order("b"), order("c")] {
             bytes.extend_from_slice(encode(&e).as_bytes());
@@ -437,8 +555,46 @@ mod tests {
         let second = bytes.iter().position(|&b| b == b'\n').unwrap() + 5;
         bytes[second] ^= 1;
         let r = read(&bytes);
-        assert_eq!(r.orders.len(), 1, "only what precedes the damage is trusted");
-        assert!(r.corrupt_bytes > 0);
+        let found: Vec<_> = r.orders.keys().cloned().collect();
+        assert_eq!(found, ["a", "c"], "the line after the damaged one is still read");
+        assert_eq!(r.damaged_lines, 1);
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        assert_eq!(r.aside, lines[1], "the damaged line is what is set aside");
+    }
+
+    #[test]
+    fn a_second_open_of_one_folder_is_refused_while_the_first_is_open() {
+        let d = dir("locked");
+        let (j, _) = Journal::open(&d).unwrap();
+        let Err(e) = Journal::open(&d) else { panic!("two writers on one journal") };
+        assert!(e.to_string().contains(&d.display().to_string()), "{e}");
+        drop(j);
+        assert!(Journal::open(&d).is_ok(), "free again once the first is closed");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn compaction_keeps_tombstones_within_retention_and_unsettled_refunds() {
+        let d = dir("tombstones");
+        let (j, _) = Journal::open(&d).unwrap();
+        let now = unix_now();
+        j.append_durable(&[order("reentry"), Entry::State { no: "reentry".into(), state: 8, fin: true, at: Some(now) }]).unwrap();
+        j.append_durable(&[order("old"), Entry::State { no: "old".into(), state: 8, fin: true, at: Some(now - TOMBSTONE_RETENTION.as_secs() - 10) }]).unwrap();
+        j.append_durable(&[order("paid"), Entry::State { no: "paid".into(), state: 3, fin: true, at: Some(now) }]).unwrap();
+        j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R1".into(), fee: 5, digest: Some("D1".into()) }]).unwrap();
+        j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R2".into(), fee: 5, digest: None }, Entry::RefundSettled { refund_no: "R2".into() }]).unwrap();
+        let mut w = j.file.lock();
+        let r = read(&std::fs::read(d.join(FILE)).unwrap());
+        j.compact(&mut w, &r).unwrap();
+        drop(w);
+        drop(j);
+        let (_, r) = Journal::open(&d).unwrap();
+        let kept: Vec<_> = r.orders.keys().cloned().collect();
+        assert_eq!(kept, ["reentry"], "only the tombstone within retention survives compaction");
+        assert_eq!(r.tombstones().count(), 1);
+        assert_eq!(r.refunds.keys().collect::<Vec<_>>(), ["R1"]);
+        assert_eq!(r.refunds["R1"].digest.as_deref(), Some("D1"));
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -453,12 +609,13 @@ mod tests {
                     for i in 0..25 {
                         let no = format!("t{t:02}o{i:02}");
                         j.append_durable(&[order(&no)]).unwrap();
-                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0 }]).unwrap();
+                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0, at: None }]).unwrap();
                     }
                 })
             })
             .collect();
         hs.into_iter().for_each(|h| h.join().unwrap());
+        drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!((r.orders.len(), r.entries, r.corrupt_bytes), (400, 800, 0), "every line whole, none interleaved");
         assert_eq!(r.open_orders().count(), 16 * 12, "the odd-numbered orders of each thread");
@@ -481,6 +638,7 @@ mod tests {
         assert_eq!((r.entries, r.corrupt_bytes), (2, 0), "a zero tail is clean");
         // Reopened, the next entry goes right after the last one, not after the zeros.
         j.append_durable(&[order("c")]).unwrap();
+        drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!((r.entries, r.corrupt_bytes, r.open_orders().count()), (3, 0, 3));
         // A crash in the middle of writing the next line: part of it lands in the zeros.
@@ -517,6 +675,7 @@ mod tests {
             j.append_state(&[order(&format!("more{i:06}"))]).unwrap();
         }
         assert_eq!(ino(), before, "no rewrite while the file is under twice what the last compaction left");
+        drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!(r.open_orders().count(), n + 200, "every open order survives");
         let _ = std::fs::remove_dir_all(&d);
@@ -529,16 +688,17 @@ mod tests {
         let mut n = 0;
         while std::fs::metadata(d.join(FILE)).map(|m| m.len()).unwrap_or(0) < COMPACT_AT / 2 || n < 10 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0 }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0, at: None }]).unwrap();
             n += 1;
         }
         for _ in 0..3000 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true, at: None }]).unwrap();
             n += 1;
         }
         let size = std::fs::metadata(d.join(FILE)).unwrap().len();
         assert!(size <= COMPACT_AT, "bounded: {size}");
+        drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert!(r.open_orders().all(|o| matches!(&o.order, Entry::Order { no, .. } if no.trim_start_matches("order").parse::<u32>().unwrap() % 100 == 0)));
         assert!(r.open_orders().count() >= 1);

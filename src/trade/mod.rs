@@ -21,7 +21,8 @@ use cloud_pay_protocol::{StatusClass, status, wire};
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::client::{AuthChoice, Client, Exchange};
 use crate::error::SdkError;
@@ -104,7 +105,8 @@ pub struct Trade {
     client: Arc<Client>,
     orders: Mutex<HashMap<String, OrderRecord>>,
     /// Generated refund numbers whose outcome is unknown, by request digest: a retry of the
-    /// same refund must reuse the number, or the customer could be refunded twice.
+    /// same refund must reuse the number, or the customer could be refunded twice. Journaled,
+    /// so a restart or re-init finds them again.
     pending_refund_numbers: Mutex<HashMap<[u8; 32], String>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
@@ -116,48 +118,33 @@ fn bad(e: InputError) -> SdkError {
     SdkError::BadInput(e.0)
 }
 
-fn digest(parts: &[&str]) -> [u8; 32] {
-    let mut h = Sha256::new();
+/// A keyed digest (HMAC-SHA256 with the merchant's key) of `parts`, each framed by its length:
+/// the journal holds these, and a bare hash of text holding a payment code could be tested
+/// against guesses by anyone who reads the file.
+fn digest(key: &[u8], parts: &[&str]) -> [u8; 32] {
+    let mut h = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     for p in parts {
-        digest_part(&mut h, &[p.as_bytes()]);
+        h.update(&(p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
     }
-    h.finalize().into()
+    h.finalize().into_bytes().into()
 }
 
-/// One part of a [`digest`]: its length, then its bytes, given in `pieces`.
-fn digest_part(h: &mut Sha256, pieces: &[&[u8]]) {
-    h.update((pieces.iter().map(|p| p.len()).sum::<usize>() as u64).to_be_bytes());
-    for p in pieces {
-        h.update(p);
+/// Digest of a pay request's business content: the merchant ids and the pay content. Terminal
+/// fields (IP, MAC, sdk_version) and the nonce are left out: a till whose address changed
+/// between a lost reply and the cashier's retry still sends the same sale.
+fn content_digest(key: &[u8], request: &t::PayRequest) -> [u8; 32] {
+    digest(key, &[&wire::to_text(&request.pay_mch_key), &wire::to_text(&request.pay_content)])
+}
+
+/// Hex digest text as journaled, back to bytes (a malformed one reads as zeros: it then
+/// matches no request, and a retry is refused rather than sent as a different order).
+fn digest_from_hex(hex: &str) -> [u8; 32] {
+    let mut d = [0u8; 32];
+    for (i, b) in d.iter_mut().enumerate() {
+        *b = hex.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
     }
-}
-
-/// Digest of a pay request's business content: its wire `text` with `nonce_str` emptied (a
-/// retry carries a new nonce, not a new order). Read from the text that is sent: `nonce_str`
-/// is the request's last member and a nonce is plain hex, so the text ends
-/// `,"nonce_str":"<nonce>"}`, and the digest covers it with the nonce left out. Journals hold
-/// these digests, so it must equal [`reserialised_digest`], the way they were first made;
-/// a property test holds the two equal.
-fn content_digest(request: &t::PayRequest, text: &str) -> [u8; 32] {
-    sent_text_digest(&request.nonce_str, text).unwrap_or_else(|| reserialised_digest(request))
-}
-
-/// The business digest from the sent text; `None` when the text does not end with this nonce.
-fn sent_text_digest(nonce: &str, text: &str) -> Option<[u8; 32]> {
-    let head = text.strip_suffix("\"}")?.strip_suffix(nonce)?;
-    if nonce.is_empty() || !head.ends_with(",\"nonce_str\":\"") {
-        return None;
-    }
-    let mut h = Sha256::new();
-    digest_part(&mut h, &[head.as_bytes(), b"\"}"]);
-    Some(h.finalize().into())
-}
-
-/// The business digest the long way: the request serialised again with an empty nonce.
-fn reserialised_digest(request: &t::PayRequest) -> [u8; 32] {
-    let mut business = request.clone();
-    business.nonce_str.clear();
-    digest(&[&wire::to_text(&business)])
+    d
 }
 
 /// Infers the platform from a payment code: WeChat `10`–`15` with 18 digits, Alipay
@@ -178,7 +165,7 @@ fn platform_arg(v: Option<i64>, field: &str) -> Result<Option<PayPlatform>, SdkE
     match v {
         None | Some(0) => Ok(None),
         Some(n @ (1 | 2)) => Ok(Some(PayPlatform(n as i32))),
-        Some(n) => Err(SdkError::BadInput(format!("{field} must be 1 (WeChat Pay) or 2 (Alipay), got {n}"))),
+        Some(n) => Err(SdkError::BadInput(input::redact(&format!("{field} must be 1 (WeChat Pay) or 2 (Alipay), got {n}")))),
     }
 }
 
@@ -186,14 +173,14 @@ fn trade_type_arg(v: Option<i64>) -> Result<Option<TradeType>, SdkError> {
     match v {
         None | Some(0) => Ok(None),
         Some(n @ (1 | 2)) => Ok(Some(TradeType(n as i32))),
-        Some(n) => Err(SdkError::BadInput(format!("trade_type must be 1 (micro pay) or 2 (scan code), got {n}"))),
+        Some(n) => Err(SdkError::BadInput(input::redact(&format!("trade_type must be 1 (micro pay) or 2 (scan code), got {n}")))),
     }
 }
 
 fn positive(v: Option<i64>, field: &str) -> Result<i64, SdkError> {
     match v {
         Some(n) if n > 0 => Ok(n),
-        Some(n) => Err(SdkError::BadInput(format!("{field} must be a positive amount in fen, got {n}"))),
+        Some(n) => Err(SdkError::BadInput(input::redact(&format!("{field} must be a positive amount in fen, got {n}")))),
         None => Err(SdkError::BadInput(format!("{field} is required"))),
     }
 }
@@ -201,7 +188,7 @@ fn positive(v: Option<i64>, field: &str) -> Result<i64, SdkError> {
 fn currency(v: &Option<String>, field: &str) -> Result<String, SdkError> {
     match v.as_deref().map(str::trim) {
         None | Some("") | Some("CNY") => Ok("CNY".into()),
-        Some(other) => Err(SdkError::BadInput(format!("{field} must be CNY, got {other:?}"))),
+        Some(other) => Err(SdkError::BadInput(input::redact(&format!("{field} must be CNY, got {other:?}")))),
     }
 }
 
@@ -215,39 +202,62 @@ impl Trade {
         Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
     }
 
-    /// Takes over the orders a previous process left unfinished (from the journal) and
-    /// resumes polling them. Returns how many.
+    /// Takes over what a previous process (or configuration) left in the journal: resumes
+    /// polling every unfinished order, keeps the tombstones' guards (re-entry stays -6 and is
+    /// never cancelled) and the numbers of refunds whose outcome is unknown. Returns how many
+    /// orders it resumed.
     pub fn restore(&self, recovery: &journal::Recovery) -> usize {
         let mut n = 0;
-        for o in recovery.open_orders() {
-            let journal::Entry::Order { no, platform, trade_type, digest, domain, .. } = &o.order else { continue };
+        for o in recovery.open_orders().chain(recovery.tombstones()) {
+            let journal::Entry::Order { no, fee, platform, trade_type, digest, domain } = &o.order else { continue };
             let trade_type = TradeType(*trade_type);
             let (polls, interval) = self.poll_settings(trade_type);
-            let mut content_digest = [0u8; 32];
-            for (i, b) in content_digest.iter_mut().enumerate() {
-                *b = digest.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
-            }
+            let reentry = o.state == Some(LocalState::ReEntry as i32);
+            let (local, code) = match (o.fin, reentry) {
+                (false, _) => (LocalState::Unknown, OrderCode::Unknown),
+                (true, true) => (LocalState::ReEntry, OrderCode::ReEntry),
+                (true, false) => (LocalState::Fail, OrderCode::Failed),
+            };
             self.orders.lock().insert(no.clone(), OrderRecord {
                 out_trade_no: no.clone(),
                 trade_type,
                 pay_platform: Some(PayPlatform(*platform)),
-                content_digest,
+                content_digest: digest_from_hex(digest),
                 request_content: String::new(),
-                local: LocalState::Unknown,
-                code: OrderCode::Unknown,
-                cached_final: false,
+                local,
+                code,
+                // A re-entry tombstone answers -6 from memory; a refused number asks the server.
+                cached_final: reentry && o.fin,
                 output: None,
                 platform_state: None,
                 code_url: None,
-                polls_left: polls,
+                polls_left: if o.fin { 0 } else { polls },
                 poll_interval: interval,
-                last_detail: "recovered from the order journal after a restart".into(),
+                last_detail: if reentry { "re-entry recorded in the order journal".into() } else { "recovered from the order journal after a restart".into() },
                 domain: domain.clone(),
+                total_fee: Some(*fee),
+                generation: 0,
+                submitting: false,
+                seen: false,
+                maybe_at: None,
             });
-            self.scheduler.schedule(no, Instant::now());
-            n += 1;
+            if !o.fin {
+                self.scheduler.schedule(no, Instant::now());
+                n += 1;
+            }
+        }
+        let mut pending = self.pending_refund_numbers.lock();
+        for (refund_no, p) in &recovery.refunds {
+            if let Some(d) = &p.digest {
+                pending.insert(digest_from_hex(d), refund_no.clone());
+            }
         }
         n
+    }
+
+    /// The merchant's key, for the keyed digests.
+    fn key(&self) -> &[u8] {
+        self.client.trade_conf().authen_key.expose()
     }
 
     fn poll_settings(&self, trade_type: TradeType) -> (u32, Duration) {
@@ -352,26 +362,33 @@ impl Trade {
     {
         let out_trade_no = request.pay_content.out_trade_no.clone();
         let text = wire::to_text(&request);
-        let content_digest = content_digest(&request, &text);
+        let content_digest = content_digest(self.key(), &request);
+        let total_fee = request.pay_content.total_fee;
         let output = output::pay_output(platform, &out_trade_no);
         let (poll_count, poll_interval) = self.poll_settings(trade_type);
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
-        let (request_content, pinned, new_order) = {
+        let (request_content, pinned, new_order, generation) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
-                    return Err(SdkError::Refused(format!(
-                        "out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)"
-                    )));
+                    // An unfinished payment under this number may still be paid: a new number
+                    // now could charge the customer twice.
+                    return Err(SdkError::Refused(if state::journal_key(rec).1 {
+                        format!("out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)")
+                    } else {
+                        format!("an unfinished payment with other content exists for out_trade_no {out_trade_no} (this process or the order journal): query it with cloud_pay_query_order before anything else; nothing was sent")
+                    }));
                 }
                 // A retry: the identical bytes again (after a restart, the same content anew).
                 Some(rec) => {
                     if rec.request_content.is_empty() {
                         rec.request_content = text;
                     }
-                    (rec.request_content.clone(), rec.domain.clone(), false)
+                    rec.generation += 1;
+                    rec.submitting = true;
+                    (rec.request_content.clone(), rec.domain.clone(), false, rec.generation)
                 }
                 None => {
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -390,19 +407,25 @@ impl Trade {
                         poll_interval,
                         last_detail: String::new(),
                         domain: None,
+                        total_fee: Some(total_fee),
+                        generation: 1,
+                        submitting: true,
+                        seen: false,
+                        maybe_at: None,
                     });
-                    (text, None, true)
+                    (text, None, true, 1)
                 }
             }
         };
+        let journaled_domain = self.client.route(pinned.as_deref());
         if new_order {
             let entry = journal::Entry::Order {
                 no: out_trade_no.clone(),
-                fee: request.pay_content.total_fee,
+                fee: total_fee,
                 platform: platform.0,
                 trade_type: trade_type.0,
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
-                domain: Some(self.client.route(pinned.as_deref())),
+                domain: Some(journaled_domain.clone()),
             };
             if let Err(e) = self.journal.append_durable(&[entry]) {
                 self.orders.lock().remove(&out_trade_no);
@@ -415,15 +438,33 @@ impl Trade {
         let Some(rec) = orders.get_mut(&out_trade_no) else {
             return Err(SdkError::Internal("order record vanished".into()));
         };
+        if rec.generation == generation {
+            rec.submitting = false;
+        }
         rec.last_detail = ex.detail.clone();
+        let domain_change = (ex.domain != journaled_domain).then(|| journal::Entry::Domain { no: out_trade_no.clone(), domain: ex.domain.clone() });
         rec.domain = Some(ex.domain.clone());
         let before = state::journal_key(rec);
-        let result = match ex.class {
+        let class = decided_class(&ex);
+        let echo = ex.result().and_then(|r| r.order_content().map(|o| state::echo(o, &out_trade_no, r.sub_mch(), &self.client.trade_conf().out_sub_mch_id, rec.total_fee)));
+        let result = match class {
+            StatusClass::Success if matches!(echo, Some(state::Echo::Other(_))) => {
+                let Some(state::Echo::Other(about)) = echo else { unreachable!() };
+                rec.maybe_at = Some(ex.domain.clone());
+                let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; outcome unknown, the SDK keeps querying the order", ex.detail);
+                (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, rec.polls_left > 0)
+            }
+            StatusClass::Success if matches!(echo, Some(state::Echo::OtherAmount(_))) => {
+                let Some(state::Echo::OtherAmount(fee)) = echo else { unreachable!() };
+                let message = other_sale(rec, fee);
+                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{} — {message}", ex.detail)) }, false)
+            }
             StatusClass::Success => {
                 if let Some(result) = ex.result() {
                     if let Some(url) = result.code_url() {
                         rec.code_url = Some(url.to_owned());
                         rec.local = LocalState::PreOrdered;
+                        rec.seen = true;
                     }
                     if let Some(order) = result.order_content() {
                         apply_order(rec, order, ex.response.as_ref().and_then(|r| r.raw_result.as_deref()));
@@ -455,12 +496,14 @@ impl Trade {
             }
             StatusClass::Unknown => {
                 // The order may exist: say accepted, keep polling, let query_order tell the truth.
+                rec.maybe_at = Some(ex.domain.clone());
                 let message = format!("{} — outcome unknown; the SDK keeps querying the order", ex.detail);
                 (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, rec.polls_left > 0)
             }
         };
         let change = state::journal_change(rec, before);
         drop(orders);
+        self.journal_state(domain_change);
         self.journal_state(change);
         let (outcome, schedule) = result;
         if schedule {
@@ -484,9 +527,9 @@ impl Trade {
 
     /// One `query_order` exchange, applied to the local record.
     fn live_query(&self, out_trade_no: &str, platform: Option<PayPlatform>, trade_type: Option<TradeType>) -> QueryOutcome {
-        let (platform, trade_type, pinned) = match self.orders.lock().get(out_trade_no) {
-            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone()),
-            None => (platform, trade_type, None),
+        let (platform, trade_type, pinned, generation) = match self.orders.lock().get(out_trade_no) {
+            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone(), Some(r.generation)),
+            None => (platform, trade_type, None, None),
         };
         let request = t::QueryOrderRequest {
             pay_mch_key: self.client.pay_mch_key(platform),
@@ -504,6 +547,14 @@ impl Trade {
         {
             return cached_outcome(rec);
         }
+        // A create, cancel or refund went out while this query was under way: its answer may
+        // predate them, so it changes nothing and is never cached.
+        if let Some(rec) = &rec
+            && Some(rec.generation) != generation
+        {
+            let message = format!("{} — a newer request about order {out_trade_no} went out while this query was under way; query again", ex.detail);
+            return QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) };
+        }
         match ex.class {
             StatusClass::Success => {
                 // The reply is ours: read it in place, nothing is copied.
@@ -514,6 +565,28 @@ impl Trade {
                 let Some(order) = result.order_content.as_ref() else {
                     return unknown_outcome(out_trade_no, &format!("{} — reply has no order_content", ex.detail));
                 };
+                let sent_fee = rec.as_ref().and_then(|r| r.total_fee);
+                match state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee) {
+                    state::Echo::Matches => {}
+                    state::Echo::Other(about) => {
+                        let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
+                        return match rec {
+                            Some(rec) => QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) },
+                            None => unknown_outcome(out_trade_no, &message),
+                        };
+                    }
+                    state::Echo::OtherAmount(fee) => {
+                        let Some(rec) = rec else { unreachable!("an amount is only compared with a record's") };
+                        let before = state::journal_key(rec);
+                        let message = other_sale(rec, fee);
+                        let change = state::journal_change(rec, before);
+                        let mut outcome = cached_outcome(rec);
+                        outcome.message = Some(message);
+                        drop(orders);
+                        self.journal_state(change);
+                        return outcome;
+                    }
+                }
                 match rec {
                     Some(rec) => {
                         let before = state::journal_key(rec);
@@ -539,7 +612,19 @@ impl Trade {
                 }
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber | StatusClass::ReEntry => {
-                let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND { OrderCode::NotExist } else { OrderCode::Error };
+                // Only a verified reply says "does not exist": an unsigned 101 is an error (-3)
+                // whatever internal_status it carries.
+                let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND && !unsigned(&ex) { OrderCode::NotExist } else { OrderCode::Error };
+                // "Does not exist" contradicts an earlier verified reply that showed the order,
+                // and says nothing about a domain other than the one that may have taken it.
+                if let Some(rec) = &rec
+                    && code == OrderCode::NotExist
+                    && (rec.seen || rec.maybe_at.as_ref().is_some_and(|d| *d != ex.domain))
+                {
+                    let why = if rec.seen { "an earlier verified reply showed it".to_owned() } else { format!("its payment may have reached {}", rec.maybe_at.as_deref().unwrap_or("")) };
+                    let message = format!("{} — the server says order {out_trade_no} does not exist, but {why}: result unknown, query again", ex.detail);
+                    return QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) };
+                }
                 // An order the server still does not know when its polls have run out was never
                 // created (e.g. the process died before sending): the journal can forget it.
                 if let Some(rec) = rec
@@ -580,12 +665,26 @@ impl Trade {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
         let trade_type = trade_type_arg(req.trade_type)?
             .ok_or_else(|| SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into()))?;
-        let local = self.record(&out_trade_no);
-        if local.as_ref().is_some_and(|r| r.local == LocalState::ReEntry) {
-            return Err(SdkError::Refused(format!(
-                "order {out_trade_no} hit re-entry (status 104, internal_status 407): the number belongs to another order that may be paid; it is never cancelled or reversed"
-            )));
-        }
+        let local = {
+            let mut orders = self.orders.lock();
+            let rec = orders.get_mut(&out_trade_no);
+            if let Some(rec) = &rec {
+                if rec.local == LocalState::ReEntry {
+                    return Err(SdkError::Refused(format!(
+                        "order {out_trade_no} hit re-entry (status 104, internal_status 407) or belongs to another sale: the number belongs to another order that may be paid; it is never cancelled or reversed"
+                    )));
+                }
+                // Its reply may yet be re-entry: a reverse now could reverse another sale.
+                if rec.submitting {
+                    return Err(SdkError::Refused(format!("order {out_trade_no}: payment still being submitted: query it with cloud_pay_query_order; nothing was sent")));
+                }
+            }
+            // Queries already under way predate the cancel: their answers no longer count.
+            rec.map(|r| {
+                r.generation += 1;
+                r.clone()
+            })
+        };
         let platform = platform_arg(req.pay_platform, "pay_platform")?
             .or(local.as_ref().and_then(|r| r.pay_platform))
             .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
@@ -643,8 +742,14 @@ impl Trade {
         }
         let refund_fee_type = currency(&req.refund_fee_type, "refund_fee_type")?;
         let reason = none_if_empty(&req.refund_reason);
-        let request_digest =
-            digest(&[&out_trade_no, &platform.0.to_string(), &total_fee.to_string(), &refund_fee.to_string(), reason.as_deref().unwrap_or("")]);
+        let request_digest = digest(self.key(), &[
+            &self.client.trade_conf().out_sub_mch_id,
+            &out_trade_no,
+            &platform.0.to_string(),
+            &total_fee.to_string(),
+            &refund_fee.to_string(),
+            reason.as_deref().unwrap_or(""),
+        ]);
         let (out_refund_no, generated) = match &req.out_refund_no {
             Some(s) if !s.trim().is_empty() => (input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned(), false),
             _ => {
@@ -668,16 +773,31 @@ impl Trade {
             api_version: None,
             nonce_str: cloud_pay_protocol::crypto::nonce_str(),
         };
-        let entry = journal::Entry::Refund { no: out_trade_no.clone(), refund_no: out_refund_no.clone(), fee: refund_fee };
+        let entry = journal::Entry::Refund {
+            no: out_trade_no.clone(),
+            refund_no: out_refund_no.clone(),
+            fee: refund_fee,
+            digest: generated.then(|| cloud_pay_protocol::crypto::hex_upper(&request_digest)),
+        };
         self.journal.append_durable(&[entry]).map_err(|e| SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent")))?;
+        if let Some(rec) = self.orders.lock().get_mut(&out_trade_no) {
+            // Queries already under way predate the refund: their answers no longer count.
+            rec.generation += 1;
+        }
         let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
-        let code = match ex.class {
+        let about = ex.result().and_then(|r| refund_echo(r, &out_trade_no, &out_refund_no, &self.client.trade_conf().out_sub_mch_id));
+        let code = match decided_class(&ex) {
+            StatusClass::Success if about.is_some() => CallCode::Unknown,
             StatusClass::Success => CallCode::Ok,
             StatusClass::Unknown => CallCode::Unknown,
             _ => CallCode::Failed,
         };
-        if generated && code != CallCode::Unknown {
-            self.pending_refund_numbers.lock().remove(&request_digest);
+        if code != CallCode::Unknown {
+            // A verified reply settled it: the number need not be kept for a retry any more.
+            if generated {
+                self.pending_refund_numbers.lock().remove(&request_digest);
+            }
+            self.journal_state(Some(journal::Entry::RefundSettled { refund_no: out_refund_no.clone() }));
         }
         if code == CallCode::Ok
             && let Some(rec) = self.orders.lock().get_mut(&out_trade_no)
@@ -687,7 +807,11 @@ impl Trade {
         }
         let message = match code {
             CallCode::Ok => None,
-            CallCode::Unknown => Some(format!("{} — refund outcome unknown; query it, or retry with the same out_refund_no {out_refund_no}", ex.detail)),
+            CallCode::Unknown => Some(format!(
+                "{}{} — refund outcome unknown; query it, or retry with the same out_refund_no {out_refund_no}",
+                ex.detail,
+                about.map(|a| format!(" — the verified reply is about {a}: not trusted")).unwrap_or_default()
+            )),
             CallCode::Failed => Some(ex.detail),
         };
         Ok(CallOutcome { code, output: Some(json!({"out_trade_no": out_trade_no, "out_refund_no": out_refund_no})), message })
@@ -711,13 +835,31 @@ impl Trade {
         };
         let ex: Exchange<t::QueryRefundOrderResult> =
             self.client.call_at::<t::QueryRefundOrder>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::Hmac);
+        let sub_mch = &self.client.trade_conf().out_sub_mch_id;
+        let about = ex.result().and_then(|r| {
+            r.pay_mch_key.as_ref().map(|k| &k.out_sub_mch_id).filter(|s| !s.is_empty() && *s != sub_mch).map(|s| format!("sub-merchant {s}")).or_else(|| {
+                r.refund_order_content.iter().find_map(|c| {
+                    if c.out_trade_no != out_trade_no {
+                        Some(format!("order {}", c.out_trade_no))
+                    } else {
+                        out_refund_no.as_ref().filter(|n| **n != c.out_refund_no).map(|_| format!("refund {}", c.out_refund_no))
+                    }
+                })
+            })
+        });
         match ex.class {
+            StatusClass::Success if about.is_some() => Ok(CallOutcome {
+                code: CallCode::Unknown,
+                output: None,
+                message: Some(format!("{} — the verified reply is about {}, not what was asked: not trusted; result unknown, query again", ex.detail, about.unwrap_or_default())),
+            }),
             StatusClass::Success => {
                 let refunds = ex.result().map(|r| r.refund_order_content.clone()).unwrap_or_default();
+                self.settle_refunds(&refunds);
                 Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &refunds)), message: None })
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber
-                if ex.internal_status() == status::internal::REFUND_NOT_FOUND =>
+                if ex.internal_status() == status::internal::REFUND_NOT_FOUND && !unsigned(&ex) =>
             {
                 Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &[])), message: None })
             }
@@ -733,6 +875,8 @@ pub trait OrderResult: Clone + Default {
     fn order_content(&self) -> Option<&state::OrderFacts>;
     /// The QR URL, when the reply carries it.
     fn code_url(&self) -> Option<&str>;
+    /// `pay_mch_key.out_sub_mch_id`, when the reply carries it.
+    fn sub_mch(&self) -> Option<&str>;
 }
 
 /// The part of a `micro_pay` or `query_order` result the trade rules read: the order's state
@@ -744,6 +888,16 @@ pub trait OrderResult: Clone + Default {
 pub struct OrderOnly {
     /// The order's state.
     pub order_content: Option<state::OrderFacts>,
+    /// The merchant the reply is about.
+    pub pay_mch_key: Option<MchEcho>,
+}
+
+/// The part of a reply's `pay_mch_key` that binds it to this merchant.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct MchEcho {
+    /// The sub-merchant.
+    pub out_sub_mch_id: Option<String>,
 }
 
 /// An endpoint as the wire defines it, with its result read as [`OrderOnly`].
@@ -771,6 +925,9 @@ impl OrderResult for OrderOnly {
     fn code_url(&self) -> Option<&str> {
         None
     }
+    fn sub_mch(&self) -> Option<&str> {
+        self.pay_mch_key.as_ref().and_then(|k| k.out_sub_mch_id.as_deref())
+    }
 }
 
 impl OrderResult for t::ScanCodePayResult {
@@ -779,6 +936,9 @@ impl OrderResult for t::ScanCodePayResult {
     }
     fn code_url(&self) -> Option<&str> {
         self.code_url.as_deref()
+    }
+    fn sub_mch(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -790,7 +950,14 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
     if let Some((p, _)) = order.trade_state() {
         rec.pay_platform = Some(p);
     }
-    let (code, local, fin) = state::map_order(order, Some(rec.trade_type), rec.code_url.is_some());
+    let (mut code, local, fin) = state::map_order(order, Some(rec.trade_type), rec.code_url.is_some());
+    if code == OrderCode::NotExist && rec.seen {
+        // An earlier verified reply showed the order: "does not exist" now is not the truth.
+        code = OrderCode::Unknown;
+    } else if code != OrderCode::NotExist {
+        rec.seen = true;
+        rec.maybe_at = None;
+    }
     rec.code = code;
     rec.local = local;
     rec.cached_final = fin;
@@ -802,21 +969,79 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
     rec.platform_state = platform_state;
 }
 
+/// Turns a record into the guard of a number that belongs to another sale (a verified order
+/// under this number with another amount): re-entry locally, -6, never cancelled, never paid.
+fn other_sale(rec: &mut OrderRecord, fee: i64) -> String {
+    rec.local = LocalState::ReEntry;
+    rec.code = OrderCode::ReEntry;
+    rec.cached_final = true;
+    rec.polls_left = 0;
+    rec.output = None;
+    let sent = rec.total_fee.unwrap_or(0);
+    rec.last_detail = format!("the server's order {} is for {fee} fen, this till sent {sent} fen: it is another sale's order (re-entry); never cancel or reverse it", rec.out_trade_no);
+    rec.last_detail.clone()
+}
+
+/// The class the money rules act on. Status 101 comes without an HMAC by design, so anyone on
+/// the path could forge it: it decides nothing final (its internal_status is never read).
+fn decided_class<T>(ex: &Exchange<T>) -> StatusClass {
+    if unsigned(ex) { StatusClass::Unknown } else { ex.class }
+}
+
+/// A status-101 reply: it never carries an HMAC.
+fn unsigned<T>(ex: &Exchange<T>) -> bool {
+    ex.response.as_ref().is_some_and(|r| r.status == status::code::REJECTED)
+}
+
+/// What a verified refund reply is about, when that is not the refund asked for.
+fn refund_echo(r: &t::RefundResult, out_trade_no: &str, out_refund_no: &str, sub_mch: &str) -> Option<String> {
+    if let Some(s) = r.pay_mch_key.as_ref().map(|k| &k.out_sub_mch_id).filter(|s| !s.is_empty() && *s != sub_mch) {
+        return Some(format!("sub-merchant {s}"));
+    }
+    let items: Vec<&Value> = match r.refund_order_content.as_ref()? {
+        Value::Array(items) => items.iter().collect(),
+        v => vec![v],
+    };
+    items.into_iter().find_map(|v| {
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        match (field("out_trade_no"), field("out_refund_no")) {
+            (Some(no), _) if no != out_trade_no => Some(format!("order {no}")),
+            (_, Some(rno)) if rno != out_refund_no => Some(format!("refund {rno}")),
+            _ => None,
+        }
+    })
+}
+
+impl Trade {
+    /// Refunds a verified query listed exist: their numbers need not be kept for a retry.
+    fn settle_refunds(&self, refunds: &[t::RefundOrderContent]) {
+        let mut pending = self.pending_refund_numbers.lock();
+        let mut settled = Vec::new();
+        pending.retain(|_, no| {
+            let listed = refunds.iter().any(|r| r.out_refund_no == *no);
+            if listed {
+                settled.push(journal::Entry::RefundSettled { refund_no: no.clone() });
+            }
+            !listed
+        });
+        drop(pending);
+        let _ = self.journal.append_state(&settled);
+    }
+}
+
 /// A refund number for a caller that gave none: the order's first 10 characters (which hold
-/// the merchant prefix, 10 alphanumerics or 8 digits) + `R` + milliseconds + 4 random digits.
-/// Unlike "order number + 2-digit sequence", it cannot repeat after a restart.
+/// the merchant prefix, 10 alphanumerics or 8 digits) + `R` + 64 random bits in hex. It
+/// cannot repeat after a restart or a clock step.
 fn generate_refund_no(out_trade_no: &str) -> String {
     let head: String = out_trade_no.chars().take(10).collect();
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let mut r = [0u8; 2];
-    let _ = getrandom::getrandom(&mut r);
-    format!("{head}R{ms}{:04}", u16::from_le_bytes(r) % 10_000)
+    let mut r = [0u8; 8];
+    getrandom::getrandom(&mut r).expect("the system's random source works");
+    format!("{head}R{}", cloud_pay_protocol::crypto::hex_upper(&r))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::{Just, Strategy, any, prop_oneof};
 
     #[test]
     fn payment_code_prefixes() {
@@ -831,56 +1056,40 @@ mod tests {
         assert_eq!(platform_from_author_code("13456789012345678x"), None);
     }
 
-    fn opt_text() -> impl Strategy<Value = Option<String>> {
-        proptest::option::of(prop_oneof![any::<String>(), Just("\",\"nonce_str\":\"AB\"}".to_owned()), Just("null".to_owned())])
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
-        /// The digest read from the sent text is the one journals hold: the request
-        /// re-serialised with an empty nonce. Strings with quotes, escapes, `null` and a fake
-        /// `nonce_str` member inside, every optional part present or not.
-        #[test]
-        fn the_digest_from_the_sent_text_is_the_reserialised_one(
-            no in any::<String>(), code in opt_text(), body in any::<String>(), detail in opt_text(), remark in opt_text(),
-            fee in any::<i64>(), expire in proptest::option::of(any::<i64>()), attach in opt_text(), tag in opt_text(),
-            wx in any::<bool>(), shop in opt_text(), device in opt_text(), sub in opt_text(), nonce in "[0-9A-F]{1,40}",
-        ) {
-            let request = t::PayRequest {
-                pay_mch_key: t::PayMchKey { pay_platform: Some(PayPlatform::WXPAY), out_mch_id: "m".into(), out_sub_mch_id: "s".into(), sub_mch_id: sub, ..Default::default() },
-                pay_content: t::PayContent {
-                    out_trade_no: no, author_code: code, total_fee: fee, fee_type: "CNY".into(), body, detail, remark, time_expire: expire,
-                    wxpay_pay_content_ext: wx.then(|| t::WxpayPayContentExt { attach, goods_tag: tag, ..Default::default() }),
-                    ..Default::default()
-                },
-                order_client: t::OrderClient { shop_id: shop, device_id: device, ..Default::default() },
-                nonce_str: nonce,
-            };
-            let text = wire::to_text(&request);
-            proptest::prop_assert_eq!(sent_text_digest(&request.nonce_str, &text), Some(reserialised_digest(&request)));
-            proptest::prop_assert_eq!(content_digest(&request, &text), reserialised_digest(&request));
-        }
-    }
-
-    /// The framing journals were written with: each part's length (8 bytes, big-endian),
-    /// then its bytes. Written out here on its own, so a change to the shared framing shows.
+    /// The journal's digests are keyed: another key gives another digest, and none is the
+    /// bare SHA-256 of the text.
     #[test]
-    fn the_digest_frames_each_part_with_its_length() {
-        let by_hand: [u8; 32] = Sha256::new().chain_update(3u64.to_be_bytes()).chain_update(b"abc").chain_update(2u64.to_be_bytes()).chain_update(b"de").finalize().into();
-        assert_eq!(digest(&["abc", "de"]), by_hand);
-        let text = r#"{"x":1,"nonce_str":"N1"}"#;
-        let business = r#"{"x":1,"nonce_str":""}"#;
-        let by_hand: [u8; 32] = Sha256::new().chain_update((business.len() as u64).to_be_bytes()).chain_update(business).finalize().into();
-        assert_eq!(sent_text_digest("N1", text), Some(by_hand));
+    fn digests_are_keyed_with_the_merchant_key() {
+        use sha2::Digest;
+        let a = digest(b"key-one", &["abc", "de"]);
+        assert_ne!(a, digest(b"key-two", &["abc", "de"]));
+        assert_ne!(a, digest(b"key-one", &["ab", "cde"]), "each part is framed by its length");
+        let bare: [u8; 32] = Sha256::new().chain_update(3u64.to_be_bytes()).chain_update(b"abc").chain_update(2u64.to_be_bytes()).chain_update(b"de").finalize().into();
+        assert_ne!(a, bare);
     }
 
+    /// Terminal fields and the nonce do not make a retry a different order; the sale does.
     #[test]
-    fn a_text_without_the_nonce_at_its_end_is_digested_the_long_way() {
-        let request = t::PayRequest { nonce_str: "ABC".into(), ..Default::default() };
-        let text = wire::to_text(&request);
-        assert_eq!(sent_text_digest("ABD", &text), None);
-        assert_eq!(sent_text_digest("", &wire::to_text(&t::PayRequest::default())), None);
-        assert_eq!(content_digest(&request, &text.replace("ABC", "XYZ")), reserialised_digest(&request));
+    fn the_content_digest_covers_the_business_content_only() {
+        let request = t::PayRequest {
+            pay_mch_key: t::PayMchKey { out_mch_id: "m".into(), out_sub_mch_id: "s".into(), ..Default::default() },
+            pay_content: t::PayContent { out_trade_no: "n".into(), total_fee: 5, ..Default::default() },
+            order_client: t::OrderClient { spbill_create_ip: Some("10.0.0.5".into()), machine_no: Some("AA".into()), ..Default::default() },
+            nonce_str: "N1".into(),
+        };
+        let mut moved = request.clone();
+        moved.order_client.spbill_create_ip = Some("10.0.0.6".into());
+        moved.order_client.machine_no = Some("BB".into());
+        moved.order_client.sdk_version = Some("9".into());
+        moved.nonce_str = "N2".into();
+        assert_eq!(content_digest(b"k", &request), content_digest(b"k", &moved));
+        let mut other = request.clone();
+        other.pay_content.total_fee = 6;
+        assert_ne!(content_digest(b"k", &request), content_digest(b"k", &other));
+        let mut other_shop = request.clone();
+        other_shop.pay_mch_key.out_sub_mch_id = "t".into();
+        assert_ne!(content_digest(b"k", &request), content_digest(b"k", &other_shop));
+        assert_eq!(digest_from_hex(&cloud_pay_protocol::crypto::hex_upper(&content_digest(b"k", &request))), content_digest(b"k", &request));
     }
 
     #[test]
@@ -889,6 +1098,10 @@ mod tests {
         assert!(a.starts_with("sz0100test") && a.len() <= 32, "{a}");
         let b = generate_refund_no("010000520000000000000000000000001");
         assert!(b.starts_with("01000052") && b.len() <= 32, "{b}");
+        // 64 random bits: 16 hex digits after the R.
+        let tail = a.rsplit_once('R').unwrap().1;
+        assert!(tail.len() == 16 && tail.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, generate_refund_no("sz0100test20240101120000001"));
     }
 
 

@@ -61,6 +61,10 @@ pub enum LocalState {
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(default)]
 pub struct OrderFacts {
+    /// The order's number: a reply about another number is not about this order.
+    pub out_trade_no: Option<String>,
+    /// The order's amount (fen): another amount under this number is another sale.
+    pub total_fee: Option<i64>,
     /// TradeType.
     pub trade_type: Option<TradeType>,
     /// QR URL (scan_code_pay).
@@ -164,7 +168,8 @@ pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool) {
 /// The journal entry for a record whose tracked state changed since `before`.
 pub fn journal_change(rec: &OrderRecord, before: (LocalState, bool)) -> Option<super::journal::Entry> {
     let now = journal_key(rec);
-    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1 })
+    // A final state carries its time: the start of a tombstone's retention.
+    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1, at: now.1.then(super::journal::unix_now) })
 }
 
 /// What the process knows about one order.
@@ -200,6 +205,44 @@ pub struct OrderRecord {
     pub last_detail: String,
     /// The domain that took the order; its queries go there while it is up.
     pub domain: Option<String>,
+    /// The amount this SDK sent for the number (fen), when it sent one.
+    pub total_fee: Option<i64>,
+    /// Advanced by every create, cancel and refund of the order: a query reply to a request
+    /// sent under an older generation is stale and never overwrites what came after.
+    pub generation: u64,
+    /// The create exchange (micro_pay / scan_code_pay) is under way: its reply may still be
+    /// re-entry, so nothing may cancel the number yet.
+    pub submitting: bool,
+    /// A verified reply has shown this order exists: a later "does not exist" contradicts it.
+    pub seen: bool,
+    /// The domain that may have received the last create send without a verified answer.
+    pub maybe_at: Option<String>,
+}
+
+/// What a verified reply's echo says about the order it describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Echo {
+    /// The order asked about (or the reply does not say).
+    Matches,
+    /// About another order or merchant: the reply is not this order's answer.
+    Other(String),
+    /// This number, another amount: another sale's order under this number.
+    OtherAmount(i64),
+}
+
+/// Compares a verified reply's order with what was asked: its number, the sub-merchant and,
+/// when this SDK sent one, the amount.
+pub fn echo(order: &OrderFacts, out_trade_no: &str, sub_mch: Option<&str>, expected_sub_mch: &str, sent_fee: Option<i64>) -> Echo {
+    if let Some(no) = order.out_trade_no.as_deref().filter(|n| *n != out_trade_no) {
+        return Echo::Other(format!("order {no}"));
+    }
+    if let Some(sub) = sub_mch.filter(|s| *s != expected_sub_mch) {
+        return Echo::Other(format!("sub-merchant {sub}"));
+    }
+    match (order.total_fee, sent_fee) {
+        (Some(got), Some(sent)) if got != sent => Echo::OtherAmount(got),
+        _ => Echo::Matches,
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +274,7 @@ mod tests {
         ] {
             let full: t::OrderContent = serde_json::from_str(text).unwrap();
             let facts: OrderFacts = serde_json::from_str(text).unwrap();
+            assert_eq!((facts.out_trade_no.clone().unwrap_or_default(), facts.total_fee), (full.out_trade_no.clone(), full.total_fee), "{text}");
             assert_eq!(facts.trade_state(), full.trade_state(), "{text}");
             assert_eq!((facts.trade_type, facts.code_url.as_deref(), facts.is_transforming), (full.trade_type, full.code_url.as_deref(), full.is_transforming), "{text}");
         }
