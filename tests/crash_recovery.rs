@@ -149,3 +149,67 @@ fn sigkill_at_random_points_loses_nothing() {
     assert!(t.resumed >= 1, "{t:?}");
     sb.stop();
 }
+
+/// The child of `sigkill_keeps_reentry_guards_and_unknown_refund_numbers`: a re-entry, then a
+/// refund whose reply is lost, then it waits to be killed.
+#[test]
+fn guard_child() {
+    let Ok(spec) = std::env::var("CPS_GUARD_CHILD") else { return };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let (base, dir, reentry, paid) = (parts[0], parts[1], parts[2], parts[3]);
+    let mut c: serde_json::Value = serde_json::from_str(&conf(base, None, json!({}))).unwrap();
+    c["common_conf"]["state_dir"] = json!(dir);
+    assert_eq!(init(&c.to_string()), 0);
+    assert_eq!(micro_pay(&pay_req(reentry, WX_PAYS_AT_ONCE, 301)).0, sdk::CLOUD_PAY_FAIL, "{}", errmsg());
+    assert_eq!(micro_pay(&pay_req(paid, WX_PAYS_AT_ONCE, 100)).0, 0);
+    assert_eq!(refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0, sdk::CLOUD_PAY_UNKNOWN);
+    println!("DONE");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Killed after a re-entry and after a refund whose outcome is unknown: the next process
+/// still answers -6 and refuses the cancel, and the cashier's retried refund reuses the
+/// number, so the customer is refunded once.
+#[test]
+fn sigkill_keeps_reentry_guards_and_unknown_refund_numbers() {
+    let _g = serial();
+    let sb = start_sandbox();
+    sb.control().set_refund_delay_ms(0);
+    let dir = fresh_state_dir();
+    let (reentry, paid) = (order_no(), order_no());
+    // The number `reentry` belongs to an earlier, paid sale.
+    init_http(&sb);
+    assert_eq!(micro_pay(&pay_req(&reentry, WX_PAYS_AT_ONCE, 300)).0, 0);
+    sdk::cloud_pay_fini();
+    sb.control().add_fault(FaultRule { endpoint: Some("refund".into()), out_trade_no: Some(paid.clone()), kind: FaultKind::DropMidReply, times: Some(1), phase: None });
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["guard_child", "--exact", "--nocapture", "--test-threads", "1"])
+        .env("CPS_GUARD_CHILD", format!("{}|{}|{reentry}|{paid}", sb.http_base_url(), dir.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("DONE") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "the child ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sb.control().refunds(&paid).len(), 1, "the lost refund was applied");
+
+    let mut c: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({}))).unwrap();
+    c["common_conf"]["state_dir"] = json!(dir);
+    assert_eq!(init(&c.to_string()), 0, "{}", errmsg());
+    assert_eq!(query_order(&reentry, 1).0, sdk::CLOUD_PAY_ORDER_REENTRY, "{}", errmsg());
+    assert_eq!(cancel(&json!({"out_trade_no": reentry, "trade_type": 1, "pay_platform": 1})).0, sdk::CLOUD_PAY_FAIL);
+    assert_eq!(sb.control().request_count("reverse"), 0, "the earlier sale is never reversed");
+    assert_eq!(refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0, 0, "{}", errmsg());
+    assert_eq!(sb.control().refunds(&paid).len(), 1, "one refund, not two");
+    sdk::cloud_pay_fini();
+    let _ = std::fs::remove_dir_all(&dir);
+    sb.stop();
+}
