@@ -425,6 +425,38 @@ fn does_not_exist_from_another_domain_is_not_the_truth() {
     second.stop();
 }
 
+/// The payment went to another domain than the one journaled (fail-over during the send):
+/// the change is journaled, so after a restart the order is asked where it was taken.
+#[test]
+fn a_domain_change_during_the_payment_is_journaled() {
+    let _g = serial();
+    let (first, second, third) = (start_sandbox(), start_sandbox(), start_sandbox());
+    let dir = fresh_state_dir();
+    let extra = |b: &Sandbox| json!({"prober_dns": 1, "domain_list": [b.http_base_url()], "micro_pay_query_order_count": 1});
+    assert_eq!(init(&conf_in(&first.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
+    first.stop(); // down after init chose it: the payment fails over to the second domain
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10)).0, 0, "{}", errmsg());
+    assert_eq!(second.control().charge_count(&no), 1);
+    sdk::cloud_pay_fini();
+    // Journal the order as unfinished again, as if the till died before the reply's state.
+    let path = dir.join("cloud_pay_orders.journal");
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let kept: String = text.trim_end_matches('\0').lines().filter(|l| !l.starts_with("{\"t\":\"state\"")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).unwrap();
+    // Restart with another preferred domain that has never heard of the order.
+    assert_eq!(init(&conf_in(&third.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
+    let (code, _, err) = wait_for(Duration::from_secs(10), || {
+        let r = query_order(&no, 1);
+        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
+    })
+    .unwrap_or((sdk::CLOUD_PAY_ORDER_UNKNOWN, Value::Null, String::new()));
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "asked at the domain that took it: {err}");
+    sdk::cloud_pay_fini();
+    second.stop();
+    third.stop();
+}
+
 /// errmsg never repeats what could be a payment code.
 #[test]
 fn errmsg_never_echoes_a_payment_code() {

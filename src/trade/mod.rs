@@ -239,7 +239,9 @@ impl Trade {
                 generation: 0,
                 submitting: false,
                 seen: false,
-                maybe_at: None,
+                // An unfinished order's payment may have reached its domain: a "does not
+                // exist" from another one is not the truth.
+                maybe_at: if o.fin { None } else { domain.clone() },
             });
             if !o.fin {
                 self.scheduler.schedule(no, Instant::now());
