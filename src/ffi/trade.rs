@@ -31,9 +31,14 @@ use crate::trade::requests::*;
 /// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
 /// errmsg then says how many (informational, the code stays 0).
 ///
+/// One till per `state_dir`: the order journal is locked while it is open, so init with a
+/// folder another process (or SDK instance) holds returns `CLOUD_PAY_FAIL` with an errmsg
+/// naming the folder.
+///
 /// Returns `CLOUD_PAY_OK` (0); `CLOUD_PAY_FAIL` (-1) for a bad configuration (errmsg names the
 /// field); `CLOUD_PAY_INTERNAL` (-3) for an internal error. Calling it again stops the
-/// background work of the previous configuration and re-configures.
+/// background work of the previous configuration and re-configures; it first waits for that
+/// configuration's calls still under way to end (their own timeouts bound the wait).
 ///
 /// # Safety
 /// `conf` is NULL or a NUL-terminated string valid for the duration of the call.
