@@ -256,6 +256,42 @@ fn reentry_survives_fini_and_init() {
     sb.stop();
 }
 
+/// A number the server refused at this till's create (102: another sale holds it) is
+/// never cancelled from here, also after fini + init, and another sale's payment under it,
+/// even of the same amount, is never reported as this sale's.
+#[test]
+fn a_number_refused_at_creation_is_guarded_across_reinit() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb); // another till: an earlier, paid sale
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10)).0, 0);
+    sdk::cloud_pay_fini();
+    let dir = fresh_state_dir();
+    let c = conf_in(&sb.http_base_url(), &dir, json!({}));
+    assert_eq!(init(&c), 0);
+    let (code, err) = scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 10, "body": "qr"}));
+    assert!(code == sdk::CLOUD_PAY_FAIL && err.contains("status 102"), "{err}");
+    let cancels = || {
+        for trade_type in [1, 2] {
+            let (code, err) = cancel(&json!({"out_trade_no": no, "trade_type": trade_type, "pay_platform": 1}));
+            assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
+            assert!(err.contains("never cancelled"), "{err}");
+        }
+    };
+    cancels();
+    sdk::cloud_pay_fini();
+    assert_eq!(init(&c), 0, "{}", errmsg());
+    cancels();
+    let (code, _, err) = query_order(&no, 2);
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_REENTRY, "the other sale's payment is not this one's: {err}");
+    cancels();
+    assert_eq!(sb.control().request_count("reverse") + sb.control().request_count("close_order"), 0, "nothing was sent");
+    assert_eq!(sb.control().charge_count(&no), 1);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
 /// A refund without out_refund_no whose outcome is unknown; the cashier retries after
 /// fini + init: the same number goes out, so the customer is refunded once.
 #[test]

@@ -53,8 +53,8 @@ pub(crate) const COMPACT_AT: u64 = 256 * 1024;
 /// creation: a cashier's recovery or retry of that sale comes within days, not months.
 pub const TOMBSTONE_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
-/// Local states whose record is a tombstone: re-entry (8) and failed or refused (4).
-const TOMBSTONE_STATES: [i32; 2] = [8, 4];
+/// The local state of re-entry: its record is a tombstone.
+const REENTRY_STATE: i32 = 8;
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -91,6 +91,10 @@ pub enum Entry {
         /// When (Unix seconds): the start of a tombstone's retention.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u64>,
+        /// The server refused this SDK's first create of the number: any order under it is
+        /// another sale's.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
     },
     /// A refund about to be sent.
     Refund {
@@ -141,6 +145,8 @@ pub struct JournaledOrder {
     pub fin: bool,
     /// When the latest state was journaled (Unix seconds), when known.
     pub at: Option<u64>,
+    /// Refused at creation (see [`Entry::State`]).
+    pub refused: bool,
 }
 
 /// What recovery found.
@@ -170,7 +176,7 @@ impl Recovery {
     /// retention has not run out.
     pub fn tombstones(&self) -> impl Iterator<Item = &JournaledOrder> {
         let oldest = unix_now().saturating_sub(TOMBSTONE_RETENTION.as_secs());
-        self.orders.values().filter(move |o| o.fin && o.state.is_some_and(|s| TOMBSTONE_STATES.contains(&s)) && o.at.is_some_and(|t| t >= oldest))
+        self.orders.values().filter(move |o| o.fin && (o.refused || o.state == Some(REENTRY_STATE)) && o.at.is_some_and(|t| t >= oldest))
     }
 }
 
@@ -227,13 +233,14 @@ pub fn read(bytes: &[u8]) -> Recovery {
 fn apply(r: &mut Recovery, e: Entry) {
     match &e {
         Entry::Order { no, .. } => {
-            r.orders.entry(no.clone()).or_insert(JournaledOrder { order: e.clone(), state: None, fin: false, at: None });
+            r.orders.entry(no.clone()).or_insert(JournaledOrder { order: e.clone(), state: None, fin: false, at: None, refused: false });
         }
-        Entry::State { no, state, fin, at } => {
+        Entry::State { no, state, fin, at, refused } => {
             if let Some(o) = r.orders.get_mut(no) {
                 o.state = Some(*state);
                 o.fin = *fin;
                 o.at = *at;
+                o.refused = *refused;
             }
         }
         Entry::Refund { no, refund_no, fee, digest } => {
@@ -447,7 +454,7 @@ impl Journal {
         for o in r.open_orders().chain(r.tombstones()) {
             text.push_str(&encode(&o.order));
             if let (Some(state), Entry::Order { no, .. }) = (o.state, &o.order) {
-                text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: o.fin, at: o.at }));
+                text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: o.fin, at: o.at, refused: o.refused }));
             }
         }
         for (refund_no, p) in &r.refunds {
@@ -513,7 +520,7 @@ mod tests {
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.entries, 1);
         j.append_durable(&[order("b")]).unwrap();
-        j.append_state(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None }]).unwrap();
+        j.append_state(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None, refused: false }]).unwrap();
         drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         assert_eq!((r.entries, r.corrupt_bytes), (3, 0));
@@ -527,7 +534,7 @@ mod tests {
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.orders.len(), 0);
         j.append_durable(&[order("a"), order("b")]).unwrap();
-        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None }, order("c")]).unwrap();
+        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None, refused: false }, order("c")]).unwrap();
         // A crash in the middle of writing the next line.
         let mut f = std::fs::OpenOptions::new().append(true).open(d.join(FILE)).unwrap();
         f.write_all(b"{\"t\":\"order\",\"no\":\"d\",\"fee\"").unwrap();
@@ -578,9 +585,11 @@ mod tests {
         let d = dir("tombstones");
         let (j, _) = Journal::open(&d).unwrap();
         let now = unix_now();
-        j.append_durable(&[order("reentry"), Entry::State { no: "reentry".into(), state: 8, fin: true, at: Some(now) }]).unwrap();
-        j.append_durable(&[order("old"), Entry::State { no: "old".into(), state: 8, fin: true, at: Some(now - TOMBSTONE_RETENTION.as_secs() - 10) }]).unwrap();
-        j.append_durable(&[order("paid"), Entry::State { no: "paid".into(), state: 3, fin: true, at: Some(now) }]).unwrap();
+        j.append_durable(&[order("reentry"), Entry::State { no: "reentry".into(), state: 8, fin: true, at: Some(now), refused: false }]).unwrap();
+        j.append_durable(&[order("old"), Entry::State { no: "old".into(), state: 8, fin: true, at: Some(now - TOMBSTONE_RETENTION.as_secs() - 10), refused: false }]).unwrap();
+        j.append_durable(&[order("refused"), Entry::State { no: "refused".into(), state: 4, fin: true, at: Some(now), refused: true }]).unwrap();
+        j.append_durable(&[order("failed"), Entry::State { no: "failed".into(), state: 4, fin: true, at: Some(now), refused: false }]).unwrap();
+        j.append_durable(&[order("paid"), Entry::State { no: "paid".into(), state: 3, fin: true, at: Some(now), refused: false }]).unwrap();
         j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R1".into(), fee: 5, digest: Some("D1".into()) }]).unwrap();
         j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R2".into(), fee: 5, digest: None }, Entry::RefundSettled { refund_no: "R2".into() }]).unwrap();
         let mut w = j.file.lock();
@@ -590,8 +599,9 @@ mod tests {
         drop(j);
         let (_, r) = Journal::open(&d).unwrap();
         let kept: Vec<_> = r.orders.keys().cloned().collect();
-        assert_eq!(kept, ["reentry"], "only the tombstone within retention survives compaction");
-        assert_eq!(r.tombstones().count(), 1);
+        assert_eq!(kept, ["reentry", "refused"], "only the tombstones within retention survive compaction");
+        assert_eq!(r.tombstones().count(), 2);
+        assert!(r.orders["refused"].refused);
         assert_eq!(r.refunds.keys().collect::<Vec<_>>(), ["R1"]);
         assert_eq!(r.refunds["R1"].digest.as_deref(), Some("D1"));
         let _ = std::fs::remove_dir_all(&d);
@@ -609,7 +619,7 @@ mod tests {
                     for i in 0..25 {
                         let no = format!("t{t:02}o{i:02}");
                         j.append_durable(&[order(&no)]).unwrap();
-                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0, at: None }]).unwrap();
+                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0, at: None, refused: false }]).unwrap();
                     }
                 })
             })
@@ -688,12 +698,12 @@ mod tests {
         let mut n = 0;
         while std::fs::metadata(d.join(FILE)).map(|m| m.len()).unwrap_or(0) < COMPACT_AT / 2 || n < 10 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0, at: None }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0, at: None, refused: false }]).unwrap();
             n += 1;
         }
         for _ in 0..3000 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true, at: None }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true, at: None, refused: false }]).unwrap();
             n += 1;
         }
         let size = std::fs::metadata(d.join(FILE)).unwrap().len();

@@ -239,6 +239,7 @@ impl Trade {
                 generation: 0,
                 submitting: false,
                 seen: false,
+                refused: o.refused,
                 // An unfinished order's payment may have reached its domain: a "does not
                 // exist" from another one is not the truth.
                 maybe_at: if o.fin { None } else { domain.clone() },
@@ -414,6 +415,7 @@ impl Trade {
                         submitting: true,
                         seen: false,
                         maybe_at: None,
+                        refused: false,
                     });
                     (text, None, true, 1)
                 }
@@ -493,6 +495,9 @@ impl Trade {
                 rec.code = OrderCode::Failed;
                 rec.cached_final = false;
                 rec.polls_left = 0;
+                // Proof that no sale of this till is under the number only when no earlier
+                // send of ours may have created it.
+                rec.refused |= new_order;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
             }
@@ -542,7 +547,7 @@ impl Trade {
         };
         let ex = self.client.call_at::<QueryOrderRead>(pinned.as_deref(), &request, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
-        let rec = orders.get_mut(out_trade_no);
+        let mut rec = orders.get_mut(out_trade_no);
         // A re-entry order stays -6 whatever the original order's state is.
         if let Some(rec) = &rec
             && rec.local == LocalState::ReEntry
@@ -568,26 +573,29 @@ impl Trade {
                     return unknown_outcome(out_trade_no, &format!("{} — reply has no order_content", ex.detail));
                 };
                 let sent_fee = rec.as_ref().and_then(|r| r.total_fee);
-                match state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee) {
-                    state::Echo::Matches => {}
-                    state::Echo::Other(about) => {
-                        let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
-                        return match rec {
-                            Some(rec) => QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) },
-                            None => unknown_outcome(out_trade_no, &message),
-                        };
-                    }
-                    state::Echo::OtherAmount(fee) => {
-                        let Some(rec) = rec else { unreachable!("an amount is only compared with a record's") };
-                        let before = state::journal_key(rec);
-                        let message = other_sale(rec, fee);
-                        let change = state::journal_change(rec, before);
-                        let mut outcome = cached_outcome(rec);
-                        outcome.message = Some(message);
-                        drop(orders);
-                        self.journal_state(change);
-                        return outcome;
-                    }
+                let echo = state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee);
+                if let state::Echo::Other(about) = &echo {
+                    let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
+                    return match rec {
+                        Some(rec) => QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) },
+                        None => unknown_outcome(out_trade_no, &message),
+                    };
+                }
+                // Another sale's order under this number: another amount, or paid although the
+                // server refused this till's create of it.
+                let refused_paid = rec.as_ref().is_some_and(|r| r.refused) && state::map_order(order, trade_type, false).0 == OrderCode::Paid;
+                if let Some(rec) = rec.as_deref_mut().filter(|_| refused_paid || matches!(echo, state::Echo::OtherAmount(_))) {
+                    let before = state::journal_key(rec);
+                    let message = match echo {
+                        state::Echo::OtherAmount(fee) => other_sale(rec, fee),
+                        _ => refused_but_paid(rec),
+                    };
+                    let change = state::journal_change(rec, before);
+                    let mut outcome = cached_outcome(rec);
+                    outcome.message = Some(message);
+                    drop(orders);
+                    self.journal_state(change);
+                    return outcome;
                 }
                 match rec {
                     Some(rec) => {
@@ -674,6 +682,11 @@ impl Trade {
                 if rec.local == LocalState::ReEntry {
                     return Err(SdkError::Refused(format!(
                         "order {out_trade_no} hit re-entry (status 104, internal_status 407) or belongs to another sale: the number belongs to another order that may be paid; it is never cancelled or reversed"
+                    )));
+                }
+                if rec.refused {
+                    return Err(SdkError::Refused(format!(
+                        "order {out_trade_no} was refused when this till created it: no sale of this till is under the number, and an order under it belongs to another sale; it is never cancelled or reversed from here"
                     )));
                 }
                 // Its reply may yet be re-entry: a reverse now could reverse another sale.
@@ -974,13 +987,26 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
 /// Turns a record into the guard of a number that belongs to another sale (a verified order
 /// under this number with another amount): re-entry locally, -6, never cancelled, never paid.
 fn other_sale(rec: &mut OrderRecord, fee: i64) -> String {
+    let sent = rec.total_fee.unwrap_or(0);
+    let why = format!("the server's order {} is for {fee} fen, this till sent {sent} fen", rec.out_trade_no);
+    another_sales_order(rec, why)
+}
+
+/// A record refused at creation meets a paid order under its number: another sale's payment
+/// (this till's create charged nothing). Local re-entry, -6, never cancelled.
+fn refused_but_paid(rec: &mut OrderRecord) -> String {
+    let why = format!("the server refused this till's order {}, yet a paid order is under the number", rec.out_trade_no);
+    another_sales_order(rec, why)
+}
+
+/// Marks a record as the guard of another sale's order (final, -6); returns the errmsg.
+fn another_sales_order(rec: &mut OrderRecord, why: String) -> String {
     rec.local = LocalState::ReEntry;
     rec.code = OrderCode::ReEntry;
     rec.cached_final = true;
     rec.polls_left = 0;
     rec.output = None;
-    let sent = rec.total_fee.unwrap_or(0);
-    rec.last_detail = format!("the server's order {} is for {fee} fen, this till sent {sent} fen: it is another sale's order (re-entry); never cancel or reverse it", rec.out_trade_no);
+    rec.last_detail = format!("{why}: it is another sale's order (re-entry); never cancel or reverse it");
     rec.last_detail.clone()
 }
 

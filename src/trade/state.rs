@@ -160,16 +160,16 @@ pub fn refund_state(r: &cloud_pay_protocol::types::RefundOrderContent) -> i32 {
 
 /// What the journal tracks of a record: its local state and whether it is done
 /// (a known final platform state, reversed/closed by us, re-entry, or rejected at creation).
-pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool) {
+pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool, bool) {
     let done = rec.cached_final || matches!(rec.local, LocalState::Reverse | LocalState::Closed | LocalState::ReEntry | LocalState::Fail);
-    (rec.local, done)
+    (rec.local, done, rec.refused)
 }
 
 /// The journal entry for a record whose tracked state changed since `before`.
-pub fn journal_change(rec: &OrderRecord, before: (LocalState, bool)) -> Option<super::journal::Entry> {
+pub fn journal_change(rec: &OrderRecord, before: (LocalState, bool, bool)) -> Option<super::journal::Entry> {
     let now = journal_key(rec);
     // A final state carries its time: the start of a tombstone's retention.
-    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1, at: now.1.then(super::journal::unix_now) })
+    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1, at: now.1.then(super::journal::unix_now), refused: now.2 })
 }
 
 /// What the process knows about one order.
@@ -217,6 +217,10 @@ pub struct OrderRecord {
     pub seen: bool,
     /// The domain that may have received the last create send without a verified answer.
     pub maybe_at: Option<String>,
+    /// The server refused this SDK's first create of the number (verified 102/104): no sale
+    /// of this till is under it, so an order there is another sale's, never paid for this one
+    /// and never cancelled from here.
+    pub refused: bool,
 }
 
 /// What a verified reply's echo says about the order it describes.
