@@ -4,7 +4,7 @@
 //! "paid" or "failed".
 //!
 //! `cargo bench --bench weak_link_bench`; `WEAK_PAYMENTS` (default 200) payments per profile
-//! and schedule, spread over `WEAK_TILLS` (default 20) tills paying one after another.
+//! and schedule, spread over `WEAK_TILLS` (default 16) tills paying one after another.
 
 use std::ffi::{CString, c_char, c_int};
 use std::net::SocketAddr;
@@ -122,7 +122,7 @@ fn main() {
         return;
     }
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (payments, tills) = (env("WEAK_PAYMENTS", 200), env("WEAK_TILLS", 20));
+    let (payments, tills) = (env("WEAK_PAYMENTS", 200), env("WEAK_TILLS", 16));
     println!("# weak_link_bench: {payments} payments per row, {tills} tills, HTTPS through the shaping relay");
     println!("| link | schedule | payments | confirm → query_order = 0, median s | p95 s | requests / payment | TLS handshakes / payment | false paid or failed | paid, still open after 240 s | run |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
