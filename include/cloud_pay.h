@@ -298,11 +298,15 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  repeats after that much idle time, so a payment does not wait for a new TLS handshake;
  `proxy` (`http://host:port` or `http://user:password@host:port`: every request goes through
  this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
- variables such as `HTTPS_PROXY` are not read).
+ variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
+ `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
+ true allows a sandbox on the shop's LAN).
  Poll intervals accept fractional seconds. Init itself waits for nothing on the network
  (with `prober_dns` the domains are pinged first).
  Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
- errmsg then says how many (informational, the code stays 0).
+ errmsg then says how many (informational, the code stays 0). It also names a base URL
+ taken from `CLOUDPAY_BASE_URL` and a `./cloudpayrootca.pem` picked up from the working
+ directory, so neither is applied silently.
 
  One till per `state_dir`: the order journal is locked while it is open, so init with a
  folder another process (or SDK instance) holds returns `CLOUD_PAY_FAIL` with an errmsg

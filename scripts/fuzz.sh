@@ -14,7 +14,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 cargo fuzz build -s none -O >/dev/null
 total=0
-for t in config replies files exports; do
+for t in config replies files exports http_replies; do
   mkdir -p "$scratch/$t"
   log="$scratch/$t.log"
   if ! cargo fuzz run -s none -O "$t" "$scratch/$t" "fuzz/corpus/$t" -- -max_total_time="$budget" -print_final_stats=1 >"$log" 2>&1; then

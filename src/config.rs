@@ -50,6 +50,7 @@ struct RawCommon {
     micro_pay_query_order_schedule: Option<String>,
     keep_alive_ping_interval: Option<f64>,
     proxy: Option<String>,
+    allow_insecure_http: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,6 +110,9 @@ pub struct Config {
     pub retry_pause: Duration,
     /// The HTTP proxy every request goes through (None: direct).
     pub proxy: Option<crate::transport::Proxy>,
+    /// Settings taken from outside the configuration text (environment, working directory),
+    /// for the notice after init: they are never applied silently.
+    pub outside_sources: Vec<String>,
     /// Merchant and terminal identity.
     pub trade: TradeConf,
 }
@@ -212,15 +216,24 @@ impl Config {
             None => None,
             Some(pem) => Some(SigningKey::from_pem(&pem).map_err(|e| bad("trade_conf.private_key", &e.0))?),
         };
-        let base_url = std::env::var(BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(optional(c.base_url));
-        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), "common_conf.base_url").map_err(SdkError::BadConfig)?;
+        let insecure_ok = c.allow_insecure_http.unwrap_or(false);
+        let mut outside_sources = Vec::new();
+        let from_env = std::env::var(BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty());
+        let (base_url, base_field) = match from_env {
+            Some(u) => {
+                outside_sources.push(format!("base URL {} from the environment variable {BASE_URL_ENV}", u.trim()));
+                (Some(u), BASE_URL_ENV)
+            }
+            None => (optional(c.base_url), "common_conf.base_url"),
+        };
+        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), base_field, insecure_ok).map_err(SdkError::BadConfig)?;
         let prober_dns = flag(c.prober_dns, false, "common_conf.prober_dns")?;
         // The domain list: the base URL first; with prober_dns the configured list (tests use
         // local sandboxes) or, for the default service, its documented sister hosts.
         let mut domains = vec![base_url.clone()];
         if prober_dns {
             let extra: Vec<String> = match c.domain_list {
-                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list")).collect::<Result<_, _>>().map_err(SdkError::BadConfig)?,
+                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list", insecure_ok)).collect::<Result<_, _>>().map_err(SdkError::BadConfig)?,
                 None if base_url == DEFAULT_BASE_URL => crate::domains::DEFAULT_DOMAINS.iter().map(|s| s.to_string()).collect(),
                 None => Vec::new(),
             };
@@ -238,7 +251,9 @@ impl Config {
             Some(path) => Some(
                 std::fs::read_to_string(&path).map_err(|e| bad("common_conf.ca_file", &format!("cannot read {path}: {e}")))?,
             ),
-            None => std::fs::read_to_string(VENDOR_CA_FILE).ok(),
+            None => std::fs::read_to_string(VENDOR_CA_FILE).ok().inspect(|_| {
+                outside_sources.push(format!("trusting the root CA in ./{VENDOR_CA_FILE} (working directory) besides the built-in roots"));
+            }),
         };
         let terminal_type = match t.terminal_type {
             None => TerminalType::WINDOWS,
@@ -272,6 +287,7 @@ impl Config {
                 v => Some(seconds(v, 50.0, "common_conf.keep_alive_ping_interval")?.min(MAX_KEEP_ALIVE_PING)),
             },
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
+            outside_sources,
             proxy: optional(c.proxy).map(|u| crate::transport::Proxy::parse(&u)).transpose().map_err(|e| bad("common_conf.proxy", &e))?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,
@@ -292,11 +308,46 @@ impl Config {
     }
 }
 
-/// A base URL ending in `/`; the error text names `field`.
-pub(crate) fn normalize_base_url(url: &str, field: &str) -> Result<String, String> {
+/// A base URL ending in `/`; the error text names `field`. Plain `http://` only reaches a
+/// loopback host unless `insecure_ok` (`common_conf.allow_insecure_http`): anything else on
+/// the path could read the keys' HMACs and forge replies.
+pub(crate) fn normalize_base_url(url: &str, field: &str, insecure_ok: bool) -> Result<String, String> {
     let url = url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    if let Some(rest) = url.strip_prefix("http://") {
+        if !insecure_ok && !is_loopback(rest.split(['/', '?', '#']).next().unwrap_or("")) {
+            return Err(format!(
+                "{field}: plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost), got {url:?}; use https://, or set common_conf.allow_insecure_http: true for a sandbox on a trusted LAN"
+            ));
+        }
+    } else if !url.starts_with("https://") {
         return Err(format!("{field}: must start with https:// or http://, got {url:?}"));
     }
     Ok(if url.ends_with('/') { url.to_owned() } else { format!("{url}/") })
+}
+
+/// Whether `host[:port]` names this machine.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_base_url;
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in ["http://127.0.0.1:8080/cpay", "http://127.9.9.9/", "http://localhost:1/x/", "http://[::1]:81/cpay/", "https://pay.qcloud.com/cpay/"] {
+            assert!(normalize_base_url(ok, "f", false).is_ok(), "{ok}");
+        }
+        for refused in ["http://192.168.1.5:8080/cpay/", "http://pay.qcloud.com/cpay/", "http://localhost.evil.com/", "http://127.0.0.1.nip.io/", "http://[::2]/"] {
+            let e = normalize_base_url(refused, "f", false).unwrap_err();
+            assert!(e.contains("allow_insecure_http"), "{e}");
+            assert!(normalize_base_url(refused, "f", true).is_ok(), "{refused} with the flag");
+        }
+        assert!(normalize_base_url("ftp://h/", "f", true).is_err());
+    }
 }

@@ -207,6 +207,12 @@ impl Runtime {
             }
             n
         });
+        // Settings that came from outside the configuration text are said, never silent.
+        let notice = match (notice, config.outside_sources.is_empty()) {
+            (n, true) => n,
+            (None, false) => Some(config.outside_sources.join("; ")),
+            (Some(n), false) => Some(format!("{n}; {}", config.outside_sources.join("; "))),
+        };
         Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles), notice }))
     }
 

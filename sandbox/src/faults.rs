@@ -43,6 +43,17 @@ pub enum FaultKind {
     MissingAuthen,
     /// A valid HMAC, but of a different response_content (one field changed).
     HmacOverOtherContent,
+    /// Hostile framing: a chunked reply whose first chunk claims `FFFFFFFFFFFFFFFF` bytes,
+    /// then streams filler (up to 64 MiB) for as long as the client reads.
+    OversizedChunk,
+    /// Hostile framing: the real body chunked, then trailer lines without end (up to 64 MiB).
+    EndlessTrailers,
+    /// The reply (head and body) written one byte every `ms` milliseconds: a slow or
+    /// hostile peer that keeps the connection alive without ever finishing.
+    SlowDrip {
+        /// Milliseconds between bytes.
+        ms: u64,
+    },
     /// A correctly signed reply about another order: the request is processed as if it named
     /// this `out_trade_no` (and this `out_refund_no`, when given) instead of its own.
     AnswerAbout {

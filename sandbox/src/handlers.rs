@@ -344,6 +344,9 @@ fn apply_transport_fault(f: Option<ActiveFault>, mut reply: HttpReply) -> HttpRe
         FaultKind::Delay { ms } => std::thread::sleep(std::time::Duration::from_millis(ms)),
         FaultKind::DropMidReply => reply.action = ReplyAction::DropMidReply,
         FaultKind::ResetBeforeReply => reply.action = ReplyAction::Reset,
+        FaultKind::OversizedChunk => reply.action = ReplyAction::OversizedChunk,
+        FaultKind::EndlessTrailers => reply.action = ReplyAction::EndlessTrailers,
+        FaultKind::SlowDrip { ms } => reply.action = ReplyAction::Drip { ms },
         FaultKind::Http500 => return HttpReply::text(500, "sandbox fault: internal server error"),
         FaultKind::NonJsonBody => {
             let mut r = HttpReply::text(200, "<html><body>502 Bad Gateway (sandbox fault)</body></html>");

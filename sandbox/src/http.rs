@@ -24,7 +24,20 @@ pub enum ReplyAction {
     DropMidReply,
     /// Close without sending anything.
     Reset,
+    /// A chunk that claims 2^64-1 bytes, then filler until [`HOSTILE_BYTES`] or the client leaves.
+    OversizedChunk,
+    /// The body chunked, then trailer lines until [`HOSTILE_BYTES`] or the client leaves.
+    EndlessTrailers,
+    /// Everything one byte at a time, `ms` milliseconds apart.
+    Drip {
+        /// Milliseconds between bytes.
+        ms: u64,
+    },
 }
+
+/// Most a hostile reply streams: four times the SDK's reply cap, so the cap is what ends it,
+/// and the sandbox still stops by itself.
+const HOSTILE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A reply to write.
 #[derive(Debug, Clone)]
@@ -136,6 +149,22 @@ fn serve<S: Read + Write>(sh: &Arc<Shared>, s: &mut S) {
                 let _ = s.flush();
                 return;
             }
+            ReplyAction::OversizedChunk | ReplyAction::EndlessTrailers => {
+                let oversized = reply.action == ReplyAction::OversizedChunk;
+                let _ = write_hostile(s, &reply, oversized);
+                return;
+            }
+            ReplyAction::Drip { ms } => {
+                let mut out = head(&reply, false).into_bytes();
+                out.extend_from_slice(&reply.body);
+                for b in out {
+                    if sh.stopping.load(Ordering::SeqCst) || s.write_all(&[b]).and_then(|()| s.flush()).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                return;
+            }
             ReplyAction::Normal => {
                 if write_reply(s, &reply, req.keep_alive).is_err() || !req.keep_alive {
                     return;
@@ -167,6 +196,28 @@ fn write_reply<S: Write>(s: &mut S, r: &HttpReply, keep_alive: bool) -> io::Resu
     let mut out = head(r, keep_alive).into_bytes();
     out.extend_from_slice(&r.body);
     s.write_all(&out)?;
+    s.flush()
+}
+
+/// A chunked reply that never ends within reason: an endless first chunk, or the real body
+/// followed by endless trailer lines. Stops at [`HOSTILE_BYTES`] or when the client goes away.
+fn write_hostile<S: Write>(s: &mut S, r: &HttpReply, oversized_chunk: bool) -> io::Result<()> {
+    let head = format!("HTTP/1.1 {} OK\r\nContent-Type: {}\r\nTransfer-Encoding: chunked\r\nServer: cloud-pay-sandbox\r\n\r\n", r.code, r.content_type);
+    s.write_all(head.as_bytes())?;
+    let filler: Vec<u8> = if oversized_chunk {
+        s.write_all(b"FFFFFFFFFFFFFFFF\r\n")?;
+        vec![b'x'; 64 * 1024]
+    } else {
+        s.write_all(format!("{:x}\r\n", r.body.len()).as_bytes())?;
+        s.write_all(&r.body)?;
+        s.write_all(b"\r\n0\r\n")?;
+        b"X-Trailer: endless\r\n".repeat(64 * 1024 / 20)
+    };
+    let mut sent = 0;
+    while sent < HOSTILE_BYTES {
+        s.write_all(&filler)?;
+        sent += filler.len();
+    }
     s.flush()
 }
 

@@ -14,6 +14,7 @@ mod http;
 mod listing;
 mod pay;
 mod refund;
+pub mod relay;
 mod shops;
 mod state;
 mod tls;
@@ -32,6 +33,7 @@ pub use control::Control;
 pub use faults::{FaultKind, FaultPhase, FaultRule};
 pub use pay::ScanAction;
 pub use refund::FAIL_MARKER;
+pub use relay::{LinkProfile, Relay};
 
 use control::Shared;
 use state::Store;

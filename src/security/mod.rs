@@ -176,7 +176,7 @@ fn call<A: Api>(channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
 fn base_url(request: Option<String>, stored: Option<&str>) -> Result<String, SdkError> {
     let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(request).or(stored.map(str::to_owned));
     let url = url.unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-    crate::config::normalize_base_url(&url, "base_url").map_err(SdkError::BadInput)
+    crate::config::normalize_base_url(&url, "base_url", false).map_err(SdkError::BadInput)
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {

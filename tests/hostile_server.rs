@@ -1,0 +1,95 @@
+//! A server (or anything on the path) that answers with hostile bytes: an endless chunk,
+//! endless trailers, a reply or a TLS handshake dripped one byte at a time. Driven through the
+//! exports over real sockets: no panic, memory bounded by the reply cap, every call back
+//! within its `timeout_ms` plus 1 s, and a paid order never reported as failed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK, CLOUD_PAY_ORDER_PAID};
+use cloud_pay_sandbox::FaultKind;
+use common::*;
+use serde_json::json;
+
+const TIMEOUT_MS: u64 = 3000;
+
+/// Peak resident memory of this process so far (VmHWM), in MiB.
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()).unwrap_or(0) / 1024
+}
+
+/// A payment the server applies, answered with `kind`: micro_pay comes back in time and
+/// never says "failed" (the payment may have been made), and once the server behaves again
+/// the same SDK instance finds the order paid.
+fn payment_answered_with(kind: FaultKind) {
+    let sb = start_sandbox();
+    assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0}))), 0, "{}", errmsg());
+    let no = order_no();
+    sb.control().add_fault(fault("micro_pay", kind.clone(), Some(1)));
+    let started = Instant::now();
+    let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1));
+    let took = started.elapsed();
+    eprintln!("{kind:?}: micro_pay {code} in {took:?}: {err}");
+    assert_ne!(code, CLOUD_PAY_FAIL, "{kind:?}: {err}");
+    assert!(took < Duration::from_millis(TIMEOUT_MS + 1000), "{kind:?} took {took:?}");
+    let paid = wait_for(Duration::from_secs(10), || (query_order(&no, 1).0 == CLOUD_PAY_ORDER_PAID).then_some(()));
+    assert!(paid.is_some(), "{kind:?}: {:?}", query_order(&no, 1));
+    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+}
+
+#[test]
+fn endless_chunks_and_trailers_are_cut_off_at_the_cap() {
+    let _g = serial();
+    let before = peak_rss_mib();
+    payment_answered_with(FaultKind::OversizedChunk);
+    payment_answered_with(FaultKind::EndlessTrailers);
+    // The server offered 64 MiB each time; the reply cap is 16 MiB.
+    let grew = peak_rss_mib().saturating_sub(before);
+    eprintln!("peak RSS grew by {grew} MiB");
+    assert!(grew < 48, "peak memory grew by {grew} MiB");
+}
+
+#[test]
+fn a_dripped_reply_ends_at_the_deadline() {
+    let _g = serial();
+    payment_answered_with(FaultKind::SlowDrip { ms: 200 });
+}
+
+#[test]
+fn a_tls_handshake_dripped_one_byte_a_second_ends_at_the_connect_deadline() {
+    let _g = serial();
+    // A peer that reads the client hello, then sends a plausible TLS record one byte a second.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut s) = conn else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 4096];
+                let _ = s.read(&mut b);
+                for byte in [0x16u8, 0x03, 0x03, 0x40, 0x00].iter().chain([0u8; 64].iter()) {
+                    if s.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    let extra = json!({"timeout_ms": TIMEOUT_MS, "connect_timeout_ms": 1500, "keep_alive_ping_interval": 0});
+    assert_eq!(init(&conf(&format!("https://127.0.0.1:{port}/cpay/"), None, extra)), 0, "{}", errmsg());
+    let started = Instant::now();
+    let (code, _, err) = micro_pay(&pay_req(&order_no(), WX_PAYS_AT_ONCE, 1));
+    let took = started.elapsed();
+    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    // The trade rules treat a call that could not be made as "unknown, keep querying"
+    // (accepted); the errmsg says it never got past the handshake.
+    assert_eq!(code, CLOUD_PAY_OK, "{err}");
+    assert!(err.contains("not sent: TLS handshake") && err.contains("timed out"), "{err}");
+    // Sent once more after a failure that sent nothing (the retry rule), each bounded.
+    assert!(took < Duration::from_millis(2 * 1500 + 1000), "took {took:?}");
+}
