@@ -4,7 +4,8 @@
 //! length-prefixed out_sub_mch_id | 96-bit nonce | AES-128-GCM(ciphertext ‖ tag). Everything
 //! before the nonce is authenticated as associated data, so a file cannot be moved to another
 //! merchant or kind without failing. Each write uses a fresh random nonce and replaces the
-//! file atomically (temporary file, fsync, rename, fsync of the directory), owner-only.
+//! file atomically (unpredictable temporary name, exclusive creation, no symlink following,
+//! owner-only, fsync, rename, fsync of the directory).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,12 +57,24 @@ impl Key {
             .decode(t)
             .ok()
             .filter(|b| b.len() == 16)
-            .or_else(|| (t.len() == 32).then(|| (0..16).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16)).collect::<Result<Vec<u8>, _>>().ok()).flatten())
+            .or_else(|| hex16(t.as_bytes()))
             .ok_or_else(|| StoreError("the server's configuration key is not 16 bytes of base64 or hex".into()))?;
         let mut k = [0u8; 16];
         k.copy_from_slice(&bytes);
         Ok(Key(k))
     }
+}
+
+/// 32 hex digits as 16 bytes. Works on bytes, so server text that is not ASCII is refused
+/// rather than sliced inside a character.
+fn hex16(t: &[u8]) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    if t.len() != 32 {
+        return None;
+    }
+    t.chunks_exact(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
 }
 
 impl Drop for Key {
@@ -127,21 +140,38 @@ pub fn open(kind: Kind, expected_merchant: Option<&str>, key: &Key, bytes: &[u8]
     Ok((merchant, plain))
 }
 
-/// Writes a file atomically with owner-only permissions.
+/// Writes a file atomically with owner-only permissions. The temporary file has a random
+/// name and is created exclusively without following symlinks, so a file or link planted in a
+/// shared folder can neither receive the bytes nor lend its permissions to the result.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
-    {
+    let mut rnd = [0u8; 8];
+    getrandom::getrandom(&mut rnd).map_err(std::io::Error::other)?;
+    let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp: PathBuf = dir.join(format!(".{}.tmp-{suffix}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+    let written = (|| {
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        opts.write(true).create_new(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
         let mut f = opts.open(&tmp)?;
+        #[cfg(unix)]
+        {
+            // The umask may have narrowed the mode, never widened it; make it exact anyway.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.sync_all()
+    })();
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -202,6 +232,9 @@ mod tests {
         assert_eq!(Key::from_server("VEVTVE9OTFlLRVkxMjM0NQ==").unwrap().0, *b"TESTONLYKEY12345");
         assert_eq!(Key::from_server("00112233445566778899aabbccddeeff").unwrap().0[15], 0xff);
         assert!(Key::from_server("c2hvcnQ=").is_err());
+        // A hostile server's non-ASCII text of the right byte length is refused, not sliced.
+        assert!(Key::from_server("中中中中中中中中中中ab").is_err());
+        assert!(Key::from_server("é0112233445566778899aabbccddeef").is_err());
     }
 
     #[test]
@@ -217,6 +250,18 @@ mod tests {
             assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left behind");
+        #[cfg(unix)]
+        {
+            // A world-readable file or a symlink planted in the folder changes nothing.
+            use std::os::unix::fs::PermissionsExt;
+            let victim = dir.join("victim");
+            std::fs::write(&victim, b"victim").unwrap();
+            std::os::unix::fs::symlink(&victim, dir.join(format!(".{KEY_FILE}.tmp-{}", std::process::id()))).unwrap();
+            write_atomic(&p, b"three").unwrap();
+            assert_eq!(std::fs::read(&victim).unwrap(), b"victim");
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert!(!std::fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
