@@ -225,7 +225,9 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, in
  Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
  (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
  extensions: `state_dir` (where the encrypted files are; default the current directory),
- `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; kept with the stored identity).
+ `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
+ login — the login file holds ids only, so it cannot choose the server), and
+ `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).
  Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR code for a staff member
  to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
  run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
@@ -252,7 +254,9 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_login_check(const char *req_json,
 /*
  Initialises after a successful login check, exactly like cloud_pay_init, and stores the
  configuration AES-128-GCM-encrypted with the login's key (`cloud_pay_security_key.encrpyt`)
- and the identity for the next login (`cloud_pay_security_login.encrpyt`) in
+ and the identity for the next login (`cloud_pay_security_login.encrpyt`: ids only, sealed
+ with a per-user key from `$CLOUDPAY_KEY_DIR`, else `$XDG_CONFIG_HOME/cloud-pay-sdk` or
+ `~/.config/cloud-pay-sdk`, DPAPI-protected on Windows) in
  `common_conf.state_dir` (default: where the login looked). Returns CLOUD_PAY_OK (0),
  CLOUD_PAY_FAIL (-1: bad configuration, no login, another sub-merchant), CLOUD_PAY_INTERNAL (-3).
 

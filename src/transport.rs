@@ -337,8 +337,8 @@ impl Proxy {
         Ok(Proxy { authority: authority.to_owned(), host: host.to_owned(), port, authorization, url: Secret::new(url.to_owned()) })
     }
 
-    /// The URL as configured, credentials included: only for the encrypted login file, so a
-    /// security login started from a running SDK goes through the same proxy.
+    /// The URL as configured, credentials included: only in memory, to tell two proxy
+    /// settings apart (security mode shares one channel per server settings).
     pub(crate) fn url(&self) -> String {
         String::from_utf8_lossy(self.url.expose()).into_owned()
     }

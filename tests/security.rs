@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 const AUTHEN_KEY: &str = "TESTONLY0123456789ABCDEFGHIJKLMN";
 
 fn temp_dir(name: &str) -> PathBuf {
+    private_key_dir();
     let d = std::env::temp_dir().join(format!("cps-sec-{name}-{}-{}", std::process::id(), order_no()));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -73,7 +74,8 @@ fn first_run(sb: &Sandbox, dir: &Path) -> String {
 }
 
 fn later_login(sb: &Sandbox, dir: &Path) -> String {
-    let (code, out, err) = login(&json!({"state_dir": dir}));
+    // The server comes from the caller every time, never from the login file.
+    let (code, out, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
     assert_eq!(code, 0, "the stored identity starts the QR login at once: {err}");
     let activator = out["activator"].as_str().unwrap().to_owned();
     sb.control().approve_login(&activator, "1001").unwrap();
@@ -164,9 +166,11 @@ fn tampered_truncated_foreign_and_wrong_key_files_are_refused() {
     let foreign = sdk::security::store::seal(
         sdk::security::store::Kind::Configuration,
         "sz01OTHERSUBMCH00001",
+        9,
         &sdk::security::store::Key::from_server("VEVTVE9OTFlLRVkxMjM0NQ==").unwrap(),
         b"{}",
-    );
+    )
+    .unwrap();
     std::fs::write(&key_file, &foreign).unwrap();
     refused(&sb, &dir, "another sub-merchant");
     sb.stop();
@@ -280,4 +284,174 @@ fn identification_after_init() {
     assert!(err.contains("log in or initialise first"), "{err}");
     assert_eq!(sec(sdk::cloud_pay_security_login_check, &json!({})).0, sdk::CLOUD_PAY_INTERNAL, "no login in progress");
     sb.stop();
+}
+
+// ---- Issue 22: what neither a local user nor the network can subvert ----
+
+fn login_file(dir: &Path) -> PathBuf {
+    dir.join("cloud_pay_security_login.encrpyt")
+}
+
+fn local_key() -> sdk::security::store::Key {
+    let raw = std::fs::read(private_key_dir().join("login-identity.key")).unwrap();
+    sdk::security::store::Key::new(raw.try_into().unwrap())
+}
+
+#[test]
+fn a_planted_login_file_cannot_choose_the_server() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("plant");
+    first_run(&sb, &dir);
+    sdk::cloud_pay_fini();
+    let good = std::fs::read(login_file(&dir)).unwrap();
+    assert!(!String::from_utf8_lossy(&good).contains("127.0.0.1"), "no server address in the login file");
+    // An old-format file (server settings, machine-derived key): ignored, with a clear message.
+    let mut v1 = good.clone();
+    v1[4] = 1;
+    std::fs::write(login_file(&dir), &v1).unwrap();
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("older SDK") && err.contains("first run"), "{err}");
+    // Sealed with the right local key but naming a server: refused, nothing contacted.
+    let planted = br#"{"out_mch_id":"m","out_sub_mch_id":"sz01TESTSUBMCH000001","base_url":"http://127.0.0.1:9/","generation":1}"#;
+    let forged = sdk::security::store::seal(sdk::security::store::Kind::Login, "sz01TESTSUBMCH000001", 1, &local_key(), planted).unwrap();
+    std::fs::write(login_file(&dir), &forged).unwrap();
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("base_url"), "{err}");
+    // Sealed with any other key (the old MAC-derived one, a guess): refused.
+    let guessed = sdk::security::store::seal(sdk::security::store::Kind::Login, "sz01TESTSUBMCH000001", 1, &sdk::security::store::Key::new([7; 16]), b"{}").unwrap();
+    std::fs::write(login_file(&dir), &guessed).unwrap();
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("cannot be decrypted"), "{err}");
+    // The genuine file: the QR code is started on the server the caller names.
+    std::fs::write(login_file(&dir), &good).unwrap();
+    let before = sb.control().request_count("client_initialize");
+    later_login(&sb, &dir);
+    assert_eq!(sb.control().request_count("client_initialize"), before + 1);
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_login_key_is_owner_only_and_a_loose_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("keyperm");
+    first_run(&sb, &dir);
+    sdk::cloud_pay_fini();
+    let kd = private_key_dir();
+    let key_file = kd.join("login-identity.key");
+    assert_eq!(std::fs::metadata(&kd).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read(&key_file).unwrap().len(), 16);
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("other users"), "{err}");
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rolled_back_configuration_file_is_refused() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("rollback");
+    first_run(&sb, &dir);
+    sdk::cloud_pay_fini();
+    let key_file = dir.join("cloud_pay_security_key.encrpyt");
+    let old = std::fs::read(&key_file).unwrap();
+    let a = later_login(&sb, &dir);
+    let (code, out, err) = check(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(security_init(&out["conf"].to_string()), 0, "{}", errmsg());
+    sdk::cloud_pay_fini();
+    std::fs::write(&key_file, &old).unwrap();
+    let a = later_login(&sb, &dir);
+    let (code, out, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("rolled-back") && out.get("conf").is_none(), "{err}");
+    // Losing the login file costs a login (ids again), not a re-provisioning: the intact
+    // configuration file is still handed out.
+    sdk::cloud_pay_fini();
+    std::fs::remove_file(&key_file).unwrap();
+    std::fs::write(&key_file, &old).unwrap();
+    std::fs::remove_file(login_file(&dir)).unwrap();
+    let (code, out, _) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0);
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&a, "1001").unwrap();
+    let (code, out, err) = check(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["conf"]["trade_conf"]["authen_key"], AUTHEN_KEY);
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plain_http_to_a_remote_server_is_refused_for_a_login() {
+    let _g = serial();
+    let dir = temp_dir("http");
+    let mut req = json!({"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "state_dir": dir, "base_url": "http://192.0.2.1/cpay/"});
+    let (code, _, err) = login(&req);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("plain http"), "{err}");
+    req["base_url"] = json!("http://pay.example.com:8080/cpay/");
+    assert!(login(&req).2.contains("plain http"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn abandoned_qr_codes_do_not_grow_open_files() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    assert_eq!(sec(sdk::cloud_pay_security_identification, &json!({})).0, 0);
+    let before = fds();
+    for _ in 0..200 {
+        assert_eq!(sec(sdk::cloud_pay_security_identification, &json!({})).0, 0, "{}", errmsg());
+    }
+    let after = fds();
+    assert!(after <= before + 6, "200 abandoned QR codes: {before} -> {after} open files");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
+fn concurrent_security_inits_all_succeed_and_leave_a_consistent_pair() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("concurrent");
+    let conf = first_run(&sb, &dir);
+    let (code, out, _) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0);
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&a, "1001").unwrap();
+    assert_eq!(check(&a).0, 0);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let conf = conf.clone();
+            std::thread::spawn(move || (0..10).filter(|_| security_init(&conf) != 0).count())
+        })
+        .collect();
+    let failed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(failed, 0, "40 concurrent security_init calls");
+    sdk::cloud_pay_fini();
+    let a = later_login(&sb, &dir);
+    assert_eq!(check(&a).0, 0, "{}", errmsg());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    assert!(leftovers.is_empty(), "no temporary file left behind");
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,9 +2,11 @@
 //! encrypted with a key only the server hands out after that login, and identity checks.
 //!
 //! Before a login succeeds the SDK holds no authen_key, so these exchanges carry no
-//! authen_info and their replies cannot be verified (§4.5); TLS alone protects them, and the
-//! only secret they deliver (the file key) is useless without the file.
+//! authen_info and their replies cannot be verified (§4.5); TLS alone protects them (plain
+//! http only on loopback), and the only secret they deliver (the file key) is useless
+//! without the file. The server is always the caller's, never one named by a file.
 
+pub mod local_key;
 pub mod store;
 
 use std::collections::HashMap;
@@ -23,7 +25,8 @@ use serde_json::{Value, json};
 use crate::client::{Channel, Exchange};
 use crate::config::Config;
 use crate::error::SdkError;
-use crate::transport::Transport;
+use crate::secret::Secret;
+use crate::transport::{Proxy, Transport};
 use store::{KEY_FILE, Key, Kind, LOGIN_FILE};
 
 /// What a security call ended with; the export maps it to its own codes.
@@ -60,10 +63,12 @@ impl SecOutcome {
     }
 }
 
-/// The login identity kept in [`LOGIN_FILE`] (encrypted). No key; `proxy` may carry the
-/// proxy's credentials, so Debug leaves it out.
+/// The login identity kept in [`LOGIN_FILE`], sealed with the local key ([`local_key`]):
+/// ids only. Server address, CA and proxy come from the caller at every call, so whoever can
+/// write the state folder cannot choose the server that grants a login; a file holding any
+/// other field (an older format's `base_url`) is refused.
 #[derive(Serialize, Deserialize, Clone, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct Identity {
     out_mch_id: String,
     out_sub_mch_id: String,
@@ -71,9 +76,9 @@ struct Identity {
     pay_platform: Option<i32>,
     device_id: Option<String>,
     staff_id: Option<String>,
-    base_url: Option<String>,
-    ca_file: Option<String>,
-    proxy: Option<String>,
+    /// Generation of the configuration file written with this identity: an older
+    /// configuration file restored over the current one is refused.
+    generation: u64,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +92,7 @@ struct LoginRequest {
     base_url: Option<String>,
     ca_file: Option<String>,
     proxy: Option<String>,
+    allow_insecure_http: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,10 +107,65 @@ enum Purpose {
     Identification,
 }
 
+impl Purpose {
+    fn kind(self) -> &'static str {
+        match self {
+            Purpose::Login { .. } => "login",
+            Purpose::Identification => "identification",
+        }
+    }
+}
+
+/// How to reach the server for one login or identification: from the caller's request or
+/// the running configuration, never from a file.
+#[derive(Clone)]
+struct Server {
+    url: String,
+    ca_pem: Option<String>,
+    proxy: Option<Proxy>,
+    /// authen_key to verify replies with (none yet: the bootstrap trusts TLS alone).
+    verify: Option<Secret>,
+}
+
+impl Server {
+    /// Refuses plain http to a remote host while replies cannot be verified: on such a link
+    /// anyone on the path could grant a login or an identification.
+    fn check_http(&self, allow_insecure: bool) -> Result<(), SdkError> {
+        let Some(rest) = self.url.strip_prefix("http://") else { return Ok(()) };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = authority.rsplit_once(':').map_or(authority, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback || allow_insecure || self.verify.is_some() {
+            return Ok(());
+        }
+        Err(SdkError::Refused(format!(
+            "base_url {}: plain http is refused for a security login outside loopback (use https, or pass allow_insecure_http: 1 on a trusted link)",
+            self.url
+        )))
+    }
+
+    /// One channel per server settings, shared by every QR code: an abandoned QR code keeps
+    /// no connection of its own.
+    fn channel(&self) -> Result<Arc<Channel>, SdkError> {
+        let id = format!("{}\n{}\n{}", self.url, self.ca_pem.as_deref().unwrap_or(""), self.proxy.as_ref().map(Proxy::url).unwrap_or_default());
+        let mut st = STATE.lock();
+        if let Some((k, ch)) = &st.bootstrap
+            && *k == id
+        {
+            return Ok(ch.clone());
+        }
+        let transport = Transport::new(self.ca_pem.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(self.proxy.clone());
+        let ch = Arc::new(Channel::new(transport, vec![self.url.clone()], false, Duration::from_secs(3)));
+        st.bootstrap = Some((id, ch.clone()));
+        Ok(ch)
+    }
+}
+
 /// One QR code waiting to be scanned.
 #[derive(Clone)]
 struct Pending {
-    channel: Arc<Channel>,
+    server: Server,
     identity: Identity,
     state_dir: PathBuf,
     token: String,
@@ -118,6 +179,7 @@ struct Pending {
 struct Granted {
     identity: Identity,
     state_dir: PathBuf,
+    server: Server,
     key: Key,
 }
 
@@ -128,10 +190,12 @@ struct State {
     completed: HashMap<String, SecOutcome>,
     latest: HashMap<&'static str, String>,
     granted: Option<Granted>,
-    channel: Option<Arc<Channel>>,
+    bootstrap: Option<(String, Arc<Channel>)>,
 }
 
 static STATE: Lazy<Mutex<State>> = Lazy::new(|| Mutex::new(State::default()));
+/// security_init calls run one at a time: two would write the file pair crosswise.
+static SECURITY_INIT: Mutex<()> = Mutex::new(());
 
 /// Forgets every login in progress and any unused grant (cloud_pay_fini).
 pub fn reset() {
@@ -158,29 +222,38 @@ fn none_if_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// The channel for the bootstrap exchanges (no merchant key yet).
-fn channel(base_url: &str, ca_file: Option<&str>, proxy: Option<&str>) -> Result<Channel, SdkError> {
-    let proxy = proxy.map(crate::transport::Proxy::parse).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
-    let ca = match ca_file {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
-        None => std::fs::read_to_string(crate::config::VENDOR_CA_FILE).ok(),
+fn call<A: Api>(server: &Server, channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
+    let verify = server.verify.as_ref().map(Secret::expose);
+    channel.exchange::<A>(None, wire::to_text(req), Authenticator::None, verify)
+}
+
+/// Server settings from a login request (or the environment, or the official URL). The CA
+/// is only the one named: none is picked up from the working directory here.
+fn request_server(req: &LoginRequest) -> Result<Server, SdkError> {
+    let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(none_if_empty(req.base_url.clone()));
+    let url = crate::config::normalize_base_url(url.as_deref().unwrap_or(crate::config::DEFAULT_BASE_URL), "base_url").map_err(SdkError::BadInput)?;
+    let ca_pem = match none_if_empty(req.ca_file.clone()) {
+        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
+        None => None,
     };
-    let transport = Transport::new(ca.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(proxy);
-    Ok(Channel::new(transport, vec![base_url.to_owned()], false, Duration::from_secs(3)))
-}
-
-fn call<A: Api>(channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
-    channel.exchange::<A>(None, wire::to_text(req), Authenticator::None, None)
-}
-
-fn base_url(request: Option<String>, stored: Option<&str>) -> Result<String, SdkError> {
-    let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(request).or(stored.map(str::to_owned));
-    let url = url.unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-    crate::config::normalize_base_url(&url, "base_url").map_err(SdkError::BadInput)
+    let proxy = none_if_empty(req.proxy.clone()).map(|p| Proxy::parse(&p)).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
+    Ok(Server { url, ca_pem, proxy, verify: None })
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {
     json!({"activator": r.activator, "qr_code_url": r.qr_code_url, "ttl": r.ttl})
+}
+
+fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::StoreError>> {
+    let bytes = std::fs::read(state_dir.join(LOGIN_FILE)).ok()?;
+    Some(local_key::login_key().and_then(|key| {
+        let opened = store::open(Kind::Login, None, &key, &bytes)?;
+        let id: Identity = serde_json::from_slice(&opened.plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))?;
+        if id.out_sub_mch_id != opened.merchant || id.generation != opened.generation {
+            return Err(store::StoreError(format!("{LOGIN_FILE}: its header does not match its content")));
+        }
+        Ok(id)
+    }))
 }
 
 /// `cloud_pay_security_login`.
@@ -190,15 +263,9 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
         Some(d) => PathBuf::from(d),
         None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
     };
-    let stored = match std::fs::read(state_dir.join(LOGIN_FILE)) {
-        Ok(bytes) => Some(
-            store::open(Kind::Login, None, &store::machine_key(), &bytes)
-                .and_then(|(_, plain)| serde_json::from_slice::<Identity>(&plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))),
-        ),
-        Err(_) => None,
-    };
+    let server = request_server(&req)?;
     let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
-    let (identity, first_run) = match (stored, given_ids) {
+    let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
         (Some(Ok(id)), None) => (id, false),
         (Some(Err(e)), None) => {
             return Err(SdkError::Refused(format!("{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run")));
@@ -216,9 +283,9 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 Some(2) => PayPlatform::ALIPAY,
                 Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
             };
-            let url = base_url(none_if_empty(req.base_url.clone()), None)?;
-            let ch = channel(&url, req.ca_file.as_deref(), none_if_empty(req.proxy.clone()).as_deref())?;
-            let ex = call::<t::QueryIdentityMapping>(&ch, &t::IdentityMappingRequest {
+            server.check_http(req.allow_insecure_http == Some(1))?;
+            let ch = server.channel()?;
+            let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
                 mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
                 pay_platform: Some(platform),
                 nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
@@ -233,24 +300,19 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 out_sub_mch_id: r.out_sub_mch_id.clone(),
                 out_shop_id: r.out_shop_id.clone(),
                 pay_platform: Some(platform.0),
-                base_url: Some(url),
-                ca_file: none_if_empty(req.ca_file.clone()),
-                proxy: none_if_empty(req.proxy.clone()),
                 ..Default::default()
             };
             (id, true)
         }
     };
-    start_qr(identity, state_dir, Purpose::Login { first_run }, req.base_url, req.ca_file, req.proxy)
+    server.check_http(req.allow_insecure_http == Some(1))?;
+    start_qr(identity, state_dir, Purpose::Login { first_run }, server)
 }
 
 /// Starts a QR code (client_initialize) for a login or an identification.
-fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Option<String>, ca: Option<String>, proxy: Option<String>) -> Result<SecOutcome, SdkError> {
-    let url = base_url(none_if_empty(url), identity.base_url.as_deref())?;
-    let ca = none_if_empty(ca).or(identity.ca_file.clone());
-    let proxy = none_if_empty(proxy).or(identity.proxy.clone());
-    let ch = Arc::new(channel(&url, ca.as_deref(), proxy.as_deref())?);
-    let ex = call::<t::ClientInitialize>(&ch, &t::ClientInitializeRequest {
+fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
+    let ch = server.channel()?;
+    let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
         out_sub_mch_id: identity.out_sub_mch_id.clone(),
         out_shop_id: identity.out_shop_id.clone(),
         authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
@@ -260,15 +322,10 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Optio
         let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
         return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
     };
-    let kind = if purpose == Purpose::Identification { "identification" } else { "login" };
     let mut st = STATE.lock();
-    st.latest.insert(kind, r.activator.clone());
-    st.channel = Some(ch.clone());
-    let identity = Identity { base_url: Some(url), ca_file: ca, proxy, ..identity };
-    st.pending.insert(
-        r.activator.clone(),
-        Pending { channel: ch, identity, state_dir, token: r.token.clone(), deadline: Instant::now() + Duration::from_secs(r.ttl.max(1) as u64), purpose, taken: false },
-    );
+    st.latest.insert(purpose.kind(), r.activator.clone());
+    let deadline = Instant::now() + Duration::from_secs(r.ttl.max(1) as u64);
+    st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
     Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
 }
 
@@ -277,7 +334,7 @@ type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>
 
 fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
     let req: CheckRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
-    let (activator, channel, token, out_sub_mch_id, expired) = {
+    let pending = {
         let st = STATE.lock();
         let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
             SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
@@ -289,15 +346,17 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         if p.taken {
             return Ok(Err(being_completed(&activator, kind)));
         }
-        (activator.clone(), p.channel.clone(), p.token.clone(), p.identity.out_sub_mch_id.clone(), Instant::now() >= p.deadline)
+        (activator, p.clone())
     };
-    if expired {
+    let (activator, p) = pending;
+    if Instant::now() >= p.deadline {
         let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
         return Ok(Err(complete(&activator, o)));
     }
-    let ex = call::<t::ClientTryGetInitializers>(&channel, &t::TryGetInitializersRequest {
-        out_sub_mch_id,
-        token,
+    let ch = p.server.channel()?;
+    let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
+        out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
+        token: p.token.clone(),
         nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
     });
     match (ex.class, ex.result()) {
@@ -370,19 +429,32 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
     let identity = Identity { staff_id: r.staff_id.clone(), ..pending.identity.clone() };
     let mut out = identity_output(&r, &identity);
     let key_path = pending.state_dir.join(KEY_FILE);
-    let code = if first_run || !key_path.exists() {
-        SecCode::Positive
-    } else {
-        let bytes = std::fs::read(&key_path).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-        // Refused files are left exactly as they are.
-        let (_, mut plain) = store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes)
-            .map_err(|e| SdkError::Refused(format!("{e}; nothing was changed")))?;
-        let conf: Value = serde_json::from_slice(&plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-        crate::secret::zeroize(&mut plain);
-        out.insert("conf".into(), conf);
-        SecCode::Ok
+    let stored = match std::fs::read(&key_path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
     };
-    STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, key });
+    let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
+    let code = match opened {
+        None => SecCode::Positive,
+        // First run (no usable login file): an intact configuration is still handed out, so
+        // a lost login file costs a login, not a re-provisioning; one that fails is replaced.
+        Some(Err(_)) if first_run => SecCode::Positive,
+        // Refused files are left exactly as they are.
+        Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
+        Some(Ok(file)) => {
+            if file.generation < identity.generation {
+                return Err(SdkError::Refused(format!(
+                    "{KEY_FILE} is generation {}, older than the login file's {}: a rolled-back copy; nothing was changed",
+                    file.generation, identity.generation
+                )));
+            }
+            let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
+            out.insert("conf".into(), conf);
+            SecCode::Ok
+        }
+    };
+    STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
     let message = (code == SecCode::Positive).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
     Ok(SecOutcome::new(code, Value::Object(out), message))
 }
@@ -390,64 +462,57 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
 /// `cloud_pay_security_init`: initialise like `cloud_pay_init`, then store the configuration
 /// encrypted with the login's key, and the identity for the next login.
 pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
-    let granted_dir = {
+    let _one = SECURITY_INIT.lock();
+    let config = Config::parse(conf_text)?;
+    // The files go where the configuration says, else where the login looked for them.
+    let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
+    let (sealed, login_bytes, dir) = {
+        // One lock for the whole read of the grant: another login completing meanwhile must
+        // not pair this grant's key with that one's folder.
         let st = STATE.lock();
         let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into()))?;
-        g.state_dir.clone()
+        if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
+            return Err(SdkError::BadConfig(format!(
+                "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
+                config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
+            )));
+        }
+        let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
+        // One more than anything this folder has seen, so every older file counts as a rollback.
+        let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
+        let generation = seen.max(g.identity.generation).saturating_add(1);
+        let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
+        let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
+        let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
+        let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
+        let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
+        (sealed, login_bytes, dir)
     };
-    let config = Config::parse(conf_text)?;
-    let st = STATE.lock();
-    let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("the login was used by another call".into()))?;
-    if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
-        return Err(SdkError::BadConfig(format!(
-            "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
-            config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
-        )));
-    }
-    // The files go where the configuration says, else where the login looked for them.
-    let dir = if serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").cloned()).is_some() {
-        config.state_dir.clone()
-    } else {
-        granted_dir
-    };
-    let identity = Identity {
-        device_id: config.trade.device_id.clone(),
-        out_shop_id: Some(config.trade.out_shop_id.clone()),
-        ..g.identity.clone()
-    };
-    let mut plain = conf_text.to_owned();
-    let sealed = store::seal(Kind::Configuration, &identity.out_sub_mch_id, &g.key, plain.as_bytes());
-    store::wipe(&mut plain);
-    let login_bytes = store::seal(Kind::Login, &identity.out_sub_mch_id, &store::machine_key(), &serde_json::to_vec(&identity).unwrap_or_default());
-    drop(st);
+    // Files and runtime change as one step with respect to init and fini.
+    let installing = crate::runtime::install_lock();
     store::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
     store::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
-    crate::runtime::install(config).map(|_| ())
+    crate::runtime::install_held(config, &installing).map(|_| ())
 }
 
 /// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).
 pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
     let _: Value = crate::input::parse_json(req_text, "req").map_err(bad)?;
-    let (identity, dir) = {
-        let st = STATE.lock();
-        match &st.granted {
-            Some(g) => (g.identity.clone(), g.state_dir.clone()),
-            None => {
-                let rt = crate::runtime::current().map_err(|_| SdkError::Refused("log in or initialise first".into()))?;
-                let tc = &rt.config.trade;
-                let id = Identity {
-                    out_mch_id: tc.out_mch_id.clone(),
-                    out_sub_mch_id: tc.out_sub_mch_id.clone(),
-                    out_shop_id: Some(tc.out_shop_id.clone()),
-                    base_url: rt.config.domains.first().cloned(),
-                    proxy: rt.config.proxy.as_ref().map(crate::transport::Proxy::url),
-                    ..Default::default()
-                };
-                (id, rt.config.state_dir.clone())
-            }
+    let rt = crate::runtime::current().ok();
+    let (identity, dir, server) = match (rt, &STATE.lock().granted) {
+        // After init: the running configuration's server, CA and proxy.
+        (Some(rt), _) => {
+            let tc = &rt.config.trade;
+            let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
+            let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
+            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: None };
+            (id, rt.config.state_dir.clone(), server)
         }
+        (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
+        (None, None) => return Err(SdkError::Refused("log in or initialise first".into())),
     };
-    start_qr(identity, dir, Purpose::Identification, None, None, None)
+    server.check_http(false)?;
+    start_qr(identity, dir, Purpose::Identification, server)
 }
 
 /// `cloud_pay_security_identification_check`.
