@@ -288,6 +288,14 @@ fn identification_after_init() {
 
 // ---- Issue 22: what neither a local user nor the network can subvert ----
 
+fn ident_start() -> (i32, Value, String) {
+    sec(sdk::cloud_pay_security_identification, &json!({}))
+}
+
+fn ident_check(req: &Value) -> (i32, Value, String) {
+    sec(sdk::cloud_pay_security_identification_check, req)
+}
+
 fn login_file(dir: &Path) -> PathBuf {
     dir.join("cloud_pay_security_login.encrpyt")
 }
@@ -360,7 +368,7 @@ fn the_login_key_is_owner_only_and_a_loose_one_is_refused() {
 }
 
 #[test]
-fn a_rolled_back_configuration_file_is_refused() {
+fn a_rolled_back_configuration_file_is_refused_and_conf_is_handed_out_once() {
     let _g = serial();
     let sb = start_sandbox();
     let dir = temp_dir("rollback");
@@ -371,6 +379,9 @@ fn a_rolled_back_configuration_file_is_refused() {
     let a = later_login(&sb, &dir);
     let (code, out, err) = check(&a);
     assert_eq!(code, 0, "{err}");
+    let (code, again, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "the configuration is handed out once: {err}");
+    assert!(again.get("conf").is_none() && err.contains("once"), "{err}");
     assert_eq!(security_init(&out["conf"].to_string()), 0, "{}", errmsg());
     sdk::cloud_pay_fini();
     std::fs::write(&key_file, &old).unwrap();
@@ -397,6 +408,63 @@ fn a_rolled_back_configuration_file_is_refused() {
 }
 
 #[test]
+fn identification_approvals_are_single_use_bound_and_never_replayed() {
+    let _g = serial();
+    private_key_dir();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let (code, out, err) = ident_start();
+    assert_eq!(code, 0, "{err}");
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&a, "1001").unwrap();
+    assert_eq!(ident_check(&json!({})).0, 0, "approved once");
+    let (code, _, err) = ident_check(&json!({"activator": a}));
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "an approval counts once: {err}");
+    // A start that ends unknown leaves nothing for `{}` to fall back on.
+    let f = sb.control().add_fault(fault("client_initialize", FaultKind::ResetBeforeReply, Some(1)));
+    assert_eq!(ident_start().0, sdk::CLOUD_PAY_UNKNOWN);
+    sb.control().remove_fault(f);
+    let (code, _, err) = ident_check(&json!({}));
+    assert_ne!(code, 0, "no replay of the previous approval: {err}");
+    assert!(err.contains("no identification in progress"), "{err}");
+    // A login QR code is not an identification, and the other way round.
+    let dir = temp_dir("purpose");
+    let (code, out, err) = login(&first_run_ids(&sb, &dir));
+    assert_eq!(code, 0, "{err}");
+    let l = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&l, "1001").unwrap();
+    let (code, _, err) = ident_check(&json!({"activator": l}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("no identification with activator"), "{err}");
+    let (_, out, _) = ident_start();
+    let i = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&i, "1001").unwrap();
+    let (code, _, err) = check(&i);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("no login with activator"), "{err}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_approval_expires_with_its_qr_code() {
+    let _g = serial();
+    let mut opts = SandboxOptions::demo();
+    opts.config.login_ttl_secs = 1;
+    let sb = Sandbox::start(opts).unwrap();
+    init_http(&sb);
+    let (_, out, _) = ident_start();
+    let a = out["activator"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(1100));
+    // Approved after its ttl (a stale scan): not accepted.
+    let _ = sb.control().approve_login(&a, "1001");
+    assert_eq!(ident_check(&json!({"activator": a})).0, sdk::CLOUD_PAY_FAIL);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
 fn plain_http_to_a_remote_server_is_refused_for_a_login() {
     let _g = serial();
     let dir = temp_dir("http");
@@ -409,6 +477,88 @@ fn plain_http_to_a_remote_server_is_refused_for_a_login() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_hostile_key_text_is_refused_without_wedging_the_login() {
+    let _g = serial();
+    let mut opts = SandboxOptions::demo();
+    opts.config.merchants[0].config_cipher_key_b64 = "中中中中中中中中中中ab".into();
+    let sb = Sandbox::start(opts).unwrap();
+    let dir = temp_dir("hostile");
+    let (_, out, _) = login(&first_run_ids(&sb, &dir));
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&a, "1001").unwrap();
+    let (code, _, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
+    assert!(err.contains("not 16 bytes") && !err.contains('中'), "a clear message, no server text: {err}");
+    let (code, _, err) = check(&a);
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "the same final answer, not 'poll again' for ever: {err}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server on loopback that answers every bootstrap call with status 0 and `ttl` = i64::MAX.
+fn rogue_server() -> String {
+    use cloud_pay_protocol::{Endpoint, Response, ResponseEnvelope};
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cpay/", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut w = s;
+                loop {
+                    let (mut line, mut len) = (String::new(), 0);
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.clone();
+                    while line.trim() != "" || line.is_empty() {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let (ep, result) = if path.contains(Endpoint::QueryIdentityMapping.path()) {
+                        (Endpoint::QueryIdentityMapping, json!({"out_mch_id": "m", "out_sub_mch_id": "s"}))
+                    } else {
+                        (Endpoint::ClientInitialize, json!({"activator": "ROGUE", "token": "t", "qr_code_url": "x", "ttl": i64::MAX}))
+                    };
+                    let resp = Response::<Value> { status: 0, description: String::new(), log_id: 1, internal_status: 0, result: Some(result), raw_result: None };
+                    let text = ResponseEnvelope::seal(resp.to_content(ep), None).to_body();
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", text.len());
+                    if w.write_all(head.as_bytes()).and_then(|()| w.write_all(text.as_bytes())).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_huge_ttl_is_bounded_without_overflow() {
+    let _g = serial();
+    let dir = temp_dir("ttl");
+    let (code, out, err) = login(&json!({"pay_platform": 1, "mch_id": "1", "sub_mch_id": "2", "state_dir": dir, "base_url": rogue_server()}));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["activator"], "ROGUE");
+    // The poll still works (the deadline was computed without overflow).
+    let (code, _, err) = check("ROGUE");
+    assert_ne!(code, sdk::CLOUD_PAY_OK, "{err}");
+    assert!(!err.contains("overflow") && !err.contains("no login with activator"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn abandoned_qr_codes_do_not_grow_open_files() {
@@ -416,10 +566,10 @@ fn abandoned_qr_codes_do_not_grow_open_files() {
     let sb = start_sandbox();
     init_http(&sb);
     let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
-    assert_eq!(sec(sdk::cloud_pay_security_identification, &json!({})).0, 0);
+    assert_eq!(ident_start().0, 0);
     let before = fds();
     for _ in 0..200 {
-        assert_eq!(sec(sdk::cloud_pay_security_identification, &json!({})).0, 0, "{}", errmsg());
+        assert_eq!(ident_start().0, 0, "{}", errmsg());
     }
     let after = fds();
     assert!(after <= before + 6, "200 abandoned QR codes: {before} -> {after} open files");

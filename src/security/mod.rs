@@ -29,6 +29,15 @@ use crate::secret::Secret;
 use crate::transport::{Proxy, Transport};
 use store::{KEY_FILE, Key, Kind, LOGIN_FILE};
 
+/// Longest QR validity accepted from a server: bounds how long an approval and its
+/// connection are kept, and keeps the clock arithmetic far from overflow.
+const MAX_TTL_SECS: u64 = 3600;
+/// QR codes waiting at once; the oldest is dropped beyond this (a till where every dialog is
+/// cancelled must not grow without bound).
+const MAX_PENDING: usize = 32;
+/// How long a final outcome stays readable after its QR code's deadline.
+const OUTCOME_GRACE: Duration = Duration::from_secs(60);
+
 /// What a security call ended with; the export maps it to its own codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecCode {
@@ -175,6 +184,13 @@ struct Pending {
     taken: bool,
 }
 
+/// A final outcome, kept so that every poller of one QR code sees the same answer.
+struct Completed {
+    outcome: SecOutcome,
+    purpose: Purpose,
+    until: Instant,
+}
+
 /// A login that succeeded, waiting for `cloud_pay_security_init`.
 struct Granted {
     identity: Identity,
@@ -186,11 +202,28 @@ struct Granted {
 #[derive(Default)]
 struct State {
     pending: HashMap<String, Pending>,
-    /// Final outcomes by activator, so every poller of one QR code sees the same answer.
-    completed: HashMap<String, SecOutcome>,
+    completed: HashMap<String, Completed>,
+    /// The activator of the latest *successful start* of each kind; cleared when a start
+    /// begins, so `{}` can never reach an older QR code's approval.
     latest: HashMap<&'static str, String>,
     granted: Option<Granted>,
     bootstrap: Option<(String, Arc<Channel>)>,
+}
+
+impl State {
+    /// Drops what expired, and the oldest waiting codes beyond [`MAX_PENDING`].
+    fn sweep(&mut self, now: Instant) {
+        self.pending.retain(|_, p| p.deadline + OUTCOME_GRACE > now);
+        self.completed.retain(|_, c| c.until > now);
+        while self.pending.len() > MAX_PENDING {
+            let Some(oldest) = self.pending.iter().min_by_key(|(_, p)| p.deadline).map(|(a, _)| a.clone()) else { break };
+            self.pending.remove(&oldest);
+        }
+        if self.pending.is_empty() {
+            // Nothing waits on the shared channel: let its connections go.
+            self.bootstrap = None;
+        }
+    }
 }
 
 static STATE: Lazy<Mutex<State>> = Lazy::new(|| Mutex::new(State::default()));
@@ -202,12 +235,41 @@ pub fn reset() {
     *STATE.lock() = State::default();
 }
 
-/// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
-fn complete(activator: &str, o: SecOutcome) -> SecOutcome {
+/// Records the final outcome of a QR code (one step: no poller can see neither) and returns
+/// it. What later pollers read is `stored`: secrets are handed out once.
+fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome) -> SecOutcome {
+    let stored = match (purpose, o.code) {
+        (Purpose::Identification, SecCode::Ok) => {
+            SecOutcome::new(SecCode::Failed, json!({}), Some(format!("identification {activator} was already used: an approval counts once, start a new one")))
+        }
+        (_, SecCode::Ok) => SecOutcome::new(
+            SecCode::Failed,
+            json!({}),
+            Some(format!("login {activator} was already completed and its configuration handed out once: log in again")),
+        ),
+        _ => o.clone(),
+    };
     let mut st = STATE.lock();
     st.pending.remove(activator);
-    st.completed.insert(activator.to_owned(), o.clone());
+    st.completed.insert(activator.to_owned(), Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE });
     o
+}
+
+/// Completes an activator as Failed if its grant handling ends without an outcome (a panic).
+struct TakenGuard<'a> {
+    activator: &'a str,
+    purpose: Purpose,
+    deadline: Instant,
+    armed: bool,
+}
+
+impl Drop for TakenGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let o = SecOutcome::new(SecCode::Failed, json!({}), Some(format!("{} {} failed while being completed: start a new one", self.purpose.kind(), self.activator)));
+            complete(self.activator, self.purpose, self.deadline, o);
+        }
+    }
 }
 
 fn being_completed(activator: &str, kind: &str) -> SecOutcome {
@@ -311,7 +373,15 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
 
 /// Starts a QR code (client_initialize) for a login or an identification.
 fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
-    let ch = server.channel()?;
+    let kind = purpose.kind();
+    let ch = {
+        // Before anything can fail: `{}` must not fall back to an older QR code's approval.
+        let mut st = STATE.lock();
+        st.latest.remove(kind);
+        st.sweep(Instant::now());
+        drop(st);
+        server.channel()?
+    };
     let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
         out_sub_mch_id: identity.out_sub_mch_id.clone(),
         out_shop_id: identity.out_shop_id.clone(),
@@ -322,10 +392,16 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Se
         let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
         return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
     };
+    // A hostile ttl must not overflow the clock nor keep an approval for days.
+    let ttl = Duration::from_secs(u64::try_from(r.ttl).unwrap_or(1).clamp(1, MAX_TTL_SECS));
+    let now = Instant::now();
+    let deadline = now.checked_add(ttl).unwrap_or(now);
     let mut st = STATE.lock();
-    st.latest.insert(purpose.kind(), r.activator.clone());
-    let deadline = Instant::now() + Duration::from_secs(r.ttl.max(1) as u64);
+    st.latest.insert(kind, r.activator.clone());
+    // A reused activator must not inherit an older outcome.
+    st.completed.remove(&r.activator);
     st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
+    st.sweep(now);
     Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
 }
 
@@ -334,15 +410,18 @@ type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>
 
 fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
     let req: CheckRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
+    let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
     let pending = {
-        let st = STATE.lock();
+        let mut st = STATE.lock();
+        st.sweep(Instant::now());
         let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
             SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
         })?;
+        // A QR code answers only for what it was started for.
         if let Some(done) = st.completed.get(&activator) {
-            return Ok(Err(done.clone()));
+            return if done.purpose.kind() == kind { Ok(Err(done.outcome.clone())) } else { Err(no_such(&activator)) };
         }
-        let p = st.pending.get(&activator).ok_or_else(|| SdkError::Refused(format!("no {kind} with activator {activator}")))?;
+        let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
         if p.taken {
             return Ok(Err(being_completed(&activator, kind)));
         }
@@ -351,7 +430,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
     let (activator, p) = pending;
     if Instant::now() >= p.deadline {
         let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
-        return Ok(Err(complete(&activator, o)));
+        return Ok(Err(complete(&activator, p.purpose, p.deadline, o)));
     }
     let ch = p.server.channel()?;
     let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
@@ -365,7 +444,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
             // same code is told to poll again and then reads that outcome.
             let mut st = STATE.lock();
             if let Some(done) = st.completed.get(&activator) {
-                return Ok(Err(done.clone()));
+                return Ok(Err(done.outcome.clone()));
             }
             match st.pending.get_mut(&activator) {
                 Some(p) if !p.taken => {
@@ -380,7 +459,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         _ => {
             let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
             let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
-            Ok(Err(complete(&activator, SecOutcome::new(code, json!({}), Some(ex.detail)))))
+            Ok(Err(complete(&activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)))))
         }
     }
 }
@@ -407,12 +486,15 @@ pub fn login_check(req_text: &str) -> Result<SecOutcome, SdkError> {
         Ok(g) => g,
         Err(o) => return Ok(o),
     };
+    let mut guard = TakenGuard { activator: &activator, purpose: pending.purpose, deadline: pending.deadline, armed: true };
+    let (purpose, deadline) = (pending.purpose, pending.deadline);
     let outcome = finish_login(r, pending);
+    guard.armed = false;
     let o = match &outcome {
         Ok(o) => o.clone(),
         Err(e) => SecOutcome::new(SecCode::Failed, json!({}), Some(e.to_string())),
     };
-    complete(&activator, o);
+    complete(&activator, purpose, deadline, o);
     outcome
 }
 
@@ -528,5 +610,5 @@ pub fn identification_check(req_text: &str) -> Result<SecOutcome, SdkError> {
         "manager_entities": wire::to_value(&r.manager_entities),
         "out_sub_mch_id": pending.identity.out_sub_mch_id,
     });
-    Ok(complete(&activator, SecOutcome::new(SecCode::Ok, out, None)))
+    Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None)))
 }
