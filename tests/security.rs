@@ -465,6 +465,26 @@ fn an_approval_expires_with_its_qr_code() {
 }
 
 #[test]
+fn unsigned_or_forged_grants_are_refused_when_the_key_is_held() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let (_, out, _) = ident_start();
+    let a = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&a, "1001").unwrap();
+    for kind in [FaultKind::MissingAuthen, FaultKind::BadHmac, FaultKind::HmacOverOtherContent] {
+        let f = sb.control().add_fault(fault("client_try_get_initializers", kind.clone(), None));
+        let (code, _, err) = ident_check(&json!({"activator": a}));
+        sb.control().remove_fault(f);
+        assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{kind:?} must not verify anyone: {err}");
+    }
+    // The genuine, signed reply.
+    assert_eq!(ident_check(&json!({"activator": a})).0, 0);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
 fn plain_http_to_a_remote_server_is_refused_for_a_login() {
     let _g = serial();
     let dir = temp_dir("http");

@@ -115,7 +115,8 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// "manager_entities"}` once confirmed. An approval counts once, only for an identification
 /// (never a login QR code), and only within the QR code's ttl. Returns CLOUD_PAY_OK (0:
 /// verified), CLOUD_PAY_FAIL (-1: rejected, expired, or already used), CLOUD_PAY_UNKNOWN (-2:
-/// poll again), CLOUD_PAY_INTERNAL (-3).
+/// poll again — also when a reply lacks the HMAC of the running configuration's authen_key),
+/// CLOUD_PAY_INTERNAL (-3).
 ///
 /// # Safety
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.

@@ -4,7 +4,8 @@
 //! Before a login succeeds the SDK holds no authen_key, so these exchanges carry no
 //! authen_info and their replies cannot be verified (§4.5); TLS alone protects them (plain
 //! http only on loopback), and the only secret they deliver (the file key) is useless
-//! without the file. The server is always the caller's, never one named by a file.
+//! without the file. The server is always the caller's, never one named by a file. Once the
+//! SDK holds this merchant's authen_key (after init), every reply must carry its HMAC.
 
 pub mod local_key;
 pub mod store;
@@ -132,7 +133,7 @@ struct Server {
     url: String,
     ca_pem: Option<String>,
     proxy: Option<Proxy>,
-    /// authen_key to verify replies with (none yet: the bootstrap trusts TLS alone).
+    /// authen_key of the running configuration for this merchant: replies must carry its HMAC.
     verify: Option<Secret>,
 }
 
@@ -285,8 +286,14 @@ fn none_if_empty(v: Option<String>) -> Option<String> {
 }
 
 fn call<A: Api>(server: &Server, channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
+    // With a key held, a reply without its valid HMAC is Unknown, never a grant.
     let verify = server.verify.as_ref().map(Secret::expose);
     channel.exchange::<A>(None, wire::to_text(req), Authenticator::None, verify)
+}
+
+/// The running configuration's authen_key, when it is this merchant's.
+fn held_key(out_sub_mch_id: &str) -> Option<Secret> {
+    crate::runtime::current().ok().filter(|rt| rt.config.trade.out_sub_mch_id == out_sub_mch_id).map(|rt| rt.config.trade.authen_key.clone())
 }
 
 /// Server settings from a login request (or the environment, or the official URL). The CA
@@ -325,7 +332,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
         Some(d) => PathBuf::from(d),
         None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
     };
-    let server = request_server(&req)?;
+    let mut server = request_server(&req)?;
     let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
     let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
         (Some(Ok(id)), None) => (id, false),
@@ -367,6 +374,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
             (id, true)
         }
     };
+    server.verify = held_key(&identity.out_sub_mch_id);
     server.check_http(req.allow_insecure_http == Some(1))?;
     start_qr(identity, state_dir, Purpose::Login { first_run }, server)
 }
@@ -582,12 +590,12 @@ pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
     let _: Value = crate::input::parse_json(req_text, "req").map_err(bad)?;
     let rt = crate::runtime::current().ok();
     let (identity, dir, server) = match (rt, &STATE.lock().granted) {
-        // After init: the running configuration's server, CA and proxy.
+        // After init: the running configuration's server, CA, proxy and key (replies verified).
         (Some(rt), _) => {
             let tc = &rt.config.trade;
             let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
             let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: None };
+            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()) };
             (id, rt.config.state_dir.clone(), server)
         }
         (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
