@@ -288,6 +288,19 @@ fn identification_after_init() {
 
 // ---- Issue 22: what neither a local user nor the network can subvert ----
 
+/// Ends a test: fini, sandbox stopped, state folder removed.
+fn finish(sb: Sandbox, dir: &Path) {
+    sdk::cloud_pay_fini();
+    sb.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn sandbox_with_ttl(secs: u64) -> Sandbox {
+    let mut opts = SandboxOptions::demo();
+    opts.config.login_ttl_secs = secs;
+    Sandbox::start(opts).unwrap()
+}
+
 fn ident_start() -> (i32, Value, String) {
     sec(sdk::cloud_pay_security_identification, &json!({}))
 }
@@ -339,9 +352,7 @@ fn a_planted_login_file_cannot_choose_the_server() {
     let before = sb.control().request_count("client_initialize");
     later_login(&sb, &dir);
     assert_eq!(sb.control().request_count("client_initialize"), before + 1);
-    sdk::cloud_pay_fini();
-    sb.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    finish(sb, &dir);
 }
 
 #[cfg(unix)]
@@ -402,9 +413,7 @@ fn a_rolled_back_configuration_file_is_refused_and_conf_is_handed_out_once() {
     let (code, out, err) = check(&a);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out["conf"]["trade_conf"]["authen_key"], AUTHEN_KEY);
-    sdk::cloud_pay_fini();
-    sb.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    finish(sb, &dir);
 }
 
 #[test]
@@ -442,17 +451,13 @@ fn identification_approvals_are_single_use_bound_and_never_replayed() {
     let (code, _, err) = check(&i);
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
     assert!(err.contains("no login with activator"), "{err}");
-    sdk::cloud_pay_fini();
-    sb.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    finish(sb, &dir);
 }
 
 #[test]
 fn an_approval_expires_with_its_qr_code() {
     let _g = serial();
-    let mut opts = SandboxOptions::demo();
-    opts.config.login_ttl_secs = 1;
-    let sb = Sandbox::start(opts).unwrap();
+    let sb = sandbox_with_ttl(1);
     init_http(&sb);
     let (_, out, _) = ident_start();
     let a = out["activator"].as_str().unwrap().to_owned();
@@ -512,9 +517,7 @@ fn a_hostile_key_text_is_refused_without_wedging_the_login() {
     assert!(err.contains("not 16 bytes") && !err.contains('中'), "a clear message, no server text: {err}");
     let (code, _, err) = check(&a);
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "the same final answer, not 'poll again' for ever: {err}");
-    sdk::cloud_pay_fini();
-    sb.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    finish(sb, &dir);
 }
 
 /// A server on loopback that answers every bootstrap call with status 0 and `ttl` = i64::MAX.
@@ -621,7 +624,5 @@ fn concurrent_security_inits_all_succeed_and_leave_a_consistent_pair() {
     assert_eq!(check(&a).0, 0, "{}", errmsg());
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
     assert!(leftovers.is_empty(), "no temporary file left behind");
-    sdk::cloud_pay_fini();
-    sb.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    finish(sb, &dir);
 }
