@@ -76,7 +76,19 @@ namespace CloudPay
     {
         delegate int InOut(byte[] req, byte[] buf, int length);
 
-        static readonly Regex Need = new Regex(@"buffer too small, need (\d+) bytes");
+        // Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+        static readonly Regex Need = new Regex(@"^buffer too small, need (\d{1,9}) bytes, have \d+$");
+        /// <summary>The most a repeat may ask for; no reply of this SDK comes near it.</summary>
+        public const int MaxOutput = 16 * 1024 * 1024;
+
+        /// <summary>N from the SDK's exact "buffer too small, need N bytes, have M" errmsg;
+        /// 0 for any other text or an N above MaxOutput.</summary>
+        public static int NeededBytes(string errmsg)
+        {
+            Match m = Need.Match(errmsg ?? "");
+            int n;
+            return m.Success && int.TryParse(m.Groups[1].Value, out n) && n > 0 && n <= MaxOutput ? n : 0;
+        }
 
         /// <summary>UTF-8 bytes with the terminating NUL; null stays null (the SDK reports it).</summary>
         public static byte[] Utf8(string s)
@@ -130,10 +142,10 @@ namespace CloudPay
                 byte[] buf = new byte[Math.Max(capacity, 1)];
                 int code = fn(arg, buf, capacity);
                 string msg = ErrMsg();
-                Match m = Need.Match(msg);
-                if (m.Success && repeatable && attempt == 0 && int.Parse(m.Groups[1].Value) > capacity)
+                int need = buf[0] == 0 ? NeededBytes(msg) : 0;
+                if (repeatable && attempt == 0 && need > capacity)
                 {
-                    capacity = int.Parse(m.Groups[1].Value);
+                    capacity = need;
                     continue;
                 }
                 return Typed<T>(code, FromUtf8(buf), msg);

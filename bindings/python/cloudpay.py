@@ -134,7 +134,18 @@ _EXPORTS = {
 # __stdcall on 32-bit Windows (sdk-c-api.md §1.1); cdecl everywhere else.
 _STDCALL = {"cloud_pay_order_stat"}
 
-_NEED = re.compile(r"buffer too small, need (\d+) bytes")
+# Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+_NEED = re.compile(r"buffer too small, need (\d{1,9}) bytes, have \d+")
+# The most a repeat may ask for; no reply of this SDK comes near it.
+MAX_OUTPUT = 16 * 1024 * 1024
+
+
+def needed_bytes(errmsg: str) -> Optional[int]:
+    """N from the SDK's exact "buffer too small, need N bytes, have M" errmsg, or None (any
+    other text, or N above MAX_OUTPUT)."""
+    m = _NEED.fullmatch(errmsg)
+    n = int(m.group(1)) if m else 0
+    return n if 0 < n <= MAX_OUTPUT else None
 
 
 def _default_library() -> str:
@@ -215,9 +226,9 @@ class CloudPay:
             buf = ctypes.create_string_buffer(max(size, 1))
             code = fn(arg, buf, size) if shape == "in_out" else fn(buf, size)
             msg = self.errmsg()
-            need = _NEED.search(msg)
-            if need and repeatable and int(need.group(1)) > size:
-                size = int(need.group(1))
+            need = needed_bytes(msg) if not buf.value else None
+            if need and repeatable and need > size:
+                size = need
                 continue
             return Result(_typed(enum_type, code), buf.value.decode("utf-8", "replace"), msg)
         return Result(_typed(enum_type, code), buf.value.decode("utf-8", "replace"), msg)

@@ -169,3 +169,13 @@ def test_security_login_start(sdk, sandbox, tmp_path):
     assert r.code == LoginCode.OK and r.data["activator"] and r.data["qr_code_url"], r
     r = sdk.security_login_check({"activator": r.data["activator"]})
     assert r.code == LoginCheckCode.UNKNOWN, "nobody scanned the login QR code yet"
+
+
+def test_need_bytes_only_from_the_sdk_own_sentence_and_capped():
+    assert cloudpay.needed_bytes("buffer too small, need 812 bytes, have 4") == 812
+    # Server text inside errmsg, a huge N, or a near-miss: never a reason to allocate.
+    assert cloudpay.needed_bytes("query_order: status 3, buffer too small, need 99 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 99999999999 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 16777217 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 812 bytes") is None
+

@@ -67,7 +67,18 @@ public final class CloudPay {
 
     interface InOut { int call(byte[] req, byte[] out, int length); }
 
-    private static final Pattern NEED = Pattern.compile("buffer too small, need (\\d+) bytes");
+    // Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+    private static final Pattern NEED = Pattern.compile("buffer too small, need (\\d{1,9}) bytes, have \\d+");
+    /** The most a repeat may ask for; no reply of this SDK comes near it. */
+    public static final int MAX_OUTPUT = 16 * 1024 * 1024;
+
+    /** N from the SDK's exact "buffer too small, need N bytes, have M" errmsg; 0 for any other text or N above MAX_OUTPUT. */
+    public static int neededBytes(String errmsg) {
+        Matcher m = NEED.matcher(errmsg == null ? "" : errmsg);
+        if (!m.matches()) return 0;
+        int n = Integer.parseInt(m.group(1)); // at most 9 digits: cannot overflow
+        return n > 0 && n <= MAX_OUTPUT ? n : 0;
+    }
 
     static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
 
@@ -109,9 +120,9 @@ public final class CloudPay {
             byte[] buf = new byte[Math.max(capacity, 1)];
             rc[0] = fn.call(arg, buf, capacity);
             String msg = errmsg();
-            Matcher m = NEED.matcher(msg);
-            if (repeatable && attempt == 0 && m.find() && Integer.parseInt(m.group(1)) > capacity) {
-                capacity = Integer.parseInt(m.group(1));
+            int need = buf[0] == 0 ? neededBytes(msg) : 0;
+            if (repeatable && attempt == 0 && need > capacity) {
+                capacity = need;
                 continue;
             }
             return new String[] {text(buf), msg};

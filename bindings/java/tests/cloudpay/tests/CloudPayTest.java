@@ -120,6 +120,11 @@ public final class CloudPayTest {
             System.out.println("(security-login exports not in this library build: " + e.getMessage() + ")");
         }
 
+        // "need N bytes" only from the SDK's exact sentence, capped.
+        expect(CloudPay.neededBytes("buffer too small, need 812 bytes, have 4") == 812, "need N: the SDK's sentence");
+        expect(CloudPay.neededBytes("buffer too small, need 99999999999 bytes, have 4") == 0, "need N: overflow ignored, no exception");
+        expect(CloudPay.neededBytes("status 3, buffer too small, need 99 bytes, have 4") == 0, "need N: server text ignored");
+        expect(CloudPay.neededBytes("buffer too small, need 16777217 bytes, have 4") == 0, "need N: capped at 16 MiB");
         expect(CloudPay.fini() == Code.OK, "fini");
         System.out.println("Java binding tests: " + checks + " checks, " + failures + " failed");
         System.exit(failures == 0 ? 0 : 1);
