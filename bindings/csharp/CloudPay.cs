@@ -41,7 +41,8 @@ namespace CloudPay
         public T Code;
         public string Output;
         public string ErrMsg;
-        public override string ToString() { return Code + " " + Output + (ErrMsg.Length > 0 ? " (" + ErrMsg + ")" : ""); }
+        // Output can hold decrypted keys (SecurityLoginCheck's conf): only its length is printed.
+        public override string ToString() { return Code + " <" + (Output ?? "").Length + " chars of output>" + (!string.IsNullOrEmpty(ErrMsg) ? " (" + ErrMsg + ")" : ""); }
     }
 
     /// <summary>The raw exports, exactly as the C header declares them.</summary>

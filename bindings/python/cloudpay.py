@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 __all__ = ["Code", "OrderCode", "OrderState", "RefundState", "LoginCode", "LoginCheckCode", "Result", "CloudPay",
@@ -91,9 +91,10 @@ class CloudPayError(Exception):
 
 @dataclass
 class Result:
-    """One call's outcome: the typed code, the output JSON (text and parsed) and errmsg."""
+    """One call's outcome: the typed code, the output JSON (text and parsed) and errmsg. repr()
+    leaves the output out: it can hold decrypted keys (security_login_check's conf)."""
     code: enum.IntEnum
-    output: str = ""
+    output: str = field(default="", repr=False)
     errmsg: str = ""
 
     @property

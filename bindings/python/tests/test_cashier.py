@@ -179,3 +179,8 @@ def test_need_bytes_only_from_the_sdk_own_sentence_and_capped():
     assert cloudpay.needed_bytes("buffer too small, need 16777217 bytes, have 4") is None
     assert cloudpay.needed_bytes("buffer too small, need 812 bytes") is None
 
+
+def test_result_repr_never_prints_the_output():
+    r = cloudpay.Result(LoginCheckCode.OK, '{"conf":{"trade_conf":{"authen_key":"TESTONLY-SECRET"}}}', "")
+    assert "TESTONLY-SECRET" not in repr(r) and "TESTONLY-SECRET" not in str(r)
+    assert r.data["conf"]["trade_conf"]["authen_key"] == "TESTONLY-SECRET"

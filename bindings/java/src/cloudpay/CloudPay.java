@@ -62,7 +62,8 @@ public final class CloudPay {
         public final String output;
         public final String errmsg;
         Result(T code, int raw, String output, String errmsg) { this.code = code; this.raw = raw; this.output = output; this.errmsg = errmsg; }
-        @Override public String toString() { return code + "(" + raw + ") " + output + (errmsg.isEmpty() ? "" : " [" + errmsg + "]"); }
+        /** Leaves the output out: it can hold decrypted keys (securityLoginCheck's conf). */
+        @Override public String toString() { return code + "(" + raw + ") <" + output.length() + " chars of output>" + (errmsg.isEmpty() ? "" : " [" + errmsg + "]"); }
     }
 
     interface InOut { int call(byte[] req, byte[] out, int length); }
