@@ -393,18 +393,24 @@ fn a_rolled_back_configuration_file_is_refused_and_conf_is_handed_out_once() {
     let (code, again, err) = check(&a);
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "the configuration is handed out once: {err}");
     assert!(again.get("conf").is_none() && err.contains("once"), "{err}");
+    let old_login = std::fs::read(login_file(&dir)).unwrap();
     assert_eq!(security_init(&out["conf"].to_string()), 0, "{}", errmsg());
     sdk::cloud_pay_fini();
+    let current = std::fs::read(&key_file).unwrap();
     std::fs::write(&key_file, &old).unwrap();
     let a = later_login(&sb, &dir);
     let (code, out, err) = check(&a);
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
     assert!(err.contains("rolled-back") && out.get("conf").is_none(), "{err}");
+    // The older *pair* restored together: the record beside the key still knows better.
+    sdk::cloud_pay_fini();
+    std::fs::write(login_file(&dir), &old_login).unwrap();
+    let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("rolled-back"), "{err}");
     // Losing the login file costs a login (ids again), not a re-provisioning: the intact
     // configuration file is still handed out.
-    sdk::cloud_pay_fini();
-    std::fs::remove_file(&key_file).unwrap();
-    std::fs::write(&key_file, &old).unwrap();
+    std::fs::write(&key_file, &current).unwrap();
     std::fs::remove_file(login_file(&dir)).unwrap();
     let (code, out, _) = login(&first_run_ids(&sb, &dir));
     assert_eq!(code, 0);

@@ -15,6 +15,9 @@ use super::store::{Key, StoreError};
 pub const KEY_DIR_ENV: &str = "CLOUDPAY_KEY_DIR";
 /// The key's file name in that folder.
 pub const KEY_FILE_NAME: &str = "login-identity.key";
+/// Highest generation written per state folder and merchant, beside the key: whoever can
+/// only write the state folder cannot lower it, so restoring an older *pair* of files shows.
+const GENERATIONS_FILE: &str = "generations";
 
 /// The folder the key lives in.
 pub fn key_dir() -> Result<PathBuf, StoreError> {
@@ -53,6 +56,38 @@ pub fn login_key() -> Result<Key, StoreError> {
         Err(e) => Err(err(KEY_FILE_NAME, e)),
     }
     .inspect(|_| crate::secret::zeroize(&mut raw))
+}
+
+/// One line per state folder and merchant: a digest of both, then the generation.
+fn generation_slot(state_dir: &std::path::Path, out_sub_mch_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    let d = Sha256::new().chain_update(dir.to_string_lossy().as_bytes()).chain_update([0]).chain_update(out_sub_mch_id.as_bytes()).finalize();
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_generations(path: &std::path::Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().filter_map(|l| l.split_once(' ').and_then(|(k, n)| Some((k.to_owned(), n.trim().parse().ok()?)))).collect()
+}
+
+/// The highest generation written for this state folder and merchant (0: none recorded).
+pub fn high_water(state_dir: &std::path::Path, out_sub_mch_id: &str) -> Result<u64, StoreError> {
+    let slot = generation_slot(state_dir, out_sub_mch_id);
+    Ok(read_generations(&key_dir()?.join(GENERATIONS_FILE)).into_iter().find(|(k, _)| *k == slot).map_or(0, |(_, n)| n))
+}
+
+/// Records `generation` as the highest written for this state folder and merchant.
+pub fn set_high_water(state_dir: &std::path::Path, out_sub_mch_id: &str, generation: u64) -> Result<(), StoreError> {
+    let dir = key_dir()?;
+    make_private_dir(&dir).map_err(|e| StoreError(format!("login key {}: folder: {e}", dir.display())))?;
+    let path = dir.join(GENERATIONS_FILE);
+    let slot = generation_slot(state_dir, out_sub_mch_id);
+    let mut all = read_generations(&path);
+    all.retain(|(k, _)| *k != slot);
+    all.push((slot, generation));
+    let text: String = all.iter().map(|(k, n)| format!("{k} {n}\n")).collect();
+    super::store::write_atomic(&path, text.as_bytes()).map_err(|e| StoreError(format!("{}: {e}", path.display())))
 }
 
 fn read_key(path: &std::path::Path) -> std::io::Result<Key> {

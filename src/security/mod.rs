@@ -321,6 +321,13 @@ fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::
         if id.out_sub_mch_id != opened.merchant || id.generation != opened.generation {
             return Err(store::StoreError(format!("{LOGIN_FILE}: its header does not match its content")));
         }
+        let latest = local_key::high_water(state_dir, &id.out_sub_mch_id)?;
+        if id.generation < latest {
+            return Err(store::StoreError(format!(
+                "{LOGIN_FILE} is generation {}, older than the {latest} last written here: a rolled-back copy",
+                id.generation
+            )));
+        }
         Ok(id)
     }))
 }
@@ -525,6 +532,7 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
         Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
     };
     let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
+    let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
     let code = match opened {
         None => SecCode::Positive,
         // First run (no usable login file): an intact configuration is still handed out, so
@@ -532,13 +540,16 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
         Some(Err(_)) if first_run => SecCode::Positive,
         // Refused files are left exactly as they are.
         Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
+        // Older than what was last written here (login file, or the record beside the key):
+        // a restored copy. On a first run it is replaced like a file that fails to open.
+        Some(Ok(file)) if file.generation < floor && first_run => SecCode::Positive,
+        Some(Ok(file)) if file.generation < floor => {
+            return Err(SdkError::Refused(format!(
+                "{KEY_FILE} is generation {}, older than the {floor} last written: a rolled-back copy; nothing was changed",
+                file.generation
+            )));
+        }
         Some(Ok(file)) => {
-            if file.generation < identity.generation {
-                return Err(SdkError::Refused(format!(
-                    "{KEY_FILE} is generation {}, older than the login file's {}: a rolled-back copy; nothing was changed",
-                    file.generation, identity.generation
-                )));
-            }
             let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
             out.insert("conf".into(), conf);
             SecCode::Ok
@@ -556,7 +567,7 @@ pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
     let config = Config::parse(conf_text)?;
     // The files go where the configuration says, else where the login looked for them.
     let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
-    let (sealed, login_bytes, dir) = {
+    let (sealed, login_bytes, dir, out_sub_mch_id, generation) = {
         // One lock for the whole read of the grant: another login completing meanwhile must
         // not pair this grant's key with that one's folder.
         let st = STATE.lock();
@@ -570,18 +581,20 @@ pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
         let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
         // One more than anything this folder has seen, so every older file counts as a rollback.
         let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
-        let generation = seen.max(g.identity.generation).saturating_add(1);
+        let recorded = local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
+        let generation = seen.max(recorded).max(g.identity.generation).saturating_add(1);
         let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
         let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
         let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
         let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
         let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
-        (sealed, login_bytes, dir)
+        (sealed, login_bytes, dir, identity.out_sub_mch_id.clone(), generation)
     };
     // Files and runtime change as one step with respect to init and fini.
     let installing = crate::runtime::install_lock();
     store::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
     store::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
+    local_key::set_high_water(&dir, &out_sub_mch_id, generation).map_err(|e| SdkError::Internal(e.0))?;
     crate::runtime::install_held(config, &installing).map(|_| ())
 }
 
