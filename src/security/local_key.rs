@@ -201,3 +201,35 @@ fn dpapi(input: &[u8], protect: bool) -> std::io::Result<Vec<u8>> {
         Ok(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_key_reads_back_and_a_symlink_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("cps-localkey-{}", std::process::id()));
+        make_private_dir(&dir).unwrap();
+        let path = dir.join(KEY_FILE_NAME);
+        let mut stored = protect(&[9; 16]).unwrap();
+        create_exclusive(&path, &stored).unwrap();
+        crate::secret::zeroize(&mut stored);
+        assert!(create_exclusive(&path, b"again").is_err(), "exclusive creation");
+        assert!(read_key(&path).is_ok());
+        #[cfg(unix)]
+        {
+            let link = dir.join("link");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            assert!(read_key(&link).is_err(), "O_NOFOLLOW");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn dpapi_round_trip_and_the_blob_is_not_the_key() {
+        let blob = protect(&[7; 16]).unwrap();
+        assert!(!blob.windows(16).any(|w| w == [7; 16]));
+        assert_eq!(unprotect(&blob).unwrap(), vec![7; 16]);
+    }
+}
