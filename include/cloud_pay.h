@@ -240,7 +240,8 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_login(const char *req, char *resp
 /*
  Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
  writes staff_id, cloud_cashier_id / order_unique_id, identity, manager_types, out ids and the
- decrypted `conf`, handed out once: a later poll of that activator gets -3 — call
+ decrypted `conf`, handed out once — a later poll of that activator gets -3, unless the
+ buffer was too small, when the one repeat with the size asked for still gets it — call
  cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
  stored configuration yet — collect it, then cloud_pay_security_init), CLOUD_PAY_UNKNOWN (-2:
  not scanned yet, poll again), CLOUD_PAY_LOGIN_REJECTED (-1), CLOUD_PAY_LOGIN_EXPIRED (-4: the
@@ -280,7 +281,8 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification(const char *req_js
  Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
  start that failed there is none). Writes `{"staff_id","identity","manager_types",
  "manager_entities"}` once confirmed. An approval counts once, only for an identification
- (never a login QR code), and only within the QR code's ttl. Returns CLOUD_PAY_OK (0:
+ (never a login QR code; a too-small buffer does not use it up), and only within the QR
+ code's ttl. Returns CLOUD_PAY_OK (0:
  verified), CLOUD_PAY_FAIL (-1: rejected, expired, or already used), CLOUD_PAY_UNKNOWN (-2:
  poll again — also when a reply lacks the HMAC of the running configuration's authen_key),
  CLOUD_PAY_INTERNAL (-3).

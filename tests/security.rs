@@ -461,6 +461,33 @@ fn identification_approvals_are_single_use_bound_and_never_replayed() {
 }
 
 #[test]
+fn a_too_small_buffer_does_not_use_up_an_approval_or_the_configuration() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = temp_dir("short");
+    first_run(&sb, &dir);
+    sdk::cloud_pay_fini();
+    let a = later_login(&sb, &dir);
+    let req = json!({"activator": a}).to_string();
+    let (code, out, err) = call_out(sdk::cloud_pay_security_login_check, &req, 64);
+    assert_eq!((code, out.as_str()), (sdk::CLOUD_PAY_INTERNAL, ""), "{err}");
+    assert!(err.starts_with("buffer too small, need "), "{err}");
+    let (code, out, err) = check(&a);
+    assert_eq!(code, 0, "the repeat with a big enough buffer gets it: {err}");
+    assert_eq!(out["conf"]["trade_conf"]["authen_key"], AUTHEN_KEY);
+    assert_eq!(check(&a).0, sdk::CLOUD_PAY_INTERNAL, "then it is used up");
+    assert_eq!(security_init(&out["conf"].to_string()), 0, "{}", errmsg());
+    let (_, out, _) = ident_start();
+    let i = out["activator"].as_str().unwrap().to_owned();
+    sb.control().approve_login(&i, "1001").unwrap();
+    let req = json!({"activator": i}).to_string();
+    assert_eq!(call_out(sdk::cloud_pay_security_identification_check, &req, 8).0, sdk::CLOUD_PAY_INTERNAL);
+    assert_eq!(ident_check(&json!({"activator": i})).0, 0);
+    assert_eq!(ident_check(&json!({"activator": i})).0, sdk::CLOUD_PAY_FAIL);
+    finish(sb, &dir);
+}
+
+#[test]
 fn an_approval_expires_with_its_qr_code() {
     let _g = serial();
     let sb = sandbox_with_ttl(1);

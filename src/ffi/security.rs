@@ -8,8 +8,13 @@ use crate::error::SdkError;
 use crate::security::{self, SecCode, SecOutcome};
 
 /// The shared shell with a security export's own code mapping.
-fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: fn(&str) -> Result<SecOutcome, SdkError>) -> c_int {
+fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: impl FnOnce(&str) -> Result<SecOutcome, SdkError>) -> c_int {
     run_with_output(Some(req), out, length, "resp", |text| core(text).map(|o| (map(o.code), Some(o.output), o.message)))
+}
+
+/// The caller's buffer size: an approval counts as handed out only when its output fits.
+fn capacity(length: c_int) -> usize {
+    usize::try_from(length).unwrap_or(0)
 }
 
 fn login_code(c: SecCode) -> c_int {
@@ -59,7 +64,8 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
 /// writes staff_id, cloud_cashier_id / order_unique_id, identity, manager_types, out ids and the
-/// decrypted `conf`, handed out once: a later poll of that activator gets -3 — call
+/// decrypted `conf`, handed out once — a later poll of that activator gets -3, unless the
+/// buffer was too small, when the one repeat with the size asked for still gets it — call
 /// cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
 /// stored configuration yet — collect it, then cloud_pay_security_init), CLOUD_PAY_UNKNOWN (-2:
 /// not scanned yet, poll again), CLOUD_PAY_LOGIN_REJECTED (-1), CLOUD_PAY_LOGIN_EXPIRED (-4: the
@@ -70,7 +76,7 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, security::login_check))
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, |t| security::login_check(t, capacity(length))))
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -113,7 +119,8 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
 /// start that failed there is none). Writes `{"staff_id","identity","manager_types",
 /// "manager_entities"}` once confirmed. An approval counts once, only for an identification
-/// (never a login QR code), and only within the QR code's ttl. Returns CLOUD_PAY_OK (0:
+/// (never a login QR code; a too-small buffer does not use it up), and only within the QR
+/// code's ttl. Returns CLOUD_PAY_OK (0:
 /// verified), CLOUD_PAY_FAIL (-1: rejected, expired, or already used), CLOUD_PAY_UNKNOWN (-2:
 /// poll again — also when a reply lacks the HMAC of the running configuration's authen_key),
 /// CLOUD_PAY_INTERNAL (-3).
@@ -122,5 +129,5 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification_check))
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, |t| security::identification_check(t, capacity(length))))
 }

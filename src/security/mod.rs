@@ -236,20 +236,25 @@ pub fn reset() {
     *STATE.lock() = State::default();
 }
 
-/// Records the final outcome of a QR code (one step: no poller can see neither) and returns
-/// it. What later pollers read is `stored`: secrets are handed out once.
-fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome) -> SecOutcome {
-    let stored = match (purpose, o.code) {
-        (Purpose::Identification, SecCode::Ok) => {
-            SecOutcome::new(SecCode::Failed, json!({}), Some(format!("identification {activator} was already used: an approval counts once, start a new one")))
-        }
-        (_, SecCode::Ok) => SecOutcome::new(
-            SecCode::Failed,
-            json!({}),
-            Some(format!("login {activator} was already completed and its configuration handed out once: log in again")),
-        ),
-        _ => o.clone(),
+/// What later pollers read once an approval (and any configuration) was handed out.
+fn used(activator: &str, purpose: Purpose) -> SecOutcome {
+    let text = match purpose {
+        Purpose::Identification => format!("identification {activator} was already used: an approval counts once, start a new one"),
+        Purpose::Login { .. } => format!("login {activator} was already completed and its configuration handed out once: log in again"),
     };
+    SecOutcome::new(SecCode::Failed, json!({}), Some(text))
+}
+
+/// The outcome to keep for later pollers of `o`. An approval counts as handed out only when
+/// its output fits the caller's `capacity` (with the NUL): a "buffer too small" answer keeps
+/// it, so the caller's one repeat with the size asked for still gets it.
+fn to_keep(activator: &str, purpose: Purpose, o: &SecOutcome, capacity: usize) -> SecOutcome {
+    if o.code == SecCode::Ok && o.output.to_string().len() < capacity { used(activator, purpose) } else { o.clone() }
+}
+
+/// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
+fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome, capacity: usize) -> SecOutcome {
+    let stored = to_keep(activator, purpose, &o, capacity);
     let mut st = STATE.lock();
     st.pending.remove(activator);
     st.completed.insert(activator.to_owned(), Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE });
@@ -268,7 +273,7 @@ impl Drop for TakenGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             let o = SecOutcome::new(SecCode::Failed, json!({}), Some(format!("{} {} failed while being completed: start a new one", self.purpose.kind(), self.activator)));
-            complete(self.activator, self.purpose, self.deadline, o);
+            complete(self.activator, self.purpose, self.deadline, o, 0);
         }
     }
 }
@@ -423,7 +428,7 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Se
 /// One poll of a QR code (client_try_get_initializers). Returns the granted result.
 type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>;
 
-fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
+fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, SdkError> {
     let req: CheckRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
     let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
     let pending = {
@@ -434,7 +439,15 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         })?;
         // A QR code answers only for what it was started for.
         if let Some(done) = st.completed.get(&activator) {
-            return if done.purpose.kind() == kind { Ok(Err(done.outcome.clone())) } else { Err(no_such(&activator)) };
+            if done.purpose.kind() != kind {
+                return Err(no_such(&activator));
+            }
+            let o = done.outcome.clone();
+            let keep = to_keep(&activator, done.purpose, &o, capacity);
+            if let Some(d) = st.completed.get_mut(&activator) {
+                d.outcome = keep;
+            }
+            return Ok(Err(o));
         }
         let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
         if p.taken {
@@ -445,7 +458,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
     let (activator, p) = pending;
     if Instant::now() >= p.deadline {
         let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
-        return Ok(Err(complete(&activator, p.purpose, p.deadline, o)));
+        return Ok(Err(complete(&activator, p.purpose, p.deadline, o, 0)));
     }
     let ch = p.server.channel()?;
     let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
@@ -459,6 +472,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
             // same code is told to poll again and then reads that outcome.
             let mut st = STATE.lock();
             if let Some(done) = st.completed.get(&activator) {
+                // Another poller completed it meanwhile: that poller's delivery counts.
                 return Ok(Err(done.outcome.clone()));
             }
             match st.pending.get_mut(&activator) {
@@ -474,7 +488,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         _ => {
             let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
             let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
-            Ok(Err(complete(&activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)))))
+            Ok(Err(complete(&activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)), 0)))
         }
     }
 }
@@ -495,9 +509,9 @@ fn identity_output(r: &t::TryGetInitializersResult, id: &Identity) -> serde_json
     m
 }
 
-/// `cloud_pay_security_login_check`.
-pub fn login_check(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "login")? {
+/// `cloud_pay_security_login_check`; `capacity` is the caller's buffer size (see [`to_keep`]).
+pub fn login_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+    let (activator, r, pending) = match poll(req_text, "login", capacity)? {
         Ok(g) => g,
         Err(o) => return Ok(o),
     };
@@ -509,7 +523,7 @@ pub fn login_check(req_text: &str) -> Result<SecOutcome, SdkError> {
         Ok(o) => o.clone(),
         Err(e) => SecOutcome::new(SecCode::Failed, json!({}), Some(e.to_string())),
     };
-    complete(&activator, purpose, deadline, o);
+    complete(&activator, purpose, deadline, o, capacity);
     outcome
 }
 
@@ -618,9 +632,9 @@ pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
     start_qr(identity, dir, Purpose::Identification, server)
 }
 
-/// `cloud_pay_security_identification_check`.
-pub fn identification_check(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "identification")? {
+/// `cloud_pay_security_identification_check`; `capacity` as for [`login_check`].
+pub fn identification_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+    let (activator, r, pending) = match poll(req_text, "identification", capacity)? {
         Ok(g) => g,
         Err(o) => return Ok(o),
     };
@@ -631,5 +645,5 @@ pub fn identification_check(req_text: &str) -> Result<SecOutcome, SdkError> {
         "manager_entities": wire::to_value(&r.manager_entities),
         "out_sub_mch_id": pending.identity.out_sub_mch_id,
     });
-    Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None)))
+    Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
 }
