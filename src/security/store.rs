@@ -216,12 +216,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Overwrites a string's bytes before it is dropped (plaintext configuration).
-pub fn wipe(s: &mut String) {
-    // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
-    crate::secret::zeroize(unsafe { s.as_bytes_mut() });
-    s.clear();
-}
 
 #[cfg(test)]
 mod tests {
