@@ -95,6 +95,8 @@ namespace CloudPay
         public static byte[] Utf8(string s)
         {
             if (s == null) return null;
+            // C would read only up to it: refuse rather than send a silently cut request.
+            if (s.IndexOf('\0') >= 0) throw new ArgumentException("request text contains a NUL character");
             byte[] text = Encoding.UTF8.GetBytes(s);
             byte[] z = new byte[text.Length + 1];
             Buffer.BlockCopy(text, 0, z, 0, text.Length);

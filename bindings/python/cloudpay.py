@@ -164,10 +164,15 @@ def _json_bytes(value: Union[str, bytes, dict, list, None]) -> Optional[bytes]:
     if value is None:
         return None                      # passes NULL (the SDK answers with an errmsg)
     if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")  # escapes NUL as \u0000
+    if b"\0" in data:
+        # C would read only up to it: refuse rather than send a silently cut request.
+        raise ValueError("request text contains a NUL character")
+    return data
 
 
 class CloudPay:

@@ -112,6 +112,9 @@ static class CloudPayTests
             Directory.Delete(dir, true);
         }
 
+        bool nulRefused = false;
+        try { CloudPaySdk.QueryOrder("{\"out_trade_no\":\"x\"}\0junk"); } catch (ArgumentException) { nulRefused = true; }
+        Expect(nulRefused, "an embedded NUL is an error, not a silent cut");
         // "need N bytes" only from the SDK's exact sentence, capped; ToString hides the output.
         Expect(CloudPaySdk.NeededBytes("buffer too small, need 812 bytes, have 4") == 812, "need N: the SDK's sentence");
         Expect(CloudPaySdk.NeededBytes("buffer too small, need 99999999999 bytes, have 4") == 0, "need N: overflow ignored, no exception");

@@ -171,6 +171,13 @@ def test_security_login_start(sdk, sandbox, tmp_path):
     assert r.code == LoginCheckCode.UNKNOWN, "nobody scanned the login QR code yet"
 
 
+def test_embedded_nul_is_an_error_not_a_silent_cut(sdk):
+    with pytest.raises(ValueError):
+        sdk.query_order('{"out_trade_no": "x"}\0{"junk": 1}')
+    with pytest.raises(ValueError):
+        sdk.query_order(b'{"out_trade_no": "x"}\0')
+
+
 def test_need_bytes_only_from_the_sdk_own_sentence_and_capped():
     assert cloudpay.needed_bytes("buffer too small, need 812 bytes, have 4") == 812
     # Server text inside errmsg, a huge N, or a near-miss: never a reason to allocate.

@@ -81,7 +81,12 @@ public final class CloudPay {
         return n > 0 && n <= MAX_OUTPUT ? n : 0;
     }
 
-    static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
+    static byte[] utf8(String s) {
+        if (s == null) return null;
+        // C would read only up to it: refuse rather than send a silently cut request.
+        if (s.indexOf('\0') >= 0) throw new IllegalArgumentException("request text contains a NUL character");
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
 
     /** The text up to the first NUL of an output buffer. */
     static String text(byte[] buf) {

@@ -121,6 +121,9 @@ public final class CloudPayTest {
             System.out.println("(security-login exports not in this library build: " + e.getMessage() + ")");
         }
 
+        boolean nulRefused = false;
+        try { CloudPay.queryOrder("{\"out_trade_no\":\"x\"}\0junk"); } catch (IllegalArgumentException e) { nulRefused = true; }
+        expect(nulRefused, "an embedded NUL is an error, not a silent cut");
         // "need N bytes" only from the SDK's exact sentence, capped; toString hides the output.
         expect(CloudPay.neededBytes("buffer too small, need 812 bytes, have 4") == 812, "need N: the SDK's sentence");
         expect(CloudPay.neededBytes("buffer too small, need 99999999999 bytes, have 4") == 0, "need N: overflow ignored, no exception");
