@@ -135,18 +135,20 @@ struct Server {
     proxy: Option<Proxy>,
     /// authen_key of the running configuration for this merchant: replies must carry its HMAC.
     verify: Option<Secret>,
+    /// The login request's `allow_insecure_http: 1`, kept for identifications after that login.
+    allow_insecure_http: bool,
 }
 
 impl Server {
     /// Refuses plain http to a remote host while replies cannot be verified: on such a link
     /// anyone on the path could grant a login or an identification.
-    fn check_http(&self, allow_insecure: bool) -> Result<(), SdkError> {
+    fn check_http(&self) -> Result<(), SdkError> {
         let Some(rest) = self.url.strip_prefix("http://") else { return Ok(()) };
         let authority = rest.split('/').next().unwrap_or("");
         let host = authority.rsplit_once(':').map_or(authority, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if loopback || allow_insecure || self.verify.is_some() {
+        if loopback || self.allow_insecure_http || self.verify.is_some() {
             return Ok(());
         }
         Err(SdkError::Refused(format!(
@@ -311,7 +313,7 @@ fn request_server(req: &LoginRequest) -> Result<Server, SdkError> {
         None => None,
     };
     let proxy = none_if_empty(req.proxy.clone()).map(|p| Proxy::parse(&p)).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
-    Ok(Server { url, ca_pem, proxy, verify: None })
+    Ok(Server { url, ca_pem, proxy, verify: None, allow_insecure_http: req.allow_insecure_http == Some(1) })
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {
@@ -364,7 +366,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 Some(2) => PayPlatform::ALIPAY,
                 Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
             };
-            server.check_http(req.allow_insecure_http == Some(1))?;
+            server.check_http()?;
             let ch = server.channel()?;
             let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
                 mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
@@ -387,7 +389,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
         }
     };
     server.verify = held_key(&identity.out_sub_mch_id);
-    server.check_http(req.allow_insecure_http == Some(1))?;
+    server.check_http()?;
     start_qr(identity, state_dir, Purpose::Login { first_run }, server)
 }
 
@@ -622,13 +624,13 @@ pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
             let tc = &rt.config.trade;
             let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
             let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()) };
+            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
             (id, rt.config.state_dir.clone(), server)
         }
         (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
         (None, None) => return Err(SdkError::Refused("log in or initialise first".into())),
     };
-    server.check_http(false)?;
+    server.check_http()?;
     start_qr(identity, dir, Purpose::Identification, server)
 }
 
@@ -646,4 +648,25 @@ pub fn identification_check(req_text: &str, capacity: usize) -> Result<SecOutcom
         "out_sub_mch_id": pending.identity.out_sub_mch_id,
     });
     Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(url: &str, allow: bool, verify: bool) -> Result<(), SdkError> {
+        Server { url: url.into(), ca_pem: None, proxy: None, verify: verify.then(|| Secret::new("k".into())), allow_insecure_http: allow }.check_http()
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed_or_verified() {
+        for ok in ["https://pay.example.com/cpay/", "http://127.0.0.1:8080/cpay/", "http://127.9.0.1/", "http://localhost:1/", "http://[::1]:8080/cpay/"] {
+            assert!(http(ok, false, false).is_ok(), "{ok}");
+        }
+        for refused in ["http://192.0.2.1/cpay/", "http://pay.example.com:8080/", "http://127.0.0.1.example.com/", "http://[2001:db8::1]:80/"] {
+            assert!(http(refused, false, false).is_err(), "{refused}");
+            assert!(http(refused, true, false).is_ok(), "{refused} with allow_insecure_http");
+            assert!(http(refused, false, true).is_ok(), "{refused} with replies verified");
+        }
+    }
 }
