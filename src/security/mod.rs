@@ -194,6 +194,13 @@ struct Completed {
     until: Instant,
 }
 
+impl Drop for Completed {
+    /// A kept answer may hold a configuration not yet delivered (its buffer was too small).
+    fn drop(&mut self) {
+        crate::secret::wipe_json(&mut self.outcome.output);
+    }
+}
+
 /// A login that succeeded, waiting for `cloud_pay_security_init`.
 struct Granted {
     identity: Identity,
@@ -447,6 +454,7 @@ fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, S
             let o = done.outcome.clone();
             let keep = to_keep(&activator, done.purpose, &o, capacity);
             if let Some(d) = st.completed.get_mut(&activator) {
+                crate::secret::wipe_json(&mut d.outcome.output);
                 d.outcome = keep;
             }
             return Ok(Err(o));
