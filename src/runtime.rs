@@ -260,7 +260,17 @@ pub fn current() -> Result<Arc<Runtime>, SdkError> {
 
 /// Installs a new runtime (stopping the previous one first). Returns its notice.
 pub fn install(config: Config) -> Result<Option<String>, SdkError> {
-    let _one = INSTALLING.lock();
+    install_held(config, &INSTALLING.lock())
+}
+
+/// Holds off init and fini (and other holders) until the guard is dropped: security_init
+/// writes its files and installs as one step.
+pub(crate) fn install_lock() -> parking_lot::MutexGuard<'static, ()> {
+    INSTALLING.lock()
+}
+
+/// [`install`] for a caller that already holds [`install_lock`].
+pub(crate) fn install_held(config: Config, _one: &parking_lot::MutexGuard<'static, ()>) -> Result<Option<String>, SdkError> {
     // Two runtimes must not write one order journal: every call and poll worker of the
     // previous ones ends before the journal is opened again.
     // A call stuck past its deadline keeps its journal locked: opening that journal then

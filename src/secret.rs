@@ -35,3 +35,30 @@ pub fn zeroize(bytes: &mut [u8]) {
         unsafe { std::ptr::write_volatile(b, 0) };
     }
 }
+
+/// Overwrites a string's bytes before it is dropped (an output holding a configuration).
+pub fn wipe_string(s: &mut String) {
+    // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
+    zeroize(unsafe { s.as_bytes_mut() });
+    s.clear();
+}
+
+/// Overwrites every string value in a JSON tree (a decrypted configuration) before it is dropped.
+pub fn wipe_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => wipe_string(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(wipe_json),
+        serde_json::Value::Object(m) => m.values_mut().for_each(wipe_json),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wipe_json_clears_every_string_value() {
+        let mut v = serde_json::json!({"trade_conf": {"authen_key": "TESTONLY-KEY", "list": ["a", {"b": "c"}], "n": 1}});
+        super::wipe_json(&mut v);
+        assert_eq!(v, serde_json::json!({"trade_conf": {"authen_key": "", "list": ["", {"b": ""}], "n": 1}}));
+    }
+}

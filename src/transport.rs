@@ -372,8 +372,8 @@ impl Proxy {
         Ok(Proxy { authority: authority.to_owned(), has_credentials: userinfo.is_some(), url: Secret::new(url.to_owned()) })
     }
 
-    /// The URL as configured, credentials included: for the agent, and for the encrypted
-    /// login file, so a security login started from a running SDK goes through the same proxy.
+    /// The URL as configured, credentials included: only in memory, for the agent and to tell
+    /// two proxy settings apart (security mode shares one channel per server settings).
     pub(crate) fn url(&self) -> String {
         String::from_utf8_lossy(self.url.expose()).into_owned()
     }

@@ -261,8 +261,9 @@ fn payments_go_through_the_configured_proxy() {
 }
 
 #[test]
-fn security_login_goes_through_the_proxy_and_a_later_login_remembers_it() {
+fn security_login_goes_through_the_proxy_and_a_later_login_names_it_again() {
     let _g = serial();
+    private_key_dir();
     let sb = start_sandbox();
     let proxy = TestProxy::start(Some("till7:TESTONLY-proxy-password"));
     let dir = fresh_state_dir();
@@ -285,8 +286,8 @@ fn security_login_goes_through_the_proxy_and_a_later_login_remembers_it() {
     assert_eq!(unsafe { CloudPayAPI_SDK_CPP::cloud_pay_security_init(c(&merchant.to_string()).as_ptr()) }, 0, "{}", errmsg());
     CloudPayAPI_SDK_CPP::cloud_pay_fini();
     let first = proxy.seen().len();
-    // A later login names no proxy: the stored identity's is used.
-    let (code, _, err) = login(json!({"state_dir": dir}));
+    // A later login names its proxy again: the login file holds ids only, no proxy.
+    let (code, _, err) = login(json!({"state_dir": dir, "base_url": sb.http_base_url(), "proxy": proxy.url("till7:TESTONLY-proxy-password@")}));
     assert_eq!(code, 0, "{err}");
     assert!(proxy.seen().len() > first, "the later login went through the proxy too");
     for f in std::fs::read_dir(&dir).unwrap() {

@@ -41,7 +41,8 @@ namespace CloudPay
         public T Code;
         public string Output;
         public string ErrMsg;
-        public override string ToString() { return Code + " " + Output + (ErrMsg.Length > 0 ? " (" + ErrMsg + ")" : ""); }
+        // Output can hold decrypted keys (SecurityLoginCheck's conf): only its length is printed.
+        public override string ToString() { return Code + " <" + (Output ?? "").Length + " chars of output>" + (!string.IsNullOrEmpty(ErrMsg) ? " (" + ErrMsg + ")" : ""); }
     }
 
     /// <summary>The raw exports, exactly as the C header declares them.</summary>
@@ -76,12 +77,26 @@ namespace CloudPay
     {
         delegate int InOut(byte[] req, byte[] buf, int length);
 
-        static readonly Regex Need = new Regex(@"buffer too small, need (\d+) bytes");
+        // Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+        static readonly Regex Need = new Regex(@"^buffer too small, need (\d{1,9}) bytes, have \d+$");
+        /// <summary>The most a repeat may ask for; no reply of this SDK comes near it.</summary>
+        public const int MaxOutput = 16 * 1024 * 1024;
+
+        /// <summary>N from the SDK's exact "buffer too small, need N bytes, have M" errmsg;
+        /// 0 for any other text or an N above MaxOutput.</summary>
+        public static int NeededBytes(string errmsg)
+        {
+            Match m = Need.Match(errmsg ?? "");
+            int n;
+            return m.Success && int.TryParse(m.Groups[1].Value, out n) && n > 0 && n <= MaxOutput ? n : 0;
+        }
 
         /// <summary>UTF-8 bytes with the terminating NUL; null stays null (the SDK reports it).</summary>
         public static byte[] Utf8(string s)
         {
             if (s == null) return null;
+            // C would read only up to it: refuse rather than send a silently cut request.
+            if (s.IndexOf('\0') >= 0) throw new ArgumentException("request text contains a NUL character");
             byte[] text = Encoding.UTF8.GetBytes(s);
             byte[] z = new byte[text.Length + 1];
             Buffer.BlockCopy(text, 0, z, 0, text.Length);
@@ -130,10 +145,10 @@ namespace CloudPay
                 byte[] buf = new byte[Math.Max(capacity, 1)];
                 int code = fn(arg, buf, capacity);
                 string msg = ErrMsg();
-                Match m = Need.Match(msg);
-                if (m.Success && repeatable && attempt == 0 && int.Parse(m.Groups[1].Value) > capacity)
+                int need = buf[0] == 0 ? NeededBytes(msg) : 0;
+                if (repeatable && attempt == 0 && need > capacity)
                 {
-                    capacity = int.Parse(m.Groups[1].Value);
+                    capacity = need;
                     continue;
                 }
                 return Typed<T>(code, FromUtf8(buf), msg);

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 __all__ = ["Code", "OrderCode", "OrderState", "RefundState", "LoginCode", "LoginCheckCode", "Result", "CloudPay",
@@ -91,9 +91,10 @@ class CloudPayError(Exception):
 
 @dataclass
 class Result:
-    """One call's outcome: the typed code, the output JSON (text and parsed) and errmsg."""
+    """One call's outcome: the typed code, the output JSON (text and parsed) and errmsg. repr()
+    leaves the output out: it can hold decrypted keys (security_login_check's conf)."""
     code: enum.IntEnum
-    output: str = ""
+    output: str = field(default="", repr=False)
     errmsg: str = ""
 
     @property
@@ -134,7 +135,18 @@ _EXPORTS = {
 # __stdcall on 32-bit Windows (sdk-c-api.md §1.1); cdecl everywhere else.
 _STDCALL = {"cloud_pay_order_stat"}
 
-_NEED = re.compile(r"buffer too small, need (\d+) bytes")
+# Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+_NEED = re.compile(r"buffer too small, need (\d{1,9}) bytes, have \d+")
+# The most a repeat may ask for; no reply of this SDK comes near it.
+MAX_OUTPUT = 16 * 1024 * 1024
+
+
+def needed_bytes(errmsg: str) -> Optional[int]:
+    """N from the SDK's exact "buffer too small, need N bytes, have M" errmsg, or None (any
+    other text, or N above MAX_OUTPUT)."""
+    m = _NEED.fullmatch(errmsg)
+    n = int(m.group(1)) if m else 0
+    return n if 0 < n <= MAX_OUTPUT else None
 
 
 def _default_library() -> str:
@@ -152,10 +164,15 @@ def _json_bytes(value: Union[str, bytes, dict, list, None]) -> Optional[bytes]:
     if value is None:
         return None                      # passes NULL (the SDK answers with an errmsg)
     if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")  # escapes NUL as \u0000
+    if b"\0" in data:
+        # C would read only up to it: refuse rather than send a silently cut request.
+        raise ValueError("request text contains a NUL character")
+    return data
 
 
 class CloudPay:
@@ -215,9 +232,9 @@ class CloudPay:
             buf = ctypes.create_string_buffer(max(size, 1))
             code = fn(arg, buf, size) if shape == "in_out" else fn(buf, size)
             msg = self.errmsg()
-            need = _NEED.search(msg)
-            if need and repeatable and int(need.group(1)) > size:
-                size = int(need.group(1))
+            need = needed_bytes(msg) if not buf.value else None
+            if need and repeatable and need > size:
+                size = need
                 continue
             return Result(_typed(enum_type, code), buf.value.decode("utf-8", "replace"), msg)
         return Result(_typed(enum_type, code), buf.value.decode("utf-8", "replace"), msg)

@@ -166,9 +166,19 @@ pub(crate) fn run_with_output(
         Ok(o) => o,
         Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
     };
-    let body = output.map(|v| v.to_string()).unwrap_or_default();
+    // Outputs can hold a decrypted configuration: wipe both copies once written.
+    let mut body = match output {
+        Some(mut v) => {
+            let text = v.to_string();
+            crate::secret::wipe_json(&mut v);
+            text
+        }
+        None => String::new(),
+    };
     // SAFETY: OutBuf checked the caller's pointer and length.
-    if let Err(small) = unsafe { out.write(&body) } {
+    let written = unsafe { out.write(&body) };
+    crate::secret::wipe_string(&mut body);
+    if let Err(small) = written {
         set_errmsg(&small);
         return codes::CLOUD_PAY_INTERNAL;
     }

@@ -8,8 +8,13 @@ use crate::error::SdkError;
 use crate::security::{self, SecCode, SecOutcome};
 
 /// The shared shell with a security export's own code mapping.
-fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: fn(&str) -> Result<SecOutcome, SdkError>) -> c_int {
+fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: impl FnOnce(&str) -> Result<SecOutcome, SdkError>) -> c_int {
     run_with_output(Some(req), out, length, "resp", |text| core(text).map(|o| (map(o.code), Some(o.output), o.message)))
+}
+
+/// The caller's buffer size: an approval counts as handed out only when its output fits.
+fn capacity(length: c_int) -> usize {
+    usize::try_from(length).unwrap_or(0)
 }
 
 fn login_code(c: SecCode) -> c_int {
@@ -43,7 +48,9 @@ fn identification_code(c: SecCode) -> c_int {
 /// Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
 /// (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
 /// extensions: `state_dir` (where the encrypted files are; default the current directory),
-/// `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; kept with the stored identity).
+/// `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
+/// login — the login file holds ids only, so it cannot choose the server), and
+/// `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).
 /// Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR code for a staff member
 /// to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
 /// run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
@@ -57,7 +64,9 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
 /// writes staff_id, cloud_cashier_id / order_unique_id, identity, manager_types, out ids and the
-/// decrypted `conf` — call cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
+/// decrypted `conf`, handed out once — a later poll of that activator gets -3, unless the
+/// buffer was too small, when the one repeat with the size asked for still gets it — call
+/// cloud_pay_security_init), CLOUD_PAY_LOGIN_NO_CONF (1: logged in, no
 /// stored configuration yet — collect it, then cloud_pay_security_init), CLOUD_PAY_UNKNOWN (-2:
 /// not scanned yet, poll again), CLOUD_PAY_LOGIN_REJECTED (-1), CLOUD_PAY_LOGIN_EXPIRED (-4: the
 /// QR code's ttl ran out), CLOUD_PAY_INTERNAL (-3: e.g. the stored file cannot be decrypted —
@@ -67,12 +76,14 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, security::login_check))
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, |t| security::login_check(t, capacity(length))))
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
 /// configuration AES-128-GCM-encrypted with the login's key (`cloud_pay_security_key.encrpyt`)
-/// and the identity for the next login (`cloud_pay_security_login.encrpyt`) in
+/// and the identity for the next login (`cloud_pay_security_login.encrpyt`: ids only, sealed
+/// with a per-user key from `$CLOUDPAY_KEY_DIR`, else `$XDG_CONFIG_HOME/cloud-pay-sdk` or
+/// `~/.config/cloud-pay-sdk`, DPAPI-protected on Windows) in
 /// `common_conf.state_dir` (default: where the login looked). Returns CLOUD_PAY_OK (0),
 /// CLOUD_PAY_FAIL (-1: bad configuration, no login, another sub-merchant), CLOUD_PAY_INTERNAL (-3).
 ///
@@ -105,13 +116,18 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
     boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification))
 }
 
-/// Polls an identity check: `{"activator"?}`. Writes `{"staff_id","identity","manager_types",
-/// "manager_entities"}` once confirmed. Returns CLOUD_PAY_OK (0: verified), CLOUD_PAY_FAIL (-1:
-/// rejected or expired), CLOUD_PAY_UNKNOWN (-2: poll again), CLOUD_PAY_INTERNAL (-3).
+/// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
+/// start that failed there is none). Writes `{"staff_id","identity","manager_types",
+/// "manager_entities"}` once confirmed. An approval counts once, only for an identification
+/// (never a login QR code; a too-small buffer does not use it up), and only within the QR
+/// code's ttl. Returns CLOUD_PAY_OK (0:
+/// verified), CLOUD_PAY_FAIL (-1: rejected, expired, or already used), CLOUD_PAY_UNKNOWN (-2:
+/// poll again — also when a reply lacks the HMAC of the running configuration's authen_key),
+/// CLOUD_PAY_INTERNAL (-3).
 ///
 /// # Safety
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification_check))
+    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, |t| security::identification_check(t, capacity(length))))
 }

@@ -2,9 +2,12 @@
 //! encrypted with a key only the server hands out after that login, and identity checks.
 //!
 //! Before a login succeeds the SDK holds no authen_key, so these exchanges carry no
-//! authen_info and their replies cannot be verified (§4.5); TLS alone protects them, and the
-//! only secret they deliver (the file key) is useless without the file.
+//! authen_info and their replies cannot be verified (§4.5); TLS alone protects them (plain
+//! http only on loopback), and the only secret they deliver (the file key) is useless
+//! without the file. The server is always the caller's, never one named by a file. Once the
+//! SDK holds this merchant's authen_key (after init), every reply must carry its HMAC.
 
+pub mod local_key;
 pub mod store;
 
 use std::collections::HashMap;
@@ -23,8 +26,18 @@ use serde_json::{Value, json};
 use crate::client::{Channel, Exchange};
 use crate::config::Config;
 use crate::error::SdkError;
-use crate::transport::Transport;
+use crate::secret::Secret;
+use crate::transport::{Proxy, Transport};
 use store::{KEY_FILE, Key, Kind, LOGIN_FILE};
+
+/// Longest QR validity accepted from a server: bounds how long an approval and its
+/// connection are kept, and keeps the clock arithmetic far from overflow.
+const MAX_TTL_SECS: u64 = 3600;
+/// QR codes waiting at once; the oldest is dropped beyond this (a till where every dialog is
+/// cancelled must not grow without bound).
+const MAX_PENDING: usize = 32;
+/// How long a final outcome stays readable after its QR code's deadline.
+const OUTCOME_GRACE: Duration = Duration::from_secs(60);
 
 /// What a security call ended with; the export maps it to its own codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,10 +73,12 @@ impl SecOutcome {
     }
 }
 
-/// The login identity kept in [`LOGIN_FILE`] (encrypted). No key; `proxy` may carry the
-/// proxy's credentials, so Debug leaves it out.
+/// The login identity kept in [`LOGIN_FILE`], sealed with the local key ([`local_key`]):
+/// ids only. Server address, CA and proxy come from the caller at every call, so whoever can
+/// write the state folder cannot choose the server that grants a login; a file holding any
+/// other field (an older format's `base_url`) is refused.
 #[derive(Serialize, Deserialize, Clone, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct Identity {
     out_mch_id: String,
     out_sub_mch_id: String,
@@ -71,9 +86,9 @@ struct Identity {
     pay_platform: Option<i32>,
     device_id: Option<String>,
     staff_id: Option<String>,
-    base_url: Option<String>,
-    ca_file: Option<String>,
-    proxy: Option<String>,
+    /// Generation of the configuration file written with this identity: an older
+    /// configuration file restored over the current one is refused.
+    generation: u64,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +102,7 @@ struct LoginRequest {
     base_url: Option<String>,
     ca_file: Option<String>,
     proxy: Option<String>,
+    allow_insecure_http: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,10 +117,67 @@ enum Purpose {
     Identification,
 }
 
+impl Purpose {
+    fn kind(self) -> &'static str {
+        match self {
+            Purpose::Login { .. } => "login",
+            Purpose::Identification => "identification",
+        }
+    }
+}
+
+/// How to reach the server for one login or identification: from the caller's request or
+/// the running configuration, never from a file.
+#[derive(Clone)]
+struct Server {
+    url: String,
+    ca_pem: Option<String>,
+    proxy: Option<Proxy>,
+    /// authen_key of the running configuration for this merchant: replies must carry its HMAC.
+    verify: Option<Secret>,
+    /// The login request's `allow_insecure_http: 1`, kept for identifications after that login.
+    allow_insecure_http: bool,
+}
+
+impl Server {
+    /// Refuses plain http to a remote host while replies cannot be verified: on such a link
+    /// anyone on the path could grant a login or an identification.
+    fn check_http(&self) -> Result<(), SdkError> {
+        let Some(rest) = self.url.strip_prefix("http://") else { return Ok(()) };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = authority.rsplit_once(':').map_or(authority, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback || self.allow_insecure_http || self.verify.is_some() {
+            return Ok(());
+        }
+        Err(SdkError::Refused(format!(
+            "base_url {}: plain http is refused for a security login outside loopback (use https, or pass allow_insecure_http: 1 on a trusted link)",
+            self.url
+        )))
+    }
+
+    /// One channel per server settings, shared by every QR code: an abandoned QR code keeps
+    /// no connection of its own.
+    fn channel(&self) -> Result<Arc<Channel>, SdkError> {
+        let id = format!("{}\n{}\n{}", self.url, self.ca_pem.as_deref().unwrap_or(""), self.proxy.as_ref().map(Proxy::url).unwrap_or_default());
+        let mut st = STATE.lock();
+        if let Some((k, ch)) = &st.bootstrap
+            && *k == id
+        {
+            return Ok(ch.clone());
+        }
+        let transport = Transport::new(self.ca_pem.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(self.proxy.clone());
+        let ch = Arc::new(Channel::new(transport, vec![self.url.clone()], false, Duration::from_secs(3)));
+        st.bootstrap = Some((id, ch.clone()));
+        Ok(ch)
+    }
+}
+
 /// One QR code waiting to be scanned.
 #[derive(Clone)]
 struct Pending {
-    channel: Arc<Channel>,
+    server: Server,
     identity: Identity,
     state_dir: PathBuf,
     token: String,
@@ -114,36 +187,104 @@ struct Pending {
     taken: bool,
 }
 
+/// A final outcome, kept so that every poller of one QR code sees the same answer.
+struct Completed {
+    outcome: SecOutcome,
+    purpose: Purpose,
+    until: Instant,
+}
+
+impl Drop for Completed {
+    /// A kept answer may hold a configuration not yet delivered (its buffer was too small).
+    fn drop(&mut self) {
+        crate::secret::wipe_json(&mut self.outcome.output);
+    }
+}
+
 /// A login that succeeded, waiting for `cloud_pay_security_init`.
 struct Granted {
     identity: Identity,
     state_dir: PathBuf,
+    server: Server,
     key: Key,
 }
 
 #[derive(Default)]
 struct State {
     pending: HashMap<String, Pending>,
-    /// Final outcomes by activator, so every poller of one QR code sees the same answer.
-    completed: HashMap<String, SecOutcome>,
+    completed: HashMap<String, Completed>,
+    /// The activator of the latest *successful start* of each kind; cleared when a start
+    /// begins, so `{}` can never reach an older QR code's approval.
     latest: HashMap<&'static str, String>,
     granted: Option<Granted>,
-    channel: Option<Arc<Channel>>,
+    bootstrap: Option<(String, Arc<Channel>)>,
+}
+
+impl State {
+    /// Drops what expired, and the oldest waiting codes beyond [`MAX_PENDING`].
+    fn sweep(&mut self, now: Instant) {
+        self.pending.retain(|_, p| p.deadline + OUTCOME_GRACE > now);
+        self.completed.retain(|_, c| c.until > now);
+        while self.pending.len() > MAX_PENDING {
+            let Some(oldest) = self.pending.iter().min_by_key(|(_, p)| p.deadline).map(|(a, _)| a.clone()) else { break };
+            self.pending.remove(&oldest);
+        }
+        if self.pending.is_empty() {
+            // Nothing waits on the shared channel: let its connections go.
+            self.bootstrap = None;
+        }
+    }
 }
 
 static STATE: Lazy<Mutex<State>> = Lazy::new(|| Mutex::new(State::default()));
+/// security_init calls run one at a time: two would write the file pair crosswise.
+static SECURITY_INIT: Mutex<()> = Mutex::new(());
 
 /// Forgets every login in progress and any unused grant (cloud_pay_fini).
 pub fn reset() {
     *STATE.lock() = State::default();
 }
 
+/// What later pollers read once an approval (and any configuration) was handed out.
+fn used(activator: &str, purpose: Purpose) -> SecOutcome {
+    let text = match purpose {
+        Purpose::Identification => format!("identification {activator} was already used: an approval counts once, start a new one"),
+        Purpose::Login { .. } => format!("login {activator} was already completed and its configuration handed out once: log in again"),
+    };
+    SecOutcome::new(SecCode::Failed, json!({}), Some(text))
+}
+
+/// The outcome to keep for later pollers of `o`. An approval counts as handed out only when
+/// its output fits the caller's `capacity` (with the NUL): a "buffer too small" answer keeps
+/// it, so the caller's one repeat with the size asked for still gets it.
+fn to_keep(activator: &str, purpose: Purpose, o: &SecOutcome, capacity: usize) -> SecOutcome {
+    if o.code == SecCode::Ok && o.output.to_string().len() < capacity { used(activator, purpose) } else { o.clone() }
+}
+
 /// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
-fn complete(activator: &str, o: SecOutcome) -> SecOutcome {
+fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome, capacity: usize) -> SecOutcome {
+    let stored = to_keep(activator, purpose, &o, capacity);
     let mut st = STATE.lock();
     st.pending.remove(activator);
-    st.completed.insert(activator.to_owned(), o.clone());
+    st.completed.insert(activator.to_owned(), Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE });
     o
+}
+
+/// Completes an activator as Failed if its grant handling ends without an outcome (a panic).
+struct TakenGuard<'a> {
+    activator: &'a str,
+    purpose: Purpose,
+    deadline: Instant,
+    armed: bool,
+}
+
+impl Drop for TakenGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let o = SecOutcome::new(SecCode::Failed, json!({}), Some(format!("{} {} failed while being completed: start a new one", self.purpose.kind(), self.activator)));
+            complete(self.activator, self.purpose, self.deadline, o, 0);
+        }
+    }
 }
 
 fn being_completed(activator: &str, kind: &str) -> SecOutcome {
@@ -158,29 +299,51 @@ fn none_if_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// The channel for the bootstrap exchanges (no merchant key yet).
-fn channel(base_url: &str, ca_file: Option<&str>, proxy: Option<&str>) -> Result<Channel, SdkError> {
-    let proxy = proxy.map(crate::transport::Proxy::parse).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
-    let ca = match ca_file {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
-        None => std::fs::read_to_string(crate::config::VENDOR_CA_FILE).ok(),
+fn call<A: Api>(server: &Server, channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
+    // With a key held, a reply without its valid HMAC is Unknown, never a grant.
+    let verify = server.verify.as_ref().map(Secret::expose);
+    channel.exchange::<A>(None, wire::to_text(req), Authenticator::None, verify)
+}
+
+/// The running configuration's authen_key, when it is this merchant's.
+fn held_key(out_sub_mch_id: &str) -> Option<Secret> {
+    crate::runtime::current().ok().filter(|rt| rt.config.trade.out_sub_mch_id == out_sub_mch_id).map(|rt| rt.config.trade.authen_key.clone())
+}
+
+/// Server settings from a login request (or the environment, or the official URL). The CA
+/// is only the one named: none is picked up from the working directory here.
+fn request_server(req: &LoginRequest) -> Result<Server, SdkError> {
+    let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(none_if_empty(req.base_url.clone()));
+    let url = crate::config::normalize_base_url(url.as_deref().unwrap_or(crate::config::DEFAULT_BASE_URL), "base_url", true).map_err(SdkError::BadInput)?;  // http: Server::check_http decides
+    let ca_pem = match none_if_empty(req.ca_file.clone()) {
+        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
+        None => None,
     };
-    let transport = Transport::new(ca.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(proxy);
-    Ok(Channel::new(transport, vec![base_url.to_owned()], false, Duration::from_secs(3)))
-}
-
-fn call<A: Api>(channel: &Channel, req: &A::Request) -> Exchange<A::Result> {
-    channel.exchange::<A>(None, wire::to_text(req), Authenticator::None, None)
-}
-
-fn base_url(request: Option<String>, stored: Option<&str>) -> Result<String, SdkError> {
-    let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(request).or(stored.map(str::to_owned));
-    let url = url.unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-    crate::config::normalize_base_url(&url, "base_url", false).map_err(SdkError::BadInput)
+    let proxy = none_if_empty(req.proxy.clone()).map(|p| Proxy::parse(&p)).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
+    Ok(Server { url, ca_pem, proxy, verify: None, allow_insecure_http: req.allow_insecure_http == Some(1) })
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {
     json!({"activator": r.activator, "qr_code_url": r.qr_code_url, "ttl": r.ttl})
+}
+
+fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::StoreError>> {
+    let bytes = std::fs::read(state_dir.join(LOGIN_FILE)).ok()?;
+    Some(local_key::login_key().and_then(|key| {
+        let opened = store::open(Kind::Login, None, &key, &bytes)?;
+        let id: Identity = serde_json::from_slice(&opened.plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))?;
+        if id.out_sub_mch_id != opened.merchant || id.generation != opened.generation {
+            return Err(store::StoreError(format!("{LOGIN_FILE}: its header does not match its content")));
+        }
+        let latest = local_key::high_water(state_dir, &id.out_sub_mch_id)?;
+        if id.generation < latest {
+            return Err(store::StoreError(format!(
+                "{LOGIN_FILE} is generation {}, older than the {latest} last written here: a rolled-back copy",
+                id.generation
+            )));
+        }
+        Ok(id)
+    }))
 }
 
 /// `cloud_pay_security_login`.
@@ -190,15 +353,9 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
         Some(d) => PathBuf::from(d),
         None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
     };
-    let stored = match std::fs::read(state_dir.join(LOGIN_FILE)) {
-        Ok(bytes) => Some(
-            store::open(Kind::Login, None, &store::machine_key(), &bytes)
-                .and_then(|(_, plain)| serde_json::from_slice::<Identity>(&plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))),
-        ),
-        Err(_) => None,
-    };
+    let mut server = request_server(&req)?;
     let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
-    let (identity, first_run) = match (stored, given_ids) {
+    let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
         (Some(Ok(id)), None) => (id, false),
         (Some(Err(e)), None) => {
             return Err(SdkError::Refused(format!("{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run")));
@@ -216,9 +373,9 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 Some(2) => PayPlatform::ALIPAY,
                 Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
             };
-            let url = base_url(none_if_empty(req.base_url.clone()), None)?;
-            let ch = channel(&url, req.ca_file.as_deref(), none_if_empty(req.proxy.clone()).as_deref())?;
-            let ex = call::<t::QueryIdentityMapping>(&ch, &t::IdentityMappingRequest {
+            server.check_http()?;
+            let ch = server.channel()?;
+            let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
                 mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
                 pay_platform: Some(platform),
                 nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
@@ -233,24 +390,28 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 out_sub_mch_id: r.out_sub_mch_id.clone(),
                 out_shop_id: r.out_shop_id.clone(),
                 pay_platform: Some(platform.0),
-                base_url: Some(url),
-                ca_file: none_if_empty(req.ca_file.clone()),
-                proxy: none_if_empty(req.proxy.clone()),
                 ..Default::default()
             };
             (id, true)
         }
     };
-    start_qr(identity, state_dir, Purpose::Login { first_run }, req.base_url, req.ca_file, req.proxy)
+    server.verify = held_key(&identity.out_sub_mch_id);
+    server.check_http()?;
+    start_qr(identity, state_dir, Purpose::Login { first_run }, server)
 }
 
 /// Starts a QR code (client_initialize) for a login or an identification.
-fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Option<String>, ca: Option<String>, proxy: Option<String>) -> Result<SecOutcome, SdkError> {
-    let url = base_url(none_if_empty(url), identity.base_url.as_deref())?;
-    let ca = none_if_empty(ca).or(identity.ca_file.clone());
-    let proxy = none_if_empty(proxy).or(identity.proxy.clone());
-    let ch = Arc::new(channel(&url, ca.as_deref(), proxy.as_deref())?);
-    let ex = call::<t::ClientInitialize>(&ch, &t::ClientInitializeRequest {
+fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
+    let kind = purpose.kind();
+    let ch = {
+        // Before anything can fail: `{}` must not fall back to an older QR code's approval.
+        let mut st = STATE.lock();
+        st.latest.remove(kind);
+        st.sweep(Instant::now());
+        drop(st);
+        server.channel()?
+    };
+    let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
         out_sub_mch_id: identity.out_sub_mch_id.clone(),
         out_shop_id: identity.out_shop_id.clone(),
         authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
@@ -260,44 +421,59 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, url: Optio
         let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
         return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
     };
-    let kind = if purpose == Purpose::Identification { "identification" } else { "login" };
+    // A hostile ttl must not overflow the clock nor keep an approval for days.
+    let ttl = Duration::from_secs(u64::try_from(r.ttl).unwrap_or(1).clamp(1, MAX_TTL_SECS));
+    let now = Instant::now();
+    let deadline = now.checked_add(ttl).unwrap_or(now);
     let mut st = STATE.lock();
     st.latest.insert(kind, r.activator.clone());
-    st.channel = Some(ch.clone());
-    let identity = Identity { base_url: Some(url), ca_file: ca, proxy, ..identity };
-    st.pending.insert(
-        r.activator.clone(),
-        Pending { channel: ch, identity, state_dir, token: r.token.clone(), deadline: Instant::now() + Duration::from_secs(r.ttl.max(1) as u64), purpose, taken: false },
-    );
+    // A reused activator must not inherit an older outcome.
+    st.completed.remove(&r.activator);
+    st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
+    st.sweep(now);
     Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
 }
 
 /// One poll of a QR code (client_try_get_initializers). Returns the granted result.
 type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>;
 
-fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
+fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, SdkError> {
     let req: CheckRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
-    let (activator, channel, token, out_sub_mch_id, expired) = {
-        let st = STATE.lock();
+    let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
+    let pending = {
+        let mut st = STATE.lock();
+        st.sweep(Instant::now());
         let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
             SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
         })?;
+        // A QR code answers only for what it was started for.
         if let Some(done) = st.completed.get(&activator) {
-            return Ok(Err(done.clone()));
+            if done.purpose.kind() != kind {
+                return Err(no_such(&activator));
+            }
+            let o = done.outcome.clone();
+            let keep = to_keep(&activator, done.purpose, &o, capacity);
+            if let Some(d) = st.completed.get_mut(&activator) {
+                crate::secret::wipe_json(&mut d.outcome.output);
+                d.outcome = keep;
+            }
+            return Ok(Err(o));
         }
-        let p = st.pending.get(&activator).ok_or_else(|| SdkError::Refused(format!("no {kind} with activator {activator}")))?;
+        let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
         if p.taken {
             return Ok(Err(being_completed(&activator, kind)));
         }
-        (activator.clone(), p.channel.clone(), p.token.clone(), p.identity.out_sub_mch_id.clone(), Instant::now() >= p.deadline)
+        (activator, p.clone())
     };
-    if expired {
+    let (activator, p) = pending;
+    if Instant::now() >= p.deadline {
         let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
-        return Ok(Err(complete(&activator, o)));
+        return Ok(Err(complete(&activator, p.purpose, p.deadline, o, 0)));
     }
-    let ex = call::<t::ClientTryGetInitializers>(&channel, &t::TryGetInitializersRequest {
-        out_sub_mch_id,
-        token,
+    let ch = p.server.channel()?;
+    let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
+        out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
+        token: p.token.clone(),
         nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
     });
     match (ex.class, ex.result()) {
@@ -306,7 +482,8 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
             // same code is told to poll again and then reads that outcome.
             let mut st = STATE.lock();
             if let Some(done) = st.completed.get(&activator) {
-                return Ok(Err(done.clone()));
+                // Another poller completed it meanwhile: that poller's delivery counts.
+                return Ok(Err(done.outcome.clone()));
             }
             match st.pending.get_mut(&activator) {
                 Some(p) if !p.taken => {
@@ -321,7 +498,7 @@ fn poll(req_text: &str, kind: &'static str) -> Result<Polled, SdkError> {
         _ => {
             let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
             let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
-            Ok(Err(complete(&activator, SecOutcome::new(code, json!({}), Some(ex.detail)))))
+            Ok(Err(complete(&activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)), 0)))
         }
     }
 }
@@ -342,18 +519,21 @@ fn identity_output(r: &t::TryGetInitializersResult, id: &Identity) -> serde_json
     m
 }
 
-/// `cloud_pay_security_login_check`.
-pub fn login_check(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "login")? {
+/// `cloud_pay_security_login_check`; `capacity` is the caller's buffer size (see [`to_keep`]).
+pub fn login_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+    let (activator, r, pending) = match poll(req_text, "login", capacity)? {
         Ok(g) => g,
         Err(o) => return Ok(o),
     };
+    let mut guard = TakenGuard { activator: &activator, purpose: pending.purpose, deadline: pending.deadline, armed: true };
+    let (purpose, deadline) = (pending.purpose, pending.deadline);
     let outcome = finish_login(r, pending);
+    guard.armed = false;
     let o = match &outcome {
         Ok(o) => o.clone(),
         Err(e) => SecOutcome::new(SecCode::Failed, json!({}), Some(e.to_string())),
     };
-    complete(&activator, o);
+    complete(&activator, purpose, deadline, o, capacity);
     outcome
 }
 
@@ -370,19 +550,36 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
     let identity = Identity { staff_id: r.staff_id.clone(), ..pending.identity.clone() };
     let mut out = identity_output(&r, &identity);
     let key_path = pending.state_dir.join(KEY_FILE);
-    let code = if first_run || !key_path.exists() {
-        SecCode::Positive
-    } else {
-        let bytes = std::fs::read(&key_path).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-        // Refused files are left exactly as they are.
-        let (_, mut plain) = store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes)
-            .map_err(|e| SdkError::Refused(format!("{e}; nothing was changed")))?;
-        let conf: Value = serde_json::from_slice(&plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-        crate::secret::zeroize(&mut plain);
-        out.insert("conf".into(), conf);
-        SecCode::Ok
+    let stored = match std::fs::read(&key_path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
     };
-    STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, key });
+    let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
+    let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
+    let code = match opened {
+        None => SecCode::Positive,
+        // First run (no usable login file): an intact configuration is still handed out, so
+        // a lost login file costs a login, not a re-provisioning; one that fails is replaced.
+        Some(Err(_)) if first_run => SecCode::Positive,
+        // Refused files are left exactly as they are.
+        Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
+        // Older than what was last written here (login file, or the record beside the key):
+        // a restored copy. On a first run it is replaced like a file that fails to open.
+        Some(Ok(file)) if file.generation < floor && first_run => SecCode::Positive,
+        Some(Ok(file)) if file.generation < floor => {
+            return Err(SdkError::Refused(format!(
+                "{KEY_FILE} is generation {}, older than the {floor} last written: a rolled-back copy; nothing was changed",
+                file.generation
+            )));
+        }
+        Some(Ok(file)) => {
+            let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
+            out.insert("conf".into(), conf);
+            SecCode::Ok
+        }
+    };
+    STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
     let message = (code == SecCode::Positive).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
     Ok(SecOutcome::new(code, Value::Object(out), message))
 }
@@ -390,69 +587,64 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
 /// `cloud_pay_security_init`: initialise like `cloud_pay_init`, then store the configuration
 /// encrypted with the login's key, and the identity for the next login.
 pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
-    let granted_dir = {
+    let _one = SECURITY_INIT.lock();
+    let config = Config::parse(conf_text)?;
+    // The files go where the configuration says, else where the login looked for them.
+    let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
+    let (sealed, login_bytes, dir, out_sub_mch_id, generation) = {
+        // One lock for the whole read of the grant: another login completing meanwhile must
+        // not pair this grant's key with that one's folder.
         let st = STATE.lock();
         let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into()))?;
-        g.state_dir.clone()
+        if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
+            return Err(SdkError::BadConfig(format!(
+                "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
+                config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
+            )));
+        }
+        let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
+        // One more than anything this folder has seen, so every older file counts as a rollback.
+        let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
+        let recorded = local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
+        let generation = seen.max(recorded).max(g.identity.generation).saturating_add(1);
+        let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
+        let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
+        let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
+        let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
+        let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
+        (sealed, login_bytes, dir, identity.out_sub_mch_id.clone(), generation)
     };
-    let config = Config::parse(conf_text)?;
-    let st = STATE.lock();
-    let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("the login was used by another call".into()))?;
-    if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
-        return Err(SdkError::BadConfig(format!(
-            "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
-            config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
-        )));
-    }
-    // The files go where the configuration says, else where the login looked for them.
-    let dir = if serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").cloned()).is_some() {
-        config.state_dir.clone()
-    } else {
-        granted_dir
-    };
-    let identity = Identity {
-        device_id: config.trade.device_id.clone(),
-        out_shop_id: Some(config.trade.out_shop_id.clone()),
-        ..g.identity.clone()
-    };
-    let mut plain = conf_text.to_owned();
-    let sealed = store::seal(Kind::Configuration, &identity.out_sub_mch_id, &g.key, plain.as_bytes());
-    store::wipe(&mut plain);
-    let login_bytes = store::seal(Kind::Login, &identity.out_sub_mch_id, &store::machine_key(), &serde_json::to_vec(&identity).unwrap_or_default());
-    drop(st);
+    // Files and runtime change as one step with respect to init and fini.
+    let installing = crate::runtime::install_lock();
     store::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
     store::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
-    crate::runtime::install(config).map(|_| ())
+    local_key::set_high_water(&dir, &out_sub_mch_id, generation).map_err(|e| SdkError::Internal(e.0))?;
+    crate::runtime::install_held(config, &installing).map(|_| ())
 }
 
 /// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).
 pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
     let _: Value = crate::input::parse_json(req_text, "req").map_err(bad)?;
-    let (identity, dir) = {
-        let st = STATE.lock();
-        match &st.granted {
-            Some(g) => (g.identity.clone(), g.state_dir.clone()),
-            None => {
-                let rt = crate::runtime::current().map_err(|_| SdkError::Refused("log in or initialise first".into()))?;
-                let tc = &rt.config.trade;
-                let id = Identity {
-                    out_mch_id: tc.out_mch_id.clone(),
-                    out_sub_mch_id: tc.out_sub_mch_id.clone(),
-                    out_shop_id: Some(tc.out_shop_id.clone()),
-                    base_url: rt.config.domains.first().cloned(),
-                    proxy: rt.config.proxy.as_ref().map(crate::transport::Proxy::url),
-                    ..Default::default()
-                };
-                (id, rt.config.state_dir.clone())
-            }
+    let rt = crate::runtime::current().ok();
+    let (identity, dir, server) = match (rt, &STATE.lock().granted) {
+        // After init: the running configuration's server, CA, proxy and key (replies verified).
+        (Some(rt), _) => {
+            let tc = &rt.config.trade;
+            let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
+            let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
+            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
+            (id, rt.config.state_dir.clone(), server)
         }
+        (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
+        (None, None) => return Err(SdkError::Refused("log in or initialise first".into())),
     };
-    start_qr(identity, dir, Purpose::Identification, None, None, None)
+    server.check_http()?;
+    start_qr(identity, dir, Purpose::Identification, server)
 }
 
-/// `cloud_pay_security_identification_check`.
-pub fn identification_check(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "identification")? {
+/// `cloud_pay_security_identification_check`; `capacity` as for [`login_check`].
+pub fn identification_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+    let (activator, r, pending) = match poll(req_text, "identification", capacity)? {
         Ok(g) => g,
         Err(o) => return Ok(o),
     };
@@ -463,5 +655,26 @@ pub fn identification_check(req_text: &str) -> Result<SecOutcome, SdkError> {
         "manager_entities": wire::to_value(&r.manager_entities),
         "out_sub_mch_id": pending.identity.out_sub_mch_id,
     });
-    Ok(complete(&activator, SecOutcome::new(SecCode::Ok, out, None)))
+    Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(url: &str, allow: bool, verify: bool) -> Result<(), SdkError> {
+        Server { url: url.into(), ca_pem: None, proxy: None, verify: verify.then(|| Secret::new("k".into())), allow_insecure_http: allow }.check_http()
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed_or_verified() {
+        for ok in ["https://pay.example.com/cpay/", "http://127.0.0.1:8080/cpay/", "http://127.9.0.1/", "http://localhost:1/", "http://[::1]:8080/cpay/"] {
+            assert!(http(ok, false, false).is_ok(), "{ok}");
+        }
+        for refused in ["http://192.0.2.1/cpay/", "http://pay.example.com:8080/", "http://127.0.0.1.example.com/", "http://[2001:db8::1]:80/"] {
+            assert!(http(refused, false, false).is_err(), "{refused}");
+            assert!(http(refused, true, false).is_ok(), "{refused} with allow_insecure_http");
+            assert!(http(refused, false, true).is_ok(), "{refused} with replies verified");
+        }
+    }
 }

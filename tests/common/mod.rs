@@ -39,6 +39,19 @@ pub fn order_no() -> String {
     format!("sz0100test{ms:013}{:04}{:05}", SEQ.fetch_add(1, Ordering::Relaxed) % 10_000, std::process::id() % 100_000)
 }
 
+/// Keeps security mode's login key in a private temporary folder, never the user's
+/// ~/.config (call before a security login; the same folder for the whole test binary).
+pub fn private_key_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("cps-keys-{}", std::process::id()));
+        // SAFETY: set once, while the caller holds serial(): no SDK call reads it meanwhile.
+        unsafe { std::env::set_var(sdk::security::local_key::KEY_DIR_ENV, &d) };
+        d
+    })
+    .clone()
+}
+
 /// A new, empty state_dir (each init gets its own order journal unless a test shares one).
 pub fn fresh_state_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("cps-test-{}-{}", std::process::id(), order_no()));

@@ -112,6 +112,17 @@ static class CloudPayTests
             Directory.Delete(dir, true);
         }
 
+        bool nulRefused = false;
+        try { CloudPaySdk.QueryOrder("{\"out_trade_no\":\"x\"}\0junk"); } catch (ArgumentException) { nulRefused = true; }
+        Expect(nulRefused, "an embedded NUL is an error, not a silent cut");
+        // "need N bytes" only from the SDK's exact sentence, capped; ToString hides the output.
+        Expect(CloudPaySdk.NeededBytes("buffer too small, need 812 bytes, have 4") == 812, "need N: the SDK's sentence");
+        Expect(CloudPaySdk.NeededBytes("buffer too small, need 99999999999 bytes, have 4") == 0, "need N: overflow ignored, no exception");
+        Expect(CloudPaySdk.NeededBytes("status 3, buffer too small, need 99 bytes, have 4") == 0, "need N: server text ignored");
+        Expect(CloudPaySdk.NeededBytes("buffer too small, need 16777217 bytes, have 4") == 0, "need N: capped at 16 MiB");
+        var secretResult = new Result<Code> { Code = Code.Ok, Output = "{\"authen_key\":\"TESTONLY-SECRET\"}", ErrMsg = "" };
+        Expect(!secretResult.ToString().Contains("TESTONLY-SECRET"), "ToString never prints the output");
+
         Expect(CloudPaySdk.Fini() == Code.Ok, "fini");
         Console.WriteLine("C# binding tests: " + checks + " checks, " + failures + " failed");
         return failures == 0 ? 0 : 1;

@@ -169,3 +169,25 @@ def test_security_login_start(sdk, sandbox, tmp_path):
     assert r.code == LoginCode.OK and r.data["activator"] and r.data["qr_code_url"], r
     r = sdk.security_login_check({"activator": r.data["activator"]})
     assert r.code == LoginCheckCode.UNKNOWN, "nobody scanned the login QR code yet"
+
+
+def test_embedded_nul_is_an_error_not_a_silent_cut(sdk):
+    with pytest.raises(ValueError):
+        sdk.query_order('{"out_trade_no": "x"}\0{"junk": 1}')
+    with pytest.raises(ValueError):
+        sdk.query_order(b'{"out_trade_no": "x"}\0')
+
+
+def test_need_bytes_only_from_the_sdk_own_sentence_and_capped():
+    assert cloudpay.needed_bytes("buffer too small, need 812 bytes, have 4") == 812
+    # Server text inside errmsg, a huge N, or a near-miss: never a reason to allocate.
+    assert cloudpay.needed_bytes("query_order: status 3, buffer too small, need 99 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 99999999999 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 16777217 bytes, have 4") is None
+    assert cloudpay.needed_bytes("buffer too small, need 812 bytes") is None
+
+
+def test_result_repr_never_prints_the_output():
+    r = cloudpay.Result(LoginCheckCode.OK, '{"conf":{"trade_conf":{"authen_key":"TESTONLY-SECRET"}}}', "")
+    assert "TESTONLY-SECRET" not in repr(r) and "TESTONLY-SECRET" not in str(r)
+    assert r.data["conf"]["trade_conf"]["authen_key"] == "TESTONLY-SECRET"

@@ -62,14 +62,31 @@ public final class CloudPay {
         public final String output;
         public final String errmsg;
         Result(T code, int raw, String output, String errmsg) { this.code = code; this.raw = raw; this.output = output; this.errmsg = errmsg; }
-        @Override public String toString() { return code + "(" + raw + ") " + output + (errmsg.isEmpty() ? "" : " [" + errmsg + "]"); }
+        /** Leaves the output out: it can hold decrypted keys (securityLoginCheck's conf). */
+        @Override public String toString() { return code + "(" + raw + ") <" + output.length() + " chars of output>" + (errmsg.isEmpty() ? "" : " [" + errmsg + "]"); }
     }
 
     interface InOut { int call(byte[] req, byte[] out, int length); }
 
-    private static final Pattern NEED = Pattern.compile("buffer too small, need (\\d+) bytes");
+    // Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").
+    private static final Pattern NEED = Pattern.compile("buffer too small, need (\\d{1,9}) bytes, have \\d+");
+    /** The most a repeat may ask for; no reply of this SDK comes near it. */
+    public static final int MAX_OUTPUT = 16 * 1024 * 1024;
 
-    static byte[] utf8(String s) { return s == null ? null : s.getBytes(StandardCharsets.UTF_8); }
+    /** N from the SDK's exact "buffer too small, need N bytes, have M" errmsg; 0 for any other text or N above MAX_OUTPUT. */
+    public static int neededBytes(String errmsg) {
+        Matcher m = NEED.matcher(errmsg == null ? "" : errmsg);
+        if (!m.matches()) return 0;
+        int n = Integer.parseInt(m.group(1)); // at most 9 digits: cannot overflow
+        return n > 0 && n <= MAX_OUTPUT ? n : 0;
+    }
+
+    static byte[] utf8(String s) {
+        if (s == null) return null;
+        // C would read only up to it: refuse rather than send a silently cut request.
+        if (s.indexOf('\0') >= 0) throw new IllegalArgumentException("request text contains a NUL character");
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
 
     /** The text up to the first NUL of an output buffer. */
     static String text(byte[] buf) {
@@ -109,9 +126,9 @@ public final class CloudPay {
             byte[] buf = new byte[Math.max(capacity, 1)];
             rc[0] = fn.call(arg, buf, capacity);
             String msg = errmsg();
-            Matcher m = NEED.matcher(msg);
-            if (repeatable && attempt == 0 && m.find() && Integer.parseInt(m.group(1)) > capacity) {
-                capacity = Integer.parseInt(m.group(1));
+            int need = buf[0] == 0 ? neededBytes(msg) : 0;
+            if (repeatable && attempt == 0 && need > capacity) {
+                capacity = need;
                 continue;
             }
             return new String[] {text(buf), msg};

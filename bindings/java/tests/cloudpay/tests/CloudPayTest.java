@@ -108,6 +108,7 @@ public final class CloudPayTest {
             expect(stat.code == Code.OK && stat.output.contains("total_count"), "order_stat");
             Result<Code> prefix = CloudPay.securityAuthorCodePrefix();
             expect(prefix.code == Code.OK && prefix.output.contains("wx_author_code_prefix"), "security_author_code_prefix");
+            expect(!prefix.toString().contains("wx_author_code_prefix"), "toString never prints the output (it can hold keys)");
         } catch (UnsatisfiedLinkError e) {
             System.out.println("(shop/listing exports not in this library build: " + e.getMessage() + ")");
         }
@@ -120,6 +121,14 @@ public final class CloudPayTest {
             System.out.println("(security-login exports not in this library build: " + e.getMessage() + ")");
         }
 
+        boolean nulRefused = false;
+        try { CloudPay.queryOrder("{\"out_trade_no\":\"x\"}\0junk"); } catch (IllegalArgumentException e) { nulRefused = true; }
+        expect(nulRefused, "an embedded NUL is an error, not a silent cut");
+        // "need N bytes" only from the SDK's exact sentence, capped; toString hides the output.
+        expect(CloudPay.neededBytes("buffer too small, need 812 bytes, have 4") == 812, "need N: the SDK's sentence");
+        expect(CloudPay.neededBytes("buffer too small, need 99999999999 bytes, have 4") == 0, "need N: overflow ignored, no exception");
+        expect(CloudPay.neededBytes("status 3, buffer too small, need 99 bytes, have 4") == 0, "need N: server text ignored");
+        expect(CloudPay.neededBytes("buffer too small, need 16777217 bytes, have 4") == 0, "need N: capped at 16 MiB");
         expect(CloudPay.fini() == Code.OK, "fini");
         System.out.println("Java binding tests: " + checks + " checks, " + failures + " failed");
         System.exit(failures == 0 ? 0 : 1);
