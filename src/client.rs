@@ -38,6 +38,10 @@ pub struct Exchange<T> {
     pub detail: String,
     /// The base URL that answered (or was tried last).
     pub domain: String,
+    /// Why nothing was sent, when no attempt of this call could have reached any server
+    /// (every try failed before a byte of the request was written: DNS, connect, TLS).
+    /// None whenever anything may have arrived: a byte written, a reply of any kind.
+    pub not_sent: Option<String>,
 }
 
 impl<T> Exchange<T> {
@@ -210,12 +214,25 @@ impl Channel {
         let mut base = self.domains.route(pinned);
         let mut resent_unsent = false;
         let mut retries_103 = 0;
+        // Each failed try's cause while no try may have reached a server; None once one may have.
+        let mut unsent_causes: Option<Vec<String>> = Some(Vec::new());
         loop {
             let started = Instant::now();
             let bytes = match self.transport.post(&base, endpoint, &body) {
                 Ok(b) => b,
                 Err(e) => {
-                    let status = if matches!(e, TransportError::NotSent(_)) { local_status::CONNECT_FAILED } else { local_status::NO_REPLY };
+                    let status = match &e {
+                        TransportError::NotSent(cause) => {
+                            if let Some(causes) = unsent_causes.as_mut() {
+                                causes.push(cause.clone());
+                            }
+                            local_status::CONNECT_FAILED
+                        }
+                        TransportError::MaybeSent(_) => {
+                            unsent_causes = None;
+                            local_status::NO_REPLY
+                        }
+                    };
                     self.record(endpoint, &base, started, status, &e.to_string(), 0);
                     // After a network failure, look for a healthy domain for the calls to come.
                     let switched = self.probe_domains();
@@ -227,9 +244,15 @@ impl Channel {
                         }
                         continue;
                     }
-                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base };
+                    let not_sent = unsent_causes.map(|mut c| {
+                        c.dedup();
+                        c.join("; ")
+                    });
+                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base, not_sent };
                 }
             };
+            // Bytes came back: the request reached a server.
+            unsent_causes = None;
             let reply = match verify_key {
                 Some(key) => envelope::open_reply::<A>(&bytes, key),
                 None => envelope::open_reply_unverified::<A>(&bytes),
@@ -246,7 +269,7 @@ impl Channel {
                 continue;
             }
             let detail = describe(endpoint, reply.response.as_ref(), reply.problem.as_deref());
-            return Exchange { class: reply.class, response: reply.response, detail, domain: base };
+            return Exchange { class: reply.class, response: reply.response, detail, domain: base, not_sent: None };
         }
     }
 }

@@ -89,8 +89,11 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 /// Writes `{"pay_platform":N,"out_trade_no":"…"}` to `resp` (at most `length` bytes incl. NUL).
 /// Returns `CLOUD_PAY_OK` (0): accepted — or outcome unknown, in which case errmsg says so; the
 /// order may exist, the SDK keeps querying it in the background; get the result with
-/// `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, or bad input (nothing
-/// sent). After -1 never cancel the order: a re-entry failure (same number, different content)
+/// `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, bad input, or nothing
+/// was sent — no attempt of this order could have reached any server (DNS, connection refused,
+/// TLS verification failed, on every domain tried, and no earlier attempt of the number may have
+/// arrived); errmsg then starts with "nothing was sent: " and names the cause, nothing is polled,
+/// and the sale may be paid again. After -1 never cancel the order: a re-entry failure (same number, different content)
 /// would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
 ///
 /// # Safety
@@ -123,7 +126,8 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 /// when paid, code_url for -5, and the raw pay_mch_key / order_content objects).
 /// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1), _UNKNOWN (-2, query again), _ERROR (-3),
 /// _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
-/// cancel), _NOT_EXIST (-7). If `order` is too small the code is still the real one.
+/// cancel), _NOT_EXIST (-7; also for an order this SDK never got out — "was never sent" — while
+/// no server can be reached). If `order` is too small the code is still the real one.
 ///
 /// # Safety
 /// `req` NUL-terminated; `order` has `length` writable bytes.
@@ -173,7 +177,8 @@ pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
 /// Creates a scan-code (Native QR) order: `{"pay_platform","out_trade_no","total_fee","body",
 /// "product_id"?,"fee_type"?,"attach"?,"goods_tag"?,"detail"?,"time_expire"?}`.
 /// Returns CLOUD_PAY_OK (0, accepted or unknown: query with trade_type 2 — -5 gives code_url,
-/// 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted or bad input).
+/// 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted, bad input, or "nothing was sent: <cause>"
+/// as for cloud_pay_micro_pay).
 ///
 /// # Safety
 /// `req` NUL-terminated.
@@ -202,7 +207,8 @@ pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
 /// strings). Without out_refund_no a number is generated (reused if the same refund is retried
 /// after an unknown outcome); find it with cloud_pay_query_refund by out_trade_no.
 /// Returns CLOUD_PAY_OK (0, accepted — the result comes from cloud_pay_query_refund),
-/// CLOUD_PAY_FAIL (-1 not accepted), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
+/// CLOUD_PAY_FAIL (-1 not accepted, or "nothing was sent: <cause>" when no attempt of this
+/// out_refund_no could have reached any server), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
 /// query), CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
 ///
 /// # Safety
