@@ -1,0 +1,27 @@
+//! Issue 23, "outputs a cashier can act on": through the C exports against the sandbox.
+
+mod common;
+
+use CloudPayAPI_SDK_CPP as sdk;
+use common::*;
+use serde_json::json;
+
+#[test]
+fn decimal_amounts_are_answered_in_fen() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    for fee in [json!(12.34), json!(1234.0), json!("12.34")] {
+        let mut req = pay_req(&order_no(), WX_PAYS_AT_ONCE, 1);
+        req["total_fee"] = fee.clone();
+        let (code, _, err) = micro_pay(&req);
+        assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{fee}: {err}");
+        assert!(err.contains("amounts are integers in fen (1234 = 12.34 CNY)"), "{fee}: {err}");
+    }
+    let (code, err) = refund(&json!({"out_trade_no": order_no(), "pay_platform": 1, "total_fee": 100, "refund_fee": 0.5}));
+    assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
+    assert!(err.contains("refund_fee: amounts are integers in fen"), "{err}");
+    assert_eq!(sb.control().request_count("micro_pay") + sb.control().request_count("refund"), 0);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
