@@ -344,7 +344,8 @@ CLOUDPAYAPI_SDK_CPP_API const char *cloud_pay_get_errmsg(void);
  TLS verification failed, on every domain tried, and no earlier attempt of the number may have
  arrived); errmsg then starts with "nothing was sent: " and names the cause, nothing is polled,
  and the sale may be paid again. After -1 never cancel the order: a re-entry failure (same number, different content)
- would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
+ would reverse the earlier, paid order. If `resp` is too small the code is still the real one;
+ after 0 errmsg then starts with "payment accepted" and says the size needed.
 
  # Safety
  `req` NUL-terminated; `resp` has `length` writable bytes.

@@ -7,6 +7,19 @@ use common::*;
 use serde_json::json;
 
 #[test]
+fn a_short_micro_pay_buffer_says_payment_accepted_and_the_size() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let req = pay_req(&order_no(), WX_PAYS_AT_ONCE, 1).to_string();
+    let (code, out, err) = call_out(sdk::cloud_pay_micro_pay, &req, 10);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.starts_with("payment accepted") && err.contains("need ") && err.contains(" bytes"), "{err}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+#[test]
 fn decimal_amounts_are_answered_in_fen() {
     let _g = serial();
     let sb = start_sandbox();

@@ -94,7 +94,8 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 /// TLS verification failed, on every domain tried, and no earlier attempt of the number may have
 /// arrived); errmsg then starts with "nothing was sent: " and names the cause, nothing is polled,
 /// and the sale may be paid again. After -1 never cancel the order: a re-entry failure (same number, different content)
-/// would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
+/// would reverse the earlier, paid order. If `resp` is too small the code is still the real one;
+/// after 0 errmsg then starts with "payment accepted" and says the size needed.
 ///
 /// # Safety
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
@@ -114,7 +115,18 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
             Ok(o) => o,
             Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
-        finish_money(&out, accept(outcome.accept), &outcome.output, outcome.message)
+        let code = accept(outcome.accept);
+        // An accepted payment whose output did not fit is still accepted: say that first, or a
+        // till that treats any errmsg as failure charges the customer again.
+        // SAFETY: OutBuf was checked against the caller's pointer and length.
+        match (unsafe { out.write(&outcome.output) }, code) {
+            (Err(small), CLOUD_PAY_OK) => {
+                let unknown = outcome.message.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
+                set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
+                code
+            }
+            (written, _) => finish_written(written, code, outcome.message),
+        }
     })
 }
 
@@ -263,7 +275,11 @@ pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order
 /// must never be reported as an error, or the cashier may charge twice.
 fn finish_money(out: &OutBuf, code: c_int, text: &str, message: Option<String>) -> c_int {
     // SAFETY: OutBuf was checked against the caller's pointer and length.
-    let write = unsafe { out.write(text) };
+    finish_written(unsafe { out.write(text) }, code, message)
+}
+
+/// The errmsg after a money-state output was written (or did not fit); returns `code`.
+fn finish_written(write: Result<(), String>, code: c_int, message: Option<String>) -> c_int {
     match (write, message) {
         (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
         (Err(small), None) => set_errmsg(&small),
