@@ -2,9 +2,36 @@
 
 mod common;
 
+use std::time::Duration;
+
 use CloudPayAPI_SDK_CPP as sdk;
 use common::*;
 use serde_json::json;
+
+#[test]
+fn a_failed_payment_says_the_platforms_reason() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb);
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, &wx_code(3, 2), 50)).0, 0); // insufficient balance after 0.2 s
+    let failed = wait_for(Duration::from_secs(10), || {
+        let (code, _, err) = query_order(&no, 1);
+        (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some((code, err))
+    });
+    let (code, err) = failed.expect("final");
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_FAILED, "{err}");
+    assert!(err.contains("payment failed: ") && err.contains("insufficient balance"), "{err}");
+    assert!(!err.contains("操作成功"), "not the envelope's success text: {err}");
+    // A fresh process without a local record reads the same reason.
+    sdk::cloud_pay_fini();
+    init_http(&sb);
+    let (code, _, err) = query_order(&no, 1);
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_FAILED, "{err}");
+    assert!(err.contains("insufficient balance") && !err.contains("操作成功"), "{err}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
 
 #[test]
 fn a_short_micro_pay_buffer_says_payment_accepted_and_the_size() {

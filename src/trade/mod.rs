@@ -675,8 +675,14 @@ impl Trade {
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
-                        let (output, _) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
-                        QueryOutcome { code, output, message: (code != OrderCode::Paid).then_some(ex.detail) }
+                        let (output, platform_state) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
+                        let platform = order.trade_state().map(|(p, _)| p);
+                        let message = match code {
+                            OrderCode::Paid => None,
+                            OrderCode::Failed => Some(output::failed_message(out_trade_no, Some(&output), platform_state, platform)),
+                            _ => Some(ex.detail),
+                        };
+                        QueryOutcome { code, output, message }
                     }
                 }
             }

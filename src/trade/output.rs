@@ -22,7 +22,7 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
             "order {no} hit re-entry (status 104, internal_status 407): never cancel it; {}",
             rec.last_detail
         )),
-        OrderCode::Failed => Some(format!("order {no}: payment failed{state}; last reply: {}", rec.last_detail)),
+        OrderCode::Failed => Some(failed_message(no, rec.output.as_deref(), rec.platform_state, rec.pay_platform)),
         OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
         OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
         OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
@@ -35,6 +35,25 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
         None => local_output(rec),
     };
     QueryOutcome { code: rec.code, output, message }
+}
+
+/// errmsg of a failed payment: the platform's reason (`trade_state_desc` in the order, else
+/// the meaning of its state), never the envelope's own "success" description.
+pub(super) fn failed_message(no: &str, output: Option<&str>, platform_state: Option<i64>, platform: Option<t::PayPlatform>) -> String {
+    let desc = output
+        .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
+        .and_then(|m| m.get("trade_state_desc").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned));
+    let reason = desc.unwrap_or_else(|| {
+        let wechat = platform != Some(t::PayPlatform::ALIPAY);
+        match platform_state {
+            Some(5) if wechat => "the customer stopped paying".into(),
+            Some(10) if wechat => "payment error at the platform".into(),
+            Some(11) if wechat => "the order is void".into(),
+            _ => "the platform reports the payment as failed".into(),
+        }
+    });
+    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
+    format!("order {no}: payment failed: {reason}{state}; the customer was not charged for it")
 }
 
 /// The output of micro_pay and scan_code_pay: `{"pay_platform":N,"out_trade_no":"…"}`.
