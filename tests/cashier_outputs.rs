@@ -65,3 +65,36 @@ fn decimal_amounts_are_answered_in_fen() {
     sdk::cloud_pay_fini();
     sb.stop();
 }
+
+#[test]
+fn a_refunded_order_says_how_much_was_refunded() {
+    let _g = serial();
+    let sb = start_sandbox();
+    sb.control().set_refund_delay_ms(0);
+    init_http(&sb);
+    for (code_, platform) in [(WX_PAYS_AT_ONCE, 1), (ALI_PAYS_AT_ONCE, 2)] {
+        let no = order_no();
+        assert_eq!(micro_pay(&pay_req(&no, code_, 300)).0, 0);
+        assert_eq!(wait_for(Duration::from_secs(5), || (query_order(&no, 1).0 == 0).then_some(())), Some(()));
+        let r = |n: &str, fee: i64| refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}{n}", &no[..31]), "total_fee": 300, "refund_fee": fee}));
+        assert_eq!(r("A", 100).0, 0, "{}", errmsg());
+        let (code, order, err) = query_order(&no, 1);
+        if platform == 1 {
+            // WeChat: the order is in its refund state (-4) with the totals.
+            assert_eq!(code, sdk::CLOUD_PAY_ORDER_CLOSED, "{err}");
+            assert!(err.contains("partly refunded: 100 of 300 fen in 1 refund(s)"), "{err}");
+            assert_eq!((order["refunded_fee"].as_i64(), order["refund_count"].as_i64()), (Some(100), Some(1)), "{order}");
+        }
+        assert_eq!(r("B", 200).0, 0, "{}", errmsg());
+        let (code, order, err) = query_order(&no, 1);
+        assert_eq!(code, sdk::CLOUD_PAY_ORDER_CLOSED, "platform {platform}: {err}");
+        assert!(err.contains("fully refunded: 300 of 300 fen in 2 refund(s)"), "{err}");
+        assert_eq!((order["refunded_fee"].as_i64(), order["refund_count"].as_i64()), (Some(300), Some(2)), "{order}");
+        // Answered again from memory: the same totals.
+        let (code, order, err) = query_order(&no, 1);
+        assert_eq!(code, sdk::CLOUD_PAY_ORDER_CLOSED);
+        assert!(err.contains("fully refunded") && order["refund_count"] == 2, "{err} {order}");
+    }
+    sdk::cloud_pay_fini();
+    sb.stop();
+}

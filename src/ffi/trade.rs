@@ -136,8 +136,10 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 /// Writes the order (`OrderSdk` JSON: out_trade_no, total_fee, fee_type, trade_type,
 /// pay_platform, current_trade_state, `state` (CLOUD_PAY_STATE_*), transaction_id and time_end
 /// when paid, code_url for -5, and the raw pay_mch_key / order_content objects).
-/// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1), _UNKNOWN (-2, query again), _ERROR (-3),
-/// _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
+/// A (partly) refunded order's output adds `refunded_fee` and `refund_count` (refunds not failed,
+/// read with one refund query) and errmsg says "partly refunded" or "fully refunded".
+/// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1, errmsg gives the platform's reason), _UNKNOWN
+/// (-2, query again), _ERROR (-3), _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
 /// cancel), _NOT_EXIST (-7; also for an order this SDK never got out — "was never sent" — while
 /// no server can be reached). If `order` is too small the code is still the real one.
 ///

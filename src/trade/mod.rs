@@ -669,9 +669,13 @@ impl Trade {
                         apply_order(rec, order, raw.as_deref());
                         let change = state::journal_change(rec, before);
                         let outcome = cached_outcome(rec);
+                        let refunds = refunds_possible(outcome.code, rec.local, rec.pay_platform).then(|| (rec.pay_platform, rec.domain.clone(), rec.generation));
                         drop(orders);
                         self.journal_state(change);
-                        outcome
+                        match refunds {
+                            Some((platform, domain, generation)) => self.with_refund_totals(outcome, out_trade_no, platform, domain.as_deref(), Some(generation)),
+                            None => outcome,
+                        }
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
@@ -682,7 +686,9 @@ impl Trade {
                             OrderCode::Failed => Some(output::failed_message(out_trade_no, Some(&output), platform_state, platform)),
                             _ => Some(ex.detail),
                         };
-                        QueryOutcome { code, output, message }
+                        let outcome = QueryOutcome { code, output, message };
+                        drop(orders);
+                        if refunds_possible(code, local, platform) { self.with_refund_totals(outcome, out_trade_no, platform, Some(&ex.domain), None) } else { outcome }
                     }
                 }
             }
@@ -723,6 +729,39 @@ impl Trade {
                 QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}).to_string().into(), message: Some(ex.detail) }
             }
         }
+    }
+
+    /// Adds `refunded_fee` and `refund_count` (refunds not failed, from a verified refund query)
+    /// to a -4 outcome, and says "partly refunded" or "fully refunded". Without a verified
+    /// answer, or when there are no refunds (closed unpaid), the outcome stays as it is. The
+    /// record keeps the totals unless a newer request about the order went out meanwhile.
+    fn with_refund_totals(&self, mut outcome: QueryOutcome, no: &str, platform: Option<PayPlatform>, domain: Option<&str>, generation: Option<u64>) -> QueryOutcome {
+        let request = t::QueryRefundOrderRequest {
+            pay_mch_key: self.client.pay_mch_key(platform),
+            order_client: self.client.order_client(false),
+            out_trade_no: no.to_owned(),
+            out_refund_no: None,
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call_at::<t::QueryRefundOrder>(domain, &request, AuthChoice::Hmac);
+        let sub_mch = &self.client.trade_conf().out_sub_mch_id;
+        let Some(r) = ex.result().filter(|r| {
+            r.pay_mch_key.as_ref().is_none_or(|k| k.out_sub_mch_id.is_empty() || k.out_sub_mch_id == *sub_mch) && r.refund_order_content.iter().all(|c| c.out_trade_no == no)
+        }) else {
+            return outcome;
+        };
+        let live: Vec<&t::RefundOrderContent> = r.refund_order_content.iter().filter(|c| state::refund_state(c) != 3).collect();
+        if live.is_empty() {
+            return outcome;
+        }
+        let refunded: i64 = live.iter().map(|c| c.refund_fee.unwrap_or(0)).sum();
+        (outcome.output, outcome.message) = output::refund_totals(no, &outcome.output, refunded, live.len());
+        if let Some(rec) = self.orders.lock().get_mut(no)
+            && Some(rec.generation) == generation
+        {
+            rec.output = Some(outcome.output.clone());
+        }
+        outcome
     }
 
     /// One background poll of an order; returns when to poll again, if at all.
@@ -1067,6 +1106,12 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
     let (output, platform_state) = order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type));
     rec.output = Some(output);
     rec.platform_state = platform_state;
+}
+
+/// Whether a -4 order may carry refunds worth counting: WeChat's "refund" state, or an Alipay
+/// order closed (Alipay closes a fully refunded order).
+fn refunds_possible(code: OrderCode, local: LocalState, platform: Option<PayPlatform>) -> bool {
+    code == OrderCode::Closed && (local == LocalState::Refund || (local == LocalState::Closed && platform == Some(PayPlatform::ALIPAY)))
 }
 
 /// Turns a record into the guard of a number that belongs to another sale (a verified order

@@ -23,7 +23,7 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
             rec.last_detail
         )),
         OrderCode::Failed => Some(failed_message(no, rec.output.as_deref(), rec.platform_state, rec.pay_platform)),
-        OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
+        OrderCode::Closed => Some(rec.output.as_deref().and_then(|o| refunded_message(no, o)).unwrap_or_else(|| format!("order {no} was refunded, reversed or closed{state}"))),
         OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
         OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
         OrderCode::Unknown | OrderCode::Error => {
@@ -54,6 +54,27 @@ pub(super) fn failed_message(no: &str, output: Option<&str>, platform_state: Opt
     });
     let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
     format!("order {no}: payment failed: {reason}{state}; the customer was not charged for it")
+}
+
+/// The output with `refunded_fee` and `refund_count` added, and its errmsg.
+pub(super) fn refund_totals(no: &str, output: &str, refunded_fee: i64, refund_count: usize) -> (Arc<str>, Option<String>) {
+    let mut m = serde_json::from_str::<Map<String, Value>>(output).unwrap_or_default();
+    m.insert("refunded_fee".into(), refunded_fee.into());
+    m.insert("refund_count".into(), refund_count.into());
+    let text = Value::Object(m).to_string();
+    let message = refunded_message(no, &text);
+    (text.into(), message)
+}
+
+/// "partly refunded" / "fully refunded" for an output that carries refund totals.
+fn refunded_message(no: &str, output: &str) -> Option<String> {
+    let m = serde_json::from_str::<Map<String, Value>>(output).ok()?;
+    let refunded = m.get("refunded_fee").and_then(Value::as_i64)?;
+    let count = m.get("refund_count").and_then(Value::as_i64)?;
+    let total = m.get("total_fee").and_then(Value::as_i64);
+    let how = if total.is_some_and(|t| refunded >= t) { "fully" } else { "partly" };
+    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+    Some(format!("order {no} {how} refunded: {refunded}{of} fen in {count} refund(s) (refunded_fee, refund_count in the output)"))
 }
 
 /// The output of micro_pay and scan_code_pay: `{"pay_platform":N,"out_trade_no":"…"}`.
