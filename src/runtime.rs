@@ -197,7 +197,11 @@ impl Runtime {
             handles.push(h);
         }
         let resumed = trade.restore(&recovery);
-        let notice = (resumed > 0 || recovery.corrupt_bytes > 0).then(|| {
+        let mut notes = Vec::new();
+        if !config.unknown_keys.is_empty() {
+            notes.push(format!("CloudPayConf: ignored unknown key(s): {}", config.unknown_keys.join(", ")));
+        }
+        if resumed > 0 || recovery.corrupt_bytes > 0 {
             let mut n = format!("order journal: resumed {resumed} unfinished order(s)");
             if recovery.corrupt_bytes > 0 {
                 n.push_str(&format!(
@@ -205,8 +209,9 @@ impl Runtime {
                     recovery.damaged_lines, recovery.corrupt_bytes
                 ));
             }
-            n
-        });
+            notes.push(n);
+        }
+        let notice = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles), notice }))
     }
 

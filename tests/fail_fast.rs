@@ -118,3 +118,22 @@ fn a_journaled_attempt_keeps_a_retry_unknown_after_a_restart() {
     sdk::cloud_pay_fini();
     sb.stop();
 }
+
+/// Configuration mistakes are caught at init: the code stays 0 (drop-in), the notice says what.
+#[test]
+fn init_names_unknown_keys_with_near_misses() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let mut conf_v: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({}))).unwrap();
+    conf_v["common_conf"]["base_ur1"] = json!("https://example.invalid/cpay/");
+    conf_v["trade_conf"]["vendor_only_key"] = json!(1);
+    assert_eq!(init(&conf_v.to_string()), 0);
+    let notice = errmsg();
+    assert!(notice.contains("common_conf.base_ur1 (did you mean base_url?)") && notice.contains("trade_conf.vendor_only_key"), "{notice}");
+    sdk::cloud_pay_fini();
+
+    init_with(&sb.http_base_url(), &fresh_state_dir());
+    assert_eq!(errmsg(), "", "a clean configuration: no notice");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}

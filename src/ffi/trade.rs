@@ -28,8 +28,11 @@ use crate::trade::requests::*;
 /// variables such as `HTTPS_PROXY` are not read).
 /// Poll intervals accept fractional seconds. Init itself waits for nothing on the network
 /// (with `prober_dns` the domains are pinged first).
-/// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
-/// errmsg then says how many (informational, the code stays 0).
+///
+/// After a 0, errmsg may hold an informational notice (the code stays 0): keys of `conf` the
+/// SDK does not read ("ignored unknown key(s): common_conf.base_ur1 (did you mean base_url?)"
+/// — they are ignored, for configurations written for the vendor DLL); how many orders a previous
+/// process left unfinished were resumed from the order journal in `state_dir`.
 ///
 /// One till per `state_dir`: the order journal is locked while it is open, so init with a
 /// folder another process (or SDK instance) holds returns `CLOUD_PAY_FAIL` with an errmsg
