@@ -299,12 +299,14 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  `proxy` (`http://host:port` or `http://user:password@host:port`: every request goes through
  this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
  variables such as `HTTPS_PROXY` are not read).
- Poll intervals accept fractional seconds. Init itself waits for nothing on the network
- (with `prober_dns` the domains are pinged first).
+ Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
+ `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
+ check.
 
  After a 0, errmsg may hold an informational notice (the code stays 0): keys of `conf` the
  SDK does not read ("ignored unknown key(s): common_conf.base_ur1 (did you mean base_url?)"
- — they are ignored, for configurations written for the vendor DLL); how many orders a previous
+ — they are ignored, for configurations written for the vendor DLL); the connectivity check's
+ failure with its cause (DNS, connection, TLS verification); how many orders a previous
  process left unfinished were resumed from the order journal in `state_dir`.
 
  One till per `state_dir`: the order journal is locked while it is open, so init with a

@@ -174,9 +174,15 @@ impl Channel {
 
     /// Opens or refreshes the keep-alive connection to the current domain with a `ping`, so
     /// the next payment does not pay for a TCP and TLS handshake. Not recorded for monitoring:
-    /// it is housekeeping, not a call. Returns whether the domain answered.
-    pub fn keep_warm(&self) -> bool {
-        self.transport.post(&self.domains.current(), Endpoint::Ping, "{}").is_ok()
+    /// it is housekeeping, not a call. Err says why the domain could not be used (DNS,
+    /// connection, TLS verification, or no usable reply), for init's notice.
+    pub fn keep_warm(&self) -> Result<(), String> {
+        let base = self.domains.current();
+        match self.transport.post(&base, Endpoint::Ping, "{}") {
+            Ok(_) => Ok(()),
+            Err(TransportError::NotSent(cause)) => Err(format!("cannot reach {base}: {cause}")),
+            Err(e @ TransportError::MaybeSent(_)) => Err(format!("{base} gave no usable answer to ping: {e}")),
+        }
     }
 
     /// Time since the last request over this channel started.

@@ -137,3 +137,24 @@ fn init_names_unknown_keys_with_near_misses() {
     sdk::cloud_pay_fini();
     sb.stop();
 }
+
+/// Init's connectivity check (the pre-warm ping) names why the service cannot be used; the
+/// code stays 0.
+#[test]
+fn init_reports_a_failed_connectivity_check_with_its_cause() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_with(&sb.http_base_url(), &fresh_state_dir());
+    assert_eq!(errmsg(), "", "a reachable server: no notice");
+    sdk::cloud_pay_fini();
+
+    let notice = init_with(&closed_base(), &fresh_state_dir());
+    assert!(notice.contains("connectivity check failed: cannot reach") && notice.contains("connecting to"), "{notice}");
+    sdk::cloud_pay_fini();
+
+    assert_eq!(init(&conf(&sb.https_base_url(), None, json!({}))), 0);
+    let notice = errmsg();
+    assert!(notice.contains("connectivity check failed") && notice.contains("TLS handshake"), "{notice}");
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
