@@ -312,10 +312,15 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
  `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
  true allows a sandbox on the shop's LAN).
- Poll intervals accept fractional seconds. Init itself waits for nothing on the network
- (with `prober_dns` the domains are pinged first).
- Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
- errmsg then says how many (informational, the code stays 0). It also names a base URL
+ Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
+ `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
+ check.
+
+ After a 0, errmsg may hold an informational notice (the code stays 0): keys of `conf` the
+ SDK does not read ("ignored unknown key(s): common_conf.base_ur1 (did you mean base_url?)"
+ — they are ignored, for configurations written for the vendor DLL); the connectivity check's
+ failure with its cause (DNS, connection, TLS verification); how many orders a previous
+ process left unfinished were resumed from the order journal in `state_dir`; a base URL
  taken from `CLOUDPAY_BASE_URL` and a `./cloudpayrootca.pem` picked up from the working
  directory, so neither is applied silently.
 
@@ -354,9 +359,13 @@ CLOUDPAYAPI_SDK_CPP_API const char *cloud_pay_get_errmsg(void);
  Writes `{"pay_platform":N,"out_trade_no":"…"}` to `resp` (at most `length` bytes incl. NUL).
  Returns `CLOUD_PAY_OK` (0): accepted — or outcome unknown, in which case errmsg says so; the
  order may exist, the SDK keeps querying it in the background; get the result with
- `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, or bad input (nothing
- sent). After -1 never cancel the order: a re-entry failure (same number, different content)
- would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
+ `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, bad input, or nothing
+ was sent — no attempt of this order could have reached any server (DNS, connection refused,
+ TLS verification failed, on every domain tried, and no earlier attempt of the number may have
+ arrived); errmsg then starts with "nothing was sent: " and names the cause, nothing is polled,
+ and the sale may be paid again. After -1 never cancel the order: a re-entry failure (same number, different content)
+ would reverse the earlier, paid order. If `resp` is too small the code is still the real one;
+ after 0 errmsg then starts with "payment accepted" and says the size needed.
 
  # Safety
  `req` NUL-terminated; `resp` has `length` writable bytes.
@@ -370,9 +379,12 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_micro_pay(const char *req, char *resp, int
  Writes the order (`OrderSdk` JSON: out_trade_no, total_fee, fee_type, trade_type,
  pay_platform, current_trade_state, `state` (CLOUD_PAY_STATE_*), transaction_id and time_end
  when paid, code_url for -5, and the raw pay_mch_key / order_content objects).
- Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1), _UNKNOWN (-2, query again), _ERROR (-3),
- _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
- cancel), _NOT_EXIST (-7). If `order` is too small the code is still the real one.
+ A (partly) refunded order's output adds `refunded_fee` and `refund_count` (refunds not failed,
+ read with one refund query) and errmsg says "partly refunded" or "fully refunded".
+ Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1, errmsg gives the platform's reason), _UNKNOWN
+ (-2, query again), _ERROR (-3), _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
+ cancel), _NOT_EXIST (-7; also for an order this SDK never got out — "was never sent" — while
+ no server can be reached). If `order` is too small the code is still the real one.
 
  # Safety
  `req` NUL-terminated; `order` has `length` writable bytes.
@@ -395,7 +407,8 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_cancel_order(const char *req);
  Creates a scan-code (Native QR) order: `{"pay_platform","out_trade_no","total_fee","body",
  "product_id"?,"fee_type"?,"attach"?,"goods_tag"?,"detail"?,"time_expire"?}`.
  Returns CLOUD_PAY_OK (0, accepted or unknown: query with trade_type 2 — -5 gives code_url,
- 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted or bad input).
+ 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted, bad input, or "nothing was sent: <cause>"
+ as for cloud_pay_micro_pay).
 
  # Safety
  `req` NUL-terminated.
@@ -408,7 +421,8 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_scan_code_pay(const char *req);
  strings). Without out_refund_no a number is generated (reused if the same refund is retried
  after an unknown outcome); find it with cloud_pay_query_refund by out_trade_no.
  Returns CLOUD_PAY_OK (0, accepted — the result comes from cloud_pay_query_refund),
- CLOUD_PAY_FAIL (-1 not accepted), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
+ CLOUD_PAY_FAIL (-1 not accepted, or "nothing was sent: <cause>" when no attempt of this
+ out_refund_no could have reached any server), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
  query), CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
 
  # Safety

@@ -38,6 +38,10 @@ pub struct Exchange<T> {
     pub detail: String,
     /// The base URL that answered (or was tried last).
     pub domain: String,
+    /// Why nothing was sent, when no attempt of this call could have reached any server
+    /// (every try failed before a byte of the request was written: DNS, connect, TLS).
+    /// None whenever anything may have arrived: a byte written, a reply of any kind.
+    pub not_sent: Option<String>,
 }
 
 impl<T> Exchange<T> {
@@ -170,9 +174,15 @@ impl Channel {
 
     /// Opens or refreshes the keep-alive connection to the current domain with a `ping`, so
     /// the next payment does not pay for a TCP and TLS handshake. Not recorded for monitoring:
-    /// it is housekeeping, not a call. Returns whether the domain answered.
-    pub fn keep_warm(&self) -> bool {
-        self.transport.post(&self.domains.current(), Endpoint::Ping, "{}").is_ok()
+    /// it is housekeeping, not a call. Err says why the domain could not be used (DNS,
+    /// connection, TLS verification, or no usable reply), for init's notice.
+    pub fn keep_warm(&self) -> Result<(), String> {
+        let base = self.domains.current();
+        match self.transport.post(&base, Endpoint::Ping, "{}") {
+            Ok(_) => Ok(()),
+            Err(TransportError::NotSent(cause)) => Err(format!("cannot reach {base}: {cause}")),
+            Err(e @ TransportError::MaybeSent(_)) => Err(format!("{base} gave no usable answer to ping: {e}")),
+        }
     }
 
     /// Time since the last request over this channel started.
@@ -210,12 +220,25 @@ impl Channel {
         let mut base = self.domains.route(pinned);
         let mut resent_unsent = false;
         let mut retries_103 = 0;
+        // Each failed try's cause while no try may have reached a server; None once one may have.
+        let mut unsent_causes: Option<Vec<String>> = Some(Vec::new());
         loop {
             let started = Instant::now();
             let bytes = match self.transport.post(&base, endpoint, &body) {
                 Ok(b) => b,
                 Err(e) => {
-                    let status = if matches!(e, TransportError::NotSent(_)) { local_status::CONNECT_FAILED } else { local_status::NO_REPLY };
+                    let status = match &e {
+                        TransportError::NotSent(cause) => {
+                            if let Some(causes) = unsent_causes.as_mut() {
+                                causes.push(cause.clone());
+                            }
+                            local_status::CONNECT_FAILED
+                        }
+                        TransportError::MaybeSent(_) => {
+                            unsent_causes = None;
+                            local_status::NO_REPLY
+                        }
+                    };
                     self.record(endpoint, &base, started, status, &e.to_string(), 0);
                     // After a network failure, look for a healthy domain for the calls to come.
                     let switched = self.probe_domains();
@@ -227,9 +250,15 @@ impl Channel {
                         }
                         continue;
                     }
-                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base };
+                    let not_sent = unsent_causes.map(|mut c| {
+                        c.dedup();
+                        c.join("; ")
+                    });
+                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base, not_sent };
                 }
             };
+            // Bytes came back: the request reached a server.
+            unsent_causes = None;
             let reply = match verify_key {
                 Some(key) => envelope::open_reply::<A>(&bytes, key),
                 None => envelope::open_reply_unverified::<A>(&bytes),
@@ -246,7 +275,7 @@ impl Channel {
                 continue;
             }
             let detail = describe(endpoint, reply.response.as_ref(), reply.problem.as_deref());
-            return Exchange { class: reply.class, response: reply.response, detail, domain: base };
+            return Exchange { class: reply.class, response: reply.response, detail, domain: base, not_sent: None };
         }
     }
 }

@@ -74,6 +74,66 @@ struct RawTrade {
     pay_platform: Option<i64>,
 }
 
+/// Keys of `common_conf` this SDK reads (the fields of `RawCommon`).
+const COMMON_KEYS: &[&str] = &[
+    "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
+    "scan_code_pay_query_order_interval", "prober_dns", "base_url", "ca_file", "state_dir", "timeout_ms",
+    "connect_timeout_ms", "upload_monitor", "retry_pause_ms", "domain_list", "upload_monitor_interval",
+    "micro_pay_query_order_schedule", "keep_alive_ping_interval", "proxy", "allow_insecure_http",
+];
+/// Keys of `trade_conf` this SDK reads (the fields of `RawTrade`).
+const TRADE_KEYS: &[&str] = &[
+    "out_mch_id", "out_sub_mch_id", "out_shop_id", "device_id", "staff_id", "authen_type", "authen_key",
+    "sign_type", "private_key", "terminal_type", "sub_terminal_type", "machine_no", "spbill_create_ip",
+    "sdk_version", "cloud_cashier_id", "pay_platform",
+];
+
+/// Keys of a CloudPayConf this SDK does not read, each with the known key it nearly matches:
+/// `common_conf.base_ur1 (did you mean base_url?)`. They are ignored (drop-in with
+/// configurations written for the vendor DLL), but a typo must not pass unseen.
+fn unknown_keys(text: &str) -> Vec<String> {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
+    let sections = [("common_conf", COMMON_KEYS), ("trade_conf", TRADE_KEYS)];
+    let mut out = Vec::new();
+    for (key, value) in &top {
+        let Some((section, known)) = sections.iter().find(|(s, _)| s == key) else {
+            let hint = near_miss(key, &["common_conf", "trade_conf"]).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
+            out.push(format!("{key}{hint}"));
+            continue;
+        };
+        for k in value.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| !known.contains(&k.as_str())) {
+            let hint = match near_miss(k, known) {
+                Some(m) => format!(" (did you mean {m}?)"),
+                None => sections.iter().find(|(s, keys)| s != section && keys.contains(&k.as_str())).map(|(s, _)| format!(" (it belongs in {s})")).unwrap_or_default(),
+            };
+            out.push(format!("{section}.{k}{hint}"));
+        }
+    }
+    out
+}
+
+/// The known key within a small edit distance of `key` (about one typo per four letters).
+fn near_miss<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (key.chars().count() / 4).clamp(1, 3);
+    known.iter().map(|k| (edit_distance(&key.to_ascii_lowercase(), k), *k)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -115,6 +175,8 @@ pub struct Config {
     pub outside_sources: Vec<String>,
     /// Merchant and terminal identity.
     pub trade: TradeConf,
+    /// Keys the SDK ignored, with near-miss hints (for init's notice).
+    pub unknown_keys: Vec<String>,
 }
 
 /// `trade_conf`: who we are. Secrets are wrapped so that Debug never prints them.
@@ -304,6 +366,7 @@ impl Config {
                 sdk_version,
                 cloud_cashier_id: optional(t.cloud_cashier_id),
             },
+            unknown_keys: unknown_keys(text),
         })
     }
 }
@@ -336,7 +399,33 @@ fn is_loopback(authority: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_base_url;
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named_with_near_misses() {
+        let text = r#"{"common_conf":{"base_ur1":"x","timeout_ms":1,"authen_key":"k","vendor_thing":1},"trade_conf":{"out_mch_idd":"m","staff_id":"1"},"trade_cnf":{}}"#;
+        assert_eq!(unknown_keys(text), vec![
+            "common_conf.base_ur1 (did you mean base_url?)",
+            "common_conf.authen_key (it belongs in trade_conf)",
+            "common_conf.vendor_thing",
+            "trade_conf.out_mch_idd (did you mean out_mch_id?)",
+            "trade_cnf (did you mean trade_conf?)",
+        ]);
+        assert!(unknown_keys(r#"{"common_conf":{"base_url":"x"},"trade_conf":{"authen_key":"k"}}"#).is_empty());
+    }
+
+    /// The key lists are the fields `RawCommon` and `RawTrade` read: every listed key with a
+    /// value of the wrong type is refused naming it, so a list entry without a field would pass.
+    #[test]
+    fn the_key_lists_match_the_fields() {
+        for (section, keys) in [("common_conf", COMMON_KEYS), ("trade_conf", TRADE_KEYS)] {
+            for k in keys {
+                let text = format!(r#"{{"{section}":{{"{k}":{{"not":"this"}}}}}}"#);
+                let e = crate::input::parse_json::<RawConf>(&text, "CloudPayConf").err();
+                assert!(e.is_some_and(|e| e.0.contains(k)), "{section}.{k} is not a field");
+            }
+        }
+    }
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed() {

@@ -34,9 +34,21 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, Inpu
     cloud_pay_protocol::wire::normalize_with(&mut v, SDK_NUMERIC_FIELDS);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
+        if let Some(m) = amount_hint(&path, &e.inner().to_string()) {
+            return InputError(redact(&format!("{what}.{path}: {m}")));
+        }
         // serde quotes the offending value: a payment code sent as a number would reach errmsg.
         InputError(redact(&if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) }))
     })
+}
+
+/// The plain word for a decimal amount: amounts are integers in fen. `path` is where the
+/// value sat, `error` serde's text; None for anything else.
+fn amount_hint(path: &str, error: &str) -> Option<String> {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let amount = field.ends_with("fee") || field == "price";
+    let decimal = error.contains("floating point") || (error.contains("invalid type: string") && error.contains('.'));
+    (amount && decimal).then(|| format!("amounts are integers in fen (1234 = 12.34 CNY); {error}"))
 }
 
 /// A required, non-empty string field.
@@ -82,6 +94,22 @@ pub fn redact(text: &str) -> String {
 
 #[cfg(test)]
 mod redact_tests {
+    #[test]
+    fn decimal_amounts_are_answered_in_fen() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct R {
+            total_fee: Option<i64>,
+            body: Option<i64>,
+        }
+        for text in [r#"{"total_fee":12.34}"#, r#"{"total_fee":1234.0}"#, r#"{"total_fee":"12.34"}"#] {
+            let e = super::parse_json::<R>(text, "req").unwrap_err().0;
+            assert!(e.starts_with("req.total_fee: amounts are integers in fen (1234 = 12.34 CNY)"), "{text}: {e}");
+        }
+        let e = super::parse_json::<R>(r#"{"body":1.5}"#, "req").unwrap_err().0;
+        assert!(!e.contains("fen"), "only amounts get the hint: {e}");
+    }
+
     #[test]
     fn digit_runs_of_ten_or_more_are_redacted() {
         assert_eq!(super::redact("integer `134567890123456789`, expected"), "integer `<redacted>`, expected");

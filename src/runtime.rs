@@ -119,18 +119,20 @@ fn uploader(client: &Client, stop: &Stop, mut interval: Duration) {
 /// Pre-warm and keep-alive: a `ping` at once, so the first payment finds the connection
 /// open (TLS done), then one whenever the channel has been idle for `interval`, so the pooled
 /// connection never ages out. Best effort, in the background: init never waits for it.
-fn keep_alive(client: &Client, stop: &Stop, interval: Duration) {
+fn keep_alive(client: &Client, stop: &Stop, interval: Duration, first: std::sync::mpsc::Sender<Result<(), String>>) {
     if stop.sleep(Duration::ZERO) {
         return;
     }
-    client.keep_warm();
+    // Init may be waiting for this first answer (its connectivity check); it may have stopped waiting.
+    let _ = first.send(client.keep_warm());
+    drop(first);
     loop {
         let wait = interval.saturating_sub(client.idle_for()).max(Duration::from_millis(50));
         if stop.sleep(wait) {
             return;
         }
         if client.idle_for() >= interval {
-            client.keep_warm();
+            let _ = client.keep_warm();
         }
     }
 }
@@ -188,16 +190,23 @@ impl Runtime {
                 .map_err(|e| SdkError::Internal(format!("cannot start the monitor uploader: {e}")))?;
             handles.push(h);
         }
+        let mut first_ping = None;
         if let Some(interval) = config.keep_alive_ping_interval {
             let (client, stop) = (client.clone(), stop.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            first_ping = Some(rx);
             let h = std::thread::Builder::new()
                 .name("cloud-pay-keep-alive".into())
-                .spawn(move || keep_alive(&client, &stop, interval))
+                .spawn(move || keep_alive(&client, &stop, interval, tx))
                 .map_err(|e| SdkError::Internal(format!("cannot start the keep-alive pinger: {e}")))?;
             handles.push(h);
         }
         let resumed = trade.restore(&recovery);
-        let notice = (resumed > 0 || recovery.corrupt_bytes > 0).then(|| {
+        let mut notes = Vec::new();
+        if !config.unknown_keys.is_empty() {
+            notes.push(format!("CloudPayConf: ignored unknown key(s): {}", config.unknown_keys.join(", ")));
+        }
+        if resumed > 0 || recovery.corrupt_bytes > 0 {
             let mut n = format!("order journal: resumed {resumed} unfinished order(s)");
             if recovery.corrupt_bytes > 0 {
                 n.push_str(&format!(
@@ -205,14 +214,20 @@ impl Runtime {
                     recovery.damaged_lines, recovery.corrupt_bytes
                 ));
             }
-            n
-        });
+            notes.push(n);
+        }
+        // The connectivity check is the pre-warm ping, waited for at most the connect timeout
+        // (plus a little for the TLS handshake): a refused connection, a failed DNS lookup or
+        // TLS verification answers at once; a slow server is not init's business.
+        let check = first_ping.and_then(|rx| rx.recv_timeout(config.connect_timeout + Duration::from_millis(500)).ok());
+        if let Some(Err(cause)) = check {
+            notes.push(format!(
+                "connectivity check failed: {cause} (check common_conf.base_url, ca_file, proxy and the network)"
+            ));
+        }
         // Settings that came from outside the configuration text are said, never silent.
-        let notice = match (notice, config.outside_sources.is_empty()) {
-            (n, true) => n,
-            (None, false) => Some(config.outside_sources.join("; ")),
-            (Some(n), false) => Some(format!("{n}; {}", config.outside_sources.join("; "))),
-        };
+        notes.extend(config.outside_sources.iter().cloned());
+        let notice = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(Arc::new(Runtime { config, trade, merchant, scheduler, stop, workers: Mutex::new(handles), notice }))
     }
 

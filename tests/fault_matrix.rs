@@ -14,6 +14,10 @@ enum Kind {
     Unknown,
     /// The server definitively refused.
     Refused,
+    /// Nothing could reach any server (connection refused on every try): the calls that
+    /// create money (micro_pay, scan_code_pay, refund) know nothing was sent and say
+    /// "not accepted" (issue 23); the others cannot tell and report unknown.
+    NotSent,
     /// Status 101: refused, but unsigned by design. It decides nothing final for the calls
     /// that move money (micro_pay, scan_code_pay, refund: unknown, confirmed by a verified
     /// query); for the others it is a plain refusal.
@@ -22,7 +26,7 @@ enum Kind {
 
 fn faults() -> Vec<(&'static str, Option<FaultKind>, Kind)> {
     vec![
-        ("connection refused", None, Kind::Unknown),
+        ("connection refused", None, Kind::NotSent),
         ("reset mid-reply", Some(FaultKind::DropMidReply), Kind::Unknown),
         ("reset before reply", Some(FaultKind::ResetBeforeReply), Kind::Unknown),
         ("delay past timeout", Some(FaultKind::Delay { ms: 1300 }), Kind::Unknown),
@@ -162,6 +166,8 @@ fn every_trade_export_under_every_fault() {
             let want = match kind {
                 Kind::Unknown => e.codes.0,
                 Kind::Unsigned if moves_money => e.codes.0,
+                Kind::NotSent if moves_money => e.codes.1,
+                Kind::NotSent => e.codes.0,
                 _ => e.codes.1,
             };
             assert_eq!(code, want, "{cell}: {err}");

@@ -86,10 +86,10 @@ fn a_tls_handshake_dripped_one_byte_a_second_ends_at_the_connect_deadline() {
     let (code, _, err) = micro_pay(&pay_req(&order_no(), WX_PAYS_AT_ONCE, 1));
     let took = started.elapsed();
     CloudPayAPI_SDK_CPP::cloud_pay_fini();
-    // The trade rules treat a call that could not be made as "unknown, keep querying"
-    // (accepted); the errmsg says it never got past the handshake.
-    assert_eq!(code, CLOUD_PAY_OK, "{err}");
-    assert!(err.contains("not sent: TLS handshake") && err.contains("timed out"), "{err}");
+    // Nothing was sent (the handshake never finished): a definite failure, not "unknown", and
+    // the errmsg says it never got past the handshake.
+    assert_eq!(code, CLOUD_PAY_FAIL, "{err}");
+    assert!(err.contains("nothing was sent: TLS handshake") && err.contains("timed out"), "{err}");
     // Sent once more after a failure that sent nothing (the retry rule), each bounded.
     assert!(took < Duration::from_millis(2 * 1500 + 1000), "took {took:?}");
 }

@@ -187,20 +187,26 @@ fn resubmitting_the_same_number_sends_the_same_request_and_different_content_is_
     sb.stop();
 }
 
+/// Nothing listening: no attempt of this new order could reach a server, so "not sent" is
+/// known (issue 23): -1, no polling, and query_order says the order does not exist. Calls that
+/// do not create money (cancel, query_refund) still report unknown.
 #[test]
-fn connection_refused_is_unknown_never_failure() {
+fn connection_refused_on_a_new_order_is_not_sent() {
     let _g = serial();
     // A port with nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, json!({"micro_pay_query_order_count": 2}))), 0);
     let no = order_no();
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1));
-    assert_eq!(code, 0, "the order may exist: accepted, query for the result ({err})");
-    assert!(err.contains("not sent") || err.contains("unknown"), "{err}");
-    let (code, _, _) = query_order(&no, 1);
-    assert_eq!(code, sdk::CLOUD_PAY_ORDER_UNKNOWN);
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "nothing reached a server: not accepted ({err})");
+    assert!(err.starts_with("nothing was sent: ") && err.contains("connecting to"), "{err}");
+    let (code, _, err) = query_order(&no, 1);
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_NOT_EXIST, "{err}");
+    assert!(err.contains("never sent"), "{err}");
     assert_eq!(cancel(&json!({"out_trade_no": no, "trade_type": 1})).0, sdk::CLOUD_PAY_UNKNOWN);
-    assert_eq!(refund(&json!({"out_trade_no": no, "total_fee": 1, "refund_fee": 1})).0, sdk::CLOUD_PAY_UNKNOWN);
+    let (code, err) = refund(&json!({"out_trade_no": no, "total_fee": 1, "refund_fee": 1}));
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
+    assert!(err.starts_with("nothing was sent: "), "{err}");
     assert_eq!(query_refund(&json!({"out_trade_no": no, "pay_platform": 1})).0, sdk::CLOUD_PAY_UNKNOWN);
     sdk::cloud_pay_fini();
 }

@@ -56,7 +56,9 @@ fn main() {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "CLOUDPAY_SANDBOX_HTTP={}", sb.http_base_url());
     let _ = writeln!(out, "CLOUDPAY_SANDBOX_HTTPS={}", sb.https_base_url());
-    let _ = writeln!(out, "CLOUDPAY_SANDBOX_CA={}", sb.ca_file().display());
+    // Absolute, so the line can be pasted into a CloudPayConf used from any folder.
+    let ca = std::path::absolute(sb.ca_file()).unwrap_or_else(|_| sb.ca_file());
+    let _ = writeln!(out, "CLOUDPAY_SANDBOX_CA={}", ca.display());
     let _ = out.flush();
     drop(out);
     // Runs until killed; state is already on disk after every change.

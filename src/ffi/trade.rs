@@ -28,10 +28,15 @@ use crate::trade::requests::*;
 /// variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
 /// `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
 /// true allows a sandbox on the shop's LAN).
-/// Poll intervals accept fractional seconds. Init itself waits for nothing on the network
-/// (with `prober_dns` the domains are pinged first).
-/// Orders a previous process left unfinished are resumed from the order journal in `state_dir`;
-/// errmsg then says how many (informational, the code stays 0). It also names a base URL
+/// Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
+/// `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
+/// check.
+///
+/// After a 0, errmsg may hold an informational notice (the code stays 0): keys of `conf` the
+/// SDK does not read ("ignored unknown key(s): common_conf.base_ur1 (did you mean base_url?)"
+/// — they are ignored, for configurations written for the vendor DLL); the connectivity check's
+/// failure with its cause (DNS, connection, TLS verification); how many orders a previous
+/// process left unfinished were resumed from the order journal in `state_dir`; a base URL
 /// taken from `CLOUDPAY_BASE_URL` and a `./cloudpayrootca.pem` picked up from the working
 /// directory, so neither is applied silently.
 ///
@@ -93,9 +98,13 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 /// Writes `{"pay_platform":N,"out_trade_no":"…"}` to `resp` (at most `length` bytes incl. NUL).
 /// Returns `CLOUD_PAY_OK` (0): accepted — or outcome unknown, in which case errmsg says so; the
 /// order may exist, the SDK keeps querying it in the background; get the result with
-/// `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, or bad input (nothing
-/// sent). After -1 never cancel the order: a re-entry failure (same number, different content)
-/// would reverse the earlier, paid order. If `resp` is too small the code is still the real one.
+/// `cloud_pay_query_order`. Returns `CLOUD_PAY_FAIL` (-1): not accepted, bad input, or nothing
+/// was sent — no attempt of this order could have reached any server (DNS, connection refused,
+/// TLS verification failed, on every domain tried, and no earlier attempt of the number may have
+/// arrived); errmsg then starts with "nothing was sent: " and names the cause, nothing is polled,
+/// and the sale may be paid again. After -1 never cancel the order: a re-entry failure (same number, different content)
+/// would reverse the earlier, paid order. If `resp` is too small the code is still the real one;
+/// after 0 errmsg then starts with "payment accepted" and says the size needed.
 ///
 /// # Safety
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
@@ -115,7 +124,18 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
             Ok(o) => o,
             Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
-        finish_money(&out, accept(outcome.accept), &outcome.output, outcome.message)
+        let code = accept(outcome.accept);
+        // An accepted payment whose output did not fit is still accepted: say that first, or a
+        // till that treats any errmsg as failure charges the customer again.
+        // SAFETY: OutBuf was checked against the caller's pointer and length.
+        match (unsafe { out.write(&outcome.output) }, code) {
+            (Err(small), CLOUD_PAY_OK) => {
+                let unknown = outcome.message.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
+                set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
+                code
+            }
+            (written, _) => finish_written(written, code, outcome.message),
+        }
     })
 }
 
@@ -125,9 +145,12 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 /// Writes the order (`OrderSdk` JSON: out_trade_no, total_fee, fee_type, trade_type,
 /// pay_platform, current_trade_state, `state` (CLOUD_PAY_STATE_*), transaction_id and time_end
 /// when paid, code_url for -5, and the raw pay_mch_key / order_content objects).
-/// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1), _UNKNOWN (-2, query again), _ERROR (-3),
-/// _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
-/// cancel), _NOT_EXIST (-7). If `order` is too small the code is still the real one.
+/// A (partly) refunded order's output adds `refunded_fee` and `refund_count` (refunds not failed,
+/// read with one refund query) and errmsg says "partly refunded" or "fully refunded".
+/// Returns CLOUD_PAY_ORDER_PAID (0), _FAILED (-1, errmsg gives the platform's reason), _UNKNOWN
+/// (-2, query again), _ERROR (-3), _CLOSED (-4 refunded/reversed/closed), _PREPAY (-5 show code_url), _REENTRY (-6, never
+/// cancel), _NOT_EXIST (-7; also for an order this SDK never got out — "was never sent" — while
+/// no server can be reached). If `order` is too small the code is still the real one.
 ///
 /// # Safety
 /// `req` NUL-terminated; `order` has `length` writable bytes.
@@ -177,7 +200,8 @@ pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
 /// Creates a scan-code (Native QR) order: `{"pay_platform","out_trade_no","total_fee","body",
 /// "product_id"?,"fee_type"?,"attach"?,"goods_tag"?,"detail"?,"time_expire"?}`.
 /// Returns CLOUD_PAY_OK (0, accepted or unknown: query with trade_type 2 — -5 gives code_url,
-/// 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted or bad input).
+/// 0 when paid) or CLOUD_PAY_FAIL (-1, not accepted, bad input, or "nothing was sent: <cause>"
+/// as for cloud_pay_micro_pay).
 ///
 /// # Safety
 /// `req` NUL-terminated.
@@ -206,7 +230,8 @@ pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
 /// strings). Without out_refund_no a number is generated (reused if the same refund is retried
 /// after an unknown outcome); find it with cloud_pay_query_refund by out_trade_no.
 /// Returns CLOUD_PAY_OK (0, accepted — the result comes from cloud_pay_query_refund),
-/// CLOUD_PAY_FAIL (-1 not accepted), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
+/// CLOUD_PAY_FAIL (-1 not accepted, or "nothing was sent: <cause>" when no attempt of this
+/// out_refund_no could have reached any server), CLOUD_PAY_UNKNOWN (-2, retry with the same out_refund_no or
 /// query), CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
 ///
 /// # Safety
@@ -261,7 +286,11 @@ pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order
 /// must never be reported as an error, or the cashier may charge twice.
 fn finish_money(out: &OutBuf, code: c_int, text: &str, message: Option<String>) -> c_int {
     // SAFETY: OutBuf was checked against the caller's pointer and length.
-    let write = unsafe { out.write(text) };
+    finish_written(unsafe { out.write(text) }, code, message)
+}
+
+/// The errmsg after a money-state output was written (or did not fit); returns `code`.
+fn finish_written(write: Result<(), String>, code: c_int, message: Option<String>) -> c_int {
     match (write, message) {
         (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
         (Err(small), None) => set_errmsg(&small),

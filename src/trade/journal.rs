@@ -232,8 +232,10 @@ pub fn read(bytes: &[u8]) -> Recovery {
 
 fn apply(r: &mut Recovery, e: Entry) {
     match &e {
+        // A later create of a number starts afresh: the SDK writes one only for a number it
+        // holds no open order or guard for (done and forgotten, or never sent).
         Entry::Order { no, .. } => {
-            r.orders.entry(no.clone()).or_insert(JournaledOrder { order: e.clone(), state: None, fin: false, at: None, refused: false });
+            r.orders.insert(no.clone(), JournaledOrder { order: e.clone(), state: None, fin: false, at: None, refused: false });
         }
         Entry::State { no, state, fin, at, refused } => {
             if let Some(o) = r.orders.get_mut(no) {

@@ -85,6 +85,13 @@ pub struct CallOutcome {
     pub message: Option<String>,
 }
 
+/// Sends of one refund number: whether one may have reached a server, and how many run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    reached: bool,
+    in_flight: u32,
+}
+
 /// Background polling settings.
 #[derive(Debug, Clone, Copy)]
 pub struct PollSettings {
@@ -108,6 +115,9 @@ pub struct Trade {
     /// same refund must reuse the number, or the customer could be refunded twice. Journaled,
     /// so a restart or re-init finds them again.
     pending_refund_numbers: Mutex<HashMap<[u8; 32], String>>,
+    /// Refund numbers by what their attempts may have done: "not sent" is known for a refund
+    /// only while no attempt of its number may have arrived and none is under way.
+    refund_attempts: Mutex<HashMap<String, Attempts>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
@@ -199,7 +209,7 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 impl Trade {
     /// A trade core over a client.
     pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>, journal: journal::Journal) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
     }
 
     /// Takes over what a previous process (or configuration) left in the journal: resumes
@@ -243,12 +253,17 @@ impl Trade {
                 // An unfinished order's payment may have reached its domain: a "does not
                 // exist" from another one is not the truth.
                 maybe_at: if o.fin { None } else { domain.clone() },
+                // A journaled attempt of an earlier process may have arrived.
+                reached: true,
+                creates_in_flight: 0,
             });
             if !o.fin {
                 self.scheduler.schedule(no, Instant::now());
                 n += 1;
             }
         }
+        // An unsettled refund of an earlier process may have arrived.
+        self.refund_attempts.lock().extend(recovery.refunds.keys().map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
         let mut pending = self.pending_refund_numbers.lock();
         for (refund_no, p) in &recovery.refunds {
             if let Some(d) = &p.digest {
@@ -389,9 +404,18 @@ impl Trade {
                     if rec.request_content.is_empty() {
                         rec.request_content = text;
                     }
+                    // A number whose earlier sends all failed before a byte went out is journaled
+                    // as done: it is journaled afresh, as for a new order, before it goes again.
+                    let resend = rec.never_sent() && rec.local == LocalState::Fail;
+                    if resend {
+                        rec.local = LocalState::Unknown;
+                        rec.code = OrderCode::Unknown;
+                        rec.polls_left = poll_count;
+                    }
                     rec.generation += 1;
                     rec.submitting = true;
-                    (rec.request_content.clone(), rec.domain.clone(), false, rec.generation)
+                    rec.creates_in_flight += 1;
+                    (rec.request_content.clone(), rec.domain.clone(), resend, rec.generation)
                 }
                 None => {
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -416,6 +440,8 @@ impl Trade {
                         seen: false,
                         maybe_at: None,
                         refused: false,
+                        reached: false,
+                        creates_in_flight: 1,
                     });
                     (text, None, true, 1)
                 }
@@ -431,8 +457,21 @@ impl Trade {
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
                 domain: Some(journaled_domain.clone()),
             };
+            // For a number journaled as done by an earlier unsent attempt, the new order line
+            // opens it again (and names the domain this send goes to).
             if let Err(e) = self.journal.append_durable(&[entry]) {
-                self.orders.lock().remove(&out_trade_no);
+                let mut orders = self.orders.lock();
+                if let Some(rec) = orders.get_mut(&out_trade_no) {
+                    rec.creates_in_flight = rec.creates_in_flight.saturating_sub(1);
+                    if rec.generation == generation {
+                        rec.submitting = false;
+                    }
+                    if rec.never_sent() && rec.generation == 1 {
+                        orders.remove(&out_trade_no);
+                    } else if rec.never_sent() {
+                        (rec.local, rec.code, rec.polls_left) = (LocalState::Fail, OrderCode::Failed, 0);
+                    }
+                }
                 return Err(SdkError::Internal(format!("cannot record the order in the journal ({e}); nothing was sent")));
             }
         }
@@ -444,6 +483,10 @@ impl Trade {
         };
         if rec.generation == generation {
             rec.submitting = false;
+        }
+        rec.creates_in_flight = rec.creates_in_flight.saturating_sub(1);
+        if ex.not_sent.is_none() {
+            rec.reached = true;
         }
         rec.last_detail = ex.detail.clone();
         let domain_change = (ex.domain != journaled_domain).then(|| journal::Entry::Domain { no: out_trade_no.clone(), domain: ex.domain.clone() });
@@ -500,6 +543,20 @@ impl Trade {
                 rec.refused |= new_order;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
+            }
+            StatusClass::Unknown if rec.never_sent() => {
+                // No attempt of this order reached any server: the customer cannot have been
+                // charged. Not accepted, no polling; the journal records the number as done.
+                rec.local = LocalState::Fail;
+                rec.code = OrderCode::Failed;
+                rec.cached_final = false;
+                rec.polls_left = 0;
+                let cause = ex.not_sent.as_deref().unwrap_or(&ex.detail);
+                rec.last_detail = format!("nothing was sent: {cause}");
+                let message = format!(
+                    "nothing was sent: {cause} — order {out_trade_no} reached no server and the customer was not charged; check common_conf.base_url, ca_file and the network, then pay again (the same out_trade_no may be reused)"
+                );
+                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(message) }, false)
             }
             StatusClass::Unknown => {
                 // The order may exist: say accepted, keep polling, let query_order tell the truth.
@@ -562,6 +619,15 @@ impl Trade {
             let message = format!("{} — a newer request about order {out_trade_no} went out while this query was under way; query again", ex.detail);
             return QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) };
         }
+        // This till never got the order out, and the query cannot reach a server either: the
+        // order does not exist and the customer was not charged, whatever the network does.
+        if ex.class == StatusClass::Unknown
+            && ex.not_sent.is_some()
+            && let Some(rec) = rec.as_deref().filter(|r| r.never_sent() && r.local == LocalState::Fail)
+        {
+            let message = format!("order {out_trade_no} was never sent ({}): it does not exist and the customer was not charged; this query could not reach a server either: {}", rec.last_detail, ex.detail);
+            return QueryOutcome { code: OrderCode::NotExist, output: local_output(rec), message: Some(message) };
+        }
         match ex.class {
             StatusClass::Success => {
                 // The reply is ours: read it in place, nothing is copied.
@@ -603,14 +669,26 @@ impl Trade {
                         apply_order(rec, order, raw.as_deref());
                         let change = state::journal_change(rec, before);
                         let outcome = cached_outcome(rec);
+                        let refunds = refunds_possible(outcome.code, rec.local, rec.pay_platform).then(|| (rec.pay_platform, rec.domain.clone(), rec.generation));
                         drop(orders);
                         self.journal_state(change);
-                        outcome
+                        match refunds {
+                            Some((platform, domain, generation)) => self.with_refund_totals(outcome, out_trade_no, platform, domain.as_deref(), Some(generation)),
+                            None => outcome,
+                        }
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
-                        let (output, _) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
-                        QueryOutcome { code, output, message: (code != OrderCode::Paid).then_some(ex.detail) }
+                        let (output, platform_state) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
+                        let platform = order.trade_state().map(|(p, _)| p);
+                        let message = match code {
+                            OrderCode::Paid => None,
+                            OrderCode::Failed => Some(output::failed_message(out_trade_no, Some(&output), platform_state, platform)),
+                            _ => Some(ex.detail),
+                        };
+                        let outcome = QueryOutcome { code, output, message };
+                        drop(orders);
+                        if refunds_possible(code, local, platform) { self.with_refund_totals(outcome, out_trade_no, platform, Some(&ex.domain), None) } else { outcome }
                     }
                 }
             }
@@ -651,6 +729,39 @@ impl Trade {
                 QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}).to_string().into(), message: Some(ex.detail) }
             }
         }
+    }
+
+    /// Adds `refunded_fee` and `refund_count` (refunds not failed, from a verified refund query)
+    /// to a -4 outcome, and says "partly refunded" or "fully refunded". Without a verified
+    /// answer, or when there are no refunds (closed unpaid), the outcome stays as it is. The
+    /// record keeps the totals unless a newer request about the order went out meanwhile.
+    fn with_refund_totals(&self, mut outcome: QueryOutcome, no: &str, platform: Option<PayPlatform>, domain: Option<&str>, generation: Option<u64>) -> QueryOutcome {
+        let request = t::QueryRefundOrderRequest {
+            pay_mch_key: self.client.pay_mch_key(platform),
+            order_client: self.client.order_client(false),
+            out_trade_no: no.to_owned(),
+            out_refund_no: None,
+            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        };
+        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call_at::<t::QueryRefundOrder>(domain, &request, AuthChoice::Hmac);
+        let sub_mch = &self.client.trade_conf().out_sub_mch_id;
+        let Some(r) = ex.result().filter(|r| {
+            r.pay_mch_key.as_ref().is_none_or(|k| k.out_sub_mch_id.is_empty() || k.out_sub_mch_id == *sub_mch) && r.refund_order_content.iter().all(|c| c.out_trade_no == no)
+        }) else {
+            return outcome;
+        };
+        let live: Vec<&t::RefundOrderContent> = r.refund_order_content.iter().filter(|c| state::refund_state(c) != 3).collect();
+        if live.is_empty() {
+            return outcome;
+        }
+        let refunded: i64 = live.iter().map(|c| c.refund_fee.unwrap_or(0)).sum();
+        (outcome.output, outcome.message) = output::refund_totals(no, &outcome.output, refunded, live.len());
+        if let Some(rec) = self.orders.lock().get_mut(no)
+            && Some(rec.generation) == generation
+        {
+            rec.output = Some(outcome.output.clone());
+        }
+        outcome
     }
 
     /// One background poll of an order; returns when to poll again, if at all.
@@ -799,11 +910,21 @@ impl Trade {
             // Queries already under way predate the refund: their answers no longer count.
             rec.generation += 1;
         }
+        self.refund_attempts.lock().entry(out_refund_no.clone()).or_default().in_flight += 1;
         let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
+        let never_sent = {
+            let mut attempts = self.refund_attempts.lock();
+            let a = attempts.entry(out_refund_no.clone()).or_default();
+            a.in_flight = a.in_flight.saturating_sub(1);
+            a.reached |= ex.not_sent.is_none();
+            !a.reached && a.in_flight == 0
+        };
         let about = ex.result().and_then(|r| refund_echo(r, &out_trade_no, &out_refund_no, &self.client.trade_conf().out_sub_mch_id));
         let code = match decided_class(&ex) {
             StatusClass::Success if about.is_some() => CallCode::Unknown,
             StatusClass::Success => CallCode::Ok,
+            // No attempt of this refund number reached any server: no refund was made.
+            StatusClass::Unknown if never_sent => CallCode::Failed,
             StatusClass::Unknown => CallCode::Unknown,
             _ => CallCode::Failed,
         };
@@ -827,7 +948,10 @@ impl Trade {
                 ex.detail,
                 about.map(|a| format!(" — the verified reply is about {a}: not trusted")).unwrap_or_default()
             )),
-            CallCode::Failed => Some(ex.detail),
+            CallCode::Failed => Some(match ex.not_sent.as_deref().filter(|_| never_sent) {
+                Some(cause) => format!("nothing was sent: {cause} — no refund was made for out_refund_no {out_refund_no}; check common_conf.base_url, ca_file and the network, then refund again"),
+                None => ex.detail,
+            }),
         };
         Ok(CallOutcome { code, output: Some(json!({"out_trade_no": out_trade_no, "out_refund_no": out_refund_no})), message })
     }
@@ -982,6 +1106,12 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
     let (output, platform_state) = order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type));
     rec.output = Some(output);
     rec.platform_state = platform_state;
+}
+
+/// Whether a -4 order may carry refunds worth counting: WeChat's "refund" state, or an Alipay
+/// order closed (Alipay closes a fully refunded order).
+fn refunds_possible(code: OrderCode, local: LocalState, platform: Option<PayPlatform>) -> bool {
+    code == OrderCode::Closed && (local == LocalState::Refund || (local == LocalState::Closed && platform == Some(PayPlatform::ALIPAY)))
 }
 
 /// Turns a record into the guard of a number that belongs to another sale (a verified order

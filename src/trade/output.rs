@@ -22,8 +22,8 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
             "order {no} hit re-entry (status 104, internal_status 407): never cancel it; {}",
             rec.last_detail
         )),
-        OrderCode::Failed => Some(format!("order {no}: payment failed{state}; last reply: {}", rec.last_detail)),
-        OrderCode::Closed => Some(format!("order {no} was refunded, reversed or closed{state}")),
+        OrderCode::Failed => Some(failed_message(no, rec.output.as_deref(), rec.platform_state, rec.pay_platform)),
+        OrderCode::Closed => Some(rec.output.as_deref().and_then(|o| refunded_message(no, o)).unwrap_or_else(|| format!("order {no} was refunded, reversed or closed{state}"))),
         OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
         OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
         OrderCode::Unknown | OrderCode::Error => {
@@ -35,6 +35,46 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
         None => local_output(rec),
     };
     QueryOutcome { code: rec.code, output, message }
+}
+
+/// errmsg of a failed payment: the platform's reason (`trade_state_desc` in the order, else
+/// the meaning of its state), never the envelope's own "success" description.
+pub(super) fn failed_message(no: &str, output: Option<&str>, platform_state: Option<i64>, platform: Option<t::PayPlatform>) -> String {
+    let desc = output
+        .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
+        .and_then(|m| m.get("trade_state_desc").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned));
+    let reason = desc.unwrap_or_else(|| {
+        let wechat = platform != Some(t::PayPlatform::ALIPAY);
+        match platform_state {
+            Some(5) if wechat => "the customer stopped paying".into(),
+            Some(10) if wechat => "payment error at the platform".into(),
+            Some(11) if wechat => "the order is void".into(),
+            _ => "the platform reports the payment as failed".into(),
+        }
+    });
+    let state = platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
+    format!("order {no}: payment failed: {reason}{state}; the customer was not charged for it")
+}
+
+/// The output with `refunded_fee` and `refund_count` added, and its errmsg.
+pub(super) fn refund_totals(no: &str, output: &str, refunded_fee: i64, refund_count: usize) -> (Arc<str>, Option<String>) {
+    let mut m = serde_json::from_str::<Map<String, Value>>(output).unwrap_or_default();
+    m.insert("refunded_fee".into(), refunded_fee.into());
+    m.insert("refund_count".into(), refund_count.into());
+    let text = Value::Object(m).to_string();
+    let message = refunded_message(no, &text);
+    (text.into(), message)
+}
+
+/// "partly refunded" / "fully refunded" for an output that carries refund totals.
+fn refunded_message(no: &str, output: &str) -> Option<String> {
+    let m = serde_json::from_str::<Map<String, Value>>(output).ok()?;
+    let refunded = m.get("refunded_fee").and_then(Value::as_i64)?;
+    let count = m.get("refund_count").and_then(Value::as_i64)?;
+    let total = m.get("total_fee").and_then(Value::as_i64);
+    let how = if total.is_some_and(|t| refunded >= t) { "fully" } else { "partly" };
+    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+    Some(format!("order {no} {how} refunded: {refunded}{of} fen in {count} refund(s) (refunded_fee, refund_count in the output)"))
 }
 
 /// The output of micro_pay and scan_code_pay: `{"pay_platform":N,"out_trade_no":"…"}`.

@@ -221,6 +221,19 @@ pub struct OrderRecord {
     /// of this till is under it, so an order there is another sale's, never paid for this one
     /// and never cancelled from here.
     pub refused: bool,
+    /// An attempt to create this order may have reached a server (a byte written, any reply,
+    /// or an attempt journaled by an earlier process). Until then "not sent" is known.
+    pub reached: bool,
+    /// Create exchanges of this number under way: while one runs, another's "not sent" says
+    /// nothing about the order.
+    pub creates_in_flight: u32,
+}
+
+impl OrderRecord {
+    /// No attempt of this order could have reached any server, and none is under way.
+    pub fn never_sent(&self) -> bool {
+        !self.reached && self.creates_in_flight == 0
+    }
 }
 
 /// What a verified reply's echo says about the order it describes.
