@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Windows leg: release DLLs for x86_64-pc-windows-gnu and i686-pc-windows-gnu named
-# CloudPayAPI_SDK_CPP.dll, linked with windows/*.def, import libraries made by dlltool from the
-# same .def; checks that the .def files list exactly the header's exports, that each DLL
-# exports exactly the .def's names (undecorated, plus the stdcall aliases of
-# cloud_pay_order_stat on x86) and imports no libgcc / winpthread DLL; builds the C cashier
-# and ABI checks with mingw for both, and runs the x64 ones under wine64 against the sandbox.
-# Output: target/windows/<target>/ (DLL, .def, import library, test programs).
+# Windows leg: the shipped DLLs, CloudPayAPI_SDK_CPP.dll for x86_64-win7-windows-gnu and
+# i686-win7-windows-gnu (Windows 7 SP1 floor; tier-3 targets, so a pinned nightly with
+# rust-src and -Z build-std, see windows/nightly-toolchain), linked with windows/*.def, import
+# libraries made by dlltool from the same .def; checks that the .def files list exactly the
+# header's exports, that each DLL exports exactly the .def's names (undecorated, plus the
+# stdcall aliases of cloud_pay_order_stat on x86), imports no libgcc / winpthread DLL and no
+# function missing from windows/win7-imports.txt; builds the C cashier and ABI checks with
+# mingw for both, and runs the x64 ones under wine64 against the sandbox.
+# Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import library, test programs).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
-TARGETS=(x86_64-pc-windows-gnu i686-pc-windows-gnu)
-installed="$(rustup target list --installed 2>/dev/null)"
-for t in "${TARGETS[@]}"; do
-    grep -qx "$t" <<<"$installed" || skip "Rust target $t is not installed (rustup target add $t)"
-done
+NIGHTLY="$(tr -d '[:space:]' <"$ROOT/windows/nightly-toolchain")"
+TARGETS=(x86_64-win7-windows-gnu i686-win7-windows-gnu)
+rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 ||
+    skip "toolchain $NIGHTLY is not installed (rustup toolchain install $NIGHTLY --component rust-src --profile minimal)"
+[[ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]] ||
+    skip "rust-src is missing for $NIGHTLY (rustup component add rust-src --toolchain $NIGHTLY)"
 for tool in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc x86_64-w64-mingw32-dlltool i686-w64-mingw32-dlltool \
-    x86_64-w64-mingw32-objdump; do
+    x86_64-w64-mingw32-objdump x86_64-w64-mingw32-strip i686-w64-mingw32-strip; do
     command -v "$tool" >/dev/null || skip "$tool is missing (apt-get install gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)"
 done
 
@@ -41,6 +44,13 @@ if grep -qx cloud_pay_order_stat <<<"$want"; then
 fi
 [[ $failed == 0 ]] || exit 1
 
+# "dll function" per imported function of an `objdump -p` dump, the DLL name in lower case.
+pe_imports() {
+    awk '/DLL Name:/ { dll = tolower($3); next } /^\s*$/ { dll = "" }
+         dll != "" && $1 ~ /^[0-9a-f]+$/ && $2 ~ /^[0-9]+$/ && NF >= 3 { print dll, $3 }'
+}
+allowed_imports() { grep -vE '^\s*(#|$)' "$ROOT/windows/win7-imports.txt" | awk '{print tolower($1), $2}'; }
+
 HAVE=()
 while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
 
@@ -49,15 +59,25 @@ for t in "${TARGETS[@]}"; do
         x86_64-*) arch=x86_64-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP.def"; kill_at=() ;;
         i686-*) arch=i686-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; kill_at=(-k) ;;
     esac
-    echo "-- $t: release build"
+    echo "-- $t: release build ($NIGHTLY, build-std)"
     start=$SECONDS
+    tv="${t//-/_}"
     # The .def is an extra linker input: rustc's own export list stays, the .def adds aliases.
-    cargo rustc --release --target "$t" -p cloud-pay-sdk --lib -- -C link-arg="$def" || { fail "$t build"; continue; }
+    # A target dir of its own: the nightly's artifacts never invalidate the stable ones. Built
+    # unstripped, stripped below: the unstripped copy is kept for crash analysis.
+    env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" \
+        CARGO_TARGET_DIR="$TARGET_DIR/win7" CARGO_PROFILE_RELEASE_STRIP=none \
+        cargo "+$NIGHTLY" rustc --release -Z build-std=std,panic_unwind --target "$t" -p cloud-pay-sdk --lib \
+        -- -C link-arg="$def" || { fail "$t build"; continue; }
     echo "   built in $((SECONDS - start)) s"
     dist="$TARGET_DIR/windows/$t"
     rm -rf "$dist"
-    mkdir -p "$dist"
-    cp "$TARGET_DIR/$t/release/CloudPayAPI_SDK_CPP.dll" "$def" "$dist/"
+    mkdir -p "$dist/unstripped"
+    cp "$TARGET_DIR/win7/$t/release/CloudPayAPI_SDK_CPP.dll" "$dist/unstripped/"
+    "$arch-strip" --strip-all -o "$dist/CloudPayAPI_SDK_CPP.dll" "$dist/unstripped/CloudPayAPI_SDK_CPP.dll" ||
+        { fail "$t strip"; continue; }
+    cp "$def" "$dist/"
+    echo "   size: $(stat -c %s "$dist/CloudPayAPI_SDK_CPP.dll") B (unstripped $(stat -c %s "$dist/unstripped/CloudPayAPI_SDK_CPP.dll") B)"
     "$arch-dlltool" -d "$def" -D CloudPayAPI_SDK_CPP.dll -l "$dist/libCloudPayAPI_SDK_CPP.dll.a" "${kill_at[@]}" ||
         { fail "$t import library"; continue; }
 
@@ -73,6 +93,15 @@ for t in "${TARGETS[@]}"; do
     imports="$(grep 'DLL Name:' <<<"$dump" | awk '{print $3}' | tr '\n' ' ')"
     echo "   imports: $imports"
     if grep -qiE 'libgcc|winpthread|libstdc' <<<"$imports"; then fail "$t depends on a mingw runtime DLL: $imports"; fi
+    # Windows 7 floor: LoadLibrary fails on a single missing import, so every imported
+    # function must be on the reviewed list (Windows 7 SP1 has each of them).
+    extra="$(comm -23 <(pe_imports <<<"$dump" | sort -u) <(allowed_imports | sort -u))"
+    if [[ -n "$extra" ]]; then
+        fail "$t imports functions not in windows/win7-imports.txt (newer than Windows 7?):"
+        sed 's/^/    /' <<<"$extra"
+    else
+        echo "   imports: $(pe_imports <<<"$dump" | wc -l) functions, all in windows/win7-imports.txt"
+    fi
 
     echo "-- $t: C cashier and ABI checks (mingw, C99, warnings are errors)"
     for prog in "cashier cashier.c demo_util.c qr.c" "abi_checks abi_checks.c demo_util.c"; do
@@ -95,17 +124,14 @@ for t in "${TARGETS[@]}"; do
     fi
 done
 
-# Run the x64 programs under wine64. Wine 8 lacks bcryptprimitives.dll (ProcessPrng), which
-# Rust >= 1.78 Windows binaries need: a TEST-ONLY stub goes beside the programs (toolchain §6).
+# Run the x64 programs under wine64 (the win7 DLL needs no ProcessPrng stub).
 # wine32 is not installable here, so the i686 programs are checked statically only.
 WINE64="$(command -v wine64 || true)"
 [[ -z "$WINE64" && -x /usr/lib/wine/wine64 ]] && WINE64=/usr/lib/wine/wine64
-dist="$TARGET_DIR/windows/x86_64-pc-windows-gnu"
+dist="$TARGET_DIR/windows/x86_64-win7-windows-gnu"
 if [[ -z "$WINE64" ]]; then
     echo "SKIPPED (run part): wine64 is not installed (apt-get install --no-install-recommends wine64 wine)"
 elif [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" ]]; then
-    x86_64-w64-mingw32-gcc -O2 -shared -o "$dist/bcryptprimitives.dll" "$ROOT/windows/bcryptprimitives_stub.c" -ladvapi32 ||
-        fail "ProcessPrng stub"
     start_sandbox || exit 1
     export WINEPREFIX="$TARGET_DIR/windows/wineprefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
     start=$SECONDS
