@@ -6,7 +6,9 @@
 # header's exports, that each DLL exports exactly the .def's names (undecorated, plus the
 # stdcall aliases of cloud_pay_order_stat on x86), imports no libgcc / winpthread DLL and no
 # function missing from windows/win7-imports.txt; builds the C cashier and ABI checks with
-# mingw for both, and runs the x64 ones under wine64 against the sandbox.
+# mingw for both, plus win_dll_checks (LoadLibrary/GetProcAddress, an ESP check around the
+# x86 __stdcall export), and runs them under wine64 (x64) and 32-bit wine (x86) against the
+# sandbox.
 # Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import library, test programs).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -103,8 +105,9 @@ for t in "${TARGETS[@]}"; do
         echo "   imports: $(pe_imports <<<"$dump" | wc -l) functions, all in windows/win7-imports.txt"
     fi
 
-    echo "-- $t: C cashier and ABI checks (mingw, C99, warnings are errors)"
-    for prog in "cashier cashier.c demo_util.c qr.c" "abi_checks abi_checks.c demo_util.c"; do
+    echo "-- $t: C cashier, ABI checks, DLL checks (mingw, C99, warnings are errors)"
+    for prog in "cashier cashier.c demo_util.c qr.c" "abi_checks abi_checks.c demo_util.c" \
+        "win_dll_checks win_dll_checks.c demo_util.c"; do
         set -- $prog
         name="$1"; shift
         srcs=()
@@ -124,21 +127,31 @@ for t in "${TARGETS[@]}"; do
     fi
 done
 
-# Run the x64 programs under wine64 (the win7 DLL needs no ProcessPrng stub).
-# wine32 is not installable here, so the i686 programs are checked statically only.
+# Runs the test programs under wine: x64 with wine64, x86 with 32-bit wine (wine32:i386).
 WINE64="$(command -v wine64 || true)"
 [[ -z "$WINE64" && -x /usr/lib/wine/wine64 ]] && WINE64=/usr/lib/wine/wine64
-dist="$TARGET_DIR/windows/x86_64-win7-windows-gnu"
-if [[ -z "$WINE64" ]]; then
-    echo "SKIPPED (run part): wine64 is not installed (apt-get install --no-install-recommends wine64 wine)"
-elif [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" ]]; then
-    start_sandbox || exit 1
-    export WINEPREFIX="$TARGET_DIR/windows/wineprefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+WINE32=""
+[[ -x /usr/lib/wine/wine ]] && WINE32=/usr/lib/wine/wine
+run_wine() { # wine-binary prefix-arch dist
+    local wine="$1" warch="$2" dist="$3" prog
+    [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" && -f "$dist/win_dll_checks.exe" ]] || return
     start=$SECONDS
-    echo "-- wine64 cashier.exe"
-    (cd "$dist" && timeout 300 "$WINE64" ./cashier.exe --no-qr) || fail "cashier.exe under wine64"
-    echo "-- wine64 abi_checks.exe"
-    (cd "$dist" && timeout 300 "$WINE64" ./abi_checks.exe) || fail "abi_checks.exe under wine64"
-    echo "   wine runs took $((SECONDS - start)) s"
+    for prog in "cashier.exe --no-qr" abi_checks.exe win_dll_checks.exe; do
+        echo "-- $warch wine: $prog"
+        # shellcheck disable=SC2086
+        (cd "$dist" && WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" timeout 300 "$wine" ./$prog) ||
+            fail "$prog under $warch wine ($(basename "$dist"))"
+    done
+    echo "   $warch wine runs took $((SECONDS - start)) s"
+}
+if [[ -z "$WINE64" && -z "$WINE32" ]]; then
+    echo "SKIPPED (run part): wine is not installed (apt-get install --no-install-recommends wine64 wine; wine32:i386)"
+else
+    start_sandbox || exit 1
+    export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    if [[ -n "$WINE64" ]]; then run_wine "$WINE64" win64 "$TARGET_DIR/windows/x86_64-win7-windows-gnu"; else
+        echo "SKIPPED (x64 run part): wine64 is not installed"; fi
+    if [[ -n "$WINE32" ]]; then run_wine "$WINE32" win32 "$TARGET_DIR/windows/i686-win7-windows-gnu"; else
+        echo "SKIPPED (x86 run part): 32-bit wine is not installed (dpkg --add-architecture i386; apt-get install wine32:i386)"; fi
 fi
 exit $failed
