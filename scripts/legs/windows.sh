@@ -2,14 +2,15 @@
 # Windows leg: the shipped DLLs, CloudPayAPI_SDK_CPP.dll for x86_64-win7-windows-gnu and
 # i686-win7-windows-gnu (Windows 7 SP1 floor; tier-3 targets, so a pinned nightly with
 # rust-src and -Z build-std, see windows/nightly-toolchain), linked with windows/*.def, import
-# libraries made by dlltool from the same .def; checks that the .def files list exactly the
+# libraries made from the same .def (GNU .dll.a by dlltool, MSVC .lib by llvm-dlltool, link-
+# tested with clang + lld-link /SAFESEH); checks that the .def files list exactly the
 # header's exports, that each DLL exports exactly the .def's names (undecorated, plus the
 # stdcall aliases of cloud_pay_order_stat on x86), imports no libgcc / winpthread DLL and no
 # function missing from windows/win7-imports.txt; builds the C cashier and ABI checks with
 # mingw for both, plus win_dll_checks (LoadLibrary/GetProcAddress, an ESP check around the
 # x86 __stdcall export), and runs them under wine64 (x64) and 32-bit wine (x86) against the
 # sandbox.
-# Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import library, test programs).
+# Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import libraries, test programs).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -52,6 +53,41 @@ pe_imports() {
          dll != "" && $1 ~ /^[0-9a-f]+$/ && $2 ~ /^[0-9]+$/ && NF >= 3 { print dll, $3 }'
 }
 allowed_imports() { grep -vE '^\s*(#|$)' "$ROOT/windows/win7-imports.txt" | awk '{print tolower($1), $2}'; }
+
+# MSVC import library CloudPayAPI_SDK_CPP.lib from the same .def (llvm-dlltool: COFF short
+# import objects, which MSVC's /SAFESEH accepts and GNU's .dll.a objects are not), then a link
+# test as MSVC does it: clang for *-pc-windows-msvc + lld-link, /SAFESEH on x86. No MSVC C
+# runtime exists here, so msvc_link_check.c uses kernel32 only (an import library made from
+# three names) and an empty stdlib.h stands in for the one include/cloud_pay.h pulls in.
+msvc_lib() { # target dist def
+    local t="$1" dist="$2" def="$3" m ct k32 safeseh=()
+    case "$t" in
+        x86_64-*) m=i386:x86-64; ct=x86_64-pc-windows-msvc; k32=$'GetStdHandle\nWriteFile\nExitProcess' ;;
+        i686-*) m=i386; ct=i686-pc-windows-msvc; k32=$'GetStdHandle@4\nWriteFile@20\nExitProcess@4'; safeseh=(/safeseh) ;;
+    esac
+    if ! command -v llvm-dlltool >/dev/null; then
+        echo "SKIPPED (MSVC .lib): llvm-dlltool is missing (apt-get install llvm)"; return
+    fi
+    # -k on x86: the symbol _cloud_pay_order_stat@12 imports the DLL's undecorated name.
+    llvm-dlltool -m "$m" -d "$def" -D CloudPayAPI_SDK_CPP.dll -l "$dist/CloudPayAPI_SDK_CPP.lib" "${kill_at[@]}" ||
+        { fail "$t CloudPayAPI_SDK_CPP.lib"; return; }
+    if ! command -v clang >/dev/null || ! command -v lld-link >/dev/null; then
+        echo "SKIPPED (MSVC link test): clang / lld-link missing (apt-get install clang lld)"; return
+    fi
+    local w="$dist/msvc"
+    mkdir -p "$w/include"
+    : >"$w/include/stdlib.h"
+    printf 'LIBRARY kernel32.dll\nEXPORTS\n%s\n' "$k32" >"$w/kernel32.def"
+    llvm-dlltool -m "$m" -d "$w/kernel32.def" -l "$w/kernel32.lib" "${kill_at[@]}" || { fail "$t kernel32.lib"; return; }
+    clang --target="$ct" -ffreestanding -fno-builtin -O1 -Wall -Wextra -Werror -I"$w/include" -I"$ROOT/include" \
+        -c "$ROOT/examples-c/msvc_link_check.c" -o "$w/msvc_link_check.obj" || { fail "$t msvc_link_check.obj"; return; }
+    lld-link /nologo "${safeseh[@]}" /subsystem:console /entry:mainCRTStartup /nodefaultlib "$w/msvc_link_check.obj" \
+        "$dist/CloudPayAPI_SDK_CPP.lib" "$w/kernel32.lib" /out:"$dist/msvc_link_check.exe" ||
+        { fail "$t: lld-link ${safeseh[*]} against CloudPayAPI_SDK_CPP.lib"; return; }
+    echo "   MSVC-style link (lld-link ${safeseh[*]}) against CloudPayAPI_SDK_CPP.lib: ok"
+    x86_64-w64-mingw32-objdump -p "$dist/msvc_link_check.exe" | grep -qE '\scloud_pay_order_stat$' ||
+        fail "$t msvc_link_check.exe does not import cloud_pay_order_stat by its undecorated name"
+}
 
 HAVE=()
 while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
@@ -125,6 +161,7 @@ for t in "${TARGETS[@]}"; do
                 fail "x86 abi_checks.exe imports order_stat as '$imp'"
         fi
     fi
+    msvc_lib "$t" "$dist" "$def"
 done
 
 # Runs the test programs under wine: x64 with wine64, x86 with 32-bit wine (wine32:i386).
@@ -136,7 +173,9 @@ run_wine() { # wine-binary prefix-arch dist
     local wine="$1" warch="$2" dist="$3" prog
     [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" && -f "$dist/win_dll_checks.exe" ]] || return
     start=$SECONDS
-    for prog in "cashier.exe --no-qr" abi_checks.exe win_dll_checks.exe; do
+    local progs=("cashier.exe --no-qr" abi_checks.exe win_dll_checks.exe)
+    [[ -f "$dist/msvc_link_check.exe" ]] && progs+=(msvc_link_check.exe)
+    for prog in "${progs[@]}"; do
         echo "-- $warch wine: $prog"
         # shellcheck disable=SC2086
         (cd "$dist" && WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" timeout 300 "$wine" ./$prog) ||
