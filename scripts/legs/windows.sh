@@ -8,7 +8,7 @@
 # stdcall aliases of cloud_pay_order_stat on x86), imports no libgcc / winpthread DLL and no
 # function missing from windows/win7-imports.txt; builds the C cashier and ABI checks with
 # mingw for both, plus win_dll_checks (LoadLibrary/GetProcAddress, an ESP check around the
-# x86 __stdcall export), and runs them under wine64 (x64) and 32-bit wine (x86) against the
+# x86 __stdcall export) and win_unload (FreeLibrary after fini, then reload), and runs them under wine64 (x64) and 32-bit wine (x86) against the
 # sandbox.
 # Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import libraries, test programs).
 set -uo pipefail
@@ -143,7 +143,7 @@ for t in "${TARGETS[@]}"; do
 
     echo "-- $t: C cashier, ABI checks, DLL checks (mingw, C99, warnings are errors)"
     for prog in "cashier cashier.c demo_util.c qr.c" "abi_checks abi_checks.c demo_util.c" \
-        "win_dll_checks win_dll_checks.c demo_util.c"; do
+        "win_dll_checks win_dll_checks.c demo_util.c" "win_unload win_unload.c demo_util.c"; do
         set -- $prog
         name="$1"; shift
         srcs=()
@@ -171,9 +171,10 @@ WINE32=""
 [[ -x /usr/lib/wine/wine ]] && WINE32=/usr/lib/wine/wine
 run_wine() { # wine-binary prefix-arch dist
     local wine="$1" warch="$2" dist="$3" prog
-    [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" && -f "$dist/win_dll_checks.exe" ]] || return
+    [[ -f "$dist/cashier.exe" && -f "$dist/abi_checks.exe" && -f "$dist/win_dll_checks.exe" && -f "$dist/win_unload.exe" ]] ||
+        return
     start=$SECONDS
-    local progs=("cashier.exe --no-qr" abi_checks.exe win_dll_checks.exe)
+    local progs=("cashier.exe --no-qr" abi_checks.exe win_dll_checks.exe win_unload.exe)
     [[ -f "$dist/msvc_link_check.exe" ]] && progs+=(msvc_link_check.exe)
     for prog in "${progs[@]}"; do
         echo "-- $warch wine: $prog"

@@ -81,6 +81,7 @@ pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char,
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> c_int {
     boundary(CLOUD_PAY_INTERNAL, "", || {
+        crate::platform::install(); // before any SDK thread can start
         // SAFETY: caller contract.
         let text = match unsafe { read_str(conf_json_c, "conf_json_c") } {
             Ok(t) => t,
