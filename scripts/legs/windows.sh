@@ -184,14 +184,47 @@ run_wine() { # wine-binary prefix-arch dist
     done
     echo "   $warch wine runs took $((SECONDS - start)) s"
 }
+# Real machine identity: run the cashier through windows/wire_identity.py (a recording proxy
+# in front of the sandbox) and check the DLL sent a MAC wine got from one of this machine's
+# adapters, not zeros, and a non-loopback IPv4.
+wire_identity() { # wine-binary prefix-arch dist
+    local wine="$1" warch="$2" dist="$3" rec="$LEG_TMP/wire-$2.txt" pout="$LEG_TMP/proxy-$2.out" pid i base mac ip rest
+    [[ -f "$dist/cashier.exe" ]] || return
+    command -v python3 >/dev/null || { echo "SKIPPED (identity check): python3 missing"; return; }
+    python3 "$ROOT/windows/wire_identity.py" "$CLOUDPAY_SANDBOX_HTTP" "$rec" >"$pout" &
+    pid=$!
+    for i in $(seq 1 50); do grep -q '^PROXY=' "$pout" && break; sleep 0.1; done
+    rest="${CLOUDPAY_SANDBOX_HTTPS#*://}"
+    base="$(sed -n 's/^PROXY=//p' "$pout")/${rest#*/}"
+    echo "-- $warch wine: cashier.exe through the recording proxy $base"
+    (cd "$dist" && CLOUDPAY_SANDBOX_HTTPS="$base" WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" \
+        timeout 300 "$wine" ./cashier.exe --no-qr >/dev/null) || fail "cashier.exe through the proxy ($warch)"
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    read -r mac ip < <(awk '$1 != "-" && $1 != "" {print; exit}' "$rec" 2>/dev/null)
+    local host_macs
+    host_macs="$(cat /sys/class/net/*/address 2>/dev/null | tr 'a-f:' 'A-F-')"
+    echo "   the DLL sent machine_no ${mac:-none}, spbill_create_ip ${ip:-none}"
+    if [[ -z "${mac:-}" || "$mac" == 00-00-00-00-00-00 ]]; then
+        fail "$warch: machine_no on the wire is ${mac:-missing}"
+    elif [[ -n "$host_macs" ]] && ! grep -qx "$mac" <<<"$host_macs"; then
+        fail "$warch: machine_no $mac is none of this machine's MACs"
+    fi
+    [[ -n "${ip:-}" && "$ip" != 127.* && "$ip" != - ]] || fail "$warch: spbill_create_ip on the wire is ${ip:-missing}"
+}
 if [[ -z "$WINE64" && -z "$WINE32" ]]; then
     echo "SKIPPED (run part): wine is not installed (apt-get install --no-install-recommends wine64 wine; wine32:i386)"
 else
     start_sandbox || exit 1
     export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-    if [[ -n "$WINE64" ]]; then run_wine "$WINE64" win64 "$TARGET_DIR/windows/x86_64-win7-windows-gnu"; else
+    if [[ -n "$WINE64" ]]; then
+        run_wine "$WINE64" win64 "$TARGET_DIR/windows/x86_64-win7-windows-gnu"
+        wire_identity "$WINE64" win64 "$TARGET_DIR/windows/x86_64-win7-windows-gnu"
+    else
         echo "SKIPPED (x64 run part): wine64 is not installed"; fi
-    if [[ -n "$WINE32" ]]; then run_wine "$WINE32" win32 "$TARGET_DIR/windows/i686-win7-windows-gnu"; else
+    if [[ -n "$WINE32" ]]; then
+        run_wine "$WINE32" win32 "$TARGET_DIR/windows/i686-win7-windows-gnu"
+        wire_identity "$WINE32" win32 "$TARGET_DIR/windows/i686-win7-windows-gnu"
+    else
         echo "SKIPPED (x86 run part): 32-bit wine is not installed (dpkg --add-architecture i386; apt-get install wine32:i386)"; fi
 fi
 exit $failed
