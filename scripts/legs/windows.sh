@@ -182,6 +182,15 @@ run_wine() { # wine-binary prefix-arch dist
         (cd "$dist" && WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" timeout 300 "$wine" ./$prog) ||
             fail "$prog under $warch wine ($(basename "$dist"))"
     done
+    # No state_dir, started from another folder: the files must land beside the DLL, not in
+    # the working directory (which moves on Windows).
+    local before after
+    before="$(ls -A "$dist")"
+    (cd / && env -u CLOUDPAY_STATE_DIR WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" \
+        timeout 300 "$wine" "$dist/win_dll_checks.exe" >/dev/null) || fail "win_dll_checks.exe without state_dir ($warch)"
+    after="$(comm -13 <(echo "$before") <(ls -A "$dist"))"
+    [[ -n "$after" ]] && echo "   default state_dir is the DLL's folder: $(echo $after)" ||
+        fail "$warch: init without state_dir wrote nothing beside the DLL"
     echo "   $warch wine runs took $((SECONDS - start)) s"
 }
 # Real machine identity: run the cashier through windows/wire_identity.py (a recording proxy

@@ -42,7 +42,7 @@ fn identification_code(c: SecCode) -> c_int {
 
 /// Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
 /// (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
-/// extensions: `state_dir` (where the encrypted files are; default the current directory),
+/// extensions: `state_dir` (where the encrypted files are; default as in `cloud_pay_init`),
 /// `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; kept with the stored identity).
 /// Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR code for a staff member
 /// to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first

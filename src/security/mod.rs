@@ -188,7 +188,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
     let req: LoginRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
     let state_dir = match none_if_empty(req.state_dir.clone()) {
         Some(d) => PathBuf::from(d),
-        None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
+        None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
     };
     let stored = match std::fs::read(state_dir.join(LOGIN_FILE)) {
         Ok(bytes) => Some(
