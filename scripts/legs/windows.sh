@@ -116,6 +116,14 @@ for t in "${TARGETS[@]}"; do
         { fail "$t strip"; continue; }
     cp "$def" "$dist/"
     echo "   size: $(stat -c %s "$dist/CloudPayAPI_SDK_CPP.dll") B (unstripped $(stat -c %s "$dist/unstripped/CloudPayAPI_SDK_CPP.dll") B)"
+    # VERSIONINFO (windows/version.rc via build.rs): the strings are UTF-16 in .rsrc.
+    ver="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print([p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="cloud-pay-sdk"][0])')"
+    rsrc="$(strings -e l "$dist/CloudPayAPI_SDK_CPP.dll")"
+    if grep -qx "$ver" <<<"$rsrc" && grep -qx 'CloudPayAPI_SDK_CPP.dll' <<<"$rsrc" && grep -qx 'Cloud Pay SDK' <<<"$rsrc"; then
+        echo "   VERSIONINFO: Cloud Pay SDK $ver, CloudPayAPI_SDK_CPP.dll"
+    else
+        fail "$t DLL has no VERSIONINFO with version $ver"
+    fi
     "$arch-dlltool" -d "$def" -D CloudPayAPI_SDK_CPP.dll -l "$dist/libCloudPayAPI_SDK_CPP.dll.a" "${kill_at[@]}" ||
         { fail "$t import library"; continue; }
 
