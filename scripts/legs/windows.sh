@@ -244,4 +244,51 @@ else
     else
         echo "SKIPPED (x86 run part): 32-bit wine is not installed (dpkg --add-architecture i386; apt-get install wine32:i386)"; fi
 fi
+
+# The release bundle integrators receive (scripts/release.sh), checked by its contents.
+echo "-- release bundle"
+w86="$TARGET_DIR/windows/i686-win7-windows-gnu" w64="$TARGET_DIR/windows/x86_64-win7-windows-gnu"
+if [[ -f "$w86/CloudPayAPI_SDK_CPP.lib" && -f "$w64/CloudPayAPI_SDK_CPP.lib" ]]; then
+    if zip="$(bash "$ROOT/scripts/release.sh" | tail -n 1)" && [[ -f "$zip" ]]; then
+        top="$(basename "$zip" .zip)"
+        listing="$(unzip -Z1 "$zip")"
+        for f in INTEGRATION.md include/cloud_pay.h examples/c/cashier.c examples/csharp/CashierDemo.cs \
+            bindings/csharp/CloudPay.cs bindings/python/cloudpay.py bindings/java/README.md \
+            {x86,x64}/{CloudPayAPI_SDK_CPP.dll,CloudPayAPI_SDK_CPP.lib,libCloudPayAPI_SDK_CPP.dll.a,CloudPayAPI_SDK_CPP.def,unstripped/CloudPayAPI_SDK_CPP.dll}; do
+            grep -qx "$top/$f" <<<"$listing" || fail "release bundle lacks $f"
+        done
+        unz="$(mktemp -d)"
+        unzip -q "$zip" -d "$unz"
+        x86_64-w64-mingw32-objdump -f "$unz/$top/x86/CloudPayAPI_SDK_CPP.dll" | grep -q 'pei-i386' || fail "bundle x86/ DLL is not x86"
+        x86_64-w64-mingw32-objdump -f "$unz/$top/x64/CloudPayAPI_SDK_CPP.dll" | grep -q 'pei-x86-64' || fail "bundle x64/ DLL is not x64"
+        rm -rf "$unz"
+        echo "   $(basename "$zip"): $(wc -l <<<"$listing") entries, $(stat -c %s "$zip") B"
+    else
+        fail "scripts/release.sh"
+    fi
+else
+    echo "SKIPPED (release bundle): no MSVC .lib was made (llvm-dlltool missing)"
+fi
+
+# Authenticode: a release is signed with the shop's certificate (windows/INTEGRATION.md). Here
+# a throw-away TEST-ONLY certificate, made now and deleted after, proves the signing and
+# verifying commands on the x64 DLL; it is never committed nor shipped.
+echo "-- Authenticode signing (throw-away TEST-ONLY certificate)"
+if command -v osslsigncode >/dev/null && command -v openssl >/dev/null && [[ -f "$w64/CloudPayAPI_SDK_CPP.dll" ]]; then
+    sig="$(mktemp -d)"
+    if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$sig/key.pem" -out "$sig/cert.pem" -days 1 \
+            -subj "/CN=Cloud Pay SDK TEST-ONLY signer" -addext extendedKeyUsage=codeSigning 2>/dev/null &&
+        osslsigncode sign -certs "$sig/cert.pem" -key "$sig/key.pem" -n "Cloud Pay SDK" -h sha256 \
+            -in "$w64/CloudPayAPI_SDK_CPP.dll" -out "$sig/signed.dll" >/dev/null &&
+        osslsigncode verify -CAfile "$sig/cert.pem" -in "$sig/signed.dll" >"$sig/verify.txt" 2>&1 &&
+        grep -q 'Signature verification: ok' "$sig/verify.txt"; then
+        echo "   signed and verified a copy of the x64 DLL"
+    else
+        cat "$sig/verify.txt" 2>/dev/null | tail -n 5
+        fail "Authenticode sign/verify with osslsigncode"
+    fi
+    rm -rf "$sig"
+else
+    echo "SKIPPED (signing): osslsigncode / openssl missing (apt-get install osslsigncode)"
+fi
 exit $failed
