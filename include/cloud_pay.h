@@ -224,7 +224,7 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, in
 /*
  Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
  (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
- extensions: `state_dir` (where the encrypted files are; default the current directory),
+ extensions: `state_dir` (where the encrypted files are; default as in `cloud_pay_init`),
  `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
  login — the login file holds ids only, so it cannot choose the server), and
  `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).

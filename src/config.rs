@@ -307,7 +307,7 @@ impl Config {
         }
         let state_dir = match optional(c.state_dir) {
             Some(d) => PathBuf::from(d),
-            None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
+            None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
         };
         let extra_ca_pem = match optional(c.ca_file) {
             Some(path) => Some(

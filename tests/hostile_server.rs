@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK, CLOUD_PAY_ORDER_PAID};
+use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_PAID};
 use cloud_pay_sandbox::FaultKind;
 use common::*;
 use serde_json::json;

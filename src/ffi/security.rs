@@ -47,7 +47,7 @@ fn identification_code(c: SecCode) -> c_int {
 
 /// Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
 /// (platform merchant numbers); later runs: `{}` (the stored identity is used). Optional
-/// extensions: `state_dir` (where the encrypted files are; default the current directory),
+/// extensions: `state_dir` (where the encrypted files are; default as in `cloud_pay_init`),
 /// `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
 /// login — the login file holds ids only, so it cannot choose the server), and
 /// `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).
@@ -92,6 +92,7 @@ pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char,
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> c_int {
     boundary(CLOUD_PAY_INTERNAL, "", || {
+        crate::platform::install(); // before any SDK thread can start
         // SAFETY: caller contract.
         let text = match unsafe { read_str(conf_json_c, "conf_json_c") } {
             Ok(t) => t,

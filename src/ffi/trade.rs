@@ -54,6 +54,7 @@ use crate::trade::requests::*;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
     boundary(CLOUD_PAY_INTERNAL, "", || {
+        crate::platform::install(); // before any SDK thread can start
         // SAFETY: caller contract.
         let text = match unsafe { read_str(conf, "conf") } {
             Ok(t) => t,

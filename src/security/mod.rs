@@ -351,7 +351,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
     let req: LoginRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
     let state_dir = match none_if_empty(req.state_dir.clone()) {
         Some(d) => PathBuf::from(d),
-        None => std::env::current_dir().map_err(|e| SdkError::Internal(format!("current directory: {e}")))?,
+        None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
     };
     let mut server = request_server(&req)?;
     let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
