@@ -50,10 +50,37 @@ pub(crate) fn errmsg_ptr() -> *const c_char {
     ERRMSG.try_with(|e| e.try_borrow().map(|s| s.as_ptr()).unwrap_or(EMPTY.as_ptr())).unwrap_or(EMPTY.as_ptr())
 }
 
+thread_local! {
+    /// How many exports this thread is inside (the panic hook's switch).
+    static IN_EXPORT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A panic inside an export is reported on stderr without the digit runs of its message (a
+/// payment code can be in it: the default hook prints it whole). Panics elsewhere in the
+/// process go to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_EXPORT.try_with(|n| n.get()).unwrap_or(0) == 0 {
+                return previous(info);
+            }
+            let text = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            eprintln!("CloudPay SDK internal error{at}: {}", crate::input::redact(text.as_deref().unwrap_or("unknown panic")));
+        }));
+    });
+}
+
 /// Runs an export body: clears errmsg, catches any panic and turns it into `panic_code`.
 pub(crate) fn boundary(panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
     clear_errmsg();
-    match catch_unwind(AssertUnwindSafe(body)) {
+    install_panic_hook();
+    let _ = IN_EXPORT.try_with(|n| n.set(n.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(body));
+    let _ = IN_EXPORT.try_with(|n| n.set(n.get().saturating_sub(1)));
+    match result {
         Ok(code) => code,
         Err(payload) => {
             // Formatting the payload could itself panic (a Display impl); guard it too.
@@ -65,7 +92,8 @@ pub(crate) fn boundary(panic_code: c_int, panic_note: &str, body: impl FnOnce() 
                     .unwrap_or_else(|| "unknown panic".into())
             }))
             .unwrap_or_else(|_| "unprintable panic".into());
-            set_errmsg(&format!("internal error: {text}{panic_note}"));
+            // Redacted like every errmsg that may quote input (a payment code).
+            set_errmsg(&format!("internal error: {}{panic_note}", crate::input::redact(&text)));
             panic_code
         }
     }
@@ -260,5 +288,20 @@ mod tests {
         assert_eq!(code, -3);
         let s = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_str().unwrap().to_owned();
         assert_eq!(s, "internal error: boom");
+    }
+}
+
+#[cfg(test)]
+mod boundary_tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_an_export_is_a_code_and_its_errmsg_holds_no_payment_code() {
+        let code = boundary(-3, " (report it)", || panic!("slice of 134567890123456789 out of range"));
+        assert_eq!(code, -3);
+        let msg = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_string_lossy().into_owned();
+        assert_eq!(msg, "internal error: slice of <redacted> out of range (report it)");
+        // The hook's switch is back to "outside an export".
+        assert_eq!(IN_EXPORT.with(|n| n.get()), 0);
     }
 }
