@@ -14,15 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define EXPECT(cond, what)                                                                          \
-    do {                                                                                            \
-        if (!(cond)) {                                                                              \
-            failures++;                                                                             \
-            fprintf(stderr, "FAILED: %s (line %d): %s\n", what, __LINE__, #cond);                  \
-        }                                                                                           \
-    } while (0)
+#include "expect.h"
 
 typedef int (*init_fn)(const char *);
 typedef int (*fini_fn)(void);
