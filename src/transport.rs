@@ -240,7 +240,7 @@ impl<In: UreqTransport> Connector<In> for Mark {
         if to_service && self.handshake && details.needs_tls() {
             PHASE.set(Phase::Handshake);
         }
-        Ok(chained.map(|inner| Counted { inner, armed: to_service && !self.handshake }))
+        Ok(chained.map(|inner| Counted { inner, armed: to_service && !self.handshake, head_read: false, close: false }))
     }
 }
 
@@ -250,6 +250,23 @@ struct Counted<T> {
     inner: T,
     /// False below TLS and on the connection to a proxy: those bytes are not the request.
     armed: bool,
+    /// Whether the head of the current reply has been seen (reset by each request).
+    head_read: bool,
+    /// A reply head named both Content-Length and Transfer-Encoding: RFC 9112 §6.3 says
+    /// close the connection after it (its framing is in doubt), and ureq's pool would keep it.
+    close: bool,
+}
+
+impl<T: UreqTransport> Counted<T> {
+    /// Looks at a reply head once it is whole in the input buffer (ureq parses it only then).
+    fn check_head(&mut self) {
+        let input = self.inner.buffers().input();
+        let Some(end) = input.windows(4).position(|w| w == b"\r\n\r\n") else { return };
+        self.head_read = true;
+        let head = String::from_utf8_lossy(&input[..end]).to_ascii_lowercase();
+        let has = |name: &str| head.lines().any(|l| l.starts_with(name));
+        self.close |= has("content-length:") && has("transfer-encoding:");
+    }
 }
 
 impl<T: UreqTransport> UreqTransport for Counted<T> {
@@ -261,6 +278,7 @@ impl<T: UreqTransport> UreqTransport for Counted<T> {
         if self.armed {
             // Before the write: a write that fails half-way may still have delivered the request.
             PHASE.set(Phase::Sent);
+            self.head_read = false;
         }
         self.inner.transmit_output(amount, timeout)
     }
@@ -275,12 +293,15 @@ impl<T: UreqTransport> UreqTransport for Counted<T> {
             if total > MAX_RAW_BYTES {
                 return Err(ureq::Error::BodyExceedsLimit(MAX_RAW_BYTES as u64));
             }
+            if !self.head_read {
+                self.check_head();
+            }
         }
         Ok(progress)
     }
 
     fn is_open(&mut self) -> bool {
-        self.inner.is_open()
+        !self.close && self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {

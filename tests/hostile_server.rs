@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_PAID};
+use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK, CLOUD_PAY_ORDER_PAID};
 use cloud_pay_sandbox::FaultKind;
 use common::*;
 use serde_json::json;
@@ -92,4 +92,71 @@ fn a_tls_handshake_dripped_one_byte_a_second_ends_at_the_connect_deadline() {
     assert!(err.contains("nothing was sent: TLS handshake") && err.contains("timed out"), "{err}");
     // Sent once more after a failure that sent nothing (the retry rule), each bounded.
     assert!(took < Duration::from_millis(2 * 1500 + 1000), "took {took:?}");
+}
+
+/// A plain-http peer that reads each request head and body and answers it with `reply`,
+/// counting the connections it accepts.
+fn framing_server(reply: &'static [u8]) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let conns = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut s) = conn else { return };
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut b = [0u8; 4096];
+                loop {
+                    let Ok(n) = s.read(&mut b) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&b[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    let Some(end) = text.find("\r\n\r\n") else { continue };
+                    let len = text[..end].lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
+                    if buf.len() < end + 4 + len {
+                        continue;
+                    }
+                    buf.drain(..end + 4 + len);
+                    if s.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, conns)
+}
+
+#[test]
+fn a_signed_content_length_is_refused_and_the_payment_stays_unknown() {
+    let _g = serial();
+    let (port, _) = framing_server(b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello");
+    let extra = json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0});
+    assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, extra)), 0, "{}", errmsg());
+    let (code, _, err) = micro_pay(&pay_req(&order_no(), WX_PAYS_AT_ONCE, 1));
+    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    // The request was sent, so the payment may have been made: unknown (0, keep querying),
+    // never a failure; the framing error is named.
+    assert_eq!(code, CLOUD_PAY_OK, "{err}");
+    assert!(err.to_ascii_lowercase().contains("content-length"), "{err}");
+}
+
+#[test]
+fn a_reply_with_content_length_and_chunked_does_not_keep_its_connection() {
+    let _g = serial();
+    // RFC 9112 §6.3: with both, chunked decides the body and the connection must be closed.
+    let (port, conns) = framing_server(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+    let extra = json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0, "upload_monitor": 0});
+    assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, extra)), 0, "{}", errmsg());
+    let no = order_no();
+    let _ = query_order(&no, 1);
+    let _ = query_order(&no, 1);
+    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    let n = conns.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(n >= 2, "both queries went over one connection ({n} accepted)");
 }
