@@ -26,10 +26,11 @@ python_part() {
     bash "$ROOT/scripts/packages.sh" --out "$PKG" python || { fail "python wheel build"; return; }
     wheel="$(ls "$PKG"/cloudpay_sdk-"$VERSION"-py3-none-manylinux_*_x86_64.whl 2>/dev/null | head -n 1)"
     [[ -n "$wheel" ]] || { fail "no manylinux x86_64 wheel"; return; }
-    unzip -Z1 "$wheel" | grep -qx 'cloudpay/libCloudPayAPI_SDK_CPP.so' || fail "$(basename "$wheel") lacks the library"
+    # Listings are read whole before grep -q (a pipe into it would fail under pipefail).
+    grep -qx 'cloudpay/libCloudPayAPI_SDK_CPP.so' <<<"$(unzip -Z1 "$wheel")" || fail "$(basename "$wheel") lacks the library"
     for w in "$PKG"/cloudpay_sdk-*-py3-none-win*.whl; do
         [[ -f "$w" ]] || continue
-        unzip -Z1 "$w" | grep -qx 'cloudpay/CloudPayAPI_SDK_CPP.dll' && echo "   $(basename "$w"): DLL inside" ||
+        grep -qx 'cloudpay/CloudPayAPI_SDK_CPP.dll' <<<"$(unzip -Z1 "$w")" && echo "   $(basename "$w"): DLL inside" ||
             fail "$(basename "$w") lacks the DLL"
     done
     echo "-- python: fresh venv, pip install $(basename "$wheel")"
