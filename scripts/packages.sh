@@ -2,11 +2,15 @@
 # Packages integrators install the way their language expects (issue 20), into dist/ or --out DIR:
 #   python  cloudpay_sdk-<version>-py3-none-<platform>.whl: the ctypes binding with the library
 #           inside; manylinux (from target/release), win_amd64 and win32 (from the Windows leg)
-# Usage: bash scripts/packages.sh [--out DIR] [python]...   (default: all)
+#   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode) and, under
+#           cloudpay/native/{linux-x86_64,windows-x86_64,windows-x86}/, the JNI shim and the SDK
+#           library with their SHA256SUMS (extracted at first load, see NativeLibraries.java)
+# Usage: bash scripts/packages.sh [--out DIR] [python|java]...   (default: all)
 # Inputs: the Linux library of `cargo build --release -p cloud-pay-sdk`, and the shipped Windows
-# 7 DLLs that scripts/legs/windows.sh leaves in target/windows/<target>/ (CLOUDPAY_WINDOWS_DIR
-# points elsewhere). Without the Windows DLLs the Python wheels are Linux-only; the jar and
-# the NuGet package need them (they ship one artifact for every platform).
+# 7 DLLs (and .dll.a) that scripts/legs/windows.sh leaves in target/windows/<target>/
+# (CLOUDPAY_WINDOWS_DIR points elsewhere; CLOUDPAY_WIN_X64_DIR / CLOUDPAY_WIN_X86_DIR name the
+# two folders). Without them the Python wheels are Linux-only; the jar needs them (one
+# artifact for every platform).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -16,19 +20,19 @@ KINDS=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
-        python) KINDS+=("$1"); shift ;;
-        *) echo "usage: $0 [--out DIR] [python]..." >&2; exit 2 ;;
+        python|java) KINDS+=("$1"); shift ;;
+        *) echo "usage: $0 [--out DIR] [python|java]..." >&2; exit 2 ;;
     esac
 done
-[[ ${#KINDS[@]} -gt 0 ]] || KINDS=(python)
+[[ ${#KINDS[@]} -gt 0 ]] || KINDS=(python java)
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 VERSION="$(sdk_version)"
 WORK="$TARGET_DIR/packages"
 WIN="${CLOUDPAY_WINDOWS_DIR:-$TARGET_DIR/windows}"
 LINUX_LIB="$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so"
-WIN_X64="$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll"
-WIN_X86="$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll"
+WIN_X64="${CLOUDPAY_WIN_X64_DIR:-$WIN/x86_64-win7-windows-gnu}/CloudPayAPI_SDK_CPP.dll"
+WIN_X86="${CLOUDPAY_WIN_X86_DIR:-$WIN/i686-win7-windows-gnu}/CloudPayAPI_SDK_CPP.dll"
 require_sdk_lib
 
 # One wheel per library: the code is the same, the tag follows the library (packaging/python/setup.py).
@@ -51,8 +55,50 @@ python_wheels() {
     ls "$OUT"/cloudpay_sdk-"$VERSION"-py3-none-*.whl
 }
 
+require_windows_dlls() {
+    local f
+    for f in "$WIN_X64" "$WIN_X86" "$(dirname "$WIN_X64")/libCloudPayAPI_SDK_CPP.dll.a" "$(dirname "$WIN_X86")/libCloudPayAPI_SDK_CPP.dll.a"; do
+        [[ -f "$f" ]] || { echo "missing $f: run bash scripts/test-all.sh windows first" >&2; return 1; }
+    done
+}
+
+java_jar() {
+    require_windows_dlls || return 1
+    local jh w="$WORK/java" have=() f arch cc dir
+    jh="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
+    while read -r f; do have+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
+    rm -rf "$w"
+    mkdir -p "$w/classes/cloudpay/native" "$w/classes/META-INF"
+    javac --release 8 -Werror -Xlint:all -encoding UTF-8 -d "$w/classes" $(find bindings/java/src -name '*.java')
+    echo "$VERSION" >"$w/classes/cloudpay/native/VERSION"
+    cp packaging/LICENSE.txt "$w/classes/META-INF/"
+    local flags=(-std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared "${have[@]}" -I"$ROOT/include")
+    dir="$w/classes/cloudpay/native/linux-x86_64"
+    mkdir -p "$dir"
+    # $ORIGIN: the shim finds the SDK library beside it, wherever the cache folder is.
+    "${CC:-cc}" "${flags[@]}" -fPIC -I"$jh/include" -I"$jh/include/linux" bindings/java/native/cloudpay_jni.c         -L"$TARGET_DIR/release" -lCloudPayAPI_SDK_CPP -Wl,-rpath,'$ORIGIN' -s -o "$dir/libcloudpay_jni.so"
+    cp "$LINUX_LIB" "$dir/"
+    for arch in "windows-x86_64 x86_64-w64-mingw32 $WIN_X64" "windows-x86 i686-w64-mingw32 $WIN_X86"; do
+        set -- $arch
+        dir="$w/classes/cloudpay/native/$1"
+        mkdir -p "$dir"
+        # packaging/java/win32/jni_md.h stands in for the Windows JDK's; --kill-at exports the
+        # x86 __stdcall natives undecorated; -static-libgcc: no libgcc DLL to ship.
+        "$2-gcc" "${flags[@]}" -static-libgcc -I"$ROOT/packaging/java/win32" -I"$jh/include" bindings/java/native/cloudpay_jni.c             -L"$(dirname "$3")" -lCloudPayAPI_SDK_CPP -Wl,--kill-at -s -o "$dir/cloudpay_jni.dll"
+        cp "$3" "$dir/"
+    done
+    for dir in "$w"/classes/cloudpay/native/*/; do
+        (cd "$dir" && sha256sum -- * >"$w/SHA256SUMS" && mv "$w/SHA256SUMS" SHA256SUMS)
+    done
+    printf 'Implementation-Title: Cloud Pay SDK\nImplementation-Version: %s\nAutomatic-Module-Name: cloudpay\n' "$VERSION" >"$w/manifest.txt"
+    rm -f "$OUT/cloudpay-sdk-$VERSION.jar"
+    jar --create --file "$OUT/cloudpay-sdk-$VERSION.jar" --manifest "$w/manifest.txt" -C "$w/classes" .
+    ls "$OUT/cloudpay-sdk-$VERSION.jar"
+}
+
 for kind in "${KINDS[@]}"; do
     case "$kind" in
         python) python_wheels ;;
+        java) java_jar ;;
     esac
 done
