@@ -5,12 +5,16 @@
 #   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode) and, under
 #           cloudpay/native/{linux-x86_64,windows-x86_64,windows-x86}/, the JNI shim and the SDK
 #           library with their SHA256SUMS (extracted at first load, see NativeLibraries.java)
-# Usage: bash scripts/packages.sh [--out DIR] [python|java]...   (default: all)
+#   csharp  CloudPay.Sdk.<version>.nupkg: bindings/csharp/CloudPay.cs as CloudPay.Sdk.dll in
+#           lib/netstandard2.0/ (mcs -target:library, mono's 4.x profile, only the API
+#           netstandard2.0 has), the library under runtimes/{win-x86,win-x64,linux-x64}/native/,
+#           README.md and LICENSE.txt
+# Usage: bash scripts/packages.sh [--out DIR] [python|java|csharp]...   (default: all)
 # Inputs: the Linux library of `cargo build --release -p cloud-pay-sdk`, and the shipped Windows
 # 7 DLLs (and .dll.a) that scripts/legs/windows.sh leaves in target/windows/<target>/
 # (CLOUDPAY_WINDOWS_DIR points elsewhere; CLOUDPAY_WIN_X64_DIR / CLOUDPAY_WIN_X86_DIR name the
-# two folders). Without them the Python wheels are Linux-only; the jar needs them (one
-# artifact for every platform).
+# two folders). Without them the Python wheels are Linux-only; the jar and the NuGet package
+# need them (one artifact for every platform).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -20,11 +24,11 @@ KINDS=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
-        python|java) KINDS+=("$1"); shift ;;
-        *) echo "usage: $0 [--out DIR] [python|java]..." >&2; exit 2 ;;
+        python|java|csharp) KINDS+=("$1"); shift ;;
+        *) echo "usage: $0 [--out DIR] [python|java|csharp]..." >&2; exit 2 ;;
     esac
 done
-[[ ${#KINDS[@]} -gt 0 ]] || KINDS=(python java)
+[[ ${#KINDS[@]} -gt 0 ]] || KINDS=(python java csharp)
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 VERSION="$(sdk_version)"
@@ -96,9 +100,48 @@ java_jar() {
     ls "$OUT/cloudpay-sdk-$VERSION.jar"
 }
 
+csharp_nupkg() {
+    require_windows_dlls || return 1
+    local w="$WORK/nuget" p="$WORK/nuget/pkg" rid
+    rm -rf "$w"
+    mkdir -p "$p/lib/netstandard2.0" "$p/_rels"
+    cat >"$w/AssemblyInfo.cs" <<CS
+using System.Reflection;
+[assembly: AssemblyTitle("Cloud Pay SDK")]
+[assembly: AssemblyProduct("Cloud Pay SDK")]
+[assembly: AssemblyVersion("$VERSION.0")]
+[assembly: AssemblyFileVersion("$VERSION.0")]
+[assembly: AssemblyInformationalVersion("$VERSION")]
+CS
+    # CS1591: undocumented public members only lack IntelliSense text, they are not errors.
+    mcs -nologo -warnaserror -nowarn:1591 -langversion:7 -optimize+ -target:library -r:System.dll \
+        -doc:"$p/lib/netstandard2.0/CloudPay.Sdk.xml" -out:"$p/lib/netstandard2.0/CloudPay.Sdk.dll" \
+        bindings/csharp/CloudPay.cs "$w/AssemblyInfo.cs"
+    for rid in "win-x86 $WIN_X86" "win-x64 $WIN_X64" "linux-x64 $LINUX_LIB"; do
+        set -- $rid
+        mkdir -p "$p/runtimes/$1/native"
+        cp "$2" "$p/runtimes/$1/native/"
+    done
+    cp bindings/csharp/README.md packaging/LICENSE.txt "$p/"
+    sed "s/@VERSION@/$VERSION/" packaging/nuget/CloudPay.Sdk.nuspec >"$p/CloudPay.Sdk.nuspec"
+    # The Open Packaging Conventions parts every .nupkg carries (what nuget pack writes).
+    cat >"$p/[Content_Types].xml" <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml" /><Default Extension="nuspec" ContentType="application/octet" /><Default Extension="dll" ContentType="application/octet" /><Default Extension="so" ContentType="application/octet" /><Default Extension="xml" ContentType="application/octet" /><Default Extension="md" ContentType="application/octet" /><Default Extension="txt" ContentType="application/octet" /></Types>
+XML
+    cat >"$p/_rels/.rels" <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Type="http://schemas.microsoft.com/packaging/2010/07/manifest" Target="/CloudPay.Sdk.nuspec" Id="R0" /></Relationships>
+XML
+    rm -f "$OUT/CloudPay.Sdk.$VERSION.nupkg"
+    (cd "$p" && zip -qrXD "$OUT/CloudPay.Sdk.$VERSION.nupkg" '[Content_Types].xml' _rels CloudPay.Sdk.nuspec README.md LICENSE.txt lib runtimes)
+    ls "$OUT/CloudPay.Sdk.$VERSION.nupkg"
+}
+
 for kind in "${KINDS[@]}"; do
     case "$kind" in
         python) python_wheels ;;
         java) java_jar ;;
+        csharp) csharp_nupkg ;;
     esac
 done

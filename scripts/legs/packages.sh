@@ -8,6 +8,9 @@
 #           tests (cache reused), then the demo from cloudpay.native.dir; the Windows natives:
 #           export tables (the names javac -h declares), imports, and
 #           packaging/java/jni_shim_check.c loading the shim and paying through it under wine
+#   csharp  the package's file list (the Windows natives: the shipped DLLs, PE x86/x64), then
+#           laid out as NuGet restores it, the cashier demo and the binding's tests compiled
+#           with mcs against its assembly and run with mono (library from runtimes/linux-x64)
 # Reuses target/release and the Windows DLLs the windows leg built (run it first, as test-all.sh
 # does); a part whose toolchain is absent prints "SKIPPED (part): reason".
 set -uo pipefail
@@ -145,7 +148,58 @@ java_part() {
     echo "   java part: $((SECONDS - t)) s"
 }
 
+csharp_part() {
+    local t=$SECONDS nupkg listing f pkgdir app="$LEG_TMP/cs-app" tool
+    for tool in mcs mono zip unzip; do
+        command -v "$tool" >/dev/null || { echo "SKIPPED (csharp): no $tool"; return; }
+    done
+    [[ -f "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" && -f "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ]] ||
+        { echo "SKIPPED (csharp): no Windows DLLs in $WIN (the windows leg builds them)"; return; }
+    ran=1
+    echo "-- csharp: build the NuGet package"
+    bash "$ROOT/scripts/packages.sh" --out "$PKG" csharp || { fail "nupkg build"; return; }
+    nupkg="$PKG/CloudPay.Sdk.$VERSION.nupkg"
+    listing="$(unzip -Z1 "$nupkg")"
+    for f in '[Content_Types].xml' _rels/.rels CloudPay.Sdk.nuspec README.md LICENSE.txt \
+        lib/netstandard2.0/CloudPay.Sdk.dll lib/netstandard2.0/CloudPay.Sdk.xml \
+        runtimes/win-x86/native/CloudPayAPI_SDK_CPP.dll runtimes/win-x64/native/CloudPayAPI_SDK_CPP.dll \
+        runtimes/linux-x64/native/libCloudPayAPI_SDK_CPP.so; do
+        grep -qxF "$f" <<<"$listing" || fail "the package lacks $f"
+    done
+    unzip -p "$nupkg" CloudPay.Sdk.nuspec | grep -q "<id>CloudPay.Sdk</id>" || fail "nuspec id"
+    unzip -p "$nupkg" CloudPay.Sdk.nuspec | grep -q "<version>$VERSION</version>" || fail "nuspec version is not $VERSION"
+    echo "   $(basename "$nupkg"): $(wc -l <<<"$listing") entries, $(stat -c %s "$nupkg") B"
+
+    # Restored as NuGet lays a package out: <packages>/<id lower case>/<version>/.
+    pkgdir="$LEG_TMP/nuget-packages/cloudpay.sdk/$VERSION"
+    mkdir -p "$pkgdir"
+    unzip -q "$nupkg" -d "$pkgdir" && cp "$nupkg" "$pkgdir/cloudpay.sdk.$VERSION.nupkg"
+    cmp -s "$pkgdir/runtimes/win-x64/native/CloudPayAPI_SDK_CPP.dll" "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" &&
+        cmp -s "$pkgdir/runtimes/win-x86/native/CloudPayAPI_SDK_CPP.dll" "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ||
+        fail "runtimes/win-*/native/ do not hold the shipped Windows DLLs"
+    if command -v x86_64-w64-mingw32-objdump >/dev/null; then
+        x86_64-w64-mingw32-objdump -f "$pkgdir/runtimes/win-x64/native/CloudPayAPI_SDK_CPP.dll" | grep -q pei-x86-64 || fail "win-x64 DLL is not x64"
+        x86_64-w64-mingw32-objdump -f "$pkgdir/runtimes/win-x86/native/CloudPayAPI_SDK_CPP.dll" | grep -q pei-i386 || fail "win-x86 DLL is not x86"
+    fi
+    echo "-- csharp: a fresh program compiled against the package, run with mono"
+    # What a build does with a package reference: the lib/ assembly and, for the running
+    # runtime identifier, runtimes/<rid>/native/ are copied beside the program.
+    mkdir -p "$app"
+    cp "$pkgdir/lib/netstandard2.0/CloudPay.Sdk.dll" "$pkgdir/runtimes/linux-x64/native/libCloudPayAPI_SDK_CPP.so" "$app/"
+    mcs -nologo -warnaserror -langversion:7 -r:System.dll -r:"$pkgdir/lib/netstandard2.0/CloudPay.Sdk.dll" -out:"$app/CashierDemo.exe" \
+        "$ROOT/examples-csharp/CashierDemo.cs" "$ROOT/examples-csharp/DemoSupport.cs" || { fail "mcs CashierDemo against the package"; return; }
+    mcs -nologo -warnaserror -langversion:7 -r:System.dll -r:"$pkgdir/lib/netstandard2.0/CloudPay.Sdk.dll" -out:"$app/CloudPayTests.exe" \
+        "$ROOT/bindings/csharp/tests/CloudPayTests.cs" "$ROOT/examples-csharp/DemoSupport.cs" || { fail "mcs CloudPayTests against the package"; return; }
+    (cd "$LEG_TMP" && env -u LD_LIBRARY_PATH mono "$app/CashierDemo.exe" >"$app/demo.out" 2>&1) || { cat "$app/demo.out"; fail "CashierDemo from the package"; }
+    tail -n 2 "$app/demo.out"
+    (cd "$LEG_TMP" && env -u LD_LIBRARY_PATH mono "$app/CloudPayTests.exe" "$ROOT/include/cloud_pay.h" >"$app/tests.out" 2>&1) ||
+        { cat "$app/tests.out"; fail "CloudPayTests from the package"; }
+    tail -n 1 "$app/tests.out"
+    echo "   csharp part: $((SECONDS - t)) s"
+}
+
 python_part
 java_part
-[[ $ran == 1 ]] || skip "no package toolchain (python3, JDK + mingw)"
+csharp_part
+[[ $ran == 1 ]] || skip "no package toolchain (python3, JDK + mingw, mono)"
 exit $failed
