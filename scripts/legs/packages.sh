@@ -12,7 +12,8 @@
 #           laid out as NuGet restores it, the cashier demo and the binding's tests compiled
 #           with mcs against its assembly and run with mono (library from runtimes/linux-x64)
 # Reuses target/release and the Windows DLLs the windows leg built (run it first, as test-all.sh
-# does); a part whose toolchain is absent prints "SKIPPED (part): reason".
+# does); a part whose toolchain is absent prints "SKIPPED (part): reason". About a minute on
+# 2 cores (the venv and pip fetching pytest and setuptools take half of it).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -54,7 +55,7 @@ python_part() {
 
 # The jar's Windows natives without a Windows JRE: export tables and a mingw program under wine.
 java_windows_natives() { # jar
-    local jar="$1" x="$LEG_TMP/jar" jh natives platform arch wine warch want got
+    local jar="$1" x="$LEG_TMP/jar" jh natives platform arch pe src wine warch want got imports f
     jh="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
     rm -rf "$x" && mkdir -p "$x/h" && unzip -q "$jar" -d "$x/jar"
     javac -h "$x/h" -d "$x/h" "$ROOT/bindings/java/src/cloudpay/CloudPayNative.java" "$ROOT/bindings/java/src/cloudpay/NativeLibraries.java" ||
