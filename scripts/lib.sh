@@ -74,3 +74,8 @@ stop_sandbox() {
     fi
     if [[ -n "${LEG_TMP:-}" && -d "$LEG_TMP" ]]; then rm -rf "$LEG_TMP"; fi
 }
+
+# The SDK's version (Cargo.toml's workspace version), for package names.
+sdk_version() {
+    sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' "$ROOT/Cargo.toml"
+}

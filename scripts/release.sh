@@ -4,12 +4,16 @@
 #     INTEGRATION.md, include/cloud_pay.h,
 #     x86/ and x64/: CloudPayAPI_SDK_CPP.dll, .lib (MSVC), .dll.a (mingw), .def, unstripped/ copy
 #     examples/c, examples/csharp, bindings/{csharp,java,python}
+# and, beside it, the packages of scripts/packages.sh (Python wheels, the Java jar, the NuGet
+# package; --bundle-only leaves them out, as the windows leg does when it checks the bundle).
 # Packs what the Windows leg built (bash scripts/test-all.sh windows). Authenticode signing is
 # the shop's step: with CLOUDPAY_SIGN_CERT and CLOUDPAY_SIGN_KEY (PEM files) set, both DLLs are
 # signed with osslsigncode before packing (CLOUDPAY_SIGN_PASS for an encrypted key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+bundle_only=0
+[[ "${1:-}" == --bundle-only ]] && bundle_only=1
 
 version="$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json,sys; print([p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="cloud-pay-sdk"][0])')"
@@ -44,4 +48,6 @@ for b in csharp java python; do
         -exec install -D -m 644 {} "$stage/bindings/{}" \;)
 done
 (cd "$ROOT/dist" && rm -f "$name.zip" && zip -qr "$name.zip" "$name")
+# The packages take the DLLs as the bundle has them (signed when a certificate was given).
+[[ $bundle_only == 1 ]] || CLOUDPAY_WIN_X64_DIR="$stage/x64" CLOUDPAY_WIN_X86_DIR="$stage/x86" bash scripts/packages.sh --out "$ROOT/dist" >&2
 echo "$ROOT/dist/$name.zip"

@@ -6,6 +6,7 @@
 #   java     bindings/java (JNI shim, javac)          scripts/legs/java.sh
 #   python   bindings/python (ctypes, pytest)         scripts/legs/python.sh
 #   windows  x64/x86 DLLs, .def, wine64               scripts/legs/windows.sh
+#   packages wheel, jar, NuGet installed fresh       scripts/legs/packages.sh (after windows: packs its DLLs)
 #   console  sandbox web console, headless Chromium   scripts/legs/console.sh
 #   fuzz     every fuzz target, fixed budget          scripts/legs/fuzz.sh
 # A leg whose toolchain is absent prints "SKIPPED: <reason>" and does not fail the run.
@@ -17,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-LEGS=(c csharp java python windows console fuzz)
+LEGS=(c csharp java python windows packages console fuzz)
 if [[ $# -gt 0 ]]; then
     LEGS=("$@")
     CLOUDPAY_SKIP_CARGO_TEST=1

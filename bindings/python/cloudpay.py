@@ -154,10 +154,15 @@ def _default_library() -> str:
     if env:
         return env
     if sys.platform == "win32":
-        return "CloudPayAPI_SDK_CPP.dll"
-    if sys.platform == "darwin":
-        return "libCloudPayAPI_SDK_CPP.dylib"
-    return "libCloudPayAPI_SDK_CPP.so"
+        name = "CloudPayAPI_SDK_CPP.dll"
+    elif sys.platform == "darwin":
+        name = "libCloudPayAPI_SDK_CPP.dylib"
+    else:
+        name = "libCloudPayAPI_SDK_CPP.so"
+    # The wheel (cloudpay-sdk) packs the library beside this file; a path, so the loader's
+    # search path cannot substitute another copy.
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    return beside if os.path.isfile(beside) else name
 
 
 def _json_bytes(value: Union[str, bytes, dict, list, None]) -> Optional[bytes]:
@@ -179,8 +184,9 @@ class CloudPay:
     """The SDK's exports with typed codes. One per process is enough (the SDK is global)."""
 
     def __init__(self, library: Optional[str] = None):
-        """`library`: a path or a name for the dynamic loader; default $CLOUDPAY_SDK_LIB,
-        else libCloudPayAPI_SDK_CPP.so / CloudPayAPI_SDK_CPP.dll on the loader's path."""
+        """`library`: a path or a name for the dynamic loader; default $CLOUDPAY_SDK_LIB, else
+        libCloudPayAPI_SDK_CPP.so / CloudPayAPI_SDK_CPP.dll beside this file (as the wheel
+        installs it), else that name on the loader's path."""
         path = library or _default_library()
         try:
             self._cdecl = ctypes.CDLL(path)

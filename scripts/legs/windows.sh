@@ -249,7 +249,7 @@ fi
 echo "-- release bundle"
 w86="$TARGET_DIR/windows/i686-win7-windows-gnu" w64="$TARGET_DIR/windows/x86_64-win7-windows-gnu"
 if [[ -f "$w86/CloudPayAPI_SDK_CPP.lib" && -f "$w64/CloudPayAPI_SDK_CPP.lib" ]]; then
-    if zip="$(bash "$ROOT/scripts/release.sh" | tail -n 1)" && [[ -f "$zip" ]]; then
+    if zip="$(bash "$ROOT/scripts/release.sh" --bundle-only | tail -n 1)" && [[ -f "$zip" ]]; then
         top="$(basename "$zip" .zip)"
         listing="$(unzip -Z1 "$zip")"
         for f in INTEGRATION.md include/cloud_pay.h examples/c/cashier.c examples/csharp/CashierDemo.cs \

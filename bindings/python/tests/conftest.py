@@ -3,6 +3,8 @@
 scripts/legs/python.sh starts the sandbox and sets CLOUDPAY_SANDBOX_* and CLOUDPAY_SDK_LIB;
 run standalone (`pytest bindings/python`), this starts target/{release,debug}/cloud-pay-sandbox
 itself with a temporary --state-dir and kills it at the end.
+With CLOUDPAY_TEST_INSTALLED=1 (scripts/legs/packages.sh) the tests use the installed wheel:
+its `cloudpay` and the library inside it, not this folder's.
 """
 import os
 import pathlib
@@ -15,7 +17,9 @@ import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-sys.path.insert(0, str(HERE.parent))
+INSTALLED = os.environ.get("CLOUDPAY_TEST_INSTALLED") == "1"
+if not INSTALLED:
+    sys.path.insert(0, str(HERE.parent))
 
 import cloudpay  # noqa: E402
 
@@ -68,8 +72,15 @@ def conf(sandbox):
 
 @pytest.fixture(scope="session")
 def sdk(conf):
-    lib = os.environ.get("CLOUDPAY_SDK_LIB") or str(
-        pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "libCloudPayAPI_SDK_CPP.so")
+    if INSTALLED:
+        assert "CLOUDPAY_SDK_LIB" not in os.environ, "the installed wheel must load its own library"
+        assert HERE.parent not in pathlib.Path(cloudpay.__file__).resolve().parents, cloudpay.__file__
+        lib = None
+        bundled = pathlib.Path(cloudpay._default_library())
+        assert bundled.parent == pathlib.Path(cloudpay.__file__).resolve().parent, bundled
+    else:
+        lib = os.environ.get("CLOUDPAY_SDK_LIB") or str(
+            pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "libCloudPayAPI_SDK_CPP.so")
     s = cloudpay.CloudPay(lib)
     r = s.init(conf)
     assert r.code == cloudpay.Code.OK, r.errmsg

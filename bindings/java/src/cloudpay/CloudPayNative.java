@@ -10,8 +10,7 @@ public final class CloudPayNative {
     private CloudPayNative() {}
 
     static {
-        String shim = System.getProperty("cloudpay.jni");
-        if (shim != null) System.load(shim); else System.loadLibrary("cloudpay_jni");
+        NativeLibraries.load();   // property cloudpay.jni / cloudpay.native.dir, the jar's natives, java.library.path
     }
 
     public static native int init(byte[] conf);
