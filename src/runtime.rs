@@ -266,7 +266,14 @@ static INSTALLING: Mutex<()> = Mutex::new(());
 
 /// Runtimes that fini took out while calls of theirs may still run: the next init waits for
 /// them to end (each with its own deadline) before it opens the journal.
-static RETIRED: Mutex<Vec<(std::sync::Weak<Trade>, Instant)>> = Mutex::new(Vec::new());
+static RETIRED: Mutex<Vec<(Released, Instant)>> = Mutex::new(Vec::new());
+
+/// Set once a retired runtime's journal lock is released (see `journal::FolderLock`).
+type Released = Arc<std::sync::atomic::AtomicBool>;
+
+fn is_released(r: &Released) -> bool {
+    r.load(std::sync::atomic::Ordering::Acquire)
+}
 
 /// The running state, or `NotInitialised`.
 pub fn current() -> Result<Arc<Runtime>, SdkError> {
@@ -292,10 +299,10 @@ pub(crate) fn install_held(config: Config, _one: &parking_lot::MutexGuard<'stati
     // fails with a message naming the folder, and another folder is not held up.
     stop_current();
     let retired = std::mem::take(&mut *RETIRED.lock());
-    for (trade, deadline) in &retired {
-        wait_gone(trade, *deadline);
+    for (released, deadline) in &retired {
+        wait_released(released, *deadline);
     }
-    RETIRED.lock().extend(retired.into_iter().filter(|(t, _)| t.strong_count() > 0));
+    RETIRED.lock().extend(retired.into_iter().filter(|(r, _)| !is_released(r)));
     let fresh = Runtime::start(config)?;
     let notice = fresh.notice.clone();
     *CURRENT.write() = Some(fresh);
@@ -317,13 +324,15 @@ fn stop_current() {
     // A call: connect + reply, repeated once when nothing was sent and twice on status 103.
     let within = (c.connect_timeout + c.timeout + c.retry_pause) * 3 + Duration::from_secs(2);
     let mut retired = RETIRED.lock();
-    retired.retain(|(t, _)| t.strong_count() > 0);
-    retired.push((Arc::downgrade(&old.trade), Instant::now() + within));
+    retired.retain(|(r, _)| !is_released(r));
+    retired.push((old.trade.journal_released(), Instant::now() + within));
 }
 
-/// Waits until nothing holds `trade` any more; false when `deadline` came first.
-fn wait_gone(trade: &std::sync::Weak<Trade>, deadline: Instant) -> bool {
-    while trade.strong_count() > 0 {
+/// Waits until the retired journal's lock is released; false when `deadline` came first.
+/// (Not `Weak::strong_count() == 0`: that is true while the last holder is still dropping
+/// the journal, and an init then found the folder locked.)
+fn wait_released(released: &Released, deadline: Instant) -> bool {
+    while !is_released(released) {
         if Instant::now() >= deadline {
             return false;
         }

@@ -273,11 +273,12 @@ fn apply(r: &mut Recovery, e: Entry) {
 /// covered by another thread's fsync does not issue its own.
 pub struct Journal {
     path: PathBuf,
-    /// The open lock file: the exclusive lock lasts as long as this journal.
-    _lock: std::fs::File,
     file: Mutex<Writer>,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
+    /// The open lock file: the exclusive lock lasts as long as this journal (last field, so
+    /// it is released after the journal's own file is closed).
+    lock: FolderLock,
 }
 
 #[derive(Default)]
@@ -307,12 +308,23 @@ struct SyncState {
 }
 
 impl Journal {
+    /// Turns true once this journal is dropped and its folder lock released.
+    pub fn released(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.lock.released.clone()
+    }
+
     /// Opens (creating) the journal in `dir` and recovers it. A damaged tail is moved aside
     /// to `<file>.corrupt-<unix time>` and the file rewritten from what was valid.
     pub fn open(dir: &Path) -> std::io::Result<(Journal, Recovery)> {
         std::fs::create_dir_all(dir)?;
         let lock = lock_folder(dir)?;
-        let journal = Journal { path: dir.join(FILE), _lock: lock, file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }), sync: Mutex::new(SyncState::default()), synced_cv: Condvar::new() };
+        let journal = Journal {
+            path: dir.join(FILE),
+            file: Mutex::new(Writer { compact_at: COMPACT_AT, ..Writer::default() }),
+            sync: Mutex::new(SyncState::default()),
+            synced_cv: Condvar::new(),
+            lock: FolderLock { file: Some(lock), released: Arc::default() },
+        };
         let mut w = journal.file.lock();
         // A journal that exists but cannot be read fails init: recovering nothing from it would
         // leave its open orders unfollowed. The handle stays open for the first payment.
@@ -485,6 +497,21 @@ fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
     }
 }
 
+/// The held folder lock. `released` turns true only once the lock file is closed: an `Arc`'s
+/// count reaches zero before its value is dropped, so "nobody holds the journal" is not yet
+/// "the folder is free", and the next init waits for this flag instead.
+struct FolderLock {
+    file: Option<std::fs::File>,
+    released: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        self.released.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// The compaction limit after a compaction left `left` bytes (see `Writer::compact_at`).
 fn next_compaction(left: u64) -> u64 {
     (2 * left).max(COMPACT_AT)
@@ -577,7 +604,10 @@ mod tests {
         let (j, _) = Journal::open(&d).unwrap();
         let Err(e) = Journal::open(&d) else { panic!("two writers on one journal") };
         assert!(e.to_string().contains(&d.display().to_string()), "{e}");
+        let released = j.released();
+        assert!(!released.load(std::sync::atomic::Ordering::Acquire), "held while open");
         drop(j);
+        assert!(released.load(std::sync::atomic::Ordering::Acquire), "said released once dropped");
         assert!(Journal::open(&d).is_ok(), "free again once the first is closed");
         let _ = std::fs::remove_dir_all(&d);
     }

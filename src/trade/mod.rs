@@ -212,6 +212,11 @@ impl Trade {
         Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
     }
 
+    /// Turns true once this Trade is gone and its journal's folder lock released.
+    pub fn journal_released(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.journal.released()
+    }
+
     /// Takes over what a previous process (or configuration) left in the journal: resumes
     /// polling every unfinished order, keeps the tombstones' guards (re-entry stays -6 and is
     /// never cancelled) and the numbers of refunds whose outcome is unknown. Returns how many
