@@ -276,7 +276,7 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     let body = raw_query_body(&no);
     let mut raw = Raw::connect(&base, ca_pem.as_deref());
     // The SDK's own HTTP layer alone, same pre-built body: splits the gap between the two.
-    let transport = sdk::transport::Transport::new(ca_pem.as_deref(), Duration::from_secs(5), Duration::from_secs(15)).unwrap();
+    let transport = sdk::transport::Transport::new(&sdk::transport::Trust::Bundled(ca_pem.clone()), Duration::from_secs(5), Duration::from_secs(15)).unwrap();
     let n = 3000;
     // [raw, transport, SDK]: wall µs per call, CPU µs of the calling thread, allocations, bytes.
     let mut wall: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));

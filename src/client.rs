@@ -84,7 +84,7 @@ impl std::ops::Deref for Client {
 impl Client {
     /// Builds the client for a configuration. Nothing is sent.
     pub fn new(cfg: &Config) -> Result<Client, SdkError> {
-        let transport = Transport::new(cfg.extra_ca_pem.as_deref(), cfg.connect_timeout, cfg.timeout)?.with_proxy(cfg.proxy.clone());
+        let transport = Transport::new(&cfg.trust(), cfg.connect_timeout, cfg.timeout)?.with_proxy(cfg.proxy.clone());
         Ok(Client { channel: Channel::new(transport, cfg.domains.clone(), cfg.prober_dns, cfg.retry_pause), trade: cfg.trade.clone() })
     }
 

@@ -51,6 +51,7 @@ struct RawCommon {
     keep_alive_ping_interval: Option<f64>,
     proxy: Option<String>,
     allow_insecure_http: Option<bool>,
+    use_system_roots: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -79,7 +80,7 @@ const COMMON_KEYS: &[&str] = &[
     "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
     "scan_code_pay_query_order_interval", "prober_dns", "base_url", "ca_file", "state_dir", "timeout_ms",
     "connect_timeout_ms", "upload_monitor", "retry_pause_ms", "domain_list", "upload_monitor_interval",
-    "micro_pay_query_order_schedule", "keep_alive_ping_interval", "proxy", "allow_insecure_http",
+    "micro_pay_query_order_schedule", "keep_alive_ping_interval", "proxy", "allow_insecure_http", "use_system_roots",
 ];
 /// Keys of `trade_conf` this SDK reads (the fields of `RawTrade`).
 const TRADE_KEYS: &[&str] = &[
@@ -151,6 +152,9 @@ pub struct Config {
     pub domains: Vec<String>,
     /// Extra trusted root (PEM text), besides the built-in roots.
     pub extra_ca_pem: Option<String>,
+    /// `use_system_roots`: verify servers against the operating system's trust store instead
+    /// of the built-in roots (then `extra_ca_pem` is `None`: the two are exclusive).
+    pub use_system_roots: bool,
     /// Directory for every file the library writes.
     pub state_dir: PathBuf,
     /// Whole-request timeout.
@@ -259,6 +263,11 @@ fn optional(v: Option<String>) -> Option<String> {
 }
 
 impl Config {
+    /// What servers' certificates must chain to.
+    pub fn trust(&self) -> crate::transport::Trust {
+        if self.use_system_roots { crate::transport::Trust::System } else { crate::transport::Trust::Bundled(self.extra_ca_pem.clone()) }
+    }
+
     /// Parses CloudPayConf JSON text. Every error names the offending field.
     pub fn parse(text: &str) -> Result<Config, SdkError> {
         let raw: RawConf = crate::input::parse_json(text, "CloudPayConf").map_err(|e| SdkError::BadConfig(e.to_string()))?;
@@ -309,7 +318,12 @@ impl Config {
             Some(d) => PathBuf::from(d),
             None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
         };
+        let use_system_roots = c.use_system_roots.unwrap_or(false);
         let extra_ca_pem = match optional(c.ca_file) {
+            Some(_) if use_system_roots => {
+                return Err(bad("common_conf.ca_file", "cannot be combined with use_system_roots: true (add that CA to the system's trust store, or drop use_system_roots)"));
+            }
+            None if use_system_roots => None,
             Some(path) => Some(
                 std::fs::read_to_string(&path).map_err(|e| bad("common_conf.ca_file", &format!("cannot read {path}: {e}")))?,
             ),
@@ -335,6 +349,7 @@ impl Config {
             prober_dns,
             domains,
             extra_ca_pem,
+            use_system_roots,
             state_dir,
             timeout: millis(c.timeout_ms, 15_000, "common_conf.timeout_ms", 1)?,
             connect_timeout: millis(c.connect_timeout_ms, 5_000, "common_conf.connect_timeout_ms", 1)?,

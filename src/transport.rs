@@ -78,6 +78,16 @@ thread_local! {
     static RECEIVED: Cell<usize> = const { Cell::new(0) };
 }
 
+/// What a server's TLS certificate must chain to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Trust {
+    /// Mozilla's roots, built in, plus the PEM text of `ca_file` when one is configured.
+    Bundled(Option<String>),
+    /// The operating system's trust store (`use_system_roots`), through ureq's platform
+    /// verifier: for shops whose network inspects TLS with a CA their IT installed there.
+    System,
+}
+
 /// The shared HTTP client: one ureq agent (its pool serves any number of hosts).
 pub struct Transport {
     agent: ureq::Agent,
@@ -94,22 +104,28 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Builds the client: Mozilla roots plus the configured CA, the configured timeouts
+    /// Builds the client: the roots `trust` names, the configured timeouts
     /// (`timeout` bounds a whole request, from resolving the host to the last reply byte;
     /// `connect_timeout` bounds resolving, connecting, the proxy tunnel and the TLS handshake).
-    pub fn new(extra_ca_pem: Option<&str>, connect_timeout: Duration, timeout: Duration) -> Result<Transport, SdkError> {
-        let mut roots: Vec<ureq::tls::Certificate<'static>> =
-            webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
-        if let Some(pem) = extra_ca_pem {
-            let before = roots.len();
-            for c in CertificateDer::pem_slice_iter(pem.as_bytes()).filter_map(Result::ok) {
-                roots.push(ureq::tls::Certificate::from_der(c.as_ref()).to_owned());
+    pub fn new(trust: &Trust, connect_timeout: Duration, timeout: Duration) -> Result<Transport, SdkError> {
+        let roots = match trust {
+            Trust::System => ureq::tls::RootCerts::PlatformVerifier,
+            Trust::Bundled(extra_ca_pem) => {
+                let mut roots: Vec<ureq::tls::Certificate<'static>> =
+                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+                if let Some(pem) = extra_ca_pem {
+                    let before = roots.len();
+                    for c in CertificateDer::pem_slice_iter(pem.as_bytes()).filter_map(Result::ok) {
+                        roots.push(ureq::tls::Certificate::from_der(c.as_ref()).to_owned());
+                    }
+                    if roots.len() == before {
+                        return Err(SdkError::BadConfig("common_conf.ca_file: no PEM certificate found".into()));
+                    }
+                }
+                ureq::tls::RootCerts::Specific(Arc::new(roots))
             }
-            if roots.len() == before {
-                return Err(SdkError::BadConfig("common_conf.ca_file: no PEM certificate found".into()));
-            }
-        }
-        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots))).build();
+        };
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
         let mut t = Transport {
             agent: ureq::Agent::new_with_defaults(),
             tls,

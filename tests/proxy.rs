@@ -8,7 +8,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use CloudPayAPI_SDK_CPP::transport::{Proxy, Transport, TransportError};
+use CloudPayAPI_SDK_CPP::transport::{Proxy, Transport, TransportError, Trust};
 use base64::Engine as _;
 use cloud_pay_protocol::Endpoint;
 use common::*;
@@ -135,7 +135,7 @@ fn ping_ok(body: &[u8]) -> bool {
 }
 
 fn transport(ca: Option<&str>, proxy: &str) -> Transport {
-    Transport::new(ca, Duration::from_secs(2), Duration::from_secs(5)).unwrap().with_proxy(Some(Proxy::parse(proxy).unwrap()))
+    Transport::new(&Trust::Bundled(ca.map(str::to_owned)), Duration::from_secs(2), Duration::from_secs(5)).unwrap().with_proxy(Some(Proxy::parse(proxy).unwrap()))
 }
 
 fn not_sent(r: Result<Vec<u8>, TransportError>) -> String {

@@ -6,12 +6,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::transport::{Transport, TransportError};
+use CloudPayAPI_SDK_CPP::transport::{Transport, TransportError, Trust};
 use cloud_pay_protocol::Endpoint;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
 
 fn transport(ca: Option<&str>, timeout: Duration) -> Transport {
-    Transport::new(ca, Duration::from_secs(2), timeout).unwrap()
+    Transport::new(&Trust::Bundled(ca.map(str::to_owned)), Duration::from_secs(2), timeout).unwrap()
 }
 
 fn ping_ok(body: &[u8]) -> bool {

@@ -27,7 +27,7 @@ use crate::client::{Channel, Exchange};
 use crate::config::Config;
 use crate::error::SdkError;
 use crate::secret::Secret;
-use crate::transport::{Proxy, Transport};
+use crate::transport::{Proxy, Transport, Trust};
 use store::{KEY_FILE, Key, Kind, LOGIN_FILE};
 
 /// Longest QR validity accepted from a server: bounds how long an approval and its
@@ -103,6 +103,7 @@ struct LoginRequest {
     ca_file: Option<String>,
     proxy: Option<String>,
     allow_insecure_http: Option<i64>,
+    use_system_roots: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -131,7 +132,7 @@ impl Purpose {
 #[derive(Clone)]
 struct Server {
     url: String,
-    ca_pem: Option<String>,
+    trust: Trust,
     proxy: Option<Proxy>,
     /// authen_key of the running configuration for this merchant: replies must carry its HMAC.
     verify: Option<Secret>,
@@ -160,14 +161,14 @@ impl Server {
     /// One channel per server settings, shared by every QR code: an abandoned QR code keeps
     /// no connection of its own.
     fn channel(&self) -> Result<Arc<Channel>, SdkError> {
-        let id = format!("{}\n{}\n{}", self.url, self.ca_pem.as_deref().unwrap_or(""), self.proxy.as_ref().map(Proxy::url).unwrap_or_default());
+        let id = format!("{}\n{:?}\n{}", self.url, self.trust, self.proxy.as_ref().map(Proxy::url).unwrap_or_default());
         let mut st = STATE.lock();
         if let Some((k, ch)) = &st.bootstrap
             && *k == id
         {
             return Ok(ch.clone());
         }
-        let transport = Transport::new(self.ca_pem.as_deref(), Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(self.proxy.clone());
+        let transport = Transport::new(&self.trust, Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(self.proxy.clone());
         let ch = Arc::new(Channel::new(transport, vec![self.url.clone()], false, Duration::from_secs(3)));
         st.bootstrap = Some((id, ch.clone()));
         Ok(ch)
@@ -315,12 +316,15 @@ fn held_key(out_sub_mch_id: &str) -> Option<Secret> {
 fn request_server(req: &LoginRequest) -> Result<Server, SdkError> {
     let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(none_if_empty(req.base_url.clone()));
     let url = crate::config::normalize_base_url(url.as_deref().unwrap_or(crate::config::DEFAULT_BASE_URL), "base_url", true).map_err(SdkError::BadInput)?;  // http: Server::check_http decides
-    let ca_pem = match none_if_empty(req.ca_file.clone()) {
-        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?),
-        None => None,
+    let system = req.use_system_roots == Some(1);
+    let trust = match none_if_empty(req.ca_file.clone()) {
+        Some(_) if system => return Err(SdkError::BadInput("ca_file cannot be combined with use_system_roots: 1 (add that CA to the system's trust store)".into())),
+        Some(p) => Trust::Bundled(Some(std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?)),
+        None if system => Trust::System,
+        None => Trust::Bundled(None),
     };
     let proxy = none_if_empty(req.proxy.clone()).map(|p| Proxy::parse(&p)).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
-    Ok(Server { url, ca_pem, proxy, verify: None, allow_insecure_http: req.allow_insecure_http == Some(1) })
+    Ok(Server { url, trust, proxy, verify: None, allow_insecure_http: req.allow_insecure_http == Some(1) })
 }
 
 fn qr_output(r: &t::ClientInitializeResult) -> Value {
@@ -632,7 +636,7 @@ pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
             let tc = &rt.config.trade;
             let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
             let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-            let server = Server { url, ca_pem: rt.config.extra_ca_pem.clone(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
+            let server = Server { url, trust: rt.config.trust(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
             (id, rt.config.state_dir.clone(), server)
         }
         (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
@@ -663,7 +667,7 @@ mod tests {
     use super::*;
 
     fn http(url: &str, allow: bool, verify: bool) -> Result<(), SdkError> {
-        Server { url: url.into(), ca_pem: None, proxy: None, verify: verify.then(|| Secret::new("k".into())), allow_insecure_http: allow }.check_http()
+        Server { url: url.into(), trust: Trust::Bundled(None), proxy: None, verify: verify.then(|| Secret::new("k".into())), allow_insecure_http: allow }.check_http()
     }
 
     #[test]
