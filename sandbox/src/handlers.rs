@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::config::{MerchantConfig, SandboxConfig};
+use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
 use crate::control::Shared;
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
 use crate::http::{HttpReply, ReplyAction};
@@ -187,7 +187,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     }
     let cfg = sh.cfg.read().clone();
     let log_id = sh.next_log_id();
-    let reply_for = |m: Option<&MerchantConfig>, o: &Outcome| seal(ep, m, o, log_id);
+    let reply_for = |m: Option<&MerchantConfig>, o: &Outcome| seal(ep, m, o, log_id, cfg.reply_style);
 
     let env = match RequestEnvelope::parse(body) {
         Ok(e) => e,
@@ -291,7 +291,8 @@ fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, r
 
 /// Seals an outcome: response_content text plus, for 0/102/103/104 with a known merchant,
 /// the HMAC over exactly that text. Returns the reply and the content text.
-fn seal(ep: Endpoint, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64) -> (HttpReply, String) {
+/// The text is written in the configured reply style before the HMAC is computed over it.
+fn seal(ep: Endpoint, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64, style: ReplyStyle) -> (HttpReply, String) {
     let resp = Response::<Value> {
         status: o.status,
         description: o.description.clone(),
@@ -300,7 +301,7 @@ fn seal(ep: Endpoint, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64) -> (
         result: if o.status == 0 { o.result.clone() } else { None },
         raw_result: None,
     };
-    let content = resp.to_content(ep);
+    let content = style.apply(resp.to_content(ep));
     let key = m.filter(|_| status::carries_authen(o.status)).map(|m| m.authen_key.as_bytes());
     let env = ResponseEnvelope::seal(content.clone(), key);
     (HttpReply::json(200, env.to_body()), content)
