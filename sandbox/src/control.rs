@@ -19,6 +19,10 @@ use crate::state::{LoginStatus, Store};
 use crate::trade;
 use crate::util::now_ms;
 
+/// log_ids start above 2^31, as the real server's do (e.g. 3594950898): clients must read
+/// them as int64 / uint32.
+pub const FIRST_LOG_ID: i64 = 3_000_000_000;
+
 /// State shared by the listeners, the connection threads and [`Control`].
 pub struct Shared {
     /// Configuration (knobs may change at run time).
@@ -56,7 +60,7 @@ impl Shared {
             .iter()
             .filter_map(|m| VerifyingKey::from_pem(&m.public_key_pem).ok().map(|k| (m.out_sub_mch_id.clone(), k)))
             .collect();
-        let log_id = store.log_id.max(100_000);
+        let log_id = store.log_id.max(FIRST_LOG_ID);
         let delay = cfg.refund_success_after_ms;
         Shared {
             cfg: RwLock::new(cfg),
