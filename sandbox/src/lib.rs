@@ -8,6 +8,7 @@ mod bootstrap;
 pub mod config;
 mod console;
 mod control;
+mod dashboard;
 pub mod faults;
 mod handlers;
 mod http;
@@ -30,6 +31,7 @@ use std::thread::JoinHandle;
 
 pub use config::{DeviceConfig, MerchantConfig, REPLY_STYLE_ENV, ReplyStyle, SandboxConfig, ShopConfig, StaffConfig};
 pub use control::Control;
+pub use dashboard::{CustomerAction, RefundOutcome};
 pub use faults::{FaultKind, FaultPhase, FaultRule};
 pub use pay::ScanAction;
 pub use refund::FAIL_MARKER;
