@@ -226,3 +226,23 @@ impl MerchantConfig {
         if self.ali_author_codes.is_empty() { (25..=30).map(|n| n.to_string()).collect() } else { self.ali_author_codes.clone() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_style_keeps_the_json_and_leaves_only_ascii() {
+        let v = serde_json::json!({"d": "操作成功。", "u": "https://qr.alipay.com/x", "e": "🍵", "q": "a\"b\\c"});
+        let text = ReplyStyle::Escaped.apply(v.to_string());
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains(r"\u64cd\u4f5c\u6210\u529f\u3002") && text.contains(r"https:\/\/qr.alipay.com\/x"), "{text}");
+        assert!(text.contains(r"\ud83c\udf75"), "surrogate pair: {text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+        assert_eq!(ReplyStyle::Raw.apply(v.to_string()), v.to_string());
+        assert_eq!(ReplyStyle::Escaped.apply("{\"a\":1}".into()), "{\"a\":1}");
+        assert_eq!((ReplyStyle::parse(" RAW "), ReplyStyle::parse("escaped"), ReplyStyle::parse("x")), (Some(ReplyStyle::Raw), Some(ReplyStyle::Escaped), None));
+        let c: SandboxConfig = serde_json::from_str(r#"{"reply_style":"raw"}"#).unwrap();
+        assert_eq!((c.reply_style, SandboxConfig::default().reply_style), (ReplyStyle::Raw, ReplyStyle::Escaped));
+    }
+}
