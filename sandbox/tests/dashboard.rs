@@ -28,6 +28,39 @@ fn act(ctl: &Client, action: &str, body: Value) -> (u16, Value) {
     (code, json(&body))
 }
 
+fn matrix(q: &qrcode::QrCode) -> Vec<Vec<bool>> {
+    let n = q.width();
+    let colors = q.to_colors();
+    (0..n).map(|r| (0..n).map(|c| colors[r * n + c] == qrcode::Color::Dark).collect()).collect()
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let start = tag.find(&format!(" {name}=\"")).unwrap_or_else(|| panic!("no {name} in {tag}")) + name.len() + 3;
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+/// The module matrix of the qrcode crate's SVG (a 4-module quiet zone; each dark rectangle
+/// is `M{x} {y}h{w}v{h}H{x}V{y}` in pixels), as tests/console.rs reads the login page's.
+fn svg_modules(svg: &str, modules: usize) -> Vec<Vec<bool>> {
+    let svg = &svg[svg.find("<svg").expect("an svg element")..];
+    let tag = &svg[..svg.find('>').unwrap()];
+    let width: usize = attr(tag, "width").parse().unwrap();
+    assert!(width >= 200 && width.is_multiple_of(modules + 8), "{width}px for {modules} modules");
+    let unit = width / (modules + 8);
+    let d = attr(&svg[svg.find("<path").expect("a path")..], "d");
+    let mut m = vec![vec![false; modules]; modules];
+    for rect in d.split('M').filter(|s| !s.is_empty()) {
+        let n: Vec<usize> = rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let [x, y, w, h, ..] = n[..] else { panic!("unexpected path segment {rect}") };
+        for row in y / unit..(y + h) / unit {
+            for col in x / unit..(x + w) / unit {
+                m[row - 4][col - 4] = true;
+            }
+        }
+    }
+    m
+}
+
 fn order_json(ctl: &Client, no: &str) -> Value {
     let (code, v) = act(ctl, "order", json!({"out_trade_no": no}));
     assert_eq!(code, 200, "{v}");
@@ -167,6 +200,8 @@ fn orders_list_is_newest_first_with_refunds_and_waiting_flags() {
     assert_eq!(code, 200);
     let svg = String::from_utf8(svg).unwrap();
     assert!(svg.contains("<svg") && svg.ends_with("</svg>"), "{svg}");
+    let want = qrcode::QrCode::new(rows[0]["code_url"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(svg_modules(&svg, want.width()), matrix(&want), "the image encodes the order's code_url");
     assert_eq!(root.get("sandbox/console/qr?out_trade_no=sz0100testNONE").0, 404);
 
     // The page carries the parts the script and the browser test use.
