@@ -214,6 +214,8 @@ fn orders_list_is_newest_first_with_refunds_and_waiting_flags() {
     for action in ["'customer'", "'refund_outcome'", "'fault'", "post('orders'"] {
         assert!(page.contains(action), "page does not use {action}");
     }
+    // Data reach the page as DOM text only: no HTML is ever built from it.
+    assert!(!page.contains("innerHTML") && !page.contains("insertAdjacentHTML") && !page.contains("document.write"));
 }
 
 #[test]
