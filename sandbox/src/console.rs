@@ -560,7 +560,7 @@ const DASH_SCRIPT: &str = r#"
       if (!(o.refunds || []).length) { rf.appendChild(el('span', '—', 'muted')); }
       tr.appendChild(rf);
       var qr = el('td');
-      if (o.code_url) {
+      if (o.code_url && o.waiting) {
         var img = el('img', null, 'qr');
         img.alt = 'QR code of ' + o.code_url;
         img.src = '/sandbox/console/qr?out_trade_no=' + encodeURIComponent(o.out_trade_no);

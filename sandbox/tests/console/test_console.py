@@ -317,9 +317,13 @@ def wait_badge(browser, css, word):
     WebDriverWait(browser, WAIT).until(lambda d: badge_text(d, css) == word)
 
 
-def screenshot(browser, name):
+def screenshot(browser, name, element_id=None):
+    """Saves the page, scrolled to the top or to the element with that id."""
     path = SCREENSHOT_DIR / f"cloud-pay-console-dashboard-{name}.png"
-    browser.execute_script("window.scrollTo(0, 0)")
+    if element_id:
+        browser.execute_script("document.getElementById(arguments[0]).scrollIntoView({block: 'center'})", element_id)
+    else:
+        browser.execute_script("window.scrollTo(0, 0)")
     assert browser.save_screenshot(str(path))
     assert path.stat().st_size > 5000
     print(f"screenshot: {path}")
@@ -418,9 +422,10 @@ def test_dashboard_refunds_faults_and_qr_code(sandbox, browser):
     states = {x["out_refund_no"]: x["state"] for x in control(sandbox, "order", {"out_trade_no": paid})[1]["refunds"]}
     assert states == {refunds[0]: 3, refunds[1]: 2}, states
 
-    # The customer scans and pays the QR order from the page.
+    # The customer scans and pays the QR order from the page; its QR code is then gone.
     click(browser, f'tr[data-order="{qr_no}"] button.pay')
     wait_badge(browser, f'tr[data-order="{qr_no}"] [data-role=order-status]', "paid")
+    assert not row(browser, qr_no).find_elements(By.CSS_SELECTOR, "img.qr")
 
     # A fault for the next 2 query_order requests: status 3 twice, then through.
     Select(browser.find_element(By.ID, "fault-endpoint")).select_by_value("query_order")
@@ -430,7 +435,7 @@ def test_dashboard_refunds_faults_and_qr_code(sandbox, browser):
     times.send_keys("2")
     browser.find_element(By.ID, "fault-add").click()
     WebDriverWait(browser, WAIT).until(lambda d: "Status3 on query_order, 2 more" in d.find_element(By.ID, "fault-list").text)
-    screenshot(browser, "4-fault")
+    screenshot(browser, "4-fault", "fault-list")
     query = {"pay_mch_key": {"out_mch_id": MCH, "out_sub_mch_id": SUB_MCH, "out_shop_id": SHOP}, "out_trade_no": paid,
              "order_client": {"device_id": "dev01", "staff_id": "1001", "terminal_type": 1}}
     assert [signed(sandbox, "query_order", dict(query, nonce_str=secrets.token_hex(8)))["status"] for _ in range(3)] == [3, 3, 0]
