@@ -8,6 +8,12 @@
  *      terminal, the (sandbox) customer scans and pays, the cashier waits for the result.
  * Run against the local sandbox (scripts/legs/c.sh starts it and sets the environment).
  * Exits 0 when every step gave the expected result, 1 otherwise.
+ *
+ * --wait-for-customer: only steps 1-3, with a payment code whose (sandbox) customer never
+ * confirms by himself: the order stays "paying" until someone presses "Customer pays" (or
+ * "Customer cancels") in the sandbox dashboard, /sandbox/console/. Waits up to
+ * CLOUDPAY_WAIT_SECS (default 120) and exits 0 only if the order ends paid (query_order 0).
+ * --no-qr: do not print the scan-code QR code in the terminal.
  */
 #include "cloud_pay.h"
 #include "demo_util.h"
@@ -45,19 +51,64 @@ static int wait_for_order(const char *out_trade_no, int trade_type, int timeout_
     }
 }
 
+/* --wait-for-customer: a payment the tester finishes by hand in the sandbox dashboard. */
+static int pay_and_wait_for_customer(void) {
+    char out_trade_no[40], req[512];
+    const char *secs = getenv("CLOUDPAY_WAIT_SECS");
+    int timeout_ms = (secs && atoi(secs) > 0 ? atoi(secs) : 120) * 1000;
+    int rc;
+
+    /* Sandbox payment code 13 9 4 ...: WeChat, the customer never confirms by himself. */
+    demo_order_no(out_trade_no, sizeof out_trade_no, "W", 1);
+    printf("[2] cloud_pay_micro_pay %s, 12.34 CNY, WeChat payment code 139400...\n", out_trade_no);
+    printf("    waiting for the customer: press \"Customer pays\" for order %s in the sandbox dashboard\n",
+           out_trade_no);
+    fflush(stdout); /* a test reads this line while micro_pay waits */
+    snprintf(req, sizeof req,
+             "{\"out_trade_no\":\"%s\",\"author_code\":\"139400000000000000\",\"total_fee\":1234,"
+             "\"fee_type\":\"CNY\",\"body\":\"Demo shop - tea\"}",
+             out_trade_no);
+    rc = cloud_pay_micro_pay(req, out, (int)sizeof out);
+    printf("    micro_pay -> %d\n", rc);
+    printf("[3] waiting for the result with cloud_pay_query_order (up to %d s)\n", timeout_ms / 1000);
+    fflush(stdout);
+    rc = wait_for_order(out_trade_no, 1, timeout_ms);
+    printf("    query_order -> code %d, state %lld\n", rc, json_int(out, "state", -1));
+    EXPECT(rc == CLOUD_PAY_ORDER_PAID, "the customer paid");
+    EXPECT(json_int(out, "state", -1) == CLOUD_PAY_STATE_SUCCESS, "state SUCCESS");
+    EXPECT(cloud_pay_fini() == CLOUD_PAY_OK, "fini");
+    if (failures) {
+        printf("cashier: %d check(s) FAILED\n", failures);
+        return 1;
+    }
+    printf("cashier: OK - the customer paid 12.34 (code %d)\n", rc);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     char conf[2048], out_trade_no[40], out_refund_no[48], req[1024], code_url[512];
-    int rc;
+    int rc, i;
     long long state, start;
-    int show_qr = !(argc > 1 && strcmp(argv[1], "--no-qr") == 0);
+    int show_qr = 1, wait_for_customer = 0;
     qr_code qr;
 
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-qr") == 0) {
+            show_qr = 0;
+        } else if (strcmp(argv[i], "--wait-for-customer") == 0) {
+            wait_for_customer = 1;
+        } else {
+            fprintf(stderr, "usage: cashier [--no-qr] [--wait-for-customer]\n");
+            return 2;
+        }
+    }
     if (demo_conf(conf, sizeof conf) != 0) return 2;
 
     printf("[1] cloud_pay_init (demo merchant, TEST-ONLY keys) against %s\n", getenv("CLOUDPAY_SANDBOX_HTTPS"));
     rc = cloud_pay_init(conf);
     EXPECT(rc == CLOUD_PAY_OK, "init");
     if (rc != CLOUD_PAY_OK) return 1;
+    if (wait_for_customer) return pay_and_wait_for_customer();
 
     /* Sandbox payment code 13 9 1 020 ...: WeChat, the customer enters a password, pays after 2.0 s. */
     demo_order_no(out_trade_no, sizeof out_trade_no, "C", 1);

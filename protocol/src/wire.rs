@@ -32,7 +32,7 @@ integer_fields! {
     "algorithm", "amount", "api_version", "authen_type", "authorize_terminal_type", "cash_fee",
     "cash_refund_fee", "channel", "compress_type", "contribute_type", "coordinate_type",
     "cost_price", "coupon_count", "coupon_fee", "coupon_refund_count", "coupon_refund_fee",
-    "create_time", "current_trade_state", "device_shift_type", "device_type", "discountable_amount",
+    "create_time", "current_trade_state", "date", "device_shift_type", "device_type", "discountable_amount",
     "distinct_payer_count", "end_time", "exchange_rate", "expect_trade_state", "freeze_fee",
     "gmt_close", "gmt_refund", "inner_refund_success_time", "interface", "internal_status",
     "interval", "invoice_amount", "last_update_time", "level", "log_id", "manager_type",

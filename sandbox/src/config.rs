@@ -1,5 +1,6 @@
 //! Sandbox configuration: merchants (JSON file or the built-in TEST-ONLY demo) and behaviour knobs.
 
+use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
@@ -26,6 +27,58 @@ pub struct SandboxConfig {
     pub monitor_interval_secs: i64,
     /// One line per `/cpay` request on stderr (endpoint, order number, status; never codes or keys).
     pub log_requests: bool,
+    /// How `response_content` is written: `escaped` (default, as the real server often does:
+    /// non-ASCII as `\uXXXX`, `/` as `\/`) or `raw` (UTF-8, plain slashes). The environment
+    /// variable [`REPLY_STYLE_ENV`] overrides it when the sandbox starts.
+    pub reply_style: ReplyStyle,
+}
+
+/// Environment variable that overrides `reply_style` at start (`raw` or `escaped`).
+pub const REPLY_STYLE_ENV: &str = "CLOUDPAY_SANDBOX_REPLY_STYLE";
+
+/// How reply JSON text is written (the HMAC always covers the exact bytes sent).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyStyle {
+    /// Non-ASCII as `\uXXXX` (UTF-16 surrogate pairs beyond the BMP) and `/` as `\/`.
+    #[default]
+    Escaped,
+    /// UTF-8 text and plain `/`.
+    Raw,
+}
+
+impl ReplyStyle {
+    /// Parses `raw` / `escaped` (case-insensitive).
+    pub fn parse(s: &str) -> Option<ReplyStyle> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "raw" => Some(ReplyStyle::Raw),
+            "escaped" => Some(ReplyStyle::Escaped),
+            _ => None,
+        }
+    }
+
+    /// Rewrites serialised JSON text in this style. Non-ASCII characters and `/` only occur
+    /// inside string literals of JSON text, so escaping them character by character keeps
+    /// the text equal as JSON.
+    pub fn apply(self, json: String) -> String {
+        if self == ReplyStyle::Raw || json.bytes().all(|b| b.is_ascii() && b != b'/') {
+            return json;
+        }
+        let mut out = String::with_capacity(json.len() + json.len() / 2);
+        for c in json.chars() {
+            match c {
+                '/' => out.push_str("\\/"),
+                c if c.is_ascii() => out.push(c),
+                c => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{u:04x}");
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Default for SandboxConfig {
@@ -38,6 +91,7 @@ impl Default for SandboxConfig {
             legacy_strict_sign: false,
             monitor_interval_secs: 60,
             log_requests: false,
+            reply_style: ReplyStyle::Escaped,
         }
     }
 }
@@ -170,5 +224,25 @@ impl MerchantConfig {
     /// Alipay payment-code prefixes.
     pub fn ali_prefixes(&self) -> Vec<String> {
         if self.ali_author_codes.is_empty() { (25..=30).map(|n| n.to_string()).collect() } else { self.ali_author_codes.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_style_keeps_the_json_and_leaves_only_ascii() {
+        let v = serde_json::json!({"d": "操作成功。", "u": "https://qr.alipay.com/x", "e": "🍵", "q": "a\"b\\c"});
+        let text = ReplyStyle::Escaped.apply(v.to_string());
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains(r"\u64cd\u4f5c\u6210\u529f\u3002") && text.contains(r"https:\/\/qr.alipay.com\/x"), "{text}");
+        assert!(text.contains(r"\ud83c\udf75"), "surrogate pair: {text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+        assert_eq!(ReplyStyle::Raw.apply(v.to_string()), v.to_string());
+        assert_eq!(ReplyStyle::Escaped.apply("{\"a\":1}".into()), "{\"a\":1}");
+        assert_eq!((ReplyStyle::parse(" RAW "), ReplyStyle::parse("escaped"), ReplyStyle::parse("x")), (Some(ReplyStyle::Raw), Some(ReplyStyle::Escaped), None));
+        let c: SandboxConfig = serde_json::from_str(r#"{"reply_style":"raw"}"#).unwrap();
+        assert_eq!((c.reply_style, SandboxConfig::default().reply_style), (ReplyStyle::Raw, ReplyStyle::Escaped));
     }
 }

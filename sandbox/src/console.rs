@@ -43,6 +43,18 @@ pub fn route(sh: &Arc<Shared>, req: &Request, rest: &str) -> HttpReply {
             Some(v) => HttpReply::html(200, login_page(&v)),
             None => not_found(&format!("No login with activator “{activator}”.")),
         },
+        "/qr" => {
+            let no = query_param(&req.query, "out_trade_no").unwrap_or_default();
+            let url = sh.store.lock().orders.get(&no).and_then(|o| o.code_url.clone());
+            match url {
+                Some(u) => {
+                    let mut r = HttpReply::text(200, &qr_svg_document(&u));
+                    r.content_type = "image/svg+xml";
+                    r
+                }
+                None => HttpReply::json(404, json!({"error": format!("no scan-code order {no}")}).to_string()),
+            }
+        }
         "/status" => match view(sh, &activator) {
             Some(v) => HttpReply::json(200, v.json().to_string()),
             None => HttpReply::json(404, json!({"error": format!("no login with activator {activator}")}).to_string()),
@@ -200,6 +212,14 @@ pub fn qr_svg(text: &str) -> String {
     // The renderer writes a standalone document: drop the XML declaration and name the element.
     let start = doc.find("<svg").unwrap_or(0);
     doc[start..].replacen("<svg ", "<svg id=\"qr\" role=\"img\" aria-label=\"QR code of the login URL\" ", 1)
+}
+
+/// A standalone SVG document of the QR code of `text` (for `<img src=…>`).
+fn qr_svg_document(text: &str) -> String {
+    match QrCode::new(text.as_bytes()) {
+        Ok(code) => code.render::<svg::Color>().min_dimensions(200, 200).dark_color(svg::Color("#000")).light_color(svg::Color("#fff")).build(),
+        Err(_) => "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\" height=\"1\"/>".to_owned(),
+    }
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:52rem;padding:0 1rem;color:#1d2330;background:#f5f6f8}\
@@ -395,13 +415,206 @@ fn index_page(sh: &Shared) -> String {
             "<table id=\"logins\"><tr><th>Activator</th><th>Merchant</th><th>Shop</th><th>Status</th><th>Left</th><th>Created (China time)</th></tr>{rows}</table>"
         )
     };
+    let mut endpoints = String::from("<option value=\"\">any endpoint</option>");
+    for ep in cloud_pay_protocol::Endpoint::ALL {
+        let _ = write!(endpoints, "<option value=\"{p}\">{p}</option>", p = ep.path());
+    }
     let body = format!(
-        "<h1>Security logins <small>Cloud Pay sandbox console</small></h1>
-<div class=\"card\"><p><span id=\"pending-count\">{pending}</span> pending. <a href=\"/sandbox/console/\">Refresh</a></p>{table}</div>
-<p class=\"muted\">Control API: <a href=\"/sandbox/\">/sandbox/</a></p>"
+        "<style>{DASH_STYLE}</style>
+<h1>Sandbox dashboard <small>Cloud Pay sandbox console · orders refresh every second</small></h1>
+<div class=\"card\"><h2>Orders and refunds</h2>
+<p id=\"orders-empty\" class=\"muted\">No orders yet. A cashier's <code>micro_pay</code> or <code>scan_code_pay</code> creates one.</p>
+<table id=\"orders\" hidden><thead><tr><th>Order</th><th>Kind</th><th>Amount</th><th>State</th><th>Customer</th><th>Refunds</th><th>QR code</th></tr></thead>
+<tbody id=\"order-rows\"></tbody></table>
+<p id=\"dash-message\" role=\"alert\"></p></div>
+<div class=\"card\"><h2>Faults</h2>
+<div class=\"actions\">
+<select id=\"fault-endpoint\">{endpoints}</select>
+<select id=\"fault-kind\">
+<option value=\"DropMidReply\">drop the reply midway</option>
+<option value=\"ResetBeforeReply\">close the connection, no reply</option>
+<option value=\"Delay\">delay past the timeout</option>
+<option value=\"Status3\">status 3 (unknown)</option>
+<option value=\"Status103\">status 103 (retry)</option>
+<option value=\"BadHmac\">bad HMAC</option>
+<option value=\"ReEntry407\">status 104 + 407 (re-entry)</option>
+</select>
+<label>ms <input id=\"fault-ms\" type=\"number\" value=\"16000\" min=\"0\"></label>
+<label>next <input id=\"fault-times\" type=\"number\" value=\"1\" min=\"1\"> request(s)</label>
+<label>order <input id=\"fault-order\" placeholder=\"any\"></label>
+<button id=\"fault-add\" type=\"button\" class=\"act\">Switch on</button>
+<button id=\"fault-clear\" type=\"button\" class=\"act warn\">Clear all</button>
+</div>
+<p class=\"muted\">The SDK's default request timeout is 15 s: a 16 s delay goes past it.</p>
+<ul id=\"fault-list\"></ul></div>
+<div class=\"card\"><h2>Security logins</h2><p><span id=\"pending-count\">{pending}</span> pending. <a href=\"/sandbox/console/\">Refresh</a></p>{table}</div>
+<p class=\"muted\">Every button is a POST to the control API (<a href=\"/sandbox/\">/sandbox/</a>): scripts can do the same.</p>
+<script>{DASH_SCRIPT}</script>"
     );
-    page("Console", &body)
+    page("Dashboard", &body)
 }
+
+const DASH_STYLE: &str = "body{max-width:84rem}h2{font-size:1.05rem;margin:0 0 .75rem}#orders td{border-top:1px solid #e5e7eb}\
+button.act{background:#2563eb;padding:.25rem .6rem;margin:.1rem;font-size:.85rem}button.pay,button.success{background:#07c160}\
+button.cancel,button.fail,button.warn{background:#d9363e}button.keep,button.processing{background:#6b7280}\
+img.qr{width:120px;height:120px;border:1px solid #e5e7eb}.desc{font-size:.8rem;color:#6b7280}\
+.st-paid,.st-success{background:#d1fae5;color:#065f46}.st-waiting,.st-processing{background:#fef3c7;color:#92400e}\
+.st-closed,.st-failed{background:#fee2e2;color:#991b1b}.st-refund{background:#dbeafe;color:#1e40af}\
+#dash-message{color:#991b1b;min-height:1.2em}select{font:inherit;padding:.3rem}.refund{margin-bottom:.3rem}";
+
+/// The dashboard's behaviour: polls `POST /sandbox/orders` every second and re-renders the
+/// table when it changed (DOM text only, never HTML from data); the buttons POST to
+/// `/sandbox/customer`, `/sandbox/refund_outcome`, `/sandbox/fault`, `/sandbox/remove_fault`,
+/// `/sandbox/clear_faults`.
+const DASH_SCRIPT: &str = r#"
+(function () {
+  'use strict';
+  var rows = document.getElementById('order-rows');
+  var table = document.getElementById('orders');
+  var empty = document.getElementById('orders-empty');
+  var msg = document.getElementById('dash-message');
+  var faultList = document.getElementById('fault-list');
+  var last = '';
+  var lastFaults = '';
+  function post(action, body) {
+    return fetch('/sandbox/' + action, {
+      method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body || {}), cache: 'no-store'
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) { throw new Error(j.error || ('HTTP ' + r.status)); }
+        return j;
+      });
+    });
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function button(label, cls, action, body) {
+    var b = el('button', label, 'act ' + cls);
+    b.type = 'button';
+    b.addEventListener('click', function () { act(action, body); });
+    return b;
+  }
+  function act(action, body) {
+    msg.textContent = '';
+    return post(action, body).catch(function (e) { msg.textContent = action + ': ' + e.message; })
+      .then(refresh);
+  }
+  function yuan(fen) { return '¥' + (fen / 100).toFixed(2); }
+  function orderWord(o) {
+    if (o.waiting) { return o.trade_type === 2 ? 'waiting' : 'paying'; }
+    if (o.reversed_after_payment) { return 'reversed'; }
+    if (o.paid) { return o.refunded_fee > 0 ? 'refund' : 'paid'; }
+    return o.is_final ? 'closed' : 'waiting';
+  }
+  var refundWords = {2: 'success', 3: 'failed', 4: 'processing'};
+  function render(list) {
+    rows.textContent = '';
+    table.hidden = list.orders.length === 0;
+    empty.hidden = list.orders.length !== 0;
+    list.orders.forEach(function (o) {
+      var tr = el('tr');
+      tr.setAttribute('data-order', o.out_trade_no);
+      var no = el('td');
+      no.appendChild(el('code', o.out_trade_no));
+      tr.appendChild(no);
+      tr.appendChild(el('td', (o.pay_platform === 2 ? 'Alipay ' : 'WeChat ') + (o.trade_type === 2 ? 'scan code' : 'payment code')));
+      tr.appendChild(el('td', yuan(o.total_fee)));
+      var st = el('td');
+      var word = orderWord(o);
+      var badge = el('span', word, 'st st-' + (word === 'paying' ? 'waiting' : word === 'reversed' ? 'closed' : word));
+      badge.setAttribute('data-role', 'order-status');
+      st.appendChild(badge);
+      st.appendChild(el('div', 'state ' + o.state + (o.is_final ? ' (final)' : '') + ' · ' + (o.state_desc || ''), 'desc'));
+      tr.appendChild(st);
+      var cust = el('td');
+      if (o.waiting) {
+        cust.appendChild(button('Customer pays', 'pay', 'customer', {out_trade_no: o.out_trade_no, action: 'Pay'}));
+        cust.appendChild(button('Customer cancels', 'cancel', 'customer', {out_trade_no: o.out_trade_no, action: 'Cancel'}));
+        cust.appendChild(button('Stays paying', 'keep', 'customer', {out_trade_no: o.out_trade_no, action: 'KeepPaying'}));
+      } else {
+        cust.appendChild(el('span', o.paid ? 'paid (charged ' + o.charge_count + '×)' : '—', 'muted'));
+      }
+      tr.appendChild(cust);
+      var rf = el('td');
+      (o.refunds || []).forEach(function (r) {
+        var d = el('div', null, 'refund');
+        d.setAttribute('data-refund', r.out_refund_no);
+        var w = refundWords[r.state] || ('state ' + r.state);
+        d.appendChild(el('code', r.out_refund_no));
+        d.appendChild(document.createTextNode(' ' + yuan(r.refund_fee) + ' '));
+        var b = el('span', w, 'st st-' + w);
+        b.setAttribute('data-role', 'refund-status');
+        d.appendChild(b);
+        if (r.state === 4) {
+          d.appendChild(el('br'));
+          d.appendChild(button('Succeeds', 'success', 'refund_outcome', {out_refund_no: r.out_refund_no, outcome: 'Success'}));
+          d.appendChild(button('Fails', 'fail', 'refund_outcome', {out_refund_no: r.out_refund_no, outcome: 'Fail'}));
+          d.appendChild(button('Stays processing', 'processing', 'refund_outcome', {out_refund_no: r.out_refund_no, outcome: 'Processing'}));
+        }
+        rf.appendChild(d);
+      });
+      if (!(o.refunds || []).length) { rf.appendChild(el('span', '—', 'muted')); }
+      tr.appendChild(rf);
+      var qr = el('td');
+      if (o.code_url && o.waiting) {
+        var img = el('img', null, 'qr');
+        img.alt = 'QR code of ' + o.code_url;
+        img.src = '/sandbox/console/qr?out_trade_no=' + encodeURIComponent(o.out_trade_no);
+        qr.appendChild(img);
+        qr.appendChild(el('div', o.code_url, 'desc'));
+      }
+      tr.appendChild(qr);
+      rows.appendChild(tr);
+    });
+  }
+  function faultText(f) {
+    var r = f.rule;
+    var kind = typeof r.kind === 'string' ? r.kind : Object.keys(r.kind)[0] + ' ' + JSON.stringify(r.kind[Object.keys(r.kind)[0]]);
+    return '#' + f.id + ' ' + kind + ' on ' + (r.endpoint || 'any endpoint') + (r.out_trade_no ? ' for ' + r.out_trade_no : '') +
+      (r.times ? ', ' + r.times + ' more request(s)' : ', until cleared');
+  }
+  function renderFaults(list) {
+    faultList.textContent = '';
+    if (!list.length) { faultList.appendChild(el('li', 'none', 'muted')); }
+    list.forEach(function (f) {
+      var li = el('li', faultText(f));
+      li.setAttribute('data-fault', f.id);
+      li.appendChild(document.createTextNode(' '));
+      li.appendChild(button('Remove', 'warn', 'remove_fault', {id: f.id}));
+      faultList.appendChild(li);
+    });
+  }
+  function refresh() {
+    var a = post('orders', {limit: 50}).then(function (j) {
+      var text = JSON.stringify(j);
+      if (text !== last) { last = text; render(j); }
+    });
+    var b = post('faults', {}).then(function (j) {
+      var text = JSON.stringify(j);
+      if (text !== lastFaults) { lastFaults = text; renderFaults(j); }
+    });
+    return Promise.all([a, b]).catch(function (e) { msg.textContent = 'refresh: ' + e.message; });
+  }
+  document.getElementById('fault-add').addEventListener('click', function () {
+    var kind = document.getElementById('fault-kind').value;
+    var rule = {kind: kind};
+    if (kind === 'Delay') { rule.kind = {Delay: {ms: parseInt(document.getElementById('fault-ms').value, 10) || 0}}; }
+    var ep = document.getElementById('fault-endpoint').value;
+    if (ep) { rule.endpoint = ep; }
+    var order = document.getElementById('fault-order').value.trim();
+    if (order) { rule.out_trade_no = order; }
+    rule.times = Math.max(1, parseInt(document.getElementById('fault-times').value, 10) || 1);
+    act('fault', rule);
+  });
+  document.getElementById('fault-clear').addEventListener('click', function () { act('clear_faults', {}); });
+  refresh();
+  setInterval(refresh, 1000);
+})();
+"#;
 
 /// `YYYY-MM-DD hh:mm:ss` in China time (UTC+8).
 fn china_time(unix_secs: u64) -> String {

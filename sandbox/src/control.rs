@@ -12,12 +12,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::SandboxConfig;
+use crate::dashboard::{CustomerAction, RefundOutcome};
 use crate::faults::{FaultRule, FaultTable};
 use crate::http::{HttpReply, Request};
 use crate::pay::ScanAction;
 use crate::state::{LoginStatus, Store};
 use crate::trade;
 use crate::util::now_ms;
+
+/// log_ids start above 2^31, as the real server's do (e.g. 3594950898): clients must read
+/// them as int64 / uint32.
+pub const FIRST_LOG_ID: i64 = 3_000_000_000;
 
 /// State shared by the listeners, the connection threads and [`Control`].
 pub struct Shared {
@@ -56,7 +61,7 @@ impl Shared {
             .iter()
             .filter_map(|m| VerifyingKey::from_pem(&m.public_key_pem).ok().map(|k| (m.out_sub_mch_id.clone(), k)))
             .collect();
-        let log_id = store.log_id.max(100_000);
+        let log_id = store.log_id.max(FIRST_LOG_ID);
         let delay = cfg.refund_success_after_ms;
         Shared {
             cfg: RwLock::new(cfg),
@@ -248,6 +253,27 @@ impl Control {
     pub fn stats(&self) -> Value {
         json!({"requests": *self.0.requests.lock(), "connections_accepted": self.connections_accepted()})
     }
+
+    /// The customer pays, cancels or keeps "paying" an order waiting for them (micro_pay
+    /// orders still paying, scan_code_pay orders not yet paid). Dashboard button / `customer`.
+    pub fn customer(&self, out_trade_no: &str, action: CustomerAction) -> Result<(), String> {
+        self.0.with_store(|st| crate::dashboard::customer(st, out_trade_no, action, now_ms()))
+    }
+
+    /// A processing refund succeeds, fails or stays processing. Dashboard button / `refund_outcome`.
+    pub fn refund_outcome(&self, out_refund_no: &str, outcome: RefundOutcome) -> Result<(), String> {
+        self.0.with_store(|st| crate::dashboard::refund_outcome(st, out_refund_no, outcome, now_ms()))
+    }
+
+    /// Newest orders (at most `limit`) with their refunds, as the dashboard shows them.
+    pub fn orders(&self, limit: usize) -> Value {
+        let mut st = self.0.store.lock();
+        let (v, changed) = crate::dashboard::overview(&mut st, now_ms(), limit);
+        if changed {
+            self.0.persist(&st);
+        }
+        v
+    }
 }
 
 const INDEX: &str = "Cloud Pay sandbox control API (POST JSON to /sandbox/<action>; see sandbox/README.md)\n\
@@ -265,7 +291,10 @@ const INDEX: &str = "Cloud Pay sandbox control API (POST JSON to /sandbox/<actio
   refund_delay      {\"ms\":n}\n\
   monitor_uploads   {}\n\
   conf_uploads      {}\n\
-Web console (browser): GET /sandbox/console/ (logins), /sandbox/console/login?activator=...\n";
+  orders            {\"limit\":50} -> newest orders with refunds (the dashboard's list)\n\
+  customer          {\"out_trade_no\":\"...\",\"action\":\"Pay\"|\"Cancel\"|\"KeepPaying\"}\n\
+  refund_outcome    {\"out_refund_no\":\"...\",\"outcome\":\"Success\"|\"Fail\"|\"Processing\"}\n\
+Web console (browser): GET /sandbox/console/ (dashboard: orders, refunds, faults, logins)\n";
 
 /// Routes one HTTP request.
 pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
@@ -313,6 +342,9 @@ fn control_http(sh: &Arc<Shared>, action: &str, body: &[u8]) -> HttpReply {
         Ok(()) => reply(json!({"ok": true})),
         Err(e) => err(409, e),
     };
+    if let Some(r) = dashboard_http(&ctl, action, text) {
+        return r;
+    }
     if action == "fault" || action == "add_fault" {
         return match serde_json::from_slice::<FaultRule>(text) {
             Ok(rule) => reply(json!({"id": ctl.add_fault(rule)})),
@@ -348,4 +380,44 @@ fn control_http(sh: &Arc<Shared>, action: &str, body: &[u8]) -> HttpReply {
         "conf_uploads" => reply(Value::Array(ctl.conf_uploads())),
         _ => err(404, format!("unknown control action {action}")),
     }
+}
+
+#[derive(Deserialize)]
+struct CustomerArgs {
+    out_trade_no: String,
+    action: CustomerAction,
+}
+
+#[derive(Deserialize)]
+struct RefundOutcomeArgs {
+    out_refund_no: String,
+    outcome: RefundOutcome,
+}
+
+#[derive(Deserialize)]
+struct OrdersArgs {
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+/// The dashboard's actions (`customer`, `refund_outcome`, `orders`); `None` for other actions.
+fn dashboard_http(ctl: &Control, action: &str, text: &[u8]) -> Option<HttpReply> {
+    fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<T, HttpReply> {
+        serde_json::from_slice(text).map_err(|e| HttpReply::json(400, json!({"error": format!("arguments: {e}")}).to_string()))
+    }
+    let done = |r: Result<(), String>| match r {
+        Ok(()) => HttpReply::json(200, json!({"ok": true}).to_string()),
+        Err(e) => HttpReply::json(409, json!({"error": e}).to_string()),
+    };
+    let reply = match action {
+        "customer" => parse::<CustomerArgs>(text).map(|a| done(ctl.customer(&a.out_trade_no, a.action))),
+        "refund_outcome" => parse::<RefundOutcomeArgs>(text).map(|a| done(ctl.refund_outcome(&a.out_refund_no, a.outcome))),
+        "orders" => parse::<OrdersArgs>(text).map(|a| HttpReply::json(200, ctl.orders(a.limit.clamp(1, 1000)).to_string())),
+        _ => return None,
+    };
+    Some(reply.unwrap_or_else(|e| e))
 }

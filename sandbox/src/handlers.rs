@@ -2,13 +2,13 @@
 //! sealing and fault injection. Business rules live in `pay`, `refund`, `listing`, `bootstrap`.
 
 use cloud_pay_protocol::crypto::{self, VerifyingKey};
-use cloud_pay_protocol::envelope::{RequestEnvelope, Response, ResponseEnvelope};
+use cloud_pay_protocol::envelope::{RequestEnvelope, ResponseEnvelope};
 use cloud_pay_protocol::{AuthMode, Endpoint, status, wire};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::config::{MerchantConfig, SandboxConfig};
+use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
 use crate::control::Shared;
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
 use crate::http::{HttpReply, ReplyAction};
@@ -177,9 +177,12 @@ fn authenticate(
 /// Handles one `/cpay/<path>` request.
 pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     sh.count_request(path);
-    let Some(ep) = Endpoint::from_path(path) else {
+    // sdk_query_sub_mch_info is not in the protocol's table: authenticated like the shop query.
+    let sub_mch_info = path == crate::shops::SUB_MCH_INFO_PATH;
+    let Some(ep) = Endpoint::from_path(path).or(sub_mch_info.then_some(Endpoint::QuerySubMchShopInfo)) else {
         return HttpReply::text(404, "no such endpoint");
     };
+    let result_key = if sub_mch_info { crate::shops::SUB_MCH_INFO_RESULT } else { ep.result_key() };
     if ep == Endpoint::Ping {
         let fault = sh.faults.lock().take(path, None);
         let reply = HttpReply::json(200, json!({"description":"ok","status":0,"timestamp": now_ms() / 1000}).to_string());
@@ -187,7 +190,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     }
     let cfg = sh.cfg.read().clone();
     let log_id = sh.next_log_id();
-    let reply_for = |m: Option<&MerchantConfig>, o: &Outcome| seal(ep, m, o, log_id);
+    let reply_for = |m: Option<&MerchantConfig>, o: &Outcome| seal(result_key, m, o, log_id, cfg.reply_style);
 
     let env = match RequestEnvelope::parse(body) {
         Ok(e) => e,
@@ -218,7 +221,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
         None => Outcome::bad("参数out_sub_mch_id错误 (unknown sub-merchant)"),
         Some(m) => match authenticate(&cfg, ep, m, sh.keys.get(&m.out_sub_mch_id), &env) {
             Err(o) => o,
-            Ok(()) => process(sh, &cfg, m, ep, &req),
+            Ok(()) => process(sh, &cfg, m, ep, sub_mch_info, &req),
         },
     };
     if cfg.log_requests {
@@ -240,7 +243,7 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
 }
 
 /// Runs the business handler under the store lock and persists changes.
-fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, req: &Map<String, Value>) -> Outcome {
+fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, sub_mch_info: bool, req: &Map<String, Value>) -> Outcome {
     let bootstrap = matches!(ep.auth(), AuthMode::HmacIfKnown)
         || matches!(ep, Endpoint::ClientOrderDetail | Endpoint::ClientSubMchSalesOverview);
     if let Err(o) = check_nonce(req, bootstrap) {
@@ -263,6 +266,7 @@ fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, r
         dirty: false,
     };
     let res = match ep {
+        _ if sub_mch_info => crate::shops::sub_mch_info(&mut ctx, req),
         Endpoint::MicroPay => crate::pay::micro_pay(&mut ctx, req),
         Endpoint::ScanCodePay => crate::pay::scan_code_pay(&mut ctx, req),
         Endpoint::QueryOrder => crate::pay::query_order(&mut ctx, req),
@@ -291,16 +295,18 @@ fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, r
 
 /// Seals an outcome: response_content text plus, for 0/102/103/104 with a known merchant,
 /// the HMAC over exactly that text. Returns the reply and the content text.
-fn seal(ep: Endpoint, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64) -> (HttpReply, String) {
-    let resp = Response::<Value> {
-        status: o.status,
-        description: o.description.clone(),
-        log_id,
-        internal_status: o.internal_status,
-        result: if o.status == 0 { o.result.clone() } else { None },
-        raw_result: None,
-    };
-    let content = resp.to_content(ep);
+/// The text is written in the configured reply style before the HMAC is computed over it.
+fn seal(result_key: &str, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64, style: ReplyStyle) -> (HttpReply, String) {
+    // Response::to_content's layout, with the result key given (sdk_query_sub_mch_info has none in the table).
+    let mut c = Map::new();
+    c.insert("status".into(), o.status.into());
+    c.insert("description".into(), o.description.clone().into());
+    c.insert("log_id".into(), log_id.into());
+    c.insert("internal_status".into(), o.internal_status.into());
+    if let (0, Some(r)) = (o.status, &o.result) {
+        c.insert(result_key.into(), wire::to_value(r));
+    }
+    let content = style.apply(Value::Object(c).to_string());
     let key = m.filter(|_| status::carries_authen(o.status)).map(|m| m.authen_key.as_bytes());
     let env = ResponseEnvelope::seal(content.clone(), key);
     (HttpReply::json(200, env.to_body()), content)

@@ -8,6 +8,7 @@ mod bootstrap;
 pub mod config;
 mod console;
 mod control;
+mod dashboard;
 pub mod faults;
 mod handlers;
 mod http;
@@ -28,8 +29,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-pub use config::{DeviceConfig, MerchantConfig, SandboxConfig, ShopConfig, StaffConfig};
+pub use config::{DeviceConfig, MerchantConfig, REPLY_STYLE_ENV, ReplyStyle, SandboxConfig, ShopConfig, StaffConfig};
 pub use control::Control;
+pub use dashboard::{CustomerAction, RefundOutcome};
 pub use faults::{FaultKind, FaultPhase, FaultRule};
 pub use pay::ScanAction;
 pub use refund::FAIL_MARKER;
@@ -78,7 +80,17 @@ fn loopback(addr: SocketAddr) -> SocketAddr {
 
 impl Sandbox {
     /// Binds both listeners, loads state, and starts serving.
-    pub fn start(opts: SandboxOptions) -> io::Result<Sandbox> {
+    ///
+    /// `CLOUDPAY_SANDBOX_REPLY_STYLE=raw|escaped` in the environment overrides the config's
+    /// `reply_style` (so one variable switches every sandbox a test suite starts, in-process or
+    /// as the binary); any other value is an error.
+    pub fn start(mut opts: SandboxOptions) -> io::Result<Sandbox> {
+        if let Some(v) = std::env::var_os(REPLY_STYLE_ENV) {
+            let v = v.to_string_lossy();
+            opts.config.reply_style = ReplyStyle::parse(&v).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("{REPLY_STYLE_ENV}={v}: expected raw or escaped"))
+            })?;
+        }
         let (dir, temp_dir) = match opts.state_dir {
             Some(d) => (d, None),
             None => {

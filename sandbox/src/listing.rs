@@ -190,7 +190,8 @@ pub fn sales_overview(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         }
     }
     let label = |mut s: OrderStatClientInfo, date: Option<String>| {
-        s.date = date;
+        // "2024-01-05" → 20240105, "2024-W01" → 202401 (the documented int).
+        s.date = date.and_then(|d| d.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok());
         s.out_mch_id = Some(m.out_mch_id.clone());
         s.out_sub_mch_id = Some(m.out_sub_mch_id.clone());
         s.pay_platform = r.pay_platform;

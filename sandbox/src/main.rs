@@ -12,7 +12,10 @@ const USAGE: &str = "usage: cloud-pay-sandbox [--config FILE] [--state-dir DIR] 
   --http ADDR       plain HTTP listener (default 127.0.0.1:0)\n\
   --https ADDR      HTTPS listener (default 127.0.0.1:0)\n\
   --tls-cert/--tls-key  PEM certificate chain and key instead of a generated CA\n\
-  --quiet           no per-request log on stderr";
+  --quiet           no per-request log on stderr\n\
+Environment: CLOUDPAY_SANDBOX_REPLY_STYLE=raw|escaped overrides the config's reply_style\n\
+(default escaped: \\uXXXX and \\/ in replies, as the real server writes them).\n\
+Dashboard for QA: http://<--http address>/sandbox/console/";
 
 fn fail(msg: &str) -> ! {
     eprintln!("cloud-pay-sandbox: {msg}\n{USAGE}");

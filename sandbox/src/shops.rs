@@ -123,3 +123,55 @@ pub fn set_shop_info(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     // Both names: documented `set_shop_infos`, and `shop_infos` that one client reads.
     Ok(Outcome::ok(json!({ "set_shop_infos": infos, "shop_infos": infos })))
 }
+
+/// Path of `sdk_query_sub_mch_info` (§6.4.3). Not in the protocol crate's endpoint table: the
+/// SDK never calls it, but the vendor's SDK does, so the sandbox answers it.
+pub const SUB_MCH_INFO_PATH: &str = "sdk_query_sub_mch_info";
+/// Its result key.
+pub const SUB_MCH_INFO_RESULT: &str = "query_sub_mch_info";
+
+/// `sdk_query_sub_mch_info` (§6.4.3, §7.13): `page_num` and `page_size` must be 1; one SubMch
+/// per platform binding (WeChat Pay, Alipay — those with a provider number configured), each
+/// holding the sub-merchant's SubMchInfo. Key material (which the real server is seen to
+/// include) is left out: a sandbox has no business handing keys around.
+pub fn sub_mch_info(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
+    let page = |k: &str| req.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    for k in ["page_num", "page_size"] {
+        if page(k) != Some(1) {
+            return Err(Outcome::bad(format!("参数{k}错误 ({k} must be 1)")));
+        }
+    }
+    let m = ctx.m;
+    let url = format!("{}sandbox/console/", ctx.base_url);
+    let mut subs = Vec::new();
+    for (platform, mch_id, sub_mch_id) in [(1, &m.wx_mch_id, &m.wx_sub_mch_id), (2, &m.ali_mch_id, &m.ali_sub_mch_id)] {
+        if mch_id.is_empty() {
+            continue;
+        }
+        let mut info = json!({
+            "sub_mch_id": sub_mch_id,
+            "company_name": m.sub_company_name,
+            "desc": "",
+            "cloud_cashier_id": m.cloud_cashier_id,
+            "out_sub_mch_id": m.out_sub_mch_id,
+            "default_order_body": m.sub_merchant_name,
+            "sub_mch_admin_infos": [],
+            "out_sub_mch_id_url": url,
+            "merchant_name": m.sub_merchant_name,
+            "is_use_cpay_shop_system": true,
+            "direct": true,
+        });
+        info[if platform == 1 { "wxpay_sub_mch_info_ext" } else { "alipay_sub_mch_info_ext" }] = json!({"direct": true});
+        subs.push(json!({
+            "mch_id": mch_id,
+            "pay_platform": platform,
+            "company_name": m.company_name,
+            "mch_sub_uin": sub_mch_id,
+            "mch_sub_company_name": m.sub_company_name,
+            "out_mch_id": m.out_mch_id,
+            "sub_mch_infos": [info],
+            "mch_key": {"mch_id": mch_id, "pay_platform": platform},
+        }));
+    }
+    Ok(Outcome::ok(json!({"total_count": subs.len(), "sub_mch_infos": subs})))
+}

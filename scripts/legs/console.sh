@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Console leg: the sandbox's security-login web console in headless Chromium
-# (scripts/test-console.sh: QR code shown, Approve / Reject buttons drive the login).
+# Console leg: the sandbox's web console in headless Chromium (scripts/test-console.sh: login
+# QR code shown, Approve / Reject drive the login; the QA dashboard's Customer pays finishes a
+# payment of the C cashier example, refund and fault buttons, a scan-code QR image).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 

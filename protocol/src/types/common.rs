@@ -448,8 +448,9 @@ pub struct OrderMch {
 
 wire!(/// OrderStatClientInfo, G shape (§7.17): statistics rows.
 pub struct OrderStatClientInfo {
-    /// Date label of the row.
-    pub date: Option<String>,
+    /// The row's period as a number (the G SDK's `int date`): `20240105` (day), `202401`
+    /// (month), `202401` (ISO year and week), `2024` (year). Numeric text is accepted too.
+    pub date: Option<i64>,
     /// Service-provider id.
     pub out_mch_id: Option<String>,
     /// Sub-merchant id.
