@@ -168,6 +168,21 @@
  */
 #define CLOUD_PAY_LOGIN_EXPIRED -4
 
+/*
+ Default cap on the total size of the log files (`common_conf.log_max_bytes`).
+ */
+#define DEFAULT_MAX_BYTES ((50 * 1024) * 1024)
+
+/*
+ Smallest accepted `log_max_bytes`.
+ */
+#define MIN_MAX_BYTES 1024
+
+/*
+ Days of files kept, today included; older files are deleted.
+ */
+#define KEEP_DAYS 7
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -311,7 +326,12 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
  variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
  `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
- true allows a sandbox on the shop's LAN).
+ true allows a sandbox on the shop's LAN), `log_dir` (off by default: a folder for the local
+ SDK log — one line per export call and per background query, in daily files
+ `cloudpay-YYYYMMDD.log`, UTC, kept 7 days; see docs/sdk-log.md) and `log_max_bytes`
+ (52428800: cap on the log files' total size, the oldest deleted first; at least 1024).
+ The log never fails or delays a call: a folder that cannot be written is said once, in
+ init's notice.
  Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
  `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
  check.
