@@ -599,6 +599,20 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_drops_and_counts_without_waiting() {
+        // A writer that does not read: the caller never waits, the surplus is counted.
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let sink = Sink { tx, dropped: Arc::new(AtomicU64::new(0)), writer: Mutex::new(None) };
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            sink.send(Record::default());
+        }
+        assert!(t0.elapsed() < Duration::from_millis(50));
+        assert_eq!(sink.dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(rx.try_iter().count(), 2);
+    }
+
+    #[test]
     fn settings_are_checked() {
         assert_eq!(settings(None, None), Ok(None));
         assert!(settings(None, Some(4096)).unwrap_err().contains("log_dir"));
