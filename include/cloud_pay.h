@@ -168,21 +168,6 @@
  */
 #define CLOUD_PAY_LOGIN_EXPIRED -4
 
-/*
- Default cap on the total size of the log files (`common_conf.log_max_bytes`).
- */
-#define DEFAULT_MAX_BYTES ((50 * 1024) * 1024)
-
-/*
- Smallest accepted `log_max_bytes`.
- */
-#define MIN_MAX_BYTES 1024
-
-/*
- Days of files kept, today included; older files are deleted.
- */
-#define KEEP_DAYS 7
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -26,11 +26,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 
 /// Default cap on the total size of the log files (`common_conf.log_max_bytes`).
-pub const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
 /// Smallest accepted `log_max_bytes`.
-pub const MIN_MAX_BYTES: u64 = 1024;
+pub(crate) const MIN_MAX_BYTES: u64 = 1024;
 /// Days of files kept, today included; older files are deleted.
-pub const KEEP_DAYS: u32 = 7;
+pub(crate) const KEEP_DAYS: u32 = 7;
 /// Lines waiting for the writer; more are dropped (and counted).
 const QUEUE: usize = 4096;
 /// How long fini waits for the writer to write what is queued.
