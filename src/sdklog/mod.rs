@@ -14,16 +14,21 @@
 //! token or password can reach the file.
 
 use std::cell::RefCell;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
+
+
+mod files;
+mod line;
+
+use files::Files;
+use line::utc_day;
 
 /// Default cap on the total size of the log files (`common_conf.log_max_bytes`).
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
@@ -309,236 +314,6 @@ fn write_loop(rx: Receiver<Msg>, mut files: Files, mut noticed: bool, dropped: A
     }
 }
 
-/// The daily files of one folder and their size cap.
-struct Files {
-    settings: Settings,
-    day: u32,
-    file: Option<File>,
-    /// Bytes in the folder's log files (as last counted, plus what was written since).
-    total: u64,
-    current: u64,
-}
-
-impl Files {
-    fn new(settings: Settings) -> Files {
-        Files { settings, day: 0, file: None, total: 0, current: 0 }
-    }
-
-    fn path(&self, day: u32) -> PathBuf {
-        self.settings.dir.join(format!("cloudpay-{day:08}.log"))
-    }
-
-    /// Opens (appends to) the file of `day`, deleting what is out of the cap first.
-    fn open(&mut self, day: u32) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.settings.dir)?;
-        self.file = None;
-        let path = self.path(day);
-        let f = OpenOptions::new().create(true).append(true).open(&path)?;
-        self.current = f.metadata().map(|m| m.len()).unwrap_or(0);
-        self.file = Some(f);
-        self.day = day;
-        self.prune()?;
-        Ok(())
-    }
-
-    fn append(&mut self, batch: &[Record]) -> std::io::Result<()> {
-        let mut text = String::new();
-        for r in batch {
-            let day = r.at.map(utc_day).unwrap_or(self.day);
-            if day != self.day || self.file.is_none() {
-                self.flush(&mut text)?;
-                self.open(day)?;
-            }
-            format_line(r, &mut text);
-        }
-        self.flush(&mut text)
-    }
-
-    fn flush(&mut self, text: &mut String) -> std::io::Result<()> {
-        if text.is_empty() {
-            return Ok(());
-        }
-        let Some(f) = self.file.as_mut() else { return Err(std::io::Error::other("no log file open")) };
-        if let Err(e) = f.write_all(text.as_bytes()) {
-            self.file = None;
-            return Err(e);
-        }
-        self.total += text.len() as u64;
-        self.current += text.len() as u64;
-        text.clear();
-        if self.total > self.settings.max_bytes {
-            // Today's file alone may not fill the cap: it goes on in a new file, and the
-            // older part is deleted first like an older day.
-            if self.current > self.settings.max_bytes / 4 {
-                self.set_aside()?;
-            }
-            self.prune()?;
-        }
-        Ok(())
-    }
-
-    /// Renames today's file to `cloudpay-YYYYMMDD.NNN.log` (sorts before it) and starts afresh.
-    fn set_aside(&mut self) -> std::io::Result<()> {
-        self.file = None;
-        let now = self.path(self.day);
-        let part = (1..1000).map(|n| self.settings.dir.join(format!("cloudpay-{:08}.{n:03}.log", self.day))).find(|p| !p.exists());
-        if let Some(part) = part {
-            std::fs::rename(&now, part)?;
-        } else {
-            std::fs::remove_file(&now)?;
-        }
-        let f = OpenOptions::new().create(true).append(true).open(&now)?;
-        self.current = 0;
-        self.file = Some(f);
-        Ok(())
-    }
-
-    /// Deletes files older than [`KEEP_DAYS`], then the oldest until the total fits the cap.
-    /// Only this log's files (`cloudpay-*.log`) are touched; the file being written is kept.
-    fn prune(&mut self) -> std::io::Result<()> {
-        let mut logs: Vec<(String, u64)> = Vec::new();
-        for entry in std::fs::read_dir(&self.settings.dir)?.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("cloudpay-") && name.ends_with(".log") && entry.file_type().is_ok_and(|t| t.is_file()) {
-                logs.push((name, entry.metadata().map(|m| m.len()).unwrap_or(0)));
-            }
-        }
-        logs.sort();
-        let current = format!("cloudpay-{:08}.log", self.day);
-        let oldest_kept = day_minus(self.day, KEEP_DAYS - 1);
-        let mut total: u64 = logs.iter().map(|(_, n)| n).sum();
-        for (name, len) in &logs {
-            if *name == current {
-                continue;
-            }
-            let day = name.get(9..17).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
-            if (day < oldest_kept || total > self.settings.max_bytes) && std::fs::remove_file(self.settings.dir.join(name)).is_ok() {
-                total = total.saturating_sub(*len);
-            }
-        }
-        self.total = total;
-        Ok(())
-    }
-}
-
-/// Appends one line: `2026-12-06T02:34:36.123Z cloud_pay_micro_pay out_trade_no=… code=0 …`.
-fn format_line(r: &Record, out: &mut String) {
-    use std::fmt::Write as _;
-    let at = r.at.unwrap_or_else(SystemTime::now);
-    out.push_str(&utc_timestamp(at));
-    out.push(' ');
-    out.push_str(r.what);
-    let field = |out: &mut String, key: &str, v: &str| {
-        let _ = write!(out, " {key}={}", order_field(v));
-    };
-    if let Some(o) = &r.out_trade_no {
-        field(out, "out_trade_no", o);
-    }
-    if let Some(o) = &r.out_refund_no {
-        field(out, "out_refund_no", o);
-    }
-    if let Some(c) = r.code {
-        let _ = write!(out, " code={c}");
-    }
-    if let Some(rep) = &r.reply {
-        if let (Some(s), Some(i), Some(l)) = (rep.status, rep.internal_status, rep.log_id) {
-            let _ = write!(out, " status={s} internal_status={i} log_id={l}");
-        }
-        let _ = write!(out, " domain={}", quoted_if_needed(&rep.domain));
-    }
-    if r.what != "log_closed" {
-        let _ = write!(out, " elapsed_ms={}", r.elapsed_ms);
-    }
-    if let Some(n) = &r.next {
-        let _ = write!(out, " next={n}");
-    }
-    if let Some(p) = r.reply.as_ref().and_then(|rep| rep.problem.as_deref()).filter(|_| r.code.is_none()) {
-        let _ = write!(out, " detail={}", quote(&crate::monitor::redact_runs(p)));
-    }
-    if r.code.is_some() || !r.errmsg.is_empty() {
-        let _ = write!(out, " errmsg={}", quote(&crate::monitor::redact_runs(&r.errmsg)));
-    }
-    out.push('\n');
-}
-
-/// An order number as written: kept whole so it can be found with grep, unless it has the shape
-/// of a payment code (all digits, 16 or more), which a caller might pass there by mistake.
-fn order_field(v: &str) -> String {
-    if v.len() >= 16 && v.bytes().all(|b| b.is_ascii_digit()) {
-        return "*".repeat(v.len());
-    }
-    quoted_if_needed(v)
-}
-
-fn quoted_if_needed(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' && c != '=') { v.to_owned() } else { quote(v) }
-}
-
-/// `"…"` with `"`, `\` and control characters escaped, so one call is always one line.
-fn quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c if c.is_control() => s.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
-}
-
-/// Days since 1970-01-01 → (year, month, day) (proleptic Gregorian, H. Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-/// `YYYYMMDD` of `t` in UTC.
-fn utc_day(t: SystemTime) -> u32 {
-    let (y, m, d) = civil(unix_ms(t).div_euclid(86_400_000));
-    (y as u32) * 10_000 + m * 100 + d
-}
-
-/// `YYYYMMDD` `n` days before `day`.
-fn day_minus(day: u32, n: u32) -> u32 {
-    let (y, m, d) = (i64::from(day / 10_000), day / 100 % 100, day % 100);
-    // Days from civil (the inverse of `civil`).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468 - i64::from(n);
-    let (y, m, d) = civil(days);
-    (y as u32) * 10_000 + m * 100 + d
-}
-
-/// `2026-12-06T02:34:36.123Z` (UTC, milliseconds).
-fn utc_timestamp(t: SystemTime) -> String {
-    let ms = unix_ms(t);
-    let (y, mo, d) = civil(ms.div_euclid(86_400_000));
-    let in_day = ms.rem_euclid(86_400_000);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000)
-}
-
 /// The settings for `common_conf.log_dir` / `log_max_bytes`, validated.
 pub(crate) fn settings(dir: Option<String>, max_bytes: Option<i64>) -> Result<Option<Settings>, String> {
     let dir = dir.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
@@ -559,44 +334,10 @@ pub fn is_log_file(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("cloudpay-") && n.ends_with(".log"))
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_and_timestamps_are_utc() {
-        let t = UNIX_EPOCH + Duration::from_millis(1_796_524_476_123); // 2026-12-06T02:34:36.123Z
-        assert_eq!(utc_timestamp(t), "2026-12-06T02:34:36.123Z");
-        assert_eq!(utc_day(t), 20261206);
-        assert_eq!(utc_day(UNIX_EPOCH), 19700101);
-        assert_eq!(day_minus(20261206, 6), 20261130);
-        assert_eq!(day_minus(20240301, 1), 20240229);
-        assert_eq!(day_minus(20260101, 1), 20251231);
-    }
-
-    #[test]
-    fn a_line_has_the_fields_and_no_payment_code() {
-        let r = Record {
-            at: Some(UNIX_EPOCH + Duration::from_millis(1_796_524_476_123)),
-            what: "cloud_pay_refund",
-            out_trade_no: Some("sz0100test0001".into()),
-            out_refund_no: Some("sz0100test0001R01".into()),
-            code: Some(-2),
-            reply: Some(Reply { status: Some(3), internal_status: Some(0), log_id: Some(4_294_967_299), domain: "https://pay.qcloud.com/cpay".into(), problem: None }),
-            elapsed_ms: 12,
-            errmsg: "refund: code 134567890123456789 \"x\"\nline".into(),
-            next: None,
-        };
-        let mut s = String::new();
-        format_line(&r, &mut s);
-        assert_eq!(
-            s,
-            "2026-12-06T02:34:36.123Z cloud_pay_refund out_trade_no=sz0100test0001 out_refund_no=sz0100test0001R01 code=-2 status=3 internal_status=0 log_id=4294967299 domain=https://pay.qcloud.com/cpay elapsed_ms=12 errmsg=\"refund: code ****************** \\\"x\\\"\\nline\"\n"
-        );
-        let mut s = String::new();
-        format_line(&Record { what: "poll", out_trade_no: Some("134567890123456789".into()), ..Record::default() }, &mut s);
-        assert!(s.contains("out_trade_no=****************** ") && !s.contains("errmsg"), "{s}");
-    }
 
     #[test]
     fn a_full_queue_drops_and_counts_without_waiting() {
@@ -612,6 +353,7 @@ mod tests {
         assert_eq!(rx.try_iter().count(), 2);
     }
 
+
     #[test]
     fn settings_are_checked() {
         assert_eq!(settings(None, None), Ok(None));
@@ -620,29 +362,4 @@ mod tests {
         assert_eq!(settings(Some(" logs ".into()), None).unwrap().unwrap(), Settings { dir: "logs".into(), max_bytes: DEFAULT_MAX_BYTES });
     }
 
-    #[test]
-    fn the_cap_deletes_the_oldest_files_and_old_days() {
-        let dir = std::env::temp_dir().join(format!("cps-sdklog-unit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let today = utc_day(SystemTime::now());
-        let old = day_minus(today, 30);
-        let (d2, d1) = (day_minus(today, 2), day_minus(today, 1));
-        for d in [old, d2, d1] {
-            std::fs::write(dir.join(format!("cloudpay-{d}.log")), vec![b'x'; 1500]).unwrap();
-        }
-        std::fs::write(dir.join("other.log"), "not ours").unwrap();
-        let mut f = Files::new(Settings { dir: dir.clone(), max_bytes: 2000 });
-        f.open(today).unwrap();
-        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        assert!(!names.contains(&format!("cloudpay-{old}.log")), "older than {KEEP_DAYS} days: {names:?}");
-        assert!(!names.contains(&format!("cloudpay-{d2}.log")), "oldest first: {names:?}");
-        assert!(names.contains(&format!("cloudpay-{d1}.log")) && names.contains(&"other.log".to_owned()), "{names:?}");
-        // Today's file past a quarter of the cap goes on in a new file; the total stays capped.
-        let many: Vec<Record> = (0..40).map(|i| Record { what: "cloud_pay_query_order", code: Some(i), ..Record::default() }).collect();
-        f.append(&many).unwrap();
-        let total: u64 = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| is_log_file(&e.path())).map(|e| e.metadata().unwrap().len()).sum();
-        assert!(total <= 2000 + 200, "total {total}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }
