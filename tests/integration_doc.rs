@@ -1,7 +1,7 @@
 //! docs/integration.md, run as written: its C and C# programs (the fenced blocks marked
 //! `file=…`) are compiled against include/ and the built library and driven through the
 //! cashier flow against the sandbox — paid, failed, not accepted, given up, resumed after a
-//! restart. Its code table is checked against the header's constants.
+//! crash (SIGKILL). Its code table is checked against the header's constants.
 
 mod common;
 
@@ -80,11 +80,16 @@ fn cashier_flow(program: &[&str], dir: &Path, sb: &Sandbox) {
     assert_eq!(status, 2, "{out}");
     assert!(out.contains("waiting for the customer...") && out.contains("RESULT pending"), "{out}");
 
-    // The till stops while the customer is paying (pays after 1.5 s), starts again and resumes
-    // the same number: paid, with one payment on the server.
+    // The till crashes (SIGKILL) while the customer is paying (pays after 3 s), starts again
+    // and resumes the same number: paid, with one payment on the server.
     let late = order_no();
-    let (status, out) = run(program, dir, &["pay", &late, &wx_code(1, 15), "800", "0"]);
-    assert_eq!(status, 2, "{out}");
+    let before = sb.control().request_count("micro_pay");
+    let mut till = Command::new(program[0]);
+    till.args(&program[1..]).args(["pay", &late, &wx_code(1, 30), "800"]).current_dir(dir).env("LD_LIBRARY_PATH", library_dir());
+    let mut child = till.stdout(std::process::Stdio::null()).spawn().unwrap();
+    assert!(wait_for(std::time::Duration::from_secs(10), || (sb.control().request_count("micro_pay") > before).then_some(())).is_some(), "the payment was sent");
+    child.kill().unwrap();
+    let _ = child.wait();
     let (status, out) = run(program, dir, &["resume", &late, "10"]);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("RESULT paid") && out.contains(&late), "{out}");
