@@ -76,6 +76,9 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
     let not_exist_msg = errmsg();
     sdk::cloud_pay_fini();
     sb.stop();
+    // The writer thread ended with fini (its name as Linux shows it).
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task").unwrap().filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok()).collect();
+    assert!(!threads.iter().any(|n| n.trim() == "cloud-pay-log"), "the log writer outlived fini: {threads:?}");
 
     let files = log_files(&dir);
     assert_eq!(files.len(), 1, "one file per day: {files:?}");
