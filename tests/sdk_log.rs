@@ -219,6 +219,29 @@ fn an_unwritable_log_dir_still_pays_with_one_notice() {
 }
 
 #[test]
+fn a_full_disk_never_fails_a_payment() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = fresh_log_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    // Today's file is /dev/full: it opens, and every write fails with "No space left on device".
+    std::os::unix::fs::symlink("/dev/full", dir.join(format!("cloudpay-{}.log", utc_day(0)))).unwrap();
+    assert_eq!(init(&log_conf(&sb, &dir, json!({}))), 0, "{}", errmsg());
+    for _ in 0..5 {
+        let no = order_no();
+        let t0 = Instant::now();
+        let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1));
+        assert_eq!((code, err.as_str()), (0, ""), "the payment is neither failed nor given a notice");
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        assert_eq!(query_order(&no, 1).0, 0);
+    }
+    let t0 = Instant::now();
+    assert_eq!(sdk::cloud_pay_fini(), 0);
+    assert!(t0.elapsed() < Duration::from_secs(2), "fini took {:?}", t0.elapsed());
+    sb.stop();
+}
+
+#[test]
 fn the_size_cap_and_the_seven_days_delete_the_oldest_files() {
     let _g = serial();
     let sb = start_sandbox();
