@@ -178,6 +178,9 @@ fn no_payment_code_key_or_password_reaches_the_log() {
     std::thread::sleep(Duration::from_millis(300));
     // A proxy with a password (to a port where nothing listens): nothing is sent, the errmsg says why.
     let mut p = c.clone();
+    // A refused configuration is logged too (by the log still running): its errmsg names the field only.
+    p["common_conf"]["proxy"] = "http://cashier:Pr0xyS3cret@127.0.0.1/x".into();
+    assert_eq!(init(&p.to_string()), -1);
     p["common_conf"]["proxy"] = "http://cashier:Pr0xyS3cret@127.0.0.1:1".into();
     assert_eq!(init(&p.to_string()), 0);
     let (code, _, err) = micro_pay(&pay_req(&order_no(), &codes[0], 10));
@@ -187,6 +190,7 @@ fn no_payment_code_key_or_password_reaches_the_log() {
     let text = log_text(&dir);
     assert!(text.lines().count() > 15, "{text}");
     assert!(text.contains("out_trade_no=****************** "), "a payment code as order number is masked:\n{text}");
+    assert!(text.lines().any(|l| l.contains(" cloud_pay_init code=-1 ") && l.contains("common_conf.proxy")), "{text}");
     for secret in codes.iter().map(String::as_str).chain(["TESTONLY0123456789ABCDEFGHIJKLMN", pem.lines().nth(1).unwrap(), "PRIVATE KEY", "Pr0xyS3cret"]) {
         assert!(!text.contains(secret), "a secret in the log: {secret:?}\n{text}");
     }
