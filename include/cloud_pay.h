@@ -311,7 +311,12 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
  variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
  `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
- true allows a sandbox on the shop's LAN).
+ true allows a sandbox on the shop's LAN), `log_dir` (off by default: a folder for the local
+ SDK log — one line per export call and per background query, in daily files
+ `cloudpay-YYYYMMDD.log`, UTC, kept 7 days; see docs/sdk-log.md) and `log_max_bytes`
+ (52428800: cap on the log files' total size, the oldest deleted first; at least 1024).
+ The log never fails or delays a call: a folder that cannot be written is said once, in
+ init's notice.
  Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
  `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
  check.

@@ -240,6 +240,7 @@ impl Channel {
                         }
                     };
                     self.record(endpoint, &base, started, status, &e.to_string(), 0);
+                    crate::sdklog::note_problem(&base, &format!("{}: {e}", endpoint.path()));
                     // After a network failure, look for a healthy domain for the calls to come.
                     let switched = self.probe_domains();
                     if matches!(e, TransportError::NotSent(_)) && !resent_unsent {
@@ -269,6 +270,10 @@ impl Channel {
             };
             let description = reply.response.as_ref().map(|r| r.description.as_str()).or(reply.problem.as_deref()).unwrap_or("");
             self.record(endpoint, &base, started, status, description, log_id);
+            match &reply.response {
+                Some(r) => crate::sdklog::note_reply(r.status, r.internal_status, r.log_id, &base),
+                None => crate::sdklog::note_problem(&base, &describe(endpoint, reply.response.as_ref(), reply.problem.as_deref())),
+            }
             if status == cloud_pay_protocol::status::code::RETRY_SAME && retries_103 < MAX_103_RETRIES {
                 retries_103 += 1;
                 std::thread::sleep(self.retry_pause);

@@ -52,6 +52,8 @@ struct RawCommon {
     proxy: Option<String>,
     allow_insecure_http: Option<bool>,
     use_system_roots: Option<bool>,
+    log_dir: Option<String>,
+    log_max_bytes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -81,6 +83,7 @@ const COMMON_KEYS: &[&str] = &[
     "scan_code_pay_query_order_interval", "prober_dns", "base_url", "ca_file", "state_dir", "timeout_ms",
     "connect_timeout_ms", "upload_monitor", "retry_pause_ms", "domain_list", "upload_monitor_interval",
     "micro_pay_query_order_schedule", "keep_alive_ping_interval", "proxy", "allow_insecure_http", "use_system_roots",
+    "log_dir", "log_max_bytes",
 ];
 /// Keys of `trade_conf` this SDK reads (the fields of `RawTrade`).
 const TRADE_KEYS: &[&str] = &[
@@ -177,6 +180,8 @@ pub struct Config {
     /// Settings taken from outside the configuration text (environment, working directory),
     /// for the notice after init: they are never applied silently.
     pub outside_sources: Vec<String>,
+    /// The local SDK log (`common_conf.log_dir`, `log_max_bytes`); None: off.
+    pub log: Option<crate::sdklog::Settings>,
     /// Merchant and terminal identity.
     pub trade: TradeConf,
     /// Keys the SDK ignored, with near-miss hints (for init's notice).
@@ -365,6 +370,7 @@ impl Config {
             },
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
             outside_sources,
+            log: crate::sdklog::settings(c.log_dir, c.log_max_bytes).map_err(SdkError::BadConfig)?,
             proxy: optional(c.proxy).map(|u| crate::transport::Proxy::parse(&u)).transpose().map_err(|e| bad("common_conf.proxy", &e))?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,

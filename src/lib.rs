@@ -18,6 +18,7 @@ pub mod merchant;
 pub mod monitor;
 pub mod platform;
 pub mod runtime;
+pub mod sdklog;
 pub mod secret;
 pub mod security;
 pub mod trade;

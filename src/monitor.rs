@@ -30,11 +30,24 @@ pub struct Monitor {
     dropped: std::sync::atomic::AtomicU64,
 }
 
-/// Replaces digit runs long enough to be a payment code (16+ digits) with `*`.
+/// Replaces digit runs long enough to be a payment code (16+ digits) with `*` and cuts the
+/// text to 255 characters (a monitor record's description).
 pub fn redact(text: &str) -> String {
     // The usual description has no 16-digit run and is short: copied as it is.
-    let longest_run = text.as_bytes().split(|b| !b.is_ascii_digit()).map(<[u8]>::len).max().unwrap_or(0);
-    if longest_run < 16 && text.len() <= 255 {
+    if text.len() <= 255 && !has_long_run(text) {
+        return text.to_owned();
+    }
+    redact_runs(text).chars().take(255).collect()
+}
+
+fn has_long_run(text: &str) -> bool {
+    text.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| run.len() >= 16)
+}
+
+/// The monitor's redaction rule without the length cut: every digit run long enough to be a
+/// payment code (16+ digits) becomes as many `*`. Shared with the SDK log ([`crate::sdklog`]).
+pub fn redact_runs(text: &str) -> String {
+    if !has_long_run(text) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
@@ -56,7 +69,7 @@ pub fn redact(text: &str) -> String {
         }
     }
     flush(&mut run, &mut out);
-    out.chars().take(255).collect()
+    out
 }
 
 impl Monitor {

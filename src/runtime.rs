@@ -203,6 +203,12 @@ impl Runtime {
         }
         let resumed = trade.restore(&recovery);
         let mut notes = Vec::new();
+        // Started last, once nothing can fail: a failed start must not leave a writer running.
+        // Without log_dir a previous configuration's log is stopped.
+        match &config.log {
+            Some(settings) => notes.extend(crate::sdklog::start(settings)),
+            None => crate::sdklog::stop(),
+        }
         if !config.unknown_keys.is_empty() {
             notes.push(format!("CloudPayConf: ignored unknown key(s): {}", config.unknown_keys.join(", ")));
         }
@@ -236,6 +242,7 @@ impl Runtime {
     pub fn stop(&self) {
         self.scheduler.stop();
         self.stop.stop();
+        crate::sdklog::stop();
         let deadline = Instant::now() + STOP_WAIT;
         for h in self.workers.lock().drain(..) {
             while !h.is_finished() && Instant::now() < deadline {
@@ -250,8 +257,18 @@ impl Runtime {
 
 fn worker(trade: &Trade, sched: &Scheduler) {
     while let Some(no) = sched.next_due() {
+        let (logged, started) = (crate::sdklog::enabled(), Instant::now());
+        if logged {
+            crate::sdklog::begin();
+            crate::sdklog::note_orders(Some(&no), None);
+        }
         // A panic in one poll must not kill the worker; the order stays queryable live.
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trade.poll_once(&no))).ok().flatten();
+        if logged {
+            // "none": no more background queries (a final state, or the window is over).
+            let after = next.map_or_else(|| "none".to_owned(), |due| format!("{}ms", due.saturating_duration_since(Instant::now()).as_millis()));
+            crate::sdklog::end("background_query_order", started, None, "", Some(after));
+        }
         if let Some(due) = next {
             sched.schedule(&no, due);
         }

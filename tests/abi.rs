@@ -287,6 +287,7 @@ fn no_secret_reaches_any_file_the_sdk_writes() {
     let dir = fresh_state_dir();
     let mut c: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"upload_monitor": 1, "upload_monitor_interval": 0.1}))).unwrap();
     c["common_conf"]["state_dir"] = json!(dir);
+    c["common_conf"]["log_dir"] = json!(dir.join("log"));
     c["trade_conf"]["private_key"] = private_key_pem().into();
     assert_eq!(init(&c.to_string()), 0);
     let codes = [WX_PAYS_AT_ONCE.to_owned(), ALI_PAYS_AT_ONCE.to_owned(), wx_code(1, 2)];
@@ -299,11 +300,15 @@ fn no_secret_reaches_any_file_the_sdk_writes() {
     sdk::cloud_pay_fini();
     let pem = private_key_pem();
     let mut files = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let text = String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).into_owned();
+    // The state_dir's files and the SDK log's (a folder inside it here).
+    let log_files: Vec<_> = std::fs::read_dir(dir.join("log")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!log_files.is_empty(), "the SDK log was written");
+    let paths = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).chain(log_files);
+    for path in paths {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         files += 1;
         for secret in codes.iter().map(String::as_str).chain(["TESTONLY0123456789ABCDEFGHIJKLMN", pem.lines().nth(1).unwrap(), "PRIVATE KEY"]) {
-            assert!(!text.contains(secret), "a secret in clear under state_dir: {secret:?}");
+            assert!(!text.contains(secret), "a secret in clear under state_dir or in the SDK log: {secret:?}");
         }
     }
     assert!(files >= 1, "the journal was written");

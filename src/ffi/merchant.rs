@@ -23,7 +23,7 @@ fn run(req: Option<*const c_char>, out: *mut c_char, length: c_int, out_name: &s
 /// `req` NUL-terminated; `shop_info` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_query_shop_info", CLOUD_PAY_INTERNAL, "", || {
         run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.query_shop_info(r))
     })
 }
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info
 /// `req` NUL-terminated; `shop_info` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_set_shop_info", CLOUD_PAY_INTERNAL, "", || {
         run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.set_shop_info(r))
     })
 }
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: 
 /// `req` NUL-terminated; `order_details` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_details: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_order_detail", CLOUD_PAY_INTERNAL, "", || {
         run(Some(req), order_details, length, "order_details", |r| runtime::current()?.merchant.order_detail(r))
     })
 }
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_detail
 /// `req` NUL-terminated; `order_stat` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_order_stat", CLOUD_PAY_INTERNAL, "", || {
         run(Some(req), order_stat, length, "order_stat", |r| runtime::current()?.merchant.order_stat(r))
     })
 }
@@ -84,7 +84,7 @@ pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_sta
 /// `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_author_code_prefix(resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_security_author_code_prefix", CLOUD_PAY_INTERNAL, "", || {
         run(None, resp, length, "resp", |_| Ok(runtime::current()?.merchant.author_code_prefix()))
     })
 }

@@ -73,10 +73,26 @@ fn install_panic_hook() {
     });
 }
 
-/// Runs an export body: clears errmsg, catches any panic and turns it into `panic_code`.
-pub(crate) fn boundary(panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
+/// Runs an export body: clears errmsg, catches any panic and turns it into `panic_code`, and
+/// hands the call's line (export, code, errmsg, elapsed time) to the SDK log when it is on.
+pub(crate) fn boundary(export: &'static str, panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
+    let started = std::time::Instant::now();
     clear_errmsg();
     install_panic_hook();
+    crate::sdklog::begin();
+    let code = guarded(panic_code, panic_note, body);
+    // The log never costs a call its code: a panic while logging is swallowed.
+    if !crate::sdklog::enabled() {
+        return code;
+    }
+    let _ = catch_unwind(|| {
+        let msg = ERRMSG.try_with(|e| e.try_borrow().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).unwrap_or_default();
+        crate::sdklog::end(export, started, Some(code), &msg, None);
+    });
+    code
+}
+
+fn guarded(panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
     let _ = IN_EXPORT.try_with(|n| n.set(n.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(body));
     let _ = IN_EXPORT.try_with(|n| n.set(n.get().saturating_sub(1)));
@@ -124,6 +140,7 @@ pub(crate) unsafe fn read_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a 
 pub(crate) unsafe fn read_json<T: DeserializeOwned>(ptr: *const c_char, name: &str) -> Result<T, SdkError> {
     // SAFETY: forwarded contract.
     let text = unsafe { read_str(ptr, name) }?;
+    crate::sdklog::note_request(text);
     crate::input::parse_json(text, name).map_err(|e| SdkError::BadInput(e.0))
 }
 
@@ -190,6 +207,7 @@ pub(crate) fn run_with_output(
         },
         None => "{}",
     };
+    crate::sdklog::note_request(text);
     let (code, output, message) = match core(text) {
         Ok(o) => o,
         Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
@@ -284,7 +302,7 @@ mod tests {
 
     #[test]
     fn boundary_turns_a_panic_into_the_code() {
-        let code = boundary(-3, "", || panic!("boom"));
+        let code = boundary("test", -3, "", || panic!("boom"));
         assert_eq!(code, -3);
         let s = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_str().unwrap().to_owned();
         assert_eq!(s, "internal error: boom");
@@ -297,7 +315,7 @@ mod boundary_tests {
 
     #[test]
     fn a_panic_in_an_export_is_a_code_and_its_errmsg_holds_no_payment_code() {
-        let code = boundary(-3, " (report it)", || panic!("slice of 134567890123456789 out of range"));
+        let code = boundary("test", -3, " (report it)", || panic!("slice of 134567890123456789 out of range"));
         assert_eq!(code, -3);
         let msg = unsafe { CStr::from_ptr(errmsg_ptr()) }.to_string_lossy().into_owned();
         assert_eq!(msg, "internal error: slice of <redacted> out of range (report it)");

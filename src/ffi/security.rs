@@ -59,7 +59,7 @@ fn identification_code(c: SecCode) -> c_int {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req, resp, length, login_code, security::login))
+    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, login_code, security::login))
 }
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
@@ -76,7 +76,7 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, |t| security::login_check(t, capacity(length))))
+    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, |t| security::login_check(t, capacity(length))))
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -91,7 +91,7 @@ pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char,
 /// `conf_json_c` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_security_init", CLOUD_PAY_INTERNAL, "", || {
         crate::platform::install(); // before any SDK thread can start
         // SAFETY: caller contract.
         let text = match unsafe { read_str(conf_json_c, "conf_json_c") } {
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification))
+    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification))
 }
 
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
@@ -130,5 +130,5 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, |t| security::identification_check(t, capacity(length))))
+    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, |t| security::identification_check(t, capacity(length))))
 }

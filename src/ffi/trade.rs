@@ -27,7 +27,12 @@ use crate::trade::requests::*;
 /// this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
 /// variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
 /// `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
-/// true allows a sandbox on the shop's LAN).
+/// true allows a sandbox on the shop's LAN), `log_dir` (off by default: a folder for the local
+/// SDK log — one line per export call and per background query, in daily files
+/// `cloudpay-YYYYMMDD.log`, UTC, kept 7 days; see docs/sdk-log.md) and `log_max_bytes`
+/// (52428800: cap on the log files' total size, the oldest deleted first; at least 1024).
+/// The log never fails or delays a call: a folder that cannot be written is said once, in
+/// init's notice.
 /// Poll intervals accept fractional seconds. Init waits for the first keep-alive `ping` at most
 /// `connect_timeout_ms` + 0.5 s (with `prober_dns` the domains are pinged first): its connectivity
 /// check.
@@ -53,7 +58,7 @@ use crate::trade::requests::*;
 /// `conf` is NULL or a NUL-terminated string valid for the duration of the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_init", CLOUD_PAY_INTERNAL, "", || {
         crate::platform::install(); // before any SDK thread can start
         // SAFETY: caller contract.
         let text = match unsafe { read_str(conf, "conf") } {
@@ -77,7 +82,7 @@ pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
 /// Always returns `CLOUD_PAY_OK` (0). Safe to call more than once, and while other calls run.
 #[unsafe(no_mangle)]
 pub extern "C" fn cloud_pay_fini() -> c_int {
-    boundary(CLOUD_PAY_OK, "", || {
+    boundary("cloud_pay_fini", CLOUD_PAY_OK, "", || {
         runtime::shutdown();
         crate::security::reset();
         CLOUD_PAY_OK
@@ -111,7 +116,7 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
+    boundary("cloud_pay_micro_pay", CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
         let out = match OutBuf::new(resp, length, "resp") {
             Ok(o) => o,
             Err(e) => return fail(CLOUD_PAY_FAIL, &e),
@@ -157,7 +162,7 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 /// `req` NUL-terminated; `order` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_ORDER_ERROR, "", || {
+    boundary("cloud_pay_query_order", CLOUD_PAY_ORDER_ERROR, "", || {
         let out = match OutBuf::new(order, length, "order") {
             Ok(o) => o,
             Err(e) => return fail(CLOUD_PAY_ORDER_ERROR, &e),
@@ -184,14 +189,14 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_cancel_order", CLOUD_PAY_INTERNAL, "", || {
         // SAFETY: caller contract.
         let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
             Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
         };
         match runtime::current().and_then(|rt| rt.trade.cancel_order(&request)) {
-            Ok(o) => finish_call(o.code, o.message),
+            Ok(o) => finish_call(o),
             Err(e @ crate::error::SdkError::Refused(_)) => fail(CLOUD_PAY_FAIL, &e),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
         }
@@ -208,7 +213,7 @@ pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
-    boundary(CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
+    boundary("cloud_pay_scan_code_pay", CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
         // SAFETY: caller contract.
         let request: ScanCodePaySdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
@@ -239,14 +244,14 @@ pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_refund", CLOUD_PAY_INTERNAL, "", || {
         // SAFETY: caller contract.
         let request: RefundSdkRequest = match unsafe { read_json(req, "req") } {
             Ok(r) => r,
             Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
         };
         match runtime::current().and_then(|rt| rt.trade.refund(&request)) {
-            Ok(o) => finish_call(o.code, o.message),
+            Ok(o) => finish_call(o),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
         }
     })
@@ -263,7 +268,7 @@ pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
 /// `req` NUL-terminated; `refund_order` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order: *mut c_char, length: c_int) -> c_int {
-    boundary(CLOUD_PAY_INTERNAL, "", || {
+    boundary("cloud_pay_query_refund", CLOUD_PAY_INTERNAL, "", || {
         let out = match OutBuf::new(refund_order, length, "refund_order") {
             Ok(o) => o,
             Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
@@ -301,9 +306,15 @@ fn finish_written(write: Result<(), String>, code: c_int, message: Option<String
     code
 }
 
-fn finish_call(code: crate::trade::CallCode, message: Option<String>) -> c_int {
-    if let Some(m) = message {
+/// The errmsg and code of a call without output; the order numbers it reports (a generated
+/// out_refund_no) go to the SDK log, as the vendor asks.
+fn finish_call(o: crate::trade::CallOutcome) -> c_int {
+    if let Some(out) = &o.output {
+        let field = |k: &str| out.get(k).and_then(|v| v.as_str());
+        crate::sdklog::note_orders(field("out_trade_no"), field("out_refund_no"));
+    }
+    if let Some(m) = o.message {
         set_errmsg(&m);
     }
-    call(code)
+    call(o.code)
 }
