@@ -227,7 +227,8 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_author_code_prefix(char *resp, in
  extensions: `state_dir` (where the encrypted files are; default as in `cloud_pay_init`),
  `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
  login — the login file holds ids only, so it cannot choose the server), and
- `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).
+ `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise),
+ `use_system_roots` (1: verify the server against the system's trust store, as in `cloud_pay_init`).
  Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR code for a staff member
  to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
  run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).
@@ -311,7 +312,9 @@ CLOUDPAYAPI_SDK_CPP_API int cloud_pay_security_identification_check(const char *
  this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
  variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
  `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
- true allows a sandbox on the shop's LAN), `log_dir` (off by default: a folder for the local
+ true allows a sandbox on the shop's LAN), `use_system_roots` (false: servers are verified
+ against the built-in Mozilla roots plus `ca_file`; true: against the operating system's
+ trust store instead, for a network that inspects TLS; not together with `ca_file`), `log_dir` (off by default: a folder for the local
  SDK log — one line per export call and per background query, in daily files
  `cloudpay-YYYYMMDD.log`, UTC, kept 7 days; see docs/sdk-log.md) and `log_max_bytes`
  (52428800: cap on the log files' total size, the oldest deleted first; at least 1024).

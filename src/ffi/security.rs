@@ -50,7 +50,8 @@ fn identification_code(c: SecCode) -> c_int {
 /// extensions: `state_dir` (where the encrypted files are; default as in `cloud_pay_init`),
 /// `base_url`, `ca_file`, `proxy` (as in `cloud_pay_init`; never stored: pass them on every
 /// login — the login file holds ids only, so it cannot choose the server), and
-/// `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise).
+/// `allow_insecure_http` (1: accept a plain http base_url outside loopback; refused otherwise),
+/// `use_system_roots` (1: verify the server against the system's trust store, as in `cloud_pay_init`).
 /// Writes `{"activator","qr_code_url","ttl"}`: show qr_code_url as a QR code for a staff member
 /// to scan. Returns CLOUD_PAY_OK (0), CLOUD_PAY_LOGIN_NEED_IDS (1: first
 /// run, supply the ids), CLOUD_PAY_UNKNOWN (-2), CLOUD_PAY_INTERNAL (-3, other failures).

@@ -27,7 +27,9 @@ use crate::trade::requests::*;
 /// this HTTP proxy, https by a CONNECT tunnel with TLS still verified end to end; environment
 /// variables such as `HTTPS_PROXY` are not read), `allow_insecure_http` (false: a plain
 /// `http://` base URL is refused unless its host is loopback — 127.0.0.0/8, ::1, localhost —;
-/// true allows a sandbox on the shop's LAN), `log_dir` (off by default: a folder for the local
+/// true allows a sandbox on the shop's LAN), `use_system_roots` (false: servers are verified
+/// against the built-in Mozilla roots plus `ca_file`; true: against the operating system's
+/// trust store instead, for a network that inspects TLS; not together with `ca_file`), `log_dir` (off by default: a folder for the local
 /// SDK log — one line per export call and per background query, in daily files
 /// `cloudpay-YYYYMMDD.log`, UTC, kept 7 days; see docs/sdk-log.md) and `log_max_bytes`
 /// (52428800: cap on the log files' total size, the oldest deleted first; at least 1024).
