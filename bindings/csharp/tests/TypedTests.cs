@@ -26,6 +26,14 @@ static class TypedTests
         return DemoSupport.Int(DemoSupport.Control("charge_count", "{\"out_trade_no\":\"" + no + "\"}"), "charge_count");
     }
 
+    /// <summary>Test cleanup: reverses an order left unknown, so that no unfinished order stays in
+    /// the journal of the state dir the next program shares (its init would report it).</summary>
+    static void Reverse(string no)
+    {
+        var r = CloudPaySdk.CancelOrder("{\"out_trade_no\":\"" + no + "\",\"trade_type\":1}");
+        Expect(r.Code == Code.Ok, "cleanup: reverse " + no + ": " + r);
+    }
+
     static void Schedule()
     {
         Expect(TypedCloudPay.WaitInterval == TimeSpan.FromSeconds(1) && TypedCloudPay.WaitTimeout == TimeSpan.FromSeconds(150) &&
@@ -86,6 +94,7 @@ static class TypedTests
         Expect(s >= 1.9 && s < 10, "asked until the deadline, then stopped: " + s + " s");
         Expect(ChargeCount(no) == 0, "nothing charged while the customer has not confirmed");
         Expect(TypedCloudPay.QueryOrder(no).Code == OrderCode.Unknown, "the order is left open: asked again later, still unknown");
+        Reverse(no);
     }
 
     static void ScanCodePay()
@@ -131,6 +140,7 @@ static class TypedTests
         bool threw = false;
         try { cancelled.GetAwaiter().GetResult(); } catch (OperationCanceledException) { threw = true; }
         Expect(threw && cancelled.IsCanceled && clock.Elapsed < TimeSpan.FromSeconds(5), "cancelled wait: canceled after " + clock.Elapsed.TotalSeconds + " s");
+        Reverse(never);
     }
 
     static void AmountsAreIntegersInFen()
