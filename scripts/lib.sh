@@ -24,6 +24,28 @@ require_sdk_lib() {
     fi
 }
 
+# Makes sure FILE exists, installing the Debian PACKAGE that ships it when it does not and
+# this runs as root with apt-get (as CI does); returns 1 when it is still missing.
+ensure_deb_file() { # file package
+    [[ -e "$1" ]] && return 0
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        echo "installing $2 (for $1)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1; }
+    fi
+    [[ -e "$1" ]]
+}
+
+# The typed layers' JSON libraries: Gson for Java (CLOUDPAY_GSON_JAR overrides Debian's jar),
+# System.Runtime.Serialization for C# (DataContractJsonSerializer; mono ships it apart).
+GSON_JAR="${CLOUDPAY_GSON_JAR:-/usr/share/java/gson.jar}"
+ensure_gson() {
+    ensure_deb_file "$GSON_JAR" libgoogle-gson-java
+}
+ensure_mono_serialization() {
+    ensure_deb_file /usr/lib/mono/4.5/System.Runtime.Serialization.dll libmono-system-runtime-serialization4.0-cil
+}
+
 # Exports declared in include/cloud_pay.h, one per line, in header order.
 header_exports() {
     grep -E '^CLOUDPAYAPI_SDK_CPP_API .*cloud_pay_[a-z_]+ *\(' "$ROOT/include/cloud_pay.h" |

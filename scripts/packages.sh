@@ -2,10 +2,11 @@
 # Packages integrators install the way their language expects (issue 20), into dist/ or --out DIR:
 #   python  cloudpay_sdk-<version>-py3-none-<platform>.whl: the ctypes binding with the library
 #           inside; manylinux (from target/release), win_amd64 and win32 (from the Windows leg)
-#   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode) and, under
+#   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode; the typed layer,
+#           TypedCloudPay, needs Gson on the class path and is compiled against $GSON_JAR) and, under
 #           cloudpay/native/{linux-x86_64,windows-x86_64,windows-x86}/, the JNI shim and the SDK
 #           library with their SHA256SUMS (extracted at first load, see NativeLibraries.java)
-#   csharp  CloudPay.Sdk.<version>.nupkg: bindings/csharp/CloudPay.cs as CloudPay.Sdk.dll in
+#   csharp  CloudPay.Sdk.<version>.nupkg: bindings/csharp/CloudPay.cs and CloudPayTyped.cs as CloudPay.Sdk.dll in
 #           lib/netstandard2.0/ (mcs -target:library, mono's 4.x profile, only the API
 #           netstandard2.0 has), the library under runtimes/{win-x86,win-x64,linux-x64}/native/,
 #           README.md and LICENSE.txt
@@ -73,7 +74,8 @@ java_jar() {
     while read -r f; do have+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
     rm -rf "$w"
     mkdir -p "$w/classes/cloudpay/native" "$w/classes/META-INF"
-    javac --release 8 -Werror -Xlint:all -encoding UTF-8 -d "$w/classes" $(find bindings/java/src -name '*.java')
+    ensure_gson || { echo "no Gson at $GSON_JAR (apt-get install -y libgoogle-gson-java)" >&2; return 1; }
+    javac --release 8 -Werror -Xlint:all -encoding UTF-8 -cp "$GSON_JAR" -d "$w/classes" $(find bindings/java/src -name '*.java')
     echo "$VERSION" >"$w/classes/cloudpay/native/VERSION"
     cp packaging/LICENSE.txt "$w/classes/META-INF/"
     local flags=(-std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared "${have[@]}" -I"$ROOT/include")
@@ -114,9 +116,10 @@ using System.Reflection;
 [assembly: AssemblyInformationalVersion("$VERSION")]
 CS
     # CS1591: undocumented public members only lack IntelliSense text, they are not errors.
-    mcs -nologo -warnaserror -nowarn:1591 -langversion:7 -optimize+ -target:library -r:System.dll \
+    ensure_mono_serialization || { echo "no mono System.Runtime.Serialization (apt-get install -y libmono-system-runtime-serialization4.0-cil)" >&2; return 1; }
+    mcs -nologo -warnaserror -nowarn:1591 -langversion:7 -optimize+ -target:library -r:System.dll -r:System.Runtime.Serialization.dll \
         -doc:"$p/lib/netstandard2.0/CloudPay.Sdk.xml" -out:"$p/lib/netstandard2.0/CloudPay.Sdk.dll" \
-        bindings/csharp/CloudPay.cs "$w/AssemblyInfo.cs"
+        bindings/csharp/CloudPay.cs bindings/csharp/CloudPayTyped.cs "$w/AssemblyInfo.cs"
     for rid in "win-x86 $WIN_X86" "win-x64 $WIN_X64" "linux-x64 $LINUX_LIB"; do
         set -- $rid
         mkdir -p "$p/runtimes/$1/native"

@@ -6,14 +6,17 @@ source "$(dirname "$0")/../lib.sh"
 
 command -v mcs >/dev/null || skip "mono's mcs is not installed (apt-get install -y mono-mcs)"
 command -v mono >/dev/null || skip "mono is not installed"
+ensure_mono_serialization || skip "mono's System.Runtime.Serialization is not installed (apt-get install -y libmono-system-runtime-serialization4.0-cil)"
 require_sdk_lib
 OUT="$TARGET_DIR/csharp"
 mkdir -p "$OUT"
-MCS=(mcs -nologo -warnaserror -langversion:7 -r:System.dll)
+MCS=(mcs -nologo -warnaserror -langversion:7 -r:System.dll -r:System.Runtime.Serialization.dll)
+B="$ROOT/bindings/csharp"
 "${MCS[@]}" -out:"$OUT/CashierDemo.exe" "$ROOT/examples-csharp/CashierDemo.cs" "$ROOT/examples-csharp/DemoSupport.cs" \
-    "$ROOT/bindings/csharp/CloudPay.cs" || exit 1
-"${MCS[@]}" -out:"$OUT/CloudPayTests.exe" "$ROOT/bindings/csharp/tests/CloudPayTests.cs" \
-    "$ROOT/examples-csharp/DemoSupport.cs" "$ROOT/bindings/csharp/CloudPay.cs" || exit 1
+    "$B/CloudPay.cs" || exit 1
+"${MCS[@]}" -out:"$OUT/CloudPayTests.exe" "$B/tests/CloudPayTests.cs" "$ROOT/examples-csharp/DemoSupport.cs" "$B/CloudPay.cs" || exit 1
+"${MCS[@]}" -out:"$OUT/TypedTests.exe" "$B/tests/TypedTests.cs" "$ROOT/examples-csharp/DemoSupport.cs" \
+    "$B/CloudPay.cs" "$B/CloudPayTyped.cs" || exit 1
 export LD_LIBRARY_PATH="$(sdk_lib_dir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 start_sandbox || exit 1
 failed=0
@@ -21,4 +24,6 @@ echo "-- CashierDemo.exe"
 mono "$OUT/CashierDemo.exe" || failed=1
 echo "-- CloudPayTests.exe"
 mono "$OUT/CloudPayTests.exe" "$ROOT/include/cloud_pay.h" || failed=1
+echo "-- TypedTests.exe"
+mono "$OUT/TypedTests.exe" || failed=1
 exit $failed

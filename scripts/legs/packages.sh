@@ -3,13 +3,14 @@
 # installs it fresh as a newcomer would and pays against the sandbox with the installed copy:
 #   python  a new venv, pip install the wheel, the binding's pytest suite on the installed
 #           package (CLOUDPAY_TEST_INSTALLED=1: not the source folder, the wheel's library)
-#   java    the jar's classes are Java 8 bytecode; a fresh javac/java with only the jar on the
-#           class path runs the demo (natives extracted to an empty per-user cache) and the
-#           tests (cache reused), then the demo from cloudpay.native.dir; the Windows natives:
+#   java    the jar's classes are Java 8 bytecode; a fresh javac/java with only the jar (and
+#           Gson, which the typed layer needs) on the class path runs the demo (natives extracted
+#           to an empty per-user cache) and the tests, raw and typed (cache reused), then the
+#           demo from cloudpay.native.dir; the Windows natives:
 #           export tables (the names javac -h declares), imports, and
 #           packaging/java/jni_shim_check.c loading the shim and paying through it under wine
 #   csharp  the package's file list (the Windows natives: the shipped DLLs, PE x86/x64), then
-#           laid out as NuGet restores it, the cashier demo and the binding's tests compiled
+#           laid out as NuGet restores it, the cashier demo and the binding's tests (raw and typed) compiled
 #           with mcs against its assembly and run with mono (library from runtimes/linux-x64)
 # Reuses target/release and the Windows DLLs the windows leg built (run it first, as test-all.sh
 # does); a part whose toolchain is absent prints "SKIPPED (part): reason". About a minute on
@@ -101,6 +102,7 @@ java_part() {
     for tool in javac java jar "${CC:-cc}" x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc x86_64-w64-mingw32-objdump; do
         command -v "$tool" >/dev/null || { echo "SKIPPED (java): no $tool"; return; }
     done
+    ensure_gson || { echo "SKIPPED (java): no Gson at $GSON_JAR (apt-get install -y libgoogle-gson-java)"; return; }
     [[ -f "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" && -f "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ]] ||
         { echo "SKIPPED (java): no Windows DLLs in $WIN (the windows leg builds them)"; return; }
     ran=1
@@ -108,7 +110,7 @@ java_part() {
     bash "$ROOT/scripts/packages.sh" --out "$PKG" java || { fail "jar build"; return; }
     jar="$PKG/cloudpay-sdk-$VERSION.jar"
     listing="$(unzip -Z1 "$jar")"
-    for f in cloudpay/CloudPay.class cloudpay/native/VERSION META-INF/LICENSE.txt \
+    for f in cloudpay/CloudPay.class cloudpay/TypedCloudPay.class cloudpay/native/VERSION META-INF/LICENSE.txt \
         cloudpay/native/linux-x86_64/{libcloudpay_jni.so,libCloudPayAPI_SDK_CPP.so,SHA256SUMS} \
         cloudpay/native/windows-x86_64/{cloudpay_jni.dll,CloudPayAPI_SDK_CPP.dll,SHA256SUMS} \
         cloudpay/native/windows-x86/{cloudpay_jni.dll,CloudPayAPI_SDK_CPP.dll,SHA256SUMS}; do
@@ -121,11 +123,11 @@ java_part() {
     echo "   $(basename "$jar"): $(wc -l <<<"$listing") entries, $(stat -c %s "$jar") B, classes are Java 8 bytecode"
     java_windows_natives "$jar"
 
-    echo "-- java: fresh javac/java, only the jar on the class path"
+    echo "-- java: fresh javac/java, only the jar (and Gson, for the typed layer) on the class path"
     mkdir -p "$x/classes"
-    javac -encoding UTF-8 -cp "$jar" -d "$x/classes" $(find "$ROOT/bindings/java/demo" "$ROOT/bindings/java/tests" -name '*.java') ||
+    javac -encoding UTF-8 -cp "$jar:$GSON_JAR" -d "$x/classes" $(find "$ROOT/bindings/java/demo" "$ROOT/bindings/java/tests" -name '*.java') ||
         { fail "javac against the jar"; return; }
-    local JAVA=(env XDG_CACHE_HOME="$cache" java -Dfile.encoding=UTF-8 -cp "$jar:$x/classes")
+    local JAVA=(env XDG_CACHE_HOME="$cache" java -Dfile.encoding=UTF-8 -cp "$jar:$GSON_JAR:$x/classes")
     "${JAVA[@]}" cloudpay.demo.CashierDemo >"$x/demo.out" 2>&1 || { cat "$x/demo.out"; fail "CashierDemo from the jar"; }
     tail -n 2 "$x/demo.out"
     local folder
@@ -136,7 +138,9 @@ java_part() {
         "${JAVA[@]}" cloudpay.tests.CloudPayTest "$ROOT/include/cloud_pay.h" >"$x/tests.out" 2>&1 ||
             { cat "$x/tests.out"; fail "CloudPayTest from the jar"; }
         tail -n 1 "$x/tests.out"
-        [[ "$(stat -c '%i %Y' "$folder"/*)" == "$stamp" ]] && echo "   second run reused the cache" || fail "second run extracted again"
+        "${JAVA[@]}" cloudpay.tests.TypedCloudPayTest >"$x/typed.out" 2>&1 || { cat "$x/typed.out"; fail "TypedCloudPayTest from the jar"; }
+        tail -n 1 "$x/typed.out"
+        [[ "$(stat -c '%i %Y' "$folder"/*)" == "$stamp" ]] && echo "   later runs reused the cache" || fail "a later run extracted again"
     else
         fail "no natives in $cache/cloudpay-sdk/$VERSION-*/linux-x86_64"
     fi
@@ -154,6 +158,7 @@ csharp_part() {
     for tool in mcs mono zip unzip; do
         command -v "$tool" >/dev/null || { echo "SKIPPED (csharp): no $tool"; return; }
     done
+    ensure_mono_serialization || { echo "SKIPPED (csharp): no mono System.Runtime.Serialization"; return; }
     [[ -f "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" && -f "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ]] ||
         { echo "SKIPPED (csharp): no Windows DLLs in $WIN (the windows leg builds them)"; return; }
     ran=1
@@ -191,11 +196,15 @@ csharp_part() {
         "$ROOT/examples-csharp/CashierDemo.cs" "$ROOT/examples-csharp/DemoSupport.cs" || { fail "mcs CashierDemo against the package"; return; }
     mcs -nologo -warnaserror -langversion:7 -r:System.dll -r:"$pkgdir/lib/netstandard2.0/CloudPay.Sdk.dll" -out:"$app/CloudPayTests.exe" \
         "$ROOT/bindings/csharp/tests/CloudPayTests.cs" "$ROOT/examples-csharp/DemoSupport.cs" || { fail "mcs CloudPayTests against the package"; return; }
+    mcs -nologo -warnaserror -langversion:7 -r:System.dll -r:"$pkgdir/lib/netstandard2.0/CloudPay.Sdk.dll" -out:"$app/TypedTests.exe" \
+        "$ROOT/bindings/csharp/tests/TypedTests.cs" "$ROOT/examples-csharp/DemoSupport.cs" || { fail "mcs TypedTests against the package"; return; }
     (cd "$LEG_TMP" && env -u LD_LIBRARY_PATH mono "$app/CashierDemo.exe" >"$app/demo.out" 2>&1) || { cat "$app/demo.out"; fail "CashierDemo from the package"; }
     tail -n 2 "$app/demo.out"
     (cd "$LEG_TMP" && env -u LD_LIBRARY_PATH mono "$app/CloudPayTests.exe" "$ROOT/include/cloud_pay.h" >"$app/tests.out" 2>&1) ||
         { cat "$app/tests.out"; fail "CloudPayTests from the package"; }
     tail -n 1 "$app/tests.out"
+    (cd "$LEG_TMP" && env -u LD_LIBRARY_PATH mono "$app/TypedTests.exe" >"$app/typed.out" 2>&1) || { cat "$app/typed.out"; fail "TypedTests from the package"; }
+    tail -n 1 "$app/typed.out"
     echo "   csharp part: $((SECONDS - t)) s"
 }
 

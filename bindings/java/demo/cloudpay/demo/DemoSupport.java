@@ -64,6 +64,21 @@ public final class DemoSupport {
 
     /** POST /sandbox/&lt;action&gt;: plays the customer. Returns the HTTP status. */
     public static int control(String action, String body) throws java.io.IOException {
+        return controlCall(action, body).status;
+    }
+
+    /** POST /sandbox/&lt;action&gt; and the reply's JSON text ("charge_count" -> {"charge_count":1}). */
+    public static String controlReply(String action, String body) throws java.io.IOException {
+        return controlCall(action, body).text;
+    }
+
+    private static final class Reply {
+        final int status;
+        final String text;
+        Reply(int status, String text) { this.status = status; this.text = text; }
+    }
+
+    private static Reply controlCall(String action, String body) throws java.io.IOException {
         String http = env("CLOUDPAY_SANDBOX_HTTP");
         URL url = new URL(http.substring(0, http.indexOf("/cpay/")) + "/sandbox/" + action);
         HttpURLConnection c = (HttpURLConnection) url.openConnection(java.net.Proxy.NO_PROXY);
@@ -72,7 +87,6 @@ public final class DemoSupport {
         c.setRequestProperty("Content-Type", "application/json");
         try (OutputStream o = c.getOutputStream()) { o.write(body.getBytes(StandardCharsets.UTF_8)); }
         int status = c.getResponseCode();
-        c.getInputStream().readAllBytes();
-        return status;
+        return new Reply(status, new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 }
