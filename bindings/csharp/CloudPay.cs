@@ -134,7 +134,9 @@ namespace CloudPay
         static Result<T> In<T>(Func<byte[], int> fn, string req) where T : struct
         {
             int code = fn(Utf8(req));
-            return Typed<T>(code, "", code != 0 ? ErrMsg() : "");
+            // Read on success too: init's notice (unknown keys, a failed connectivity check) and
+            // "outcome unknown" texts come with code 0.
+            return Typed<T>(code, "", ErrMsg());
         }
 
         static Result<T> Out<T>(InOut fn, string req, int capacity, bool repeatable) where T : struct

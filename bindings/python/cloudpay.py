@@ -232,7 +232,9 @@ class CloudPay:
         arg = _json_bytes(req)
         if shape == "in":
             code = fn(arg)
-            return Result(_typed(enum_type, code), "", self.errmsg() if code else "")
+            # errmsg is read on success too: init's notice (unknown keys, a failed connectivity
+            # check) comes with code 0.
+            return Result(_typed(enum_type, code), "", self.errmsg())
         size = capacity if capacity is not None else default_cap
         for _ in range(2):
             buf = ctypes.create_string_buffer(max(size, 1))

@@ -60,6 +60,8 @@ static class CloudPayTests
         Expect(CloudPaySdk.Init(null).Code == Code.Fail, "init(null): -1");
         var bad = CloudPaySdk.Init("{\"common_conf\":{},\"trade_conf\":{}}");
         Expect(bad.Code == Code.Fail && bad.ErrMsg.Contains("trade_conf."), "init without keys names the field");
+        var typo = CloudPaySdk.Init(DemoSupport.Conf().Replace("{\"common_conf\":{", "{\"common_conf\":{\"base_ur1\":\"x\","));
+        Expect(typo.Code == Code.Ok && typo.ErrMsg.Contains("base_ur1"), "init's notice (unknown key) reaches the caller");
         Expect(CloudPaySdk.Init(DemoSupport.Conf()).Code == Code.Ok, "init");
         Expect(CloudPaySdk.ErrMsg() == "", "errmsg empty after success");
 

@@ -50,6 +50,9 @@ def test_not_initialised_and_bad_config(sdk, conf):
     assert sdk.init("{not json").code == Code.FAIL
     r = sdk.init({"common_conf": {}, "trade_conf": {}})
     assert r.code == Code.FAIL and "trade_conf." in r.errmsg
+    typo = {**conf, "common_conf": {**conf["common_conf"], "base_ur1": "https://example.invalid/"}}
+    r = sdk.init(typo)
+    assert r.code == Code.OK and "base_ur1" in r.errmsg, "init's notice reaches the caller"
     assert sdk.init(conf).code == Code.OK
     assert sdk.errmsg() == ""
 

@@ -118,7 +118,9 @@ public final class CloudPay {
         return null;
     }
 
-    private static Result<Code> in(int c) { return new Result<>(code(c), c, "", c != 0 ? errmsg() : ""); }
+    // errmsg is read on success too: init's notice (unknown keys, a failed connectivity check)
+    // comes with code 0.
+    private static Result<Code> in(int c) { return new Result<>(code(c), c, "", errmsg()); }
 
     private static String[] out(InOut fn, String req, int capacity, boolean repeatable, int[] rc) {
         byte[] arg = utf8(req);

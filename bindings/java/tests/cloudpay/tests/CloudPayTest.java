@@ -61,6 +61,8 @@ public final class CloudPayTest {
         expect(CloudPay.init(null).code == Code.FAIL, "init(null): -1");
         Result<Code> bad = CloudPay.init("{\"common_conf\":{},\"trade_conf\":{}}");
         expect(bad.code == Code.FAIL && bad.errmsg.contains("trade_conf."), "init without keys names the field");
+        Result<Code> typo = CloudPay.init(DemoSupport.conf().replace("{\"common_conf\":{", "{\"common_conf\":{\"base_ur1\":\"x\","));
+        expect(typo.code == Code.OK && typo.errmsg.contains("base_ur1"), "init's notice (unknown key) reaches the caller");
         expect(CloudPay.init(DemoSupport.conf()).code == Code.OK, "init");
         expect(CloudPay.errmsg().isEmpty(), "errmsg empty after success");
 
