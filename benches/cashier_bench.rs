@@ -767,7 +767,7 @@ fn main() {
         sb.stop();
         // Everything on one CPU: no thread waits for another CPU to wake from idle, so the
         // round trip is pure work and "SDK − raw" is the SDK's own time, without the
-        // cross-CPU wake-ups that inflate and scatter it on two cores (BENCHMARKS.md §1).
+        // cross-CPU wake-ups that inflate and scatter it on two cores (BENCHMARKS.md, loopback latency).
         let all = affinity();
         set_affinity(&[all[0]]);
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();

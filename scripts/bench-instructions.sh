@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per call of cloud_pay_query_order and cloud_pay_micro_pay, counted by valgrind
 # (callgrind) inside the exports only: a figure that does not move with the machine's load,
-# for before/after comparisons of the SDK's own work (BENCHMARKS.md, "Profile of the hot path").
+# for before/after comparisons of the SDK's own work (BENCHMARKS.md; the hot-path history is in its git history).
 # Each figure is the difference between a run of 600 and one of 200 calls, divided by 400, so
 # init and the first payment drop out. valgrind hides SHA-NI, so SHA-256 runs its software path
 # here (natively it is a few percent of a call); compare like with like.
