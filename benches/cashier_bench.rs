@@ -7,7 +7,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -243,6 +243,118 @@ impl Raw {
     }
 }
 
+// ---- libcurl baseline ----
+
+/// libcurl's easy interface, loaded at run time from the system's `libcurl.so.4` (no headers,
+/// no build dependency); `None` where it is not installed. Option numbers are curl.h's.
+struct CurlApi {
+    init: unsafe extern "C" fn() -> *mut c_void,
+    setopt: unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int,
+    perform: unsafe extern "C" fn(*mut c_void) -> c_int,
+    getinfo: unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int,
+    slist_append: unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void,
+}
+
+const CURLOPT_WRITEDATA: c_int = 10001;
+const CURLOPT_URL: c_int = 10002;
+const CURLOPT_POSTFIELDS: c_int = 10015;
+const CURLOPT_HTTPHEADER: c_int = 10023;
+const CURLOPT_CAINFO: c_int = 10065;
+const CURLOPT_POSTFIELDSIZE: c_int = 60;
+const CURLOPT_NOSIGNAL: c_int = 99;
+const CURLOPT_TCP_NODELAY: c_int = 121;
+const CURLOPT_TIMEOUT_MS: c_int = 155;
+const CURLOPT_WRITEFUNCTION: c_int = 20011;
+const CURLINFO_RESPONSE_CODE: c_int = 0x200000 + 2;
+
+impl CurlApi {
+    fn load() -> Option<CurlApi> {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; each symbol is cast to its curl.h type.
+        unsafe {
+            let lib = libc::dlopen(c"libcurl.so.4".as_ptr(), libc::RTLD_NOW);
+            if lib.is_null() {
+                return None;
+            }
+            let sym = |name: &std::ffi::CStr| {
+                let p = libc::dlsym(lib, name.as_ptr());
+                (!p.is_null()).then_some(p)
+            };
+            Some(CurlApi {
+                init: std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_void>(sym(c"curl_easy_init")?),
+                setopt: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(sym(c"curl_easy_setopt")?),
+                perform: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(sym(c"curl_easy_perform")?),
+                getinfo: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(sym(c"curl_easy_getinfo")?),
+                slist_append: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void>(sym(c"curl_slist_append")?),
+            })
+        }
+    }
+}
+
+extern "C" fn curl_sink(data: *const c_char, size: usize, n: usize, user: *mut c_void) -> usize {
+    // SAFETY: `user` is the `Vec<u8>` set as CURLOPT_WRITEDATA; curl hands `size * n` bytes.
+    let v = unsafe { &mut *user.cast::<Vec<u8>>() };
+    v.extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size * n) });
+    size * n
+}
+
+/// One curl easy handle: keeps its connection alive between POSTs, as a libcurl till would.
+struct Curl {
+    api: CurlApi,
+    h: *mut c_void,
+    #[allow(clippy::box_collection)] // curl keeps a pointer to the Vec itself: it must not move
+    reply: Box<Vec<u8>>,
+    _strings: Vec<CString>,
+}
+
+impl Curl {
+    fn new(base: &str, endpoint: &str, ca_file: Option<&str>) -> Option<Curl> {
+        let api = CurlApi::load()?;
+        let url = CString::new(format!("{base}{endpoint}")).unwrap();
+        let mut strings = vec![url];
+        // SAFETY: curl_easy_* as curl.h declares them; every pointer passed stays alive in
+        // `strings` / `reply` for the handle's life; long options get a c_long.
+        unsafe {
+            let h = (api.init)();
+            assert!(!h.is_null());
+            let mut reply = Box::new(Vec::with_capacity(8192));
+            let mut headers = std::ptr::null_mut();
+            for line in ["Content-Type: application/json", "Expect:"] {
+                let s = CString::new(line).unwrap();
+                headers = (api.slist_append)(headers, s.as_ptr());
+                strings.push(s);
+            }
+            (api.setopt)(h, CURLOPT_URL, strings[0].as_ptr());
+            (api.setopt)(h, CURLOPT_HTTPHEADER, headers);
+            (api.setopt)(h, CURLOPT_NOSIGNAL, 1 as libc::c_long);
+            (api.setopt)(h, CURLOPT_TCP_NODELAY, 1 as libc::c_long);
+            (api.setopt)(h, CURLOPT_TIMEOUT_MS, 15_000 as libc::c_long);
+            (api.setopt)(h, CURLOPT_WRITEFUNCTION, curl_sink as extern "C" fn(*const c_char, usize, usize, *mut c_void) -> usize);
+            (api.setopt)(h, CURLOPT_WRITEDATA, &mut *reply as *mut Vec<u8> as *mut c_void);
+            if let Some(ca) = ca_file {
+                let s = CString::new(ca).unwrap();
+                (api.setopt)(h, CURLOPT_CAINFO, s.as_ptr());
+                strings.push(s);
+            }
+            Some(Curl { api, h, reply, _strings: strings })
+        }
+    }
+
+    /// POSTs `body` and reads the whole reply; returns its length.
+    fn post(&mut self, body: &str) -> usize {
+        self.reply.clear();
+        // SAFETY: `body` outlives the perform; the handle is this struct's.
+        unsafe {
+            (self.api.setopt)(self.h, CURLOPT_POSTFIELDS, body.as_ptr());
+            (self.api.setopt)(self.h, CURLOPT_POSTFIELDSIZE, body.len() as libc::c_long);
+            assert_eq!((self.api.perform)(self.h), 0, "curl_easy_perform");
+            let mut status: libc::c_long = 0;
+            (self.api.getinfo)(self.h, CURLINFO_RESPONSE_CODE, &mut status as *mut libc::c_long);
+            assert_eq!(status, 200);
+        }
+        self.reply.len()
+    }
+}
+
 // ---- statistics ----
 
 fn quantile(v: &mut [f64], q: f64) -> f64 {
@@ -268,7 +380,7 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
         (sb.http_base_url(), None, None)
     };
     println!("\n## {heading}");
-    init(&conf(&base, ca_file, json!({})));
+    init(&conf(&base, ca_file.clone(), json!({})));
     let no = order_no(if tls { "LS" } else { "L" }, 0);
     let mut out = vec![0u8; 16 * 1024];
     assert_eq!(call(sdk::cloud_pay_micro_pay, &pay_req(&no, NEVER_CONFIRMS), &mut out), 0);
@@ -277,15 +389,18 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     let mut raw = Raw::connect(&base, ca_pem.as_deref());
     // The SDK's own HTTP layer alone, same pre-built body: splits the gap between the two.
     let transport = sdk::transport::Transport::new(&sdk::transport::Trust::Bundled(ca_pem.clone()), Duration::from_secs(5), Duration::from_secs(15)).unwrap();
+    // libcurl, where the system has it: the client the latency goals are stated against.
+    let mut curl = Curl::new(&base, "query_order", ca_file.as_deref());
+    let paths = if curl.is_some() { 4 } else { 3 };
     let n = 3000;
-    // [raw, transport, SDK]: wall µs per call, CPU µs of the calling thread, allocations, bytes.
-    let mut wall: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
-    let mut cpu = [Duration::ZERO; 3];
-    let mut alloc = [(0u64, 0u64); 3];
+    // [raw, transport, SDK, libcurl]: wall µs per call, CPU µs of the calling thread, allocations, bytes.
+    let mut wall: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut cpu = [Duration::ZERO; 4];
+    let mut alloc = [(0u64, 0u64); 4];
     for i in 0..(n + 300) {
         // Interleaved, rotating which goes first, so drift and cache effects hit all alike.
-        for k in 0..3 {
-            let which = (i + k) % 3;
+        for k in 0..paths {
+            let which = (i + k) % paths;
             let (a0, c0, s) = (allocs(), thread_cpu(), Instant::now());
             match which {
                 0 => {
@@ -294,7 +409,10 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
                 1 => {
                     transport.post(&base, cloud_pay_protocol::Endpoint::QueryOrder, &body).unwrap();
                 }
-                _ => assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2),
+                2 => assert_eq!(call(sdk::cloud_pay_query_order, &q, &mut out), -2),
+                _ => {
+                    curl.as_mut().unwrap().post(&body);
+                }
             }
             let (e, c1, a1) = (s.elapsed(), thread_cpu(), allocs());
             if i >= 300 {
@@ -307,13 +425,19 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     }
     let q50: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.5)).collect();
     let q99: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.99)).collect();
-    println!("| | SDK (C ABI) µs | raw POST µs | ratio (goal ≤ 1.10) |\n|---|---|---|---|");
-    println!("| median | {:.0} | {:.0} | **{:.2}** |", q50[2], q50[0], q50[2] / q50[0]);
-    println!("| p99 | {:.0} | {:.0} | **{:.2}** |", q99[2], q99[0], q99[2] / q99[0]);
+    println!("| | SDK (C ABI) µs | raw POST µs | ratio | libcurl POST µs | ratio to libcurl (goal ≤ 1.10 median, ≤ 1.5 p99) |\n|---|---|---|---|---|---|");
+    let vs_curl = |k: usize, v: &[f64]| if curl.is_some() { (format!("{:.0}", v[3]), format!("**{:.2}**", v[k] / v[3])) } else { ("(no libcurl.so.4)".into(), "–".into()) };
+    let (c50, r50) = vs_curl(2, &q50);
+    let (c99, r99) = vs_curl(2, &q99);
+    println!("| median | {:.0} | {:.0} | **{:.2}** | {c50} | {r50} |", q50[2], q50[0], q50[2] / q50[0]);
+    println!("| p99 | {:.0} | {:.0} | **{:.2}** | {c99} | {r99} |", q99[2], q99[0], q99[2] / q99[0]);
     println!("\n| path ({n} calls each, interleaved) | median µs | p99 µs | CPU µs / call (calling thread) | allocations / call | bytes / call |\n|---|---|---|---|---|---|");
-    for (k, name) in ["raw POST (baseline)", "SDK HTTP layer alone (`transport::Transport::post`, same body)", "whole export (`cloud_pay_query_order`)"].iter().enumerate() {
+    let names = ["raw POST (baseline)", "SDK HTTP layer alone (`transport::Transport::post`, same body)", "whole export (`cloud_pay_query_order`)", "libcurl easy handle, keep-alive (system libcurl.so.4)"];
+    for (k, name) in names.iter().enumerate().take(paths) {
         let cpu_us = us(cpu[k]) / n as f64;
-        let (a, b) = if k == 0 { ("–".to_string(), "–".to_string()) } else { (format!("{:.1}", alloc[k].0 as f64 / n as f64), format!("{:.0}", alloc[k].1 as f64 / n as f64)) };
+        // The raw client is not counted; libcurl allocates with C's malloc, which the counting
+        // allocator does not see.
+        let (a, b) = if k == 0 || k == 3 { ("–".to_string(), "–".to_string()) } else { (format!("{:.1}", alloc[k].0 as f64 / n as f64), format!("{:.0}", alloc[k].1 as f64 / n as f64)) };
         println!("| {name} | {:.0} | {:.0} | {cpu_us:.1} | {a} | {b} |", q50[k], q99[k]);
     }
     sdk::cloud_pay_fini();
