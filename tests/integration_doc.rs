@@ -101,10 +101,11 @@ fn cashier_flow(program: &[&str], dir: &Path, sb: &Sandbox) {
     assert_eq!(status, 1, "{out}");
     assert!(out.contains("RESULT not-sent"), "{out}");
 
-    // The till's SDK log has the story of the resumed order.
+    // The till's SDK log has the story of the resumed order, as the restarted till told it.
+    // (The killed till's own micro_pay line may be lost: a line is written once its call
+    // returns, and the kill can come first. The journal, not the log, is the durable record.)
     let log: String = std::fs::read_dir(dir.join("log")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
     let about_late: Vec<&str> = log.lines().filter(|l| l.contains(&format!("out_trade_no={late} "))).collect();
-    assert!(about_late.iter().any(|l| l.contains(" cloud_pay_micro_pay ") && l.contains(" code=0 ")), "{about_late:?}");
     assert!(about_late.iter().any(|l| l.contains(" cloud_pay_query_order ") && l.contains(" code=0 ")), "{about_late:?}");
 }
 
