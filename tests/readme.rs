@@ -73,17 +73,6 @@ fn the_quick_start_configuration_and_customers_behave_as_written() {
     sb.stop();
 }
 
-/// The library the C program and the Python script load: the cdylib cargo built for this test.
-/// `cargo test` leaves it in `deps/` beside the test binary (only `cargo build` copies it up to
-/// `target/debug`), so a fresh clone finds it there.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
-    let found = candidates.iter().find(|d| d.join("libCloudPayAPI_SDK_CPP.so").exists());
-    found.unwrap_or_else(|| panic!("no cdylib in {} or its parent", deps.display())).clone()
-}
-
 /// A folder holding `cloudpay.json` (the README's configuration for `sb`) and `file`.
 fn till_dir(sb: &Sandbox, file: &str, text: &str) -> PathBuf {
     let dir = fresh_state_dir();
