@@ -24,15 +24,6 @@ fn block(name: &str) -> String {
     doc[from..from + doc[from..].find("\n```").unwrap() + 1].to_owned()
 }
 
-/// The cdylib cargo built for this test (`deps/` beside the test binary, or its parent).
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
-    let found = candidates.iter().find(|d| d.join("libCloudPayAPI_SDK_CPP.so").exists());
-    found.unwrap_or_else(|| panic!("no cdylib in {} or its parent", deps.display())).clone()
-}
-
 /// A till folder: `cloudpay.json` for `sb` (its own state_dir and SDK log) and the program.
 fn till(sb: &Sandbox, file: &str) -> PathBuf {
     let dir = fresh_state_dir();
@@ -129,8 +120,7 @@ fn the_c_program_follows_the_cashier_flow() {
 
 #[test]
 fn the_csharp_program_follows_the_cashier_flow() {
-    let have = |tool: &str| Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
-    if !have("mcs") || !have("mono") {
+    if !have_command("mcs") || !have_command("mono") {
         println!("SKIPPED C#: mcs or mono not found (apt-get install -y mono-mcs); the C program still ran");
         return;
     }

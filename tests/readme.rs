@@ -1,6 +1,7 @@
 //! The README's quick start, run as written: its CloudPayConf (with the live sandbox's address
-//! and CA put where the README's fixed ones are), its payment codes, its C program and its
-//! Python script, against the sandbox over real sockets.
+//! and CA put where the README's fixed ones are), its payment codes, its C program, its Python
+//! script and its C# and Java programs (built and run by the shell lines beside them), against
+//! the sandbox over real sockets.
 
 mod common;
 
@@ -24,6 +25,15 @@ fn block(lang: &str) -> String {
     let qs = quick_start();
     let open = format!("```{lang}\n");
     let from = qs.find(&open).unwrap_or_else(|| panic!("no {lang} block")) + open.len();
+    qs[from..from + qs[from..].find("```").unwrap()].to_owned()
+}
+
+/// The first ```sh block after the first block of `lang`: the lines that build and run it.
+fn commands_after(lang: &str) -> String {
+    let qs = quick_start();
+    let open = format!("```{lang}\n");
+    let after = qs.find(&open).unwrap_or_else(|| panic!("no {lang} block")) + open.len();
+    let from = after + qs[after..].find("```sh\n").unwrap_or_else(|| panic!("no sh block after the {lang} block")) + "```sh\n".len();
     qs[from..from + qs[from..].find("```").unwrap()].to_owned()
 }
 
@@ -73,17 +83,6 @@ fn the_quick_start_configuration_and_customers_behave_as_written() {
     sb.stop();
 }
 
-/// The library the C program and the Python script load: the cdylib cargo built for this test.
-/// `cargo test` leaves it in `deps/` beside the test binary (only `cargo build` copies it up to
-/// `target/debug`), so a fresh clone finds it there.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
-    let found = candidates.iter().find(|d| d.join("libCloudPayAPI_SDK_CPP.so").exists());
-    found.unwrap_or_else(|| panic!("no cdylib in {} or its parent", deps.display())).clone()
-}
-
 /// A folder holding `cloudpay.json` (the README's configuration for `sb`) and `file`.
 fn till_dir(sb: &Sandbox, file: &str, text: &str) -> PathBuf {
     let dir = fresh_state_dir();
@@ -125,5 +124,61 @@ fn the_quick_start_python_script_pays_waits_and_refunds() {
         .env("CLOUDPAY_SDK_LIB", &lib));
     assert!(out.contains("paid ") && out.contains("refund OK"), "{out}");
     assert_eq!(sb.control().request_count("refund"), 1, "{out}");
+    sb.stop();
+}
+
+/// Runs the README's `commands` for the program in `dir` as a reader would, from a repository
+/// root: `dir` gets `bindings/` and `include/` of this repository and `target/release/` holding
+/// the cdylib cargo built for this test (symbolic links), so the lines run unchanged.
+fn run_readme_commands(dir: &Path, commands: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["bindings", "include"] {
+        std::os::unix::fs::symlink(root.join(sub), dir.join(sub)).unwrap();
+    }
+    std::fs::create_dir(dir.join("target")).unwrap();
+    std::os::unix::fs::symlink(library_dir(), dir.join("target/release")).unwrap();
+    run(Command::new("bash").current_dir(dir).args(["-e", "-c", commands]))
+}
+
+/// What of `tools` (commands) and `files` is missing, or None when all are there.
+fn missing(tools: &[&str], files: &[&str]) -> Option<String> {
+    let gone: Vec<&str> = tools.iter().filter(|t| !have_command(t)).chain(files.iter().filter(|f| !Path::new(f).exists())).copied().collect();
+    (!gone.is_empty()).then(|| gone.join(", "))
+}
+
+/// The lines a quick-start program in C# or Java prints: paid with a transaction id, the
+/// refund accepted, then successful; one refund on the server.
+fn assert_paid_and_refunded(sb: &Sandbox, out: &str) {
+    let paid = out.lines().find_map(|l| l.strip_prefix("paid ")).unwrap_or_else(|| panic!("no paid line: {out}"));
+    assert!(!paid.trim().is_empty() && paid.trim() != "null", "a transaction id: {out}");
+    let line = |prefix: &str| out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix:?} line: {out}")).to_lowercase();
+    assert!(line("refund ").starts_with("refund ok"), "{out}");
+    assert!(line("refunded ").contains("state success"), "{out}");
+    assert_eq!(sb.control().request_count("refund"), 1, "{out}");
+}
+
+#[test]
+fn the_quick_start_csharp_program_pays_waits_and_refunds() {
+    if let Some(what) = missing(&["mcs", "mono"], &["/usr/lib/mono/4.5/System.Runtime.Serialization.dll"]) {
+        println!("SKIPPED: the C# quick start needs {what} (apt-get install -y mono-mcs libmono-system-runtime-serialization4.0-cil)");
+        return;
+    }
+    let sb = start_sandbox();
+    let dir = till_dir(&sb, "Quickstart.cs", &block("csharp"));
+    let out = run_readme_commands(&dir, &commands_after("csharp"));
+    assert_paid_and_refunded(&sb, &out);
+    sb.stop();
+}
+
+#[test]
+fn the_quick_start_java_program_pays_waits_and_refunds() {
+    if let Some(what) = missing(&["javac", "java", "cc"], &["/usr/share/java/gson.jar"]) {
+        println!("SKIPPED: the Java quick start needs {what} (apt-get install -y default-jdk-headless libgoogle-gson-java)");
+        return;
+    }
+    let sb = start_sandbox();
+    let dir = till_dir(&sb, "Quickstart.java", &block("java"));
+    let out = run_readme_commands(&dir, &commands_after("java"));
+    assert_paid_and_refunded(&sb, &out);
     sb.stop();
 }

@@ -191,3 +191,18 @@ pub fn wait_requests(sb: &Sandbox, endpoint: &str, n: u64) -> bool {
 pub fn fault(endpoint: &str, kind: FaultKind, times: Option<u32>) -> FaultRule {
     FaultRule { endpoint: Some(endpoint.into()), out_trade_no: None, kind, times, phase: None }
 }
+
+/// The cdylib cargo built for this test: `cargo test` leaves it in `deps/` beside the test
+/// binary (only `cargo build` copies it up to `target/debug`), so a fresh clone finds it there.
+pub fn library_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
+    let found = candidates.iter().find(|d| d.join("libCloudPayAPI_SDK_CPP.so").exists());
+    found.unwrap_or_else(|| panic!("no cdylib in {} or its parent", deps.display())).clone()
+}
+
+/// Whether `tool` is on PATH.
+pub fn have_command(tool: &str) -> bool {
+    std::process::Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
+}
