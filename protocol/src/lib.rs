@@ -6,6 +6,7 @@
 //! structures ([`types`]). The spec is `shared/spec/http-api.md`; section numbers in
 //! comments refer to it.
 
+pub mod calendar;
 pub mod crypto;
 pub mod endpoint;
 pub mod envelope;

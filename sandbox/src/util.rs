@@ -24,19 +24,7 @@ pub fn random_digits(len: usize) -> String {
     random_from(b"0123456789", len)
 }
 
-/// Days since 1970-01-01 → (year, month, day) (proleptic Gregorian; Howard Hinnant's algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub use cloud_pay_protocol::calendar::{civil_from_days, days_from_civil};
 
 /// Period label of a Unix time in China time (UTC+8, the platforms' business day):
 /// stat_type 1 day `YYYY-MM-DD`, 2 month `YYYY-MM`, 3 ISO week `YYYY-Www`, 4 year `YYYY`.
@@ -57,17 +45,6 @@ pub fn period_label(unix_secs: i64, stat_type: i32) -> String {
         4 => format!("{y:04}"),
         _ => format!("{y:04}-{m:02}-{d:02}"),
     }
-}
-
-/// (year, month, day) → days since 1970-01-01.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

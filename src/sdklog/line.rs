@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Record;
+use cloud_pay_protocol::calendar::{civil_from_days as civil, days_from_civil};
 
 /// Appends one line: `2026-12-06T02:34:36.123Z cloud_pay_micro_pay out_trade_no=… code=0 …`.
 pub(super) fn format_line(r: &Record, out: &mut String) {
@@ -76,19 +77,6 @@ fn quote(v: &str) -> String {
     s
 }
 
-/// Days since 1970-01-01 → (year, month, day) (proleptic Gregorian, H. Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn unix_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -101,15 +89,7 @@ pub(super) fn utc_day(t: SystemTime) -> u32 {
 
 /// `YYYYMMDD` `n` days before `day`.
 pub(super) fn day_minus(day: u32, n: u32) -> u32 {
-    let (y, m, d) = (i64::from(day / 10_000), day / 100 % 100, day % 100);
-    // Days from civil (the inverse of `civil`).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468 - i64::from(n);
+    let days = days_from_civil(i64::from(day / 10_000), day / 100 % 100, day % 100) - i64::from(n);
     let (y, m, d) = civil(days);
     (y as u32) * 10_000 + m * 100 + d
 }
