@@ -1137,3 +1137,16 @@ fn replay(history: &[Step]) {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+// ---------------------------------------------------------------------------------------
+// Minimal failing histories found by the model, kept as regression tests.
+
+/// Found by the model (seed 21): the cashier repeats a sale that was paid, the repeat meets a
+/// verified status 102. The refusal of the repeat says nothing about the order the first send
+/// created: the answer must be unknown (0, keep querying), never "not accepted".
+#[test]
+fn model_regression_a_refused_repeat_of_a_paid_sale_is_unknown() {
+    replay(&[
+        Step::Till(Call::MicroPay { slot: 3, fee: 0, customer: Customer::PaysNow, retry: false }),
+        Step::Faulty(Fault::Status102, Call::MicroPay { slot: 3, fee: 0, customer: Customer::PaysNow, retry: false }),
+    ]);
+}

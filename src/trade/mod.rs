@@ -530,6 +530,23 @@ impl Trade {
                 );
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(message) }, false)
             }
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber if !new_order && !rec.refused => {
+                // A repeat of the order was refused, but an earlier send of it may have
+                // created the order (and the customer may have paid it): the refusal of the
+                // repeat says nothing about that one. Unknown, and the order stays followed.
+                rec.maybe_at = Some(ex.domain.clone());
+                if !rec.cached_final {
+                    if rec.local == LocalState::Fail {
+                        (rec.local, rec.code) = (LocalState::Unknown, OrderCode::Unknown);
+                    }
+                    rec.polls_left = rec.polls_left.max(poll_count);
+                }
+                let message = format!(
+                    "{} — this repeat of order {out_trade_no} was refused, but an earlier send of it may have created the order: outcome unknown; the SDK keeps querying the order",
+                    ex.detail
+                );
+                (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, !rec.cached_final)
+            }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber => {
                 // This request created nothing, but the number may belong to another order
                 // (another till, an earlier sale) in any state, even paid: never answer
