@@ -387,7 +387,7 @@ impl Trade {
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
-        let (request_content, pinned, new_order, generation) = {
+        let (request_content, pinned, new_order, generation, no_earlier_order, refused) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
@@ -404,10 +404,14 @@ impl Trade {
                     if rec.request_content.is_empty() {
                         rec.request_content = text;
                     }
-                    // A number whose earlier sends all failed before a byte went out is journaled
-                    // as done: it is journaled afresh, as for a new order, before it goes again.
-                    let resend = rec.never_sent() && rec.local == LocalState::Fail;
-                    if resend {
+                    // A number journaled as done without a final order (every earlier send failed
+                    // before a byte went out, or was refused at creation, or the order was not
+                    // found when its polls ran out) is journaled afresh, as a new order, before it
+                    // goes again: a crash after this send must not forget it.
+                    let reopen = rec.local == LocalState::Fail && !rec.cached_final;
+                    // No earlier send can have created an order of this till under the number.
+                    let no_earlier_order = rec.never_sent() || rec.refused;
+                    if reopen {
                         rec.local = LocalState::Unknown;
                         rec.code = OrderCode::Unknown;
                         rec.polls_left = poll_count;
@@ -415,7 +419,7 @@ impl Trade {
                     rec.generation += 1;
                     rec.submitting = true;
                     rec.creates_in_flight += 1;
-                    (rec.request_content.clone(), rec.domain.clone(), resend, rec.generation)
+                    (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused)
                 }
                 None => {
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -443,7 +447,7 @@ impl Trade {
                         reached: false,
                         creates_in_flight: 1,
                     });
-                    (text, None, true, 1)
+                    (text, None, true, 1, true, false)
                 }
             }
         };
@@ -457,9 +461,13 @@ impl Trade {
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
                 domain: Some(journaled_domain.clone()),
             };
-            // For a number journaled as done by an earlier unsent attempt, the new order line
-            // opens it again (and names the domain this send goes to).
-            if let Err(e) = self.journal.append_durable(&[entry]) {
+            // For a number journaled as done, the new order line opens it again (and names the
+            // domain this send goes to); a number refused at creation stays guarded.
+            let mut entries = vec![entry];
+            if refused {
+                entries.push(journal::Entry::State { no: out_trade_no.clone(), state: LocalState::Unknown as i32, fin: false, at: None, refused: true });
+            }
+            if let Err(e) = self.journal.append_durable(&entries) {
                 let mut orders = self.orders.lock();
                 if let Some(rec) = orders.get_mut(&out_trade_no) {
                     rec.creates_in_flight = rec.creates_in_flight.saturating_sub(1);
@@ -468,7 +476,7 @@ impl Trade {
                     }
                     if rec.never_sent() && rec.generation == 1 {
                         orders.remove(&out_trade_no);
-                    } else if rec.never_sent() {
+                    } else if rec.creates_in_flight == 0 {
                         (rec.local, rec.code, rec.polls_left) = (LocalState::Fail, OrderCode::Failed, 0);
                     }
                 }
@@ -530,7 +538,7 @@ impl Trade {
                 );
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(message) }, false)
             }
-            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber if !new_order && !rec.refused => {
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber if !no_earlier_order => {
                 // A repeat of the order was refused, but an earlier send of it may have
                 // created the order (and the customer may have paid it): the refusal of the
                 // repeat says nothing about that one. Unknown, and the order stays followed.
@@ -557,7 +565,7 @@ impl Trade {
                 rec.polls_left = 0;
                 // Proof that no sale of this till is under the number only when no earlier
                 // send of ours may have created it.
-                rec.refused |= new_order;
+                rec.refused |= no_earlier_order;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
             }
