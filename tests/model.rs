@@ -1171,7 +1171,8 @@ fn model_regression_a_refused_repeat_of_a_paid_sale_is_unknown() {
     ]);
 }
 
-/// Found by the model (a refused create, then a SIGKILL while the repeat was in flight): a
+/// Found with the model (a directed history: a refused create, then a SIGKILL while the
+/// repeat was in flight; the restart check failed): a
 /// number whose sends were all refused at creation was journaled as done, and its repeat went
 /// out without being journaled again; the till was killed before the reply and the restarted
 /// till forgot the order the repeat had created. A repeat of a number journaled as done is now
@@ -1213,5 +1214,20 @@ fn scenario_a_repeat_after_the_polls_found_no_order_is_followed() {
         Step::Till(Call::QueryOrder { slot: 0 }),
         Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: true }),
         Step::Kill { calls: vec![], after_ms: 0 },
+    ]);
+}
+
+/// Found with the model (a directed history; its end-of-history check failed): the first
+/// send of a sale is refused (verified 102), the cashier's
+/// repeat is taken and paid. The till answered paid, but kept the number guarded as "refused
+/// at creation": after a restart it answered -6 (another sale's order) for its own paid sale
+/// and would refuse to cancel it. A create the server took clears the refusal.
+#[test]
+fn model_regression_an_order_created_after_a_refusal_is_this_sales() {
+    replay(&[
+        Step::Faulty(Fault::Status102, Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }),
+        Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: true }),
+        Step::Wait(5),
+        Step::Till(Call::QueryOrder { slot: 0 }),
     ]);
 }

@@ -515,6 +515,9 @@ impl Trade {
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{} — {message}", ex.detail)) }, false)
             }
             StatusClass::Success => {
+                // The server took this till's create: a sale of this till is under the number,
+                // whatever an earlier refusal said.
+                rec.refused = false;
                 if let Some(result) = ex.result() {
                     if let Some(url) = result.code_url() {
                         rec.code_url = Some(url.to_owned());
