@@ -1231,3 +1231,18 @@ fn model_regression_an_order_created_after_a_refusal_is_this_sales() {
         Step::Till(Call::QueryOrder { slot: 0 }),
     ]);
 }
+
+/// Found by the model (seed 2026, shrunk to 4 steps): a sale is paid; the network goes down;
+/// the till restarts (a killed child) and the cashier repeats the sale. The restarted till did
+/// not know the number any more (final orders are not resumed), so the repeat that could not
+/// connect was "nothing was sent … the customer was not charged" (-1), though the first send
+/// had charged the customer. A number an earlier process journaled is never "not sent" now.
+#[test]
+fn model_regression_a_number_paid_before_a_restart_is_never_not_sent() {
+    replay(&[
+        Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }),
+        Step::Link(false),
+        Step::Kill { calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }], after_ms: 0 },
+        Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: true }),
+    ]);
+}

@@ -118,6 +118,10 @@ pub struct Trade {
     /// Refund numbers by what their attempts may have done: "not sent" is known for a refund
     /// only while no attempt of its number may have arrived and none is under way.
     refund_attempts: Mutex<HashMap<String, Attempts>>,
+    /// Numbers an earlier process journaled and finished (paid, failed, closed, never sent):
+    /// a send of one of them by this process is never "nothing was sent", since an earlier
+    /// attempt may have reached a server (and been paid). Known while the journal holds them.
+    journaled_before: Mutex<std::collections::HashSet<String>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
@@ -209,7 +213,7 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 impl Trade {
     /// A trade core over a client.
     pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>, journal: journal::Journal) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), journaled_before: Mutex::default(), poll, scheduler, prefixes, journal }
     }
 
     /// Takes over what a previous process (or configuration) left in the journal: resumes
@@ -262,6 +266,9 @@ impl Trade {
                 n += 1;
             }
         }
+        let restored = self.orders.lock();
+        self.journaled_before.lock().extend(recovery.orders.keys().filter(|no| !restored.contains_key(*no)).cloned());
+        drop(restored);
         // An unsettled refund of an earlier process may have arrived.
         self.refund_attempts.lock().extend(recovery.refunds.keys().map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
         let mut pending = self.pending_refund_numbers.lock();
@@ -387,6 +394,7 @@ impl Trade {
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
+        let journaled_before = self.journaled_before.lock().contains(&out_trade_no);
         let (request_content, pinned, new_order, generation, no_earlier_order, refused) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
@@ -444,10 +452,11 @@ impl Trade {
                         seen: false,
                         maybe_at: None,
                         refused: false,
-                        reached: false,
+                        // An attempt journaled by an earlier process may have arrived.
+                        reached: journaled_before,
                         creates_in_flight: 1,
                     });
-                    (text, None, true, 1, true, false)
+                    (text, None, true, 1, !journaled_before, false)
                 }
             }
         };
