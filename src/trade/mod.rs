@@ -118,10 +118,12 @@ pub struct Trade {
     /// Refund numbers by what their attempts may have done: "not sent" is known for a refund
     /// only while no attempt of its number may have arrived and none is under way.
     refund_attempts: Mutex<HashMap<String, Attempts>>,
-    /// Numbers an earlier process journaled and finished (paid, failed, closed, never sent):
-    /// a send of one of them by this process is never "nothing was sent", since an earlier
-    /// attempt may have reached a server (and been paid). Known while the journal holds them.
-    journaled_before: Mutex<std::collections::HashSet<String>>,
+    /// Numbers an earlier process journaled and finished (paid, failed, closed, never sent),
+    /// with the keyed digest of their content: a send of one of them by this process is never
+    /// "nothing was sent", since an earlier attempt may have reached a server (and been paid),
+    /// and other content under one is refused as in this process. Known while the journal
+    /// holds them.
+    journaled_before: Mutex<HashMap<String, [u8; 32]>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
@@ -267,7 +269,10 @@ impl Trade {
             }
         }
         let restored = self.orders.lock();
-        self.journaled_before.lock().extend(recovery.orders.keys().filter(|no| !restored.contains_key(*no)).cloned());
+        self.journaled_before.lock().extend(recovery.orders.iter().filter(|(no, _)| !restored.contains_key(*no)).filter_map(|(no, o)| match &o.order {
+            journal::Entry::Order { digest, .. } => Some((no.clone(), digest_from_hex(digest))),
+            _ => None,
+        }));
         drop(restored);
         // An unsettled refund of an earlier process may have arrived.
         self.refund_attempts.lock().extend(recovery.refunds.keys().map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
@@ -394,7 +399,8 @@ impl Trade {
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
-        let journaled_before = self.journaled_before.lock().contains(&out_trade_no);
+        let journaled_digest = self.journaled_before.lock().get(&out_trade_no).copied();
+        let journaled_before = journaled_digest.is_some();
         let (request_content, pinned, new_order, generation, no_earlier_order, refused) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
@@ -428,6 +434,13 @@ impl Trade {
                     rec.submitting = true;
                     rec.creates_in_flight += 1;
                     (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused)
+                }
+                // A finished order of an earlier process under this number, with other content:
+                // another sale, as for a record of this process.
+                None if journaled_digest.is_some_and(|d| d != content_digest) => {
+                    return Err(SdkError::Refused(format!(
+                        "out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)"
+                    )));
                 }
                 None => {
                     orders.insert(out_trade_no.clone(), OrderRecord {
