@@ -1264,3 +1264,21 @@ fn model_regression_a_number_paid_before_a_restart_is_not_another_sales() {
         Step::Till(Call::Cancel { slot: 3 }),
     ]);
 }
+
+/// Found with the model (a directed history), NOT FIXED: another till paid the number with
+/// the same amount; this till's sale under it is lost before the server (never created). Its
+/// polls find the other till's paid order — same number, same amount, same trade type, a
+/// verified reply — and the till answers paid for a sale nobody paid. A reply's order_content
+/// carries nothing this SDK reads that tells two such sales apart (no payment code, body or
+/// creating terminal). Reusing one order number on two tills is the merchant's error, but the
+/// money is lost when it happens. Run with `--ignored` once the SDK can tell them apart.
+#[test]
+#[ignore = "open: the order found carries nothing that tells another till's sale of the same amount apart"]
+fn model_open_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
+    replay(&[
+        Step::OtherTill { slot: 0, fee: 0 },
+        Step::Faulty(Fault::DropBefore, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
+        Step::Wait(5),
+        Step::Till(Call::QueryOrder { slot: 0 }),
+    ]);
+}
