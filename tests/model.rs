@@ -6,7 +6,8 @@
 //! `cargo test --test model` runs a small fixed-seed budget. A long run:
 //! `CLOUDPAY_MODEL_CASES=300 CLOUDPAY_MODEL_SEED=7 cargo test --release --test model -- long_run --nocapture`
 //! prints every history's figures (steps, restarts, SIGKILLs, faults, violations, time) and
-//! the totals. A failing history is shrunk by proptest to a minimal one, printed as Rust
+//! the totals (`CLOUDPAY_MODEL_SKIP_OPEN=1`: other tills pay other amounts than this till's,
+//! leaving out the known open case `model_open_*`). A failing history is shrunk by proptest to a minimal one, printed as Rust
 //! (`Step` values) to paste into a named regression test at the end of this file.
 //!
 //! The till under test is this process (the SDK's one runtime). A SIGKILL is of a child till:
@@ -809,7 +810,12 @@ impl<'a> Run<'a> {
             }
             Step::OtherTill { slot, fee } => {
                 self.stats.other_tills += 1;
-                let fee = FEES[*fee as usize];
+                let mut fee = FEES[*fee as usize];
+                if std::env::var("CLOUDPAY_MODEL_SKIP_OPEN").is_ok() {
+                    // Other amounts than this till's: leaves out the open case (another till's
+                    // order of the same amount, see model_open_*) to explore the rest.
+                    fee += 100;
+                }
                 let mut req = pay_req(self.nums.no(*slot), WX_PAYS_AT_ONCE, fee);
                 req["body"] = json!(format!("f-{fee}"));
                 let conf = till_conf(&self.gate.url(), &fresh_state_dir(), OTHER_MACHINE);
@@ -1280,5 +1286,17 @@ fn model_open_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
         Step::Faulty(Fault::DropBefore, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
         Step::Wait(5),
         Step::Till(Call::QueryOrder { slot: 0 }),
+    ]);
+}
+
+/// The same open case, found by random exploration (seed 2026, history 320 of 450, shrunk to
+/// 2 steps): this till's payment meets status 3 before the server applies it, then another
+/// till pays the number with the same amount; this till's polls read that order as its own.
+#[test]
+#[ignore = "open: the order found carries nothing that tells another till's sale of the same amount apart"]
+fn model_open_another_tills_same_amount_order_after_status_3() {
+    replay(&[
+        Step::Faulty(Fault::Status3, Call::MicroPay { slot: 1, fee: 2, customer: Customer::PaysNow, retry: false }),
+        Step::OtherTill { slot: 1, fee: 2 },
     ]);
 }
