@@ -1300,3 +1300,16 @@ fn model_open_another_tills_same_amount_order_after_status_3() {
         Step::OtherTill { slot: 1, fee: 2 },
     ]);
 }
+
+/// Found by the model (seed 7 with CLOUDPAY_MODEL_SKIP_OPEN, history 65, shrunk to 3 steps):
+/// a sale is paid, the cashier cancels it, the reverse is applied but its reply is lost (cancel
+/// -2). query_order then answered "paid" from the cached final state, for an order the server
+/// had reversed. A cancel that goes out now drops the cached answer: the next query asks.
+#[test]
+fn model_regression_a_cancel_with_a_lost_reply_drops_the_cached_paid() {
+    replay(&[
+        Step::Till(Call::MicroPay { slot: 3, fee: 0, customer: Customer::PaysNow, retry: false }),
+        Step::Faulty(Fault::DropAfter, Call::Cancel { slot: 3 }),
+        Step::Till(Call::QueryOrder { slot: 3 }),
+    ]);
+}

@@ -855,9 +855,12 @@ impl Trade {
                     return Err(SdkError::Refused(format!("order {out_trade_no}: payment still being submitted: query it with cloud_pay_query_order; nothing was sent")));
                 }
             }
-            // Queries already under way predate the cancel: their answers no longer count.
+            // Queries already under way predate the cancel: their answers no longer count. The
+            // reverse or close may be applied even if its reply is lost: a cached answer
+            // ("paid") is stale from now on, the next query_order asks the server.
             rec.map(|r| {
                 r.generation += 1;
+                r.cached_final = false;
                 r.clone()
             })
         };
