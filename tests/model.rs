@@ -7,7 +7,8 @@
 //! `CLOUDPAY_MODEL_CASES=300 CLOUDPAY_MODEL_SEED=7 cargo test --release --test model -- long_run --nocapture`
 //! prints every history's figures (steps, restarts, SIGKILLs, faults, violations, time) and
 //! the totals (`CLOUDPAY_MODEL_SKIP_OPEN=1`: other tills pay other amounts than this till's,
-//! leaving out the known open case `model_open_*`). A failing history is shrunk by proptest to a minimal one, printed as Rust
+//! leaving out the same-amount open case; `=2`: no other till, leaving out both open cases
+//! `model_open_*`). A failing history is shrunk by proptest to a minimal one, printed as Rust
 //! (`Step` values) to paste into a named regression test at the end of this file.
 //!
 //! The till under test is this process (the SDK's one runtime). A SIGKILL is of a child till:
@@ -811,10 +812,12 @@ impl<'a> Run<'a> {
             Step::OtherTill { slot, fee } => {
                 self.stats.other_tills += 1;
                 let mut fee = FEES[*fee as usize];
-                if std::env::var("CLOUDPAY_MODEL_SKIP_OPEN").is_ok() {
-                    // Other amounts than this till's: leaves out the open case (another till's
-                    // order of the same amount, see model_open_*) to explore the rest.
-                    fee += 100;
+                match std::env::var("CLOUDPAY_MODEL_SKIP_OPEN").as_deref() {
+                    // No other till: leaves out both open cases (model_open_*) to explore the rest.
+                    Ok("2") => return,
+                    // Other amounts than this till's: leaves out the same-amount open case.
+                    Ok(_) => fee += 100,
+                    Err(_) => {}
                 }
                 let mut req = pay_req(self.nums.no(*slot), WX_PAYS_AT_ONCE, fee);
                 req["body"] = json!(format!("f-{fee}"));
