@@ -118,6 +118,12 @@ pub struct Trade {
     /// Refund numbers by what their attempts may have done: "not sent" is known for a refund
     /// only while no attempt of its number may have arrived and none is under way.
     refund_attempts: Mutex<HashMap<String, Attempts>>,
+    /// Numbers an earlier process journaled and finished (paid, failed, closed, never sent),
+    /// with the keyed digest of their content: a send of one of them by this process is never
+    /// "nothing was sent", since an earlier attempt may have reached a server (and been paid),
+    /// and other content under one is refused as in this process. Known while the journal
+    /// holds them.
+    journaled_before: Mutex<HashMap<String, [u8; 32]>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
@@ -209,7 +215,7 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 impl Trade {
     /// A trade core over a client.
     pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>, journal: journal::Journal) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), poll, scheduler, prefixes, journal }
+        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), journaled_before: Mutex::default(), poll, scheduler, prefixes, journal }
     }
 
     /// Turns true once this Trade is gone and its journal's folder lock released.
@@ -267,6 +273,12 @@ impl Trade {
                 n += 1;
             }
         }
+        let restored = self.orders.lock();
+        self.journaled_before.lock().extend(recovery.orders.iter().filter(|(no, _)| !restored.contains_key(*no)).filter_map(|(no, o)| match &o.order {
+            journal::Entry::Order { digest, .. } => Some((no.clone(), digest_from_hex(digest))),
+            _ => None,
+        }));
+        drop(restored);
         // An unsettled refund of an earlier process may have arrived.
         self.refund_attempts.lock().extend(recovery.refunds.keys().map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
         let mut pending = self.pending_refund_numbers.lock();
@@ -392,7 +404,9 @@ impl Trade {
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
-        let (request_content, pinned, new_order, generation) = {
+        let journaled_digest = self.journaled_before.lock().get(&out_trade_no).copied();
+        let journaled_before = journaled_digest.is_some();
+        let (request_content, pinned, new_order, generation, no_earlier_order, refused) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
@@ -409,10 +423,14 @@ impl Trade {
                     if rec.request_content.is_empty() {
                         rec.request_content = text;
                     }
-                    // A number whose earlier sends all failed before a byte went out is journaled
-                    // as done: it is journaled afresh, as for a new order, before it goes again.
-                    let resend = rec.never_sent() && rec.local == LocalState::Fail;
-                    if resend {
+                    // A number journaled as done without a final order (every earlier send failed
+                    // before a byte went out, or was refused at creation, or the order was not
+                    // found when its polls ran out) is journaled afresh, as a new order, before it
+                    // goes again: a crash after this send must not forget it.
+                    let reopen = rec.local == LocalState::Fail && !rec.cached_final;
+                    // No earlier send can have created an order of this till under the number.
+                    let no_earlier_order = rec.never_sent() || rec.refused;
+                    if reopen {
                         rec.local = LocalState::Unknown;
                         rec.code = OrderCode::Unknown;
                         rec.polls_left = poll_count;
@@ -420,7 +438,14 @@ impl Trade {
                     rec.generation += 1;
                     rec.submitting = true;
                     rec.creates_in_flight += 1;
-                    (rec.request_content.clone(), rec.domain.clone(), resend, rec.generation)
+                    (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused)
+                }
+                // A finished order of an earlier process under this number, with other content:
+                // another sale, as for a record of this process.
+                None if journaled_digest.is_some_and(|d| d != content_digest) => {
+                    return Err(SdkError::Refused(format!(
+                        "out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)"
+                    )));
                 }
                 None => {
                     orders.insert(out_trade_no.clone(), OrderRecord {
@@ -445,10 +470,11 @@ impl Trade {
                         seen: false,
                         maybe_at: None,
                         refused: false,
-                        reached: false,
+                        // An attempt journaled by an earlier process may have arrived.
+                        reached: journaled_before,
                         creates_in_flight: 1,
                     });
-                    (text, None, true, 1)
+                    (text, None, true, 1, !journaled_before, false)
                 }
             }
         };
@@ -462,9 +488,13 @@ impl Trade {
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
                 domain: Some(journaled_domain.clone()),
             };
-            // For a number journaled as done by an earlier unsent attempt, the new order line
-            // opens it again (and names the domain this send goes to).
-            if let Err(e) = self.journal.append_durable(&[entry]) {
+            // For a number journaled as done, the new order line opens it again (and names the
+            // domain this send goes to); a number refused at creation stays guarded.
+            let mut entries = vec![entry];
+            if refused {
+                entries.push(journal::Entry::State { no: out_trade_no.clone(), state: LocalState::Unknown as i32, fin: false, at: None, refused: true });
+            }
+            if let Err(e) = self.journal.append_durable(&entries) {
                 let mut orders = self.orders.lock();
                 if let Some(rec) = orders.get_mut(&out_trade_no) {
                     rec.creates_in_flight = rec.creates_in_flight.saturating_sub(1);
@@ -473,7 +503,7 @@ impl Trade {
                     }
                     if rec.never_sent() && rec.generation == 1 {
                         orders.remove(&out_trade_no);
-                    } else if rec.never_sent() {
+                    } else if rec.creates_in_flight == 0 {
                         (rec.local, rec.code, rec.polls_left) = (LocalState::Fail, OrderCode::Failed, 0);
                     }
                 }
@@ -512,6 +542,9 @@ impl Trade {
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{} — {message}", ex.detail)) }, false)
             }
             StatusClass::Success => {
+                // The server took this till's create: a sale of this till is under the number,
+                // whatever an earlier refusal said.
+                rec.refused = false;
                 if let Some(result) = ex.result() {
                     if let Some(url) = result.code_url() {
                         rec.code_url = Some(url.to_owned());
@@ -535,6 +568,23 @@ impl Trade {
                 );
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(message) }, false)
             }
+            StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber if !no_earlier_order => {
+                // A repeat of the order was refused, but an earlier send of it may have
+                // created the order (and the customer may have paid it): the refusal of the
+                // repeat says nothing about that one. Unknown, and the order stays followed.
+                rec.maybe_at = Some(ex.domain.clone());
+                if !rec.cached_final {
+                    if rec.local == LocalState::Fail {
+                        (rec.local, rec.code) = (LocalState::Unknown, OrderCode::Unknown);
+                    }
+                    rec.polls_left = rec.polls_left.max(poll_count);
+                }
+                let message = format!(
+                    "{} — this repeat of order {out_trade_no} was refused, but an earlier send of it may have created the order: outcome unknown; the SDK keeps querying the order",
+                    ex.detail
+                );
+                (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, !rec.cached_final)
+            }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber => {
                 // This request created nothing, but the number may belong to another order
                 // (another till, an earlier sale) in any state, even paid: never answer
@@ -545,7 +595,7 @@ impl Trade {
                 rec.polls_left = 0;
                 // Proof that no sale of this till is under the number only when no earlier
                 // send of ours may have created it.
-                rec.refused |= new_order;
+                rec.refused |= no_earlier_order;
                 let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
                 (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
             }
@@ -810,9 +860,12 @@ impl Trade {
                     return Err(SdkError::Refused(format!("order {out_trade_no}: payment still being submitted: query it with cloud_pay_query_order; nothing was sent")));
                 }
             }
-            // Queries already under way predate the cancel: their answers no longer count.
+            // Queries already under way predate the cancel: their answers no longer count. The
+            // reverse or close may be applied even if its reply is lost: a cached answer
+            // ("paid") is stale from now on, the next query_order asks the server.
             rec.map(|r| {
                 r.generation += 1;
+                r.cached_final = false;
                 r.clone()
             })
         };
