@@ -1337,16 +1337,14 @@ fn model_regression_a_cancel_with_a_lost_reply_drops_the_cached_paid() {
 }
 
 /// Found by the model (seed 7 with CLOUDPAY_MODEL_SKIP_OPEN, history 15; shrinking stopped at
-/// 8 steps, this is the directed 3-step core), NOT FIXED: another till paid the number (another
-/// amount); this till's sale under it gets a reply that does not verify (the server answered
-/// re-entry, the till cannot know), and the cashier cancels at once, before any poll: the
-/// till sends close_order for a number whose order is another sale's. A fix: before reversing
-/// or closing an order no verified reply has shown, query it (another amount is then another
-/// sale's, and the cancel is refused). Not done here: it changes what cancel sends in every
-/// fault cell.
+/// 8 steps, this is the directed 3-step core): another till paid the number (another amount);
+/// this till's sale under it got a reply that does not verify (the server answered re-entry,
+/// the till cannot know), and the cashier cancelled at once, before any poll: the till sent
+/// close_order for a number whose order is another sale's. A cancel of an order no verified
+/// reply has shown now queries it first, and is refused ("nothing was sent") unless the query
+/// shows this till's order or that none exists.
 #[test]
-#[ignore = "open: cancel of an unverified order sends reverse/close without a verified query first"]
-fn model_open_a_cancel_right_after_an_unverified_create_can_hit_another_sale() {
+fn model_regression_a_cancel_right_after_an_unverified_create_cannot_hit_another_sale() {
     replay(&[
         Step::OtherTill { slot: 2, fee: 1 },
         Step::Faulty(Fault::BadHmac, Call::ScanCodePay { slot: 2, fee: 0 }),

@@ -183,7 +183,9 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
 
 /// Cancels an order: `{"out_trade_no","trade_type","pay_platform"?}`; trade_type 1 reverses a
 /// micro-pay order (撤单, RSA-signed when a private_key is configured), 2 closes a scan-code order.
-/// An order that hit re-entry is refused locally (nothing is sent).
+/// An order that hit re-entry is refused locally (nothing is sent). An order no verified reply
+/// has shown yet is queried first: the cancel goes out only for this till's order (or none),
+/// else -1 "nothing was sent to cancel it".
 /// Returns CLOUD_PAY_OK (0), CLOUD_PAY_FAIL (-1 failed or refused), CLOUD_PAY_UNKNOWN (-2),
 /// CLOUD_PAY_INTERNAL (-3 bad input, not initialised, internal).
 ///

@@ -841,6 +841,24 @@ impl Trade {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
         let trade_type = trade_type_arg(req.trade_type)?
             .ok_or_else(|| SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into()))?;
+        // An order no verified reply has shown may be another sale's (the create's reply did
+        // not verify, or never came): a verified query first tells it apart, so a reverse or
+        // close never reaches an order another till created under the number.
+        let unverified = self.orders.lock().get(&out_trade_no).is_some_and(|r| !r.seen && !r.submitting && r.local != LocalState::ReEntry && !r.refused);
+        if unverified {
+            let query = self.live_query(&out_trade_no, None, Some(trade_type));
+            let seen = self.orders.lock().get(&out_trade_no).is_none_or(|r| r.seen || r.local == LocalState::ReEntry);
+            if !seen && query.code != OrderCode::NotExist {
+                let why = query.message.unwrap_or_default();
+                return Ok(CallOutcome {
+                    code: CallCode::Failed,
+                    output: None,
+                    message: Some(format!(
+                        "order {out_trade_no}: no verified reply has shown it is this till's sale, and the query before the cancel could not tell ({why}); nothing was sent to cancel it: query it with cloud_pay_query_order, then cancel again"
+                    )),
+                });
+            }
+        }
         let local = {
             let mut orders = self.orders.lock();
             let rec = orders.get_mut(&out_trade_no);
