@@ -6,9 +6,7 @@
 //! `cargo test --test model` runs a small fixed-seed budget. A long run:
 //! `CLOUDPAY_MODEL_CASES=300 CLOUDPAY_MODEL_SEED=7 cargo test --release --test model -- long_run --nocapture`
 //! prints every history's figures (steps, restarts, SIGKILLs, faults, violations, time) and
-//! the totals (`CLOUDPAY_MODEL_SKIP_OPEN=1`: other tills pay other amounts than this till's,
-//! leaving out the same-amount open case; `=2`: no other till, leaving out both open cases
-//! `model_open_*`). A failing history is shrunk by proptest to a minimal one, printed as Rust
+//! the totals. A failing history is shrunk by proptest to a minimal one, printed as Rust
 //! (`Step` values) to paste into a named regression test at the end of this file.
 //!
 //! The till under test is this process (the SDK's one runtime). A SIGKILL is of a child till:
@@ -817,14 +815,7 @@ impl<'a> Run<'a> {
             }
             Step::OtherTill { slot, fee } => {
                 self.stats.other_tills += 1;
-                let mut fee = FEES[*fee as usize];
-                match std::env::var("CLOUDPAY_MODEL_SKIP_OPEN").as_deref() {
-                    // No other till: leaves out both open cases (model_open_*) to explore the rest.
-                    Ok("2") => return,
-                    // Other amounts than this till's: leaves out the same-amount open case.
-                    Ok(_) => fee += 100,
-                    Err(_) => {}
-                }
+                let fee = FEES[*fee as usize];
                 let mut req = pay_req(self.nums.no(*slot), WX_PAYS_AT_ONCE, fee);
                 req["body"] = json!(format!("f-{fee}"));
                 let conf = till_conf(&self.gate.url(), &fresh_state_dir(), OTHER_MACHINE);
@@ -1293,16 +1284,15 @@ fn model_regression_a_number_paid_before_a_restart_is_not_another_sales() {
     ]);
 }
 
-/// Found with the model (a directed history), NOT FIXED: another till paid the number with
-/// the same amount; this till's sale under it is lost before the server (never created). Its
-/// polls find the other till's paid order — same number, same amount, same trade type, a
-/// verified reply — and the till answers paid for a sale nobody paid. A reply's order_content
-/// carries nothing this SDK reads that tells two such sales apart (no payment code, body or
-/// creating terminal). Reusing one order number on two tills is the merchant's error, but the
-/// money is lost when it happens. Run with `--ignored` once the SDK can tell them apart.
+/// Found with the model (a directed history): another till paid the number with the same
+/// amount; this till's sale under it is lost before the server (never created). Its polls
+/// found the other till's paid order — same number, amount and trade type, a verified reply —
+/// and the till answered paid for a sale nobody paid. The order's `nonce_str` is that of the
+/// request that created it (http-api.md §4.1): an order no verified reply has shown yet whose
+/// nonce is not this till's journaled creating nonce is now unknown, never paid, and a cancel
+/// of it is refused.
 #[test]
-#[ignore = "open: the order found carries nothing that tells another till's sale of the same amount apart"]
-fn model_open_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
+fn model_regression_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
     replay(&[
         Step::OtherTill { slot: 0, fee: 0 },
         Step::Faulty(Fault::DropBefore, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
@@ -1311,19 +1301,18 @@ fn model_open_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
     ]);
 }
 
-/// The same open case, found by random exploration (seed 2026, history 320 of 450, shrunk to
-/// 2 steps): this till's payment meets status 3 before the server applies it, then another
-/// till pays the number with the same amount; this till's polls read that order as its own.
+/// The same case, found by random exploration (seed 2026, history 320 of 450, shrunk to 2
+/// steps): this till's payment meets status 3 before the server applies it, then another till
+/// pays the number with the same amount; this till's polls read that order as its own.
 #[test]
-#[ignore = "open: the order found carries nothing that tells another till's sale of the same amount apart"]
-fn model_open_another_tills_same_amount_order_after_status_3() {
+fn model_regression_another_tills_same_amount_order_after_status_3() {
     replay(&[
         Step::Faulty(Fault::Status3, Call::MicroPay { slot: 1, fee: 2, customer: Customer::PaysNow, retry: false }),
         Step::OtherTill { slot: 1, fee: 2 },
     ]);
 }
 
-/// Found by the model (seed 7 with CLOUDPAY_MODEL_SKIP_OPEN, history 65, shrunk to 3 steps):
+/// Found by the model (seed 7 with other tills paying other amounts, history 65, shrunk to 3 steps):
 /// a sale is paid, the cashier cancels it, the reverse is applied but its reply is lost (cancel
 /// -2). query_order then answered "paid" from the cached final state, for an order the server
 /// had reversed. A cancel that goes out now drops the cached answer: the next query asks.
@@ -1336,13 +1325,13 @@ fn model_regression_a_cancel_with_a_lost_reply_drops_the_cached_paid() {
     ]);
 }
 
-/// Found by the model (seed 7 with CLOUDPAY_MODEL_SKIP_OPEN, history 15; shrinking stopped at
-/// 8 steps, this is the directed 3-step core): another till paid the number (another amount);
-/// this till's sale under it got a reply that does not verify (the server answered re-entry,
-/// the till cannot know), and the cashier cancelled at once, before any poll: the till sent
-/// close_order for a number whose order is another sale's. A cancel of an order no verified
-/// reply has shown now queries it first, and is refused ("nothing was sent") unless the query
-/// shows this till's order or that none exists.
+/// Found by the model (seed 7 with other tills paying other amounts, history 15; shrinking
+/// stopped at 8 steps, this is the directed 3-step core): another till paid the number
+/// (another amount); this till's sale under it got a reply that does not verify (the server
+/// answered re-entry, the till cannot know), and the cashier cancelled at once, before any
+/// poll: the till sent close_order for a number whose order is another sale's. A cancel of an
+/// order no verified reply has shown now queries it first, and is refused ("nothing was
+/// sent") unless the query shows this till's order or that none exists.
 #[test]
 fn model_regression_a_cancel_right_after_an_unverified_create_cannot_hit_another_sale() {
     replay(&[

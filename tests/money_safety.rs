@@ -231,6 +231,61 @@ fn an_order_of_another_amount_under_this_number_is_reentry_and_never_paid() {
     sb.stop();
 }
 
+/// Another till paid the number with the same amount; this till's sale under it is lost
+/// before the server. The order its polls find has another creating nonce: never this sale's
+/// payment, never cancelled from here.
+#[test]
+fn another_tills_sale_of_the_same_amount_is_never_this_sales() {
+    let _g = serial();
+    let sb = start_sandbox();
+    init_http(&sb); // another till, another journal: paid
+    let no = order_no();
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 500)).0, 0);
+    sdk::cloud_pay_fini();
+    let dir = fresh_state_dir();
+    assert_eq!(init(&conf_in(&sb.http_base_url(), &dir, json!({}))), 0, "{}", errmsg());
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::ResetBeforeReply, Some(FaultPhase::BeforeProcessing)));
+    assert_eq!(micro_pay(&pay_req(&no, &never_confirms(), 500)).0, 0, "the request was lost: unknown");
+    for _ in 0..3 {
+        let (code, out, err) = query_order(&no, 1);
+        assert_eq!(code, sdk::CLOUD_PAY_ORDER_UNKNOWN, "another till's payment is never this sale's: {err}");
+        assert!(err.contains("another request"), "{err}");
+        assert_ne!(out["state"], json!(3));
+    }
+    let (code, err) = cancel(&json!({"out_trade_no": no, "trade_type": 1, "pay_platform": 1}));
+    assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert_eq!(sb.control().request_count("reverse"), 0, "the other till's sale is never reversed");
+    assert_eq!(sb.control().charge_count(&no), 1);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
+/// A sale lost before the server, the till restarts, the cashier repeats it and its reply is
+/// lost after the server took it: the repeat went under the journaled creating nonce, so the
+/// order it created is this sale's and reads paid.
+#[test]
+fn a_repeat_after_a_restart_keeps_the_creating_nonce() {
+    let _g = serial();
+    let sb = start_sandbox();
+    let dir = fresh_state_dir();
+    let c = conf_in(&sb.http_base_url(), &dir, json!({}));
+    assert_eq!(init(&c), 0, "{}", errmsg());
+    let no = order_no();
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::ResetBeforeReply, Some(FaultPhase::BeforeProcessing)));
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 700)).0, 0);
+    sdk::cloud_pay_fini();
+    assert_eq!(init(&c), 0, "{}", errmsg());
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, Some(FaultPhase::AfterProcessing)));
+    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 700)).0, 0);
+    let (code, out, err) = query_order(&no, 1);
+    assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "this till's own order: {err}");
+    assert_eq!(out["state"], json!(3));
+    assert_eq!(sb.control().charge_count(&no), 1);
+    sdk::cloud_pay_fini();
+    sb.stop();
+}
+
 /// The re-entry guard is in the journal: after fini + init (and after a restart, see
 /// crash_recovery.rs) query_order still answers -6 and cancel stays refused.
 #[test]

@@ -79,6 +79,10 @@ pub enum Entry {
         digest: String,
         /// Domain the order is sent to.
         domain: Option<String>,
+        /// The create's `nonce_str`: retries after a restart send it again, and an order created
+        /// with another one is not this till's create (absent in journals written before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
     },
     /// A new local state of an order.
     State {
@@ -522,7 +526,7 @@ mod tests {
     use super::*;
 
     fn order(no: &str) -> Entry {
-        Entry::Order { no: no.into(), fee: 1, platform: 1, trade_type: 1, digest: "ab".into(), domain: None }
+        Entry::Order { no: no.into(), fee: 1, platform: 1, trade_type: 1, digest: "ab".into(), domain: None, nonce: None }
     }
 
     fn dir(name: &str) -> PathBuf {

@@ -123,7 +123,7 @@ pub struct Trade {
     /// "nothing was sent", since an earlier attempt may have reached a server (and been paid),
     /// and other content under one is refused as in this process. Known while the journal
     /// holds them.
-    journaled_before: Mutex<HashMap<String, [u8; 32]>>,
+    journaled_before: Mutex<HashMap<String, ([u8; 32], Option<String>)>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
@@ -230,7 +230,7 @@ impl Trade {
     pub fn restore(&self, recovery: &journal::Recovery) -> usize {
         let mut n = 0;
         for o in recovery.open_orders().chain(recovery.tombstones()) {
-            let journal::Entry::Order { no, fee, platform, trade_type, digest, domain } = &o.order else { continue };
+            let journal::Entry::Order { no, fee, platform, trade_type, digest, domain, nonce } = &o.order else { continue };
             let trade_type = TradeType(*trade_type);
             let (polls, interval) = self.poll_settings(trade_type);
             let reentry = o.state == Some(LocalState::ReEntry as i32);
@@ -257,6 +257,7 @@ impl Trade {
                 last_detail: if reentry { "re-entry recorded in the order journal".into() } else { "recovered from the order journal after a restart".into() },
                 domain: domain.clone(),
                 total_fee: Some(*fee),
+                create_nonce: nonce.clone(),
                 generation: 0,
                 submitting: false,
                 seen: false,
@@ -275,7 +276,7 @@ impl Trade {
         }
         let restored = self.orders.lock();
         self.journaled_before.lock().extend(recovery.orders.iter().filter(|(no, _)| !restored.contains_key(*no)).filter_map(|(no, o)| match &o.order {
-            journal::Entry::Order { digest, .. } => Some((no.clone(), digest_from_hex(digest))),
+            journal::Entry::Order { digest, nonce, .. } => Some((no.clone(), (digest_from_hex(digest), nonce.clone()))),
             _ => None,
         }));
         drop(restored);
@@ -390,7 +391,7 @@ impl Trade {
 
     /// Shared path of micro_pay and scan_code_pay: record first, send (or re-send the
     /// identical request), classify, schedule polling unless final.
-    fn create_order<A>(&self, request: t::PayRequest, platform: PayPlatform, trade_type: TradeType) -> Result<PayOutcome, SdkError>
+    fn create_order<A>(&self, mut request: t::PayRequest, platform: PayPlatform, trade_type: TradeType) -> Result<PayOutcome, SdkError>
     where
         A: cloud_pay_protocol::Api<Request = t::PayRequest>,
         A::Result: OrderResult,
@@ -404,9 +405,10 @@ impl Trade {
 
         // The record exists before anything is sent, so a concurrent query or a retry sees it,
         // and the journal holds it durably, so a crash after sending loses nothing.
-        let journaled_digest = self.journaled_before.lock().get(&out_trade_no).copied();
+        let journaled = self.journaled_before.lock().get(&out_trade_no).cloned();
+        let journaled_digest = journaled.as_ref().map(|j| j.0);
         let journaled_before = journaled_digest.is_some();
-        let (request_content, pinned, new_order, generation, no_earlier_order, refused) = {
+        let (request_content, pinned, new_order, generation, no_earlier_order, refused, create_nonce) = {
             let mut orders = self.orders.lock();
             match orders.get_mut(&out_trade_no) {
                 Some(rec) if rec.content_digest != content_digest => {
@@ -420,8 +422,16 @@ impl Trade {
                 }
                 // A retry: the identical bytes again (after a restart, the same content anew).
                 Some(rec) => {
+                    // After a restart the same content goes again under the create's journaled
+                    // nonce, so an order it created is still told from another request's.
                     if rec.request_content.is_empty() {
-                        rec.request_content = text;
+                        rec.request_content = match &rec.create_nonce {
+                            Some(nonce) => {
+                                request.nonce_str = nonce.clone();
+                                wire::to_text(&request)
+                            }
+                            None => text,
+                        };
                     }
                     // A number journaled as done without a final order (every earlier send failed
                     // before a byte went out, or was refused at creation, or the order was not
@@ -438,7 +448,7 @@ impl Trade {
                     rec.generation += 1;
                     rec.submitting = true;
                     rec.creates_in_flight += 1;
-                    (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused)
+                    (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused, rec.create_nonce.clone())
                 }
                 // A finished order of an earlier process under this number, with other content:
                 // another sale, as for a record of this process.
@@ -448,6 +458,14 @@ impl Trade {
                     )));
                 }
                 None => {
+                    // The same content under a number an earlier process journaled: its nonce.
+                    let text = match journaled.and_then(|j| j.1) {
+                        Some(nonce) => {
+                            request.nonce_str = nonce;
+                            wire::to_text(&request)
+                        }
+                        None => text,
+                    };
                     orders.insert(out_trade_no.clone(), OrderRecord {
                         out_trade_no: out_trade_no.clone(),
                         trade_type,
@@ -465,6 +483,7 @@ impl Trade {
                         last_detail: String::new(),
                         domain: None,
                         total_fee: Some(total_fee),
+                        create_nonce: Some(request.nonce_str.clone()),
                         generation: 1,
                         submitting: true,
                         seen: false,
@@ -474,7 +493,7 @@ impl Trade {
                         reached: journaled_before,
                         creates_in_flight: 1,
                     });
-                    (text, None, true, 1, !journaled_before, false)
+                    (text, None, true, 1, !journaled_before, false, Some(request.nonce_str.clone()))
                 }
             }
         };
@@ -487,6 +506,7 @@ impl Trade {
                 trade_type: trade_type.0,
                 digest: cloud_pay_protocol::crypto::hex_upper(&content_digest),
                 domain: Some(journaled_domain.clone()),
+                nonce: create_nonce,
             };
             // For a number journaled as done, the new order line opens it again (and names the
             // domain this send goes to); a number refused at creation stays guarded.
@@ -528,7 +548,9 @@ impl Trade {
         rec.domain = Some(ex.domain.clone());
         let before = state::journal_key(rec);
         let class = decided_class(&ex);
-        let echo = ex.result().and_then(|r| r.order_content().map(|o| state::echo(o, &out_trade_no, r.sub_mch(), &self.client.trade_conf().out_sub_mch_id, rec.total_fee)));
+        // The create's own verified reply is trusted with the order it shows (the server
+        // answered this request); the creating nonce is compared on queries only.
+        let echo = ex.result().and_then(|r| r.order_content().map(|o| state::echo(o, &out_trade_no, r.sub_mch(), &self.client.trade_conf().out_sub_mch_id, rec.total_fee, None)));
         let result = match class {
             StatusClass::Success if matches!(echo, Some(state::Echo::Other(_))) => {
                 let Some(state::Echo::Other(about)) = echo else { unreachable!() };
@@ -694,7 +716,11 @@ impl Trade {
                     return unknown_outcome(out_trade_no, &format!("{} — reply has no order_content", ex.detail));
                 };
                 let sent_fee = rec.as_ref().and_then(|r| r.total_fee);
-                let echo = state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee);
+                // Until a verified reply has shown this till's order, the order found must be
+                // the one this till's create made: the same number and amount may be another
+                // till's sale.
+                let create_nonce = rec.as_ref().filter(|r| !r.seen).and_then(|r| r.create_nonce.as_deref());
+                let echo = state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee, create_nonce);
                 if let state::Echo::Other(about) = &echo {
                     let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
                     return match rec {
@@ -717,6 +743,18 @@ impl Trade {
                     drop(orders);
                     self.journal_state(change);
                     return outcome;
+                }
+                // The same number and amount, created by another request: nothing tells whose sale
+                // it is, so it is not this one's (a refused record's case is -6 above).
+                if echo == state::Echo::OtherRequest {
+                    let message = format!(
+                        "{} — the order under {out_trade_no} was created by another request than this till's payment (another nonce_str): another till's sale of the same amount, or a sale this till's journal no longer holds; not taken as this sale: result unknown. Check the customer's payment record; do not hand over goods on it",
+                        ex.detail
+                    );
+                    return match rec {
+                        Some(rec) => QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) },
+                        None => unknown_outcome(out_trade_no, &message),
+                    };
                 }
                 match rec {
                     Some(rec) => {

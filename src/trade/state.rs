@@ -65,6 +65,9 @@ pub struct OrderFacts {
     pub out_trade_no: Option<String>,
     /// The order's amount (fen): another amount under this number is another sale.
     pub total_fee: Option<i64>,
+    /// The nonce of the request that created the order (http-api.md §4.1): another nonce than
+    /// this till's create of the number means another request created it.
+    pub nonce_str: Option<String>,
     /// TradeType.
     pub trade_type: Option<TradeType>,
     /// QR URL (scan_code_pay).
@@ -210,6 +213,10 @@ pub struct OrderRecord {
     /// Advanced by every create, cancel and refund of the order: a query reply to a request
     /// sent under an older generation is stale and never overwrites what came after.
     pub generation: u64,
+    /// The `nonce_str` of this till's create of the number, journaled before it first went
+    /// out and sent again by every retry, restarts included; `None` for an order journaled
+    /// before nonces were (its orders are then not told apart by nonce).
+    pub create_nonce: Option<String>,
     /// The create exchange (micro_pay / scan_code_pay) is under way: its reply may still be
     /// re-entry, so nothing may cancel the number yet.
     pub submitting: bool,
@@ -245,11 +252,16 @@ pub enum Echo {
     Other(String),
     /// This number, another amount: another sale's order under this number.
     OtherAmount(i64),
+    /// This number and amount, but created by another request than this till's create of it
+    /// (another `nonce_str`): another till's sale, or one of this till's the journal no longer
+    /// holds. Which, nothing in the reply tells.
+    OtherRequest,
 }
 
-/// Compares a verified reply's order with what was asked: its number, the sub-merchant and,
-/// when this SDK sent one, the amount.
-pub fn echo(order: &OrderFacts, out_trade_no: &str, sub_mch: Option<&str>, expected_sub_mch: &str, sent_fee: Option<i64>) -> Echo {
+/// Compares a verified reply's order with what was asked: its number, the sub-merchant, when
+/// this SDK sent one the amount, and when given (`create_nonce`: an order no verified reply
+/// has shown yet) the nonce of the request that created it.
+pub fn echo(order: &OrderFacts, out_trade_no: &str, sub_mch: Option<&str>, expected_sub_mch: &str, sent_fee: Option<i64>, create_nonce: Option<&str>) -> Echo {
     if let Some(no) = order.out_trade_no.as_deref().filter(|n| *n != out_trade_no) {
         return Echo::Other(format!("order {no}"));
     }
@@ -258,7 +270,10 @@ pub fn echo(order: &OrderFacts, out_trade_no: &str, sub_mch: Option<&str>, expec
     }
     match (order.total_fee, sent_fee) {
         (Some(got), Some(sent)) if got != sent => Echo::OtherAmount(got),
-        _ => Echo::Matches,
+        _ => match (order.nonce_str.as_deref(), create_nonce) {
+            (Some(got), Some(sent)) if got != sent => Echo::OtherRequest,
+            _ => Echo::Matches,
+        },
     }
 }
 
@@ -284,21 +299,35 @@ mod tests {
     #[test]
     fn order_facts_read_like_the_full_order() {
         for text in [
-            r#"{"out_trade_no":"x","trade_type":2,"code_url":"weixin://q","is_transforming":false,"total_fee":1,"wxpay_order_content_ext":{"attach":"a","current_trade_state":6,"zz":[1]},"yy":{"a":null}}"#,
+            r#"{"out_trade_no":"x","nonce_str":"N1","trade_type":2,"code_url":"weixin://q","is_transforming":false,"total_fee":1,"wxpay_order_content_ext":{"attach":"a","current_trade_state":6,"zz":[1]},"yy":{"a":null}}"#,
             r#"{"alipay_order_content_ext":{"fund_bill_list":[],"current_trade_state":2},"trade_type":1,"is_transforming":true}"#,
             r#"{"out_trade_no":"x","wxpay_order_content_ext":{},"alipay_order_content_ext":{"current_trade_state":5}}"#,
             r#"{}"#,
         ] {
             let full: t::OrderContent = serde_json::from_str(text).unwrap();
             let facts: OrderFacts = serde_json::from_str(text).unwrap();
-            assert_eq!((facts.out_trade_no.clone().unwrap_or_default(), facts.total_fee), (full.out_trade_no.clone(), full.total_fee), "{text}");
+            assert_eq!((facts.out_trade_no.clone().unwrap_or_default(), facts.total_fee, &facts.nonce_str), (full.out_trade_no.clone(), full.total_fee, &full.nonce_str), "{text}");
             assert_eq!(facts.trade_state(), full.trade_state(), "{text}");
             assert_eq!((facts.trade_type, facts.code_url.as_deref(), facts.is_transforming), (full.trade_type, full.code_url.as_deref(), full.is_transforming), "{text}");
         }
         // A fact of the wrong type is refused as the full order refuses it.
-        for text in [r#"{"is_transforming":"no"}"#, r#"{"trade_type":1.5}"#, r#"{"wxpay_order_content_ext":{"current_trade_state":"x"}}"#, r#"{"code_url":7}"#] {
+        for text in [r#"{"is_transforming":"no"}"#, r#"{"trade_type":1.5}"#, r#"{"wxpay_order_content_ext":{"current_trade_state":"x"}}"#, r#"{"code_url":7}"#, r#"{"nonce_str":5}"#] {
             assert!(serde_json::from_str::<t::OrderContent>(text).is_err() && serde_json::from_str::<OrderFacts>(text).is_err(), "{text}");
         }
+    }
+
+    /// Another creating nonce tells another request's order apart only when a nonce is given
+    /// (an order not yet shown) and the reply carries one; number and amount come first.
+    #[test]
+    fn the_creating_nonce_tells_another_requests_order_apart() {
+        let order = OrderFacts { out_trade_no: Some("x".into()), total_fee: Some(5), nonce_str: Some("N1".into()), ..Default::default() };
+        assert_eq!(echo(&order, "x", None, "s", Some(5), Some("N1")), Echo::Matches);
+        assert_eq!(echo(&order, "x", None, "s", Some(5), Some("N2")), Echo::OtherRequest);
+        assert_eq!(echo(&order, "x", None, "s", Some(5), None), Echo::Matches, "no nonce asked: not compared");
+        assert_eq!(echo(&order, "x", None, "s", Some(6), Some("N2")), Echo::OtherAmount(5));
+        assert_eq!(echo(&order, "y", None, "s", Some(5), Some("N2")), Echo::Other("order x".into()));
+        let bare = OrderFacts { nonce_str: None, ..order };
+        assert_eq!(echo(&bare, "x", None, "s", Some(5), Some("N2")), Echo::Matches, "a reply without a nonce cannot tell");
     }
 
     #[test]
