@@ -31,17 +31,17 @@
 /*
  Failed / not accepted / bad input for micro_pay and scan_code_pay.
  */
-#define CLOUD_PAY_FAIL -1
+#define CLOUD_PAY_FAIL (-1)
 
 /*
  Result unknown: query again (never treat as failure).
  */
-#define CLOUD_PAY_UNKNOWN -2
+#define CLOUD_PAY_UNKNOWN (-2)
 
 /*
  SDK-internal error, bad input or not initialised (functions other than micro_pay/scan_code_pay).
  */
-#define CLOUD_PAY_INTERNAL -3
+#define CLOUD_PAY_INTERNAL (-3)
 
 /*
  query_order: the customer paid.
@@ -51,37 +51,37 @@
 /*
  query_order: the payment failed.
  */
-#define CLOUD_PAY_ORDER_FAILED -1
+#define CLOUD_PAY_ORDER_FAILED (-1)
 
 /*
  query_order: result unknown, keep querying.
  */
-#define CLOUD_PAY_ORDER_UNKNOWN -2
+#define CLOUD_PAY_ORDER_UNKNOWN (-2)
 
 /*
  query_order: a failure that is not a payment failure (bad input, server rejection, internal).
  */
-#define CLOUD_PAY_ORDER_ERROR -3
+#define CLOUD_PAY_ORDER_ERROR (-3)
 
 /*
  query_order: the order was refunded, reversed or closed.
  */
-#define CLOUD_PAY_ORDER_CLOSED -4
+#define CLOUD_PAY_ORDER_CLOSED (-4)
 
 /*
  query_order: scan-code order created; show `code_url` as a QR code.
  */
-#define CLOUD_PAY_ORDER_PREPAY -5
+#define CLOUD_PAY_ORDER_PREPAY (-5)
 
 /*
  query_order: re-entry (status 104 + internal_status 407 on micro_pay); never cancel this order.
  */
-#define CLOUD_PAY_ORDER_REENTRY -6
+#define CLOUD_PAY_ORDER_REENTRY (-6)
 
 /*
  query_order: the order does not exist.
  */
-#define CLOUD_PAY_ORDER_NOT_EXIST -7
+#define CLOUD_PAY_ORDER_NOT_EXIST (-7)
 
 /*
  `state` in query_order output: created.
@@ -161,12 +161,12 @@
 /*
  security_login_check: the staff member rejected the login.
  */
-#define CLOUD_PAY_LOGIN_REJECTED -1
+#define CLOUD_PAY_LOGIN_REJECTED (-1)
 
 /*
  security_login_check: the QR code expired (ttl); start a new login.
  */
-#define CLOUD_PAY_LOGIN_EXPIRED -4
+#define CLOUD_PAY_LOGIN_EXPIRED (-4)
 
 #ifdef __cplusplus
 extern "C" {

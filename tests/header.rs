@@ -17,7 +17,28 @@ fn generate() -> String {
         .generate()
         .expect("cbindgen generation")
         .write(&mut out);
-    String::from_utf8(out).unwrap()
+    parenthesise_negative_constants(&String::from_utf8(out).unwrap())
+}
+
+/// `#define X -1` becomes `#define X (-1)`: unparenthesised, `a-X` reads as `a--1` and fails to
+/// compile, and `y X` would subtract. cbindgen has no switch for it, so the header is its
+/// output plus this one rule.
+fn parenthesise_negative_constants(header: &str) -> String {
+    let mut out = String::with_capacity(header.len() + 64);
+    for line in header.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let mut words = body.split(' ');
+        if let (Some("#define"), Some(name), Some(value), None) = (words.next(), words.next(), words.next(), words.next())
+            && value.starts_with('-')
+            && value.parse::<i64>().is_ok()
+        {
+            out.push_str(&format!("#define {name} ({value})"));
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 #[test]
@@ -57,7 +78,7 @@ fn header_declares_every_export_with_the_vendor_macro() {
     ] {
         assert!(h.contains(&format!("CLOUDPAYAPI_SDK_CPP_API {f}")), "missing: {f}");
     }
-    assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY -6"));
+    assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY (-6)"));
     assert_eq!(h.lines().filter(|l| l.starts_with("CLOUDPAYAPI_SDK_CPP_API ")).count(), 19, "exactly the vendor's 19 exports");
     // Every macro the header defines is the SDK's own: nothing internal leaks under a generic name.
     for line in h.lines().map(str::trim_start).filter(|l| l.starts_with('#') && l.contains("define ")) {
@@ -65,6 +86,12 @@ fn header_declares_every_export_with_the_vendor_macro() {
         assert!(name.starts_with("CLOUD_PAY_") || name == "CLOUDPAYAPI_SDK_CPP_API", "unexpected macro in the header: {line}");
     }
     assert!(h.contains("#  define CLOUD_PAY_STDCALL __stdcall"), "order_stat is __stdcall on 32-bit Windows");
+    // Every negative constant is parenthesised, so it can stand anywhere in an expression.
+    for line in h.lines().filter(|l| l.starts_with("#define CLOUD_PAY_")) {
+        let value = line.split(' ').nth(2).unwrap_or("");
+        assert!(!value.starts_with('-'), "unparenthesised negative constant: {line}");
+    }
+    assert!(h.lines().filter(|l| l.starts_with("#define CLOUD_PAY_") && l.ends_with(')')).count() >= 10);
     let guard_end = h.rfind("#endif  /* CLOUD_PAY_H */").expect("include guard");
     assert!(h.find("cloud_pay_order_stat(").unwrap() < guard_end, "every prototype is inside the include guard");
     assert!(h.trim_end().ends_with("#endif  /* CLOUD_PAY_H */"));

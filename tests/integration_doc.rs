@@ -142,6 +142,7 @@ fn the_guides_code_table_matches_the_header() {
         let mut cells = line.split('|').nth(1).unwrap().trim().split(' ');
         let value = cells.next().unwrap().trim_matches('`');
         let name = cells.next().unwrap();
+        let value = if value.starts_with('-') { format!("({value})") } else { value.to_owned() };
         assert!(header.contains(&format!("#define CLOUD_PAY_ORDER_{name} {value}\n")), "{line}");
         rows += 1;
     }

@@ -22,7 +22,7 @@ static class CloudPayTests
     static void CodesMatchHeader(string header)
     {
         var defines = new Dictionary<string, int>();
-        foreach (Match m in Regex.Matches(File.ReadAllText(header), @"#define (CLOUD_PAY_[A-Z_]+) (-?\d+)"))
+        foreach (Match m in Regex.Matches(File.ReadAllText(header), @"#define (CLOUD_PAY_[A-Z_]+) \(?(-?\d+)\)?"))
             defines[m.Groups[1].Value] = int.Parse(m.Groups[2].Value);
         var seen = new HashSet<string>();
         Action<Type, string> check = (t, prefix) =>

@@ -23,7 +23,7 @@ def control(sandbox, action, body):
 def test_codes_match_the_header():
     """Every typed code equals the header's #define, and every #define has a typed code."""
     header = (ROOT / "include" / "cloud_pay.h").read_text(encoding="utf-8")
-    defines = {m[0]: int(m[1]) for m in re.findall(r"#define (CLOUD_PAY_[A-Z_]+) (-?\d+)", header)}
+    defines = {m[0]: int(m[1]) for m in re.findall(r"#define (CLOUD_PAY_[A-Z_]+) \(?(-?\d+)\)?", header)}
     groups = {"CLOUD_PAY_ORDER_": OrderCode, "CLOUD_PAY_STATE_": OrderState, "CLOUD_PAY_REFUND_": RefundState}
     seen = set()
     for prefix, enum_type in groups.items():

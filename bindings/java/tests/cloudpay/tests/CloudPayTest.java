@@ -36,7 +36,7 @@ public final class CloudPayTest {
 
     static void codesMatchHeader(Path header) throws Exception {
         Map<String, Integer> defines = new HashMap<>();
-        Matcher m = Pattern.compile("#define (CLOUD_PAY_[A-Z_]+) (-?\\d+)").matcher(Files.readString(header));
+        Matcher m = Pattern.compile("#define (CLOUD_PAY_[A-Z_]+) \\(?(-?\\d+)\\)?").matcher(Files.readString(header));
         while (m.find()) defines.put(m.group(1), Integer.parseInt(m.group(2)));
         Set<String> seen = new HashSet<>();
         for (Code c : Code.values()) { seen.add("CLOUD_PAY_" + c); expect(Integer.valueOf(c.value).equals(defines.get("CLOUD_PAY_" + c)), "header CLOUD_PAY_" + c); }
