@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::client::Client;
@@ -275,7 +275,7 @@ fn worker(trade: &Trade, sched: &Scheduler) {
     }
 }
 
-static CURRENT: Lazy<RwLock<Option<Arc<Runtime>>>> = Lazy::new(|| RwLock::new(None));
+static CURRENT: LazyLock<RwLock<Option<Arc<Runtime>>>> = LazyLock::new(|| RwLock::new(None));
 
 /// Held by init and fini for their whole run: two inits never race to install (which would
 /// leave one runtime running unseen), and fini never runs half-way through an init.

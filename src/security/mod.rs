@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use cloud_pay_protocol::envelope::Authenticator;
 use cloud_pay_protocol::types::{self as t, PayPlatform};
 use cloud_pay_protocol::{Api, StatusClass, wire};
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -237,7 +237,7 @@ impl State {
     }
 }
 
-static STATE: Lazy<Mutex<State>> = Lazy::new(|| Mutex::new(State::default()));
+static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| Mutex::new(State::default()));
 /// security_init calls run one at a time: two would write the file pair crosswise.
 static SECURITY_INIT: Mutex<()> = Mutex::new(());
 
