@@ -149,7 +149,7 @@ fn raw_query_body(no: &str) -> String {
         order_client: order_client(false),
         out_trade_no: no.into(),
         trade_type: Some(TradeType::MICRO_PAY),
-        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        nonce_str: sdk::nonce::nonce_str(),
     })
 }
 
@@ -165,7 +165,7 @@ fn raw_pay_body(no: &str) -> String {
             ..Default::default()
         },
         order_client: order_client(true),
-        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        nonce_str: sdk::nonce::nonce_str(),
     })
 }
 
@@ -542,9 +542,9 @@ fn stages(sb: &Sandbox) {
         order_client: order_client(false),
         out_trade_no: no.clone(),
         trade_type: Some(TradeType::MICRO_PAY),
-        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        nonce_str: sdk::nonce::nonce_str(),
     };
-    step("nonce_str", &mut || drop(std::hint::black_box(cloud_pay_protocol::crypto::nonce_str())));
+    step("nonce_str", &mut || drop(std::hint::black_box(sdk::nonce::nonce_str())));
     step("request text (`wire::to_text`)", &mut || drop(std::hint::black_box(wire::to_text(&req))));
     let text = wire::to_text(&req);
     step("seal (HMAC) + envelope text", &mut || drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body())));

@@ -16,6 +16,7 @@ pub mod input;
 pub mod machine;
 pub mod merchant;
 pub mod monitor;
+pub mod nonce;
 pub mod platform;
 pub mod runtime;
 pub mod sdklog;

@@ -148,7 +148,7 @@ impl Merchant {
             out_sub_mch_id,
             page_num: page(req.page_num, 1, 1_000_000, "page_num")?,
             page_size: page(req.page_size, 100, 1000, "page_size")?,
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         });
         let filter = req.out_shop_id.filter(|s| !s.trim().is_empty());
         Ok(outcome(ex, |ex| {
@@ -183,7 +183,7 @@ impl Merchant {
             out_sub_mch_id,
             is_all,
             shop_infos: shops,
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         });
         Ok(outcome(ex, |ex| {
             let r = ex.result().cloned().unwrap_or_default();
@@ -214,7 +214,7 @@ impl Merchant {
             page_size: page(req.page_size, 20, 1000, "page_size")?,
             enable_overview: req.enable_overview,
             query_cashier_type: small(req.query_cashier_type, "query_cashier_type", &[])?,
-            nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+            nonce_str: Some(crate::nonce::nonce_str()),
         };
         Ok(outcome(self.call::<t::ClientOrderDetail>(&request), raw))
     }
@@ -247,7 +247,7 @@ impl Merchant {
             page_num: Some(page(req.page_num, 1, 1_000_000, "page_num")?),
             page_size: Some(page(req.page_size, 20, 1000, "page_size")?),
             stat_role: None,
-            nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+            nonce_str: Some(crate::nonce::nonce_str()),
         };
         Ok(outcome(self.call::<t::ClientSubMchSalesOverview>(&request), raw))
     }
@@ -262,7 +262,7 @@ impl Merchant {
         let (out_mch_id, out_sub_mch_id, out_shop_id) = self.ids();
         let ex = self.call::<t::QueryIdentityMapping>(&t::IdentityMappingRequest {
             out: Some(t::OutCondition { out_mch_id, out_sub_mch_id, out_shop_id: Some(out_shop_id) }),
-            nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+            nonce_str: Some(crate::nonce::nonce_str()),
             ..Default::default()
         });
         match ex.result() {

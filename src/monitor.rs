@@ -154,7 +154,7 @@ pub fn upload_conf(client: &crate::client::Client) {
         out_shop_id: tc.out_shop_id.clone(),
         order_client: client.order_client(false),
         machine_info: machine_info(&tc.spbill_create_ip),
-        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        nonce_str: crate::nonce::nonce_str(),
     };
     let _ = client.call::<t::UploadClientConfInfo>(&req, crate::client::AuthChoice::Hmac);
 }
@@ -182,7 +182,7 @@ pub fn upload_records(client: &crate::client::Client, interval_secs: i64) -> Opt
             client_int_results: batch.iter().map(|(r, _)| r.clone()).collect(),
             machine_info: machine_info(&tc.spbill_create_ip),
         }),
-        nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+        nonce_str: crate::nonce::nonce_str(),
     };
     let ex = client.call::<t::UploadClientMonitorInfo>(&req, crate::client::AuthChoice::Hmac);
     if ex.class == StatusClass::Success {

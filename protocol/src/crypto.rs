@@ -52,23 +52,10 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     String::from_utf8(s).expect("hex digits are ASCII")
 }
 
-/// A fresh `nonce_str`: 32 upper-case hex characters, unpredictable and never repeated.
-///
-/// SHA-256 over a per-thread 32-byte seed from the OS CSPRNG and a counter, reseeded every
-/// 1024 nonces: one system call per thousand requests instead of one per request.
-pub fn nonce_str() -> String {
-    const RESEED_EVERY: u64 = 1024;
-    thread_local! {
-        static STATE: std::cell::Cell<([u8; 32], u64)> = const { std::cell::Cell::new(([0; 32], 0)) };
-    }
-    let (seed, n) = STATE.with(|s| {
-        let (mut seed, n) = s.get();
-        if n % RESEED_EVERY == 0 {
-            getrandom::getrandom(&mut seed).expect("OS random source unavailable");
-        }
-        s.set((seed, n + 1));
-        (seed, n)
-    });
+/// The `nonce_str` numbered `n` under `seed`: the first 16 bytes of SHA-256(seed ‖ n) as 32
+/// upper-case hex characters. Pure, so this crate holds no random state and does no I/O: the
+/// caller keeps a seed from the OS CSPRNG and never repeats a number under one seed.
+pub fn nonce_from(seed: &[u8; 32], n: u64) -> String {
     let digest = Sha256::new().chain_update(seed).chain_update(n.to_le_bytes()).finalize();
     hex_upper(&digest[..16])
 }
@@ -199,13 +186,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nonces_are_32_upper_hex_and_never_repeat_across_threads() {
-        let per_thread: Vec<Vec<String>> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| (0..5000).map(|_| nonce_str()).collect::<Vec<_>>())).collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let all: std::collections::HashSet<&String> = per_thread.iter().flatten().collect();
-        assert_eq!(all.len(), 20_000, "a nonce repeated");
-        assert!(all.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))));
+    fn nonces_are_32_upper_hex_and_differ_by_number_and_seed() {
+        let a: std::collections::HashSet<String> = (0..5000).map(|n| nonce_from(&[7; 32], n)).collect();
+        assert_eq!(a.len(), 5000, "a nonce repeated under one seed");
+        assert!(a.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))));
+        assert_ne!(nonce_from(&[7; 32], 0), nonce_from(&[8; 32], 0));
+        assert_eq!(nonce_from(&[7; 32], 3), nonce_from(&[7; 32], 3), "pure");
     }
 }

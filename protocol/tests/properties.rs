@@ -6,12 +6,12 @@ use cloud_pay_protocol::{Endpoint, StatusClass, crypto, wire};
 use proptest::prelude::*;
 
 fn pay_request() -> impl Strategy<Value = PayRequest> {
-    (any::<String>(), "[0-9A-Za-z]{1,32}", any::<i64>(), any::<String>(), proptest::option::of(any::<String>()), proptest::option::of(0i32..200))
-        .prop_map(|(body, no, fee, staff, remark, tt)| PayRequest {
+    (any::<String>(), "[0-9A-Za-z]{1,32}", any::<i64>(), any::<String>(), proptest::option::of(any::<String>()), proptest::option::of(0i32..200), any::<[u8; 32]>())
+        .prop_map(|(body, no, fee, staff, remark, tt, seed)| PayRequest {
             pay_mch_key: PayMchKey { out_mch_id: "m".into(), out_sub_mch_id: "s".into(), ..Default::default() },
             pay_content: PayContent { out_trade_no: no, total_fee: fee, fee_type: "CNY".into(), body, remark, ..Default::default() },
             order_client: OrderClient { staff_id: Some(staff), sub_terminal_type: tt, ..Default::default() },
-            nonce_str: crypto::nonce_str(),
+            nonce_str: crypto::nonce_from(&seed, 0),
         })
 }
 

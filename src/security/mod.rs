@@ -382,7 +382,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
             let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
                 mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
                 pay_platform: Some(platform),
-                nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+                nonce_str: Some(crate::nonce::nonce_str()),
                 ..Default::default()
             });
             let Some(r) = ex.result() else {
@@ -419,7 +419,7 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Se
         out_sub_mch_id: identity.out_sub_mch_id.clone(),
         out_shop_id: identity.out_shop_id.clone(),
         authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
-        nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+        nonce_str: Some(crate::nonce::nonce_str()),
     });
     let Some(r) = ex.result().cloned() else {
         let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
@@ -478,7 +478,7 @@ fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, S
     let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
         out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
         token: p.token.clone(),
-        nonce_str: Some(cloud_pay_protocol::crypto::nonce_str()),
+        nonce_str: Some(crate::nonce::nonce_str()),
     });
     match (ex.class, ex.result()) {
         (StatusClass::Success, Some(r)) if r.initialization_granted => {

@@ -354,7 +354,7 @@ impl Trade {
                 ..Default::default()
             },
             order_client: self.client.order_client(true),
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         self.create_order::<MicroPayRead>(request, platform, TradeType::MICRO_PAY)
     }
@@ -384,7 +384,7 @@ impl Trade {
                 ..Default::default()
             },
             order_client: self.client.order_client(true),
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         self.create_order::<t::ScanCodePay>(request, platform, TradeType::SCAN_CODE)
     }
@@ -677,7 +677,7 @@ impl Trade {
             order_client: self.client.order_client(false),
             out_trade_no: out_trade_no.to_owned(),
             trade_type,
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         let ex = self.client.call_at::<QueryOrderRead>(pinned.as_deref(), &request, AuthChoice::Hmac);
         let mut orders = self.orders.lock();
@@ -834,7 +834,7 @@ impl Trade {
             order_client: self.client.order_client(false),
             out_trade_no: no.to_owned(),
             out_refund_no: None,
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         let ex: Exchange<t::QueryRefundOrderResult> = self.client.call_at::<t::QueryRefundOrder>(domain, &request, AuthChoice::Hmac);
         let sub_mch = &self.client.trade_conf().out_sub_mch_id;
@@ -934,7 +934,7 @@ impl Trade {
                 pay_mch_key: self.client.pay_mch_key(Some(platform)),
                 order_client: self.client.order_client(true),
                 out_trade_no: out_trade_no.clone(),
-                nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+                nonce_str: crate::nonce::nonce_str(),
             };
             let ex = self.client.call_at::<t::Reverse>(pinned, &request, AuthChoice::SignIfConfigured);
             (ex.class, ex.detail)
@@ -944,7 +944,7 @@ impl Trade {
                 order_client: self.client.order_client(false),
                 out_trade_no: out_trade_no.clone(),
                 trade_type: Some(trade_type),
-                nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+                nonce_str: crate::nonce::nonce_str(),
             };
             let ex = self.client.call_at::<t::CloseOrder>(pinned, &request, AuthChoice::Hmac);
             (ex.class, ex.detail)
@@ -1011,7 +1011,7 @@ impl Trade {
             },
             order_client: self.client.order_client(false),
             api_version: None,
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         let entry = journal::Entry::Refund {
             no: out_trade_no.clone(),
@@ -1084,7 +1084,7 @@ impl Trade {
             order_client: self.client.order_client(false),
             out_trade_no: out_trade_no.clone(),
             out_refund_no: out_refund_no.clone(),
-            nonce_str: cloud_pay_protocol::crypto::nonce_str(),
+            nonce_str: crate::nonce::nonce_str(),
         };
         let ex: Exchange<t::QueryRefundOrderResult> =
             self.client.call_at::<t::QueryRefundOrder>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::Hmac);

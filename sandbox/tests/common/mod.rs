@@ -128,8 +128,11 @@ pub fn order_client() -> OrderClient {
     }
 }
 
+/// A fresh nonce_str, as a client makes one: a random seed, number 0.
 pub fn nonce() -> String {
-    cloud_pay_protocol::crypto::nonce_str()
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).unwrap();
+    cloud_pay_protocol::crypto::nonce_from(&seed, 0)
 }
 
 pub fn micro(out_trade_no: &str, code: &str, fee: i64) -> PayRequest {
