@@ -107,6 +107,10 @@ pub struct PollSettings {
     pub micro_pay_schedule: schedule::PollSchedule,
 }
 
+/// What the journal of an earlier process holds of a number it no longer follows: the
+/// content digest of its create and that create's nonce (absent in older journals).
+type JournaledCreate = ([u8; 32], Option<String>);
+
 /// The trade core: a client, the order book and the poll schedule.
 pub struct Trade {
     client: Arc<Client>,
@@ -123,7 +127,7 @@ pub struct Trade {
     /// "nothing was sent", since an earlier attempt may have reached a server (and been paid),
     /// and other content under one is refused as in this process. Known while the journal
     /// holds them.
-    journaled_before: Mutex<HashMap<String, ([u8; 32], Option<String>)>>,
+    journaled_before: Mutex<HashMap<String, JournaledCreate>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
