@@ -3,6 +3,7 @@
 
 use std::ffi::c_int;
 
+use crate::security::SecCode;
 use crate::trade::{Accept, CallCode, OrderCode};
 
 /// Success.
@@ -96,6 +97,37 @@ pub(crate) fn call(c: CallCode) -> c_int {
     }
 }
 
+/// security_login. A code another security call makes is this call's internal error.
+pub(crate) fn login(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok => CLOUD_PAY_OK,
+        SecCode::NeedIds => CLOUD_PAY_LOGIN_NEED_IDS,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::NoConfiguration | SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_INTERNAL,
+    }
+}
+
+/// security_login_check.
+pub(crate) fn login_check(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok => CLOUD_PAY_OK,
+        SecCode::NoConfiguration => CLOUD_PAY_LOGIN_NO_CONF,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::Rejected => CLOUD_PAY_LOGIN_REJECTED,
+        SecCode::Expired => CLOUD_PAY_LOGIN_EXPIRED,
+        SecCode::NeedIds | SecCode::Failed => CLOUD_PAY_INTERNAL,
+    }
+}
+
+/// security_identification and its check: done, not yet, or failed.
+pub(crate) fn identification(c: SecCode) -> c_int {
+    match c {
+        SecCode::Ok => CLOUD_PAY_OK,
+        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
+        SecCode::NeedIds | SecCode::NoConfiguration | SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_FAIL,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +157,17 @@ mod tests {
             assert_eq!(order(code), c);
             assert_eq!(code as c_int, c);
         }
+    }
+
+    /// Each security call speaks its own codes: NeedIds (login) and NoConfiguration
+    /// (login_check) are both 1, and mean different things.
+    #[test]
+    fn security_codes_per_call() {
+        assert_eq!((login(SecCode::Ok), login(SecCode::NeedIds), login(SecCode::Unknown), login(SecCode::NoConfiguration)), (0, 1, -2, -3));
+        assert_eq!(
+            [SecCode::Ok, SecCode::NoConfiguration, SecCode::Unknown, SecCode::Rejected, SecCode::Expired, SecCode::Failed, SecCode::NeedIds].map(login_check),
+            [0, 1, -2, -1, -4, -3, -3]
+        );
+        assert_eq!([SecCode::Ok, SecCode::Unknown, SecCode::Failed, SecCode::Expired].map(identification), [0, -2, -1, -1]);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::codes::*;
+use super::codes::{self, *};
 use super::{boundary, fail, read_str, run_with_output};
 use crate::error::SdkError;
 use crate::security::{self, SecCode, SecOutcome};
@@ -15,34 +15,6 @@ fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> 
 /// The caller's buffer size: an approval counts as handed out only when its output fits.
 fn capacity(length: c_int) -> usize {
     usize::try_from(length).unwrap_or(0)
-}
-
-fn login_code(c: SecCode) -> c_int {
-    match c {
-        SecCode::Ok => CLOUD_PAY_OK,
-        SecCode::Positive => CLOUD_PAY_LOGIN_NEED_IDS,
-        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
-        SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_INTERNAL,
-    }
-}
-
-fn login_check_code(c: SecCode) -> c_int {
-    match c {
-        SecCode::Ok => CLOUD_PAY_OK,
-        SecCode::Positive => CLOUD_PAY_LOGIN_NO_CONF,
-        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
-        SecCode::Rejected => CLOUD_PAY_LOGIN_REJECTED,
-        SecCode::Expired => CLOUD_PAY_LOGIN_EXPIRED,
-        SecCode::Failed => CLOUD_PAY_INTERNAL,
-    }
-}
-
-fn identification_code(c: SecCode) -> c_int {
-    match c {
-        SecCode::Ok | SecCode::Positive => CLOUD_PAY_OK,
-        SecCode::Unknown => CLOUD_PAY_UNKNOWN,
-        SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_FAIL,
-    }
 }
 
 /// Starts a security (QR) login. First run: `{"pay_platform","mch_id","sub_mch_id","shop_id"}`
@@ -60,7 +32,7 @@ fn identification_code(c: SecCode) -> c_int {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, login_code, security::login))
+    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, codes::login, security::login))
 }
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
@@ -77,7 +49,7 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, login_check_code, |t| security::login_check(t, capacity(length))))
+    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::login_check, |t| security::login_check(t, capacity(length))))
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -115,7 +87,7 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, security::identification))
+    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, security::identification))
 }
 
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
@@ -131,5 +103,5 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, identification_code, |t| security::identification_check(t, capacity(length))))
+    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, |t| security::identification_check(t, capacity(length))))
 }

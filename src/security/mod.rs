@@ -44,8 +44,10 @@ const OUTCOME_GRACE: Duration = Duration::from_secs(60);
 pub enum SecCode {
     /// Done.
     Ok,
-    /// login: ids needed (first run); login_check: logged in, no stored configuration yet.
-    Positive,
+    /// login: a first run, the ids are needed (pay_platform, mch_id, sub_mch_id, shop_id).
+    NeedIds,
+    /// login_check: logged in, but no configuration is stored yet (security_init next).
+    NoConfiguration,
     /// Not yet / no trusted answer: poll again.
     Unknown,
     /// The staff member rejected the QR code.
@@ -366,7 +368,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
         }
         (_, None) => {
             return Ok(SecOutcome::new(
-                SecCode::Positive,
+                SecCode::NeedIds,
                 json!({}),
                 Some("first run: supply pay_platform, mch_id (service provider's merchant number), sub_mch_id and shop_id".into()),
             ));
@@ -386,7 +388,7 @@ pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
                 ..Default::default()
             });
             let Some(r) = ex.result() else {
-                let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Positive };
+                let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::NeedIds };
                 return Ok(SecOutcome::new(code, json!({}), Some(format!("{} — the ids were not recognised or the server did not answer", ex.detail))));
             };
             let id = Identity {
@@ -562,15 +564,15 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
     let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
     let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
     let code = match opened {
-        None => SecCode::Positive,
+        None => SecCode::NoConfiguration,
         // First run (no usable login file): an intact configuration is still handed out, so
         // a lost login file costs a login, not a re-provisioning; one that fails is replaced.
-        Some(Err(_)) if first_run => SecCode::Positive,
+        Some(Err(_)) if first_run => SecCode::NoConfiguration,
         // Refused files are left exactly as they are.
         Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
         // Older than what was last written here (login file, or the record beside the key):
         // a restored copy. On a first run it is replaced like a file that fails to open.
-        Some(Ok(file)) if file.generation < floor && first_run => SecCode::Positive,
+        Some(Ok(file)) if file.generation < floor && first_run => SecCode::NoConfiguration,
         Some(Ok(file)) if file.generation < floor => {
             return Err(SdkError::Refused(format!(
                 "{KEY_FILE} is generation {}, older than the {floor} last written: a rolled-back copy; nothing was changed",
@@ -584,7 +586,7 @@ fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecO
         }
     };
     STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
-    let message = (code == SecCode::Positive).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
+    let message = (code == SecCode::NoConfiguration).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
     Ok(SecOutcome::new(code, Value::Object(out), message))
 }
 
