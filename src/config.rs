@@ -1,4 +1,4 @@
-//! `CloudPayConf` (sdk-c-api.md §2): parsing, defaults and validation.
+//! `CloudPayConf` (docs/c-api.md, "CloudPayConf"): parsing, defaults and validation.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -100,7 +100,8 @@ fn sub_mch_info_and_stat_dates() {
     let sb = start();
     let c = Client::http(&sb);
 
-    // sdk_query_sub_mch_info (§6.4.3): one SubMch per platform binding; page 1 of size 1 only.
+    // sdk_query_sub_mch_info (docs/wire-protocol.md, "sdk_query_sub_mch_info"): one SubMch per
+    // platform binding; page 1 of size 1 only.
     let req = |page_num: i64, page_size: i64| {
         json!({"out_sub_mch_id": SUB, "nonce_str": nonce(), "page_num": page_num, "page_size": page_size}).to_string()
     };
