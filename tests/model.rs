@@ -1,4 +1,4 @@
-//! Model-based test of the money rules (issue 21): random histories of sales, customer
+//! Model-based test of the money rules: random histories of sales, customer
 //! behaviours, sandbox faults and process events, driven through the C exports against the
 //! real sandbox, with the money invariants checked after every step and at the end against
 //! the sandbox's truth (its control API snapshot of orders and refunds).

@@ -128,7 +128,7 @@ fn sub_mch_info_and_stat_dates() {
     let v = wire::object_from_text(&ResponseEnvelope::parse(&bad).unwrap().response_content).unwrap();
     assert_eq!((v["status"].as_i64(), v["internal_status"].as_i64()), (Some(101), Some(7)), "HMAC checked");
 
-    // stat_infos[].date: the G SDK's int — 20240105 (day), 202401 (month or ISO week), 2024.
+    // stat_infos[].date: an integer — 20240105 (day), 202401 (month or ISO week), 2024.
     ok(&c.call::<MicroPay>(&micro(&no("sd"), WX_NOW, 100)));
     for (stat, digits) in [(1, 8), (2, 6), (3, 6), (4, 4)] {
         let body = c.send_text(

@@ -122,7 +122,7 @@ pub struct Detail {
     pub cost_price: Option<i64>,
     /// Receipt id.
     pub receipt_id: Option<String>,
-    /// Goods list (L1 spells it `goods_details`: accepted, never emitted).
+    /// Goods list (the oldest documentation spells it `goods_details`: accepted, never emitted).
     #[serde(alias = "goods_details")]
     pub goods_detail: Vec<GoodsDetail>,
 });
@@ -447,11 +447,10 @@ pub struct OrderMch {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// OrderStatClientInfo, G shape (docs/wire-protocol.md, "Listing structures"): statistics
-/// rows.
+wire!(/// OrderStatClientInfo (docs/wire-protocol.md, "Listing structures"): statistics rows.
 pub struct OrderStatClientInfo {
-    /// The row's period as a number (the G SDK's `int date`): `20240105` (day), `202401`
-    /// (month), `202401` (ISO year and week), `2024` (year). Numeric text is accepted too.
+    /// The row's period as an integer: `20240105` (day), `202401` (month), `202401` (ISO year
+    /// and week), `2024` (year). Numeric text is accepted too.
     pub date: Option<i64>,
     /// Service-provider id.
     pub out_mch_id: Option<String>,
