@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packages integrators install the way their language expects (issue 20), into dist/ or --out DIR:
+# Packages integrators install the way their language expects, into dist/ or --out DIR:
 #   python  cloudpay_sdk-<version>-py3-none-<platform>.whl: the ctypes binding with the library
 #           inside; manylinux (from target/release), win_amd64 and win32 (from the Windows leg)
 #   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode; the typed layer,

@@ -15,7 +15,7 @@ use crate::error::SdkError;
 use crate::monitor::{Monitor, local_status};
 use crate::transport::{Transport, TransportError};
 
-/// Repeats of a status-103 reply before giving up as unknown (§9.1: retry the same request).
+/// Repeats of a status-103 reply before giving up as unknown (docs/wire-protocol.md, "Retries").
 const MAX_103_RETRIES: u32 = 2;
 
 /// Which authentication a request uses.
@@ -23,7 +23,8 @@ const MAX_103_RETRIES: u32 = 2;
 pub enum AuthChoice {
     /// HMAC authen code.
     Hmac,
-    /// RSA signature when a private key is configured, else HMAC (refund, reverse; U11).
+    /// RSA signature when a private key is configured, else HMAC (refund, reverse;
+    /// docs/c-api.md, "RSA or HMAC for refund and reverse").
     SignIfConfigured,
 }
 
@@ -157,7 +158,7 @@ impl Channel {
         self.domains.route(pinned)
     }
 
-    /// `ping` (§6.7): whether a domain answers `{"status":0}`.
+    /// `ping` (docs/wire-protocol.md, "ping"): whether a domain answers `{"status":0}`.
     pub fn ping(&self, base: &str) -> bool {
         let started = Instant::now();
         let r = self.transport.post(base, Endpoint::Ping, "{}");

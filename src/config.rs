@@ -1,4 +1,4 @@
-//! `CloudPayConf` (sdk-c-api.md §2): parsing, defaults and validation.
+//! `CloudPayConf` (docs/c-api.md, "CloudPayConf"): parsing, defaults and validation.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -149,7 +149,7 @@ pub struct Config {
     pub scan_code_query_count: u32,
     /// Interval between those polls.
     pub scan_code_query_interval: Duration,
-    /// Probe the domain list and fail over (issue 4).
+    /// Probe the domain list and fail over (docs/c-api.md, "Domain fail-over").
     pub prober_dns: bool,
     /// Base URLs, ending in `/`, preferred first (more than one only with `prober_dns`).
     pub domains: Vec<String>,

@@ -1,4 +1,4 @@
-//! The service domains and fail-over (`prober_dns`, sdk-c-api.md §2.1, U10).
+//! The service domains and fail-over (`prober_dns`; docs/c-api.md, "Domain fail-over").
 //!
 //! With `prober_dns = 1` the domains are probed with `ping` at init and after a network
 //! failure; new calls go to the first healthy one. An order stays on the domain that took its

@@ -59,7 +59,8 @@ pub fn require<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputE
     }
 }
 
-/// Checks an order or refund number: 1–32 characters of `[0-9A-Za-z_-]` (sdk-c-api.md §3.8).
+/// Checks an order or refund number: 1–32 characters of `[0-9A-Za-z_-]`
+/// (docs/c-api.md, "Order numbers").
 pub fn order_number<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputError> {
     let s = require(v, field)?;
     if s.len() > 32 {

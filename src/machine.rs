@@ -1,4 +1,4 @@
-//! Defaults for `machine_no` and `spbill_create_ip` (sdk-c-api.md U15).
+//! Defaults for `machine_no` and `spbill_create_ip` (docs/c-api.md, "Terminal defaults").
 
 /// The first non-loopback MAC address as `AA-BB-CC-DD-EE-FF`, or zeros when none can be read.
 pub fn machine_no() -> String {

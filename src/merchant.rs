@@ -1,4 +1,5 @@
-//! Shop, listing, statistics and payment-code-prefix calls (sdk-c-api.md §1.3 #3, #4, #11, #12, #19).
+//! Shop, listing, statistics and payment-code-prefix calls (docs/c-api.md, "Request shapes";
+//! docs/c-api.md, "Payment-code prefixes").
 //! No money moves here: a reply is 0 / -1 / -2 like any query, outputs are the HTTP objects.
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Monitoring records (sdk-c-api.md §3.7): one per HTTP call, uploaded in the background.
+//! Monitoring records (docs/c-api.md, "Monitoring records"): one per HTTP call, uploaded in the
+//! background.
 //!
 //! Records hold the interface code, status, time, log_id and domain — never request or reply
 //! content, so no payment code, key or signature can reach them. The buffer is bounded.
@@ -115,8 +116,8 @@ impl Monitor {
 /// Records per upload.
 const BATCH: usize = 200;
 
-/// `machine_info` (a JSON text, CloudPayMachineInfo shape §7.15): no identifiers beyond the
-/// host's IP, which the server sees anyway.
+/// `machine_info` (a JSON text, docs/wire-protocol.md, "Monitoring structures"): no identifiers
+/// beyond the host's IP, which the server sees anyway.
 pub fn machine_info(ip: &str) -> String {
     let cpu_num = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let (mut total_kb, mut avail_kb) = (0u64, 0u64);

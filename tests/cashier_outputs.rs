@@ -1,4 +1,4 @@
-//! Issue 23, "outputs a cashier can act on": through the C exports against the sandbox.
+//! Outputs a cashier can act on: through the C exports against the sandbox.
 
 mod common;
 

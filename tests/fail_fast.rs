@@ -1,4 +1,4 @@
-//! Issue 23, "not sent is known": both sides of the line, through the C exports against the
+//! "Not sent" is known: both sides of the line, through the C exports against the
 //! sandbox over real sockets. -1 only when no attempt of the order (or refund number) could
 //! have reached any server; any doubt keeps the unknown rules.
 

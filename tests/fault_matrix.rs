@@ -16,7 +16,7 @@ enum Kind {
     Refused,
     /// Nothing could reach any server (connection refused on every try): the calls that
     /// create money (micro_pay, scan_code_pay, refund) know nothing was sent and say
-    /// "not accepted" (issue 23); the others cannot tell and report unknown.
+    /// "not accepted"; the others cannot tell and report unknown.
     NotSent,
     /// Status 101: refused, but unsigned by design. It decides nothing final for the calls
     /// that move money (micro_pay, scan_code_pay, refund: unknown, confirmed by a verified

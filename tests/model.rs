@@ -1,4 +1,4 @@
-//! Model-based test of the money rules (issue 21): random histories of sales, customer
+//! Model-based test of the money rules: random histories of sales, customer
 //! behaviours, sandbox faults and process events, driven through the C exports against the
 //! real sandbox, with the money invariants checked after every step and at the end against
 //! the sandbox's truth (its control API snapshot of orders and refunds).
@@ -1296,9 +1296,9 @@ fn model_regression_a_number_paid_before_a_restart_is_not_another_sales() {
 /// amount; this till's sale under it is lost before the server (never created). Its polls
 /// found the other till's paid order — same number, amount and trade type, a verified reply —
 /// and the till answered paid for a sale nobody paid. The order's `nonce_str` is that of the
-/// request that created it (http-api.md §4.1): an order no verified reply has shown yet whose
-/// nonce is not this till's journaled creating nonce is now unknown, never paid, and a cancel
-/// of it is refused.
+/// request that created it (docs/wire-protocol.md, "nonce_str"): an order no verified reply has
+/// shown yet whose nonce is not this till's journaled creating nonce is now unknown, never paid,
+/// and a cancel of it is refused.
 #[test]
 fn model_regression_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
     replay(&[

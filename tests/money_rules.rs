@@ -188,7 +188,7 @@ fn resubmitting_the_same_number_sends_the_same_request_and_different_content_is_
 }
 
 /// Nothing listening: no attempt of this new order could reach a server, so "not sent" is
-/// known (issue 23): -1, no polling, and query_order says the order does not exist. Calls that
+/// known: -1, no polling, and query_order says the order does not exist. Calls that
 /// do not create money (cancel, query_refund) still report unknown.
 #[test]
 fn connection_refused_on_a_new_order_is_not_sent() {

@@ -119,7 +119,7 @@ fn without_prober_dns_there_is_no_fail_over() {
     sb1.stop();
     let no = order_no();
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 6));
-    // Nothing reached any server (issue 23: "not sent" is known, -1), and sb2 was not tried.
+    // Nothing reached any server ("not sent" is known, -1), and sb2 was not tried.
     assert_eq!(code, -1, "not sent: {err}");
     assert!(err.starts_with("nothing was sent: "), "{err}");
     assert_eq!(sb2.control().request_count("micro_pay") + sb2.control().request_count("ping"), 0);

@@ -286,7 +286,7 @@ fn identification_after_init() {
     sb.stop();
 }
 
-// ---- Issue 22: what neither a local user nor the network can subvert ----
+// ---- What neither a local user nor the network can subvert ----
 
 /// Ends a test: fini, sandbox stopped, state folder removed.
 fn finish(sb: Sandbox, dir: &Path) {

@@ -132,7 +132,7 @@ _EXPORTS = {
     "cloud_pay_security_identification": ("in_out", Code, False, 4096),  # starts a check: not repeated
     "cloud_pay_security_identification_check": ("in_out", Code, True, 8192),
 }
-# __stdcall on 32-bit Windows (sdk-c-api.md §1.1); cdecl everywhere else.
+# __stdcall on 32-bit Windows (docs/c-api.md, "Calling convention"); cdecl everywhere else.
 _STDCALL = {"cloud_pay_order_stat"}
 
 # Only the SDK's own sentence, whole: errmsg may carry server text ("need 99999999999 bytes").

@@ -1,4 +1,6 @@
-//! HMAC-SHA256 authen codes (§3.1), RSASSA-PSS-2048-SHA256 signatures (§3.2) and nonces (§4.1).
+//! HMAC-SHA256 authen codes, RSASSA-PSS-2048-SHA256 signatures and nonces
+//! (docs/wire-protocol.md, "HMAC-SHA256"; docs/wire-protocol.md, "RSASSA-PSS signatures";
+//! docs/wire-protocol.md, "nonce_str").
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -23,8 +25,8 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 }
 
 /// Constant-time check of an authen code. Only the documented upper-case form is accepted
-/// unless `accept_lower` is set (a sandbox switch, §3.1). Compared in place, no allocation
-/// (every reply is checked).
+/// unless `accept_lower` is set (a sandbox switch, docs/wire-protocol.md, "HMAC-SHA256"). Compared
+/// in place, no allocation (every reply is checked).
 pub fn verify_authen_code(key: &[u8], message: &[u8], code: &str, accept_lower: bool) -> bool {
     let mut expected = [0u8; 64];
     hex_upper_into(&hmac_sha256(key, message), &mut expected);
@@ -125,8 +127,9 @@ impl VerifyingKey {
             .map_err(|_| KeyError("public key is not a PEM RSA public key (SPKI or PKCS#1)".into()))
     }
 
-    /// Verifies a base64 RSASSA-PSS-SHA256 signature of any salt length (§3.2: the
-    /// server auto-detects). A PKCS#1 v1.5 signature, a wrong length or bad base64 fail.
+    /// Verifies a base64 RSASSA-PSS-SHA256 signature of any salt length
+    /// (docs/wire-protocol.md, "RSASSA-PSS signatures": the server auto-detects). A PKCS#1 v1.5
+    /// signature, a wrong length or bad base64 fail.
     pub fn verify_pss(&self, message: &[u8], sign_b64: &str) -> bool {
         let Ok(sig) = B64.decode(sign_b64.trim()) else { return false };
         let k = self.0.size();

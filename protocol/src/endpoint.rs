@@ -1,16 +1,19 @@
-//! The endpoint table (§5): one row per endpoint the SDK and the sandbox use.
+//! The endpoint table (docs/wire-protocol.md, "Endpoints"): one row per endpoint the SDK and the
+//! sandbox use.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// How a request to an endpoint is authenticated (§3.3).
+/// How a request to an endpoint is authenticated
+/// (docs/wire-protocol.md, "Authentication by endpoint").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMode {
     /// HMAC authen code (`authen_info.a`) required.
     Hmac,
     /// HMAC or RSA signature (`authen_info.s`): `reverse` and `refund`.
     HmacOrSign,
-    /// HMAC when the client holds a key (the security-login bootstrap, sdk-c-api §4.5).
+    /// HMAC when the client holds a key (the security-login bootstrap,
+    /// docs/c-api.md, "Login before a key is known").
     HmacIfKnown,
     /// No authentication, no envelope (`ping`).
     None,
@@ -32,7 +35,8 @@ macro_rules! endpoints {
             /// Name of the result object inside `response_content`.
             pub fn result_key(self) -> &'static str { match self { $( Endpoint::$variant => $key, )* } }
 
-            /// Value of the `Interface` enum used in monitoring records (§8.7).
+            /// Value of the `Interface` enum used in monitoring records
+            /// (docs/wire-protocol.md, "Endpoints").
             pub fn interface(self) -> i32 { match self { $( Endpoint::$variant => $iface, )* } }
 
             /// Authentication the endpoint takes.

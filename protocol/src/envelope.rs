@@ -1,4 +1,5 @@
-//! The message envelope (§2): `{request_content, authen_info}` and `{response_content, authen_info}`.
+//! The message envelope (docs/wire-protocol.md, "Envelope"): `{request_content, authen_info}` and
+//! `{response_content, authen_info}`.
 //!
 //! The inner JSON travels as a *string*; authen codes and signatures cover that exact
 //! string, so it is hashed as received and never re-serialised before verification.
@@ -17,7 +18,7 @@ pub const AUTHEN_TYPE_HMAC_SHA256: i32 = 1;
 /// `sign_type` 1: RSASSA-PSS-2048-SHA256.
 pub const SIGN_TYPE_RSA_PSS_SHA256: i32 = 1;
 
-/// `authen_info` (§7.1): exactly one of `a` or `s`.
+/// `authen_info` (docs/wire-protocol.md, "Request envelope"): exactly one of `a` or `s`.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(default)]
 pub struct AuthenInfo {
@@ -280,16 +281,17 @@ impl ResponseEnvelope {
     }
 }
 
-/// A decoded `response_content` (§2.2): the common members plus the endpoint's result object.
+/// A decoded `response_content` (docs/wire-protocol.md, "Response envelope"): the common members
+/// plus the endpoint's result object.
 #[derive(Debug, Clone)]
 pub struct Response<T> {
-    /// Status code (§9.1).
+    /// Status code (docs/wire-protocol.md, "Status codes").
     pub status: i32,
     /// Human-readable message.
     pub description: String,
     /// Server log id (may exceed 2^31).
     pub log_id: i64,
-    /// Detailed sub-code (§9.2).
+    /// Detailed sub-code (docs/wire-protocol.md, "internal_status values").
     pub internal_status: i32,
     /// The result object, when present.
     pub result: Option<T>,
@@ -413,8 +415,8 @@ pub fn open_reply<A: Api>(body: &[u8], key: &[u8]) -> Reply<A::Result> {
 }
 
 /// Opens a reply when the client holds no key yet (the security-login bootstrap,
-/// sdk-c-api.md §4.5): the status is taken as sent, the reply's authen code cannot be checked.
-/// Callers must only use it where TLS alone protects the exchange.
+/// docs/c-api.md, "Login before a key is known"): the status is taken as sent, the reply's authen
+/// code cannot be checked. Callers must only use it where TLS alone protects the exchange.
 pub fn open_reply_unverified<A: Api>(body: &[u8]) -> Reply<A::Result> {
     open_reply_with::<A>(body, None)
 }

@@ -3,8 +3,8 @@
 //! Pure code: no HTTP, no clock, no globals. One place describes every endpoint
 //! ([`endpoint::Endpoint`]), the envelope ([`envelope`]), the authentication codes
 //! ([`crypto`]), the status classification ([`status`]) and the request/result
-//! structures ([`types`]). The spec is `shared/spec/http-api.md`; section numbers in
-//! comments refer to it.
+//! structures ([`types`]). The protocol is described in `docs/wire-protocol.md`; comments
+//! cite its sections by title.
 
 pub mod calendar;
 pub mod crypto;

@@ -1,8 +1,9 @@
-//! Status codes (§9) and the single classification every caller uses.
+//! Status codes (docs/wire-protocol.md, "Status codes") and the single classification every caller
+//! uses (docs/wire-protocol.md, "Reply classification").
 
 use crate::endpoint::Endpoint;
 
-/// `status` values (§9.1).
+/// `status` values (docs/wire-protocol.md, "Status codes").
 pub mod code {
     /// The call succeeded (says nothing about whether money moved).
     pub const SUCCESS: i32 = 0;
@@ -18,7 +19,7 @@ pub mod code {
     pub const BUSINESS_FAILURE: i32 = 104;
 }
 
-/// `internal_status` values the clients act on (§9.2).
+/// `internal_status` values the clients act on (docs/wire-protocol.md, "internal_status values").
 pub mod internal {
     /// authen_code mismatch (with status 101).
     pub const AUTHEN_CODE_ERROR: i32 = 7;
@@ -64,7 +65,8 @@ pub fn classify(endpoint: Endpoint, status: i32, internal_status: i32, trusted: 
     }
 }
 
-/// Whether a reply with this status must carry `authen_info` (§9.1).
+/// Whether a reply with this status must carry `authen_info`
+/// (docs/wire-protocol.md, "Status codes").
 pub fn carries_authen(status: i32) -> bool {
     !matches!(status, code::SYSTEM_ERROR | code::REJECTED)
 }

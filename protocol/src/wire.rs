@@ -3,7 +3,8 @@
 //! * Inbound: every integer field accepts a JSON number or a numeric string
 //!   (Tencent's own refund example sends amounts as strings; proto3 JSON encodes int64 so),
 //!   and `Internal_status` (capital I, seen in one doc family) is read as `internal_status`.
-//! * Outbound: optional fields that are unset are omitted, never sent as `null` (§2.4).
+//! * Outbound: optional fields that are unset are omitted, never sent as `null`
+//! (docs/wire-protocol.md, "Field encoding").
 //!
 //! Field names mean the same thing in every structure of this API, so the set of integer
 //! fields is kept once, by name, rather than annotated on hundreds of struct fields.
@@ -19,7 +20,8 @@ use serde_json::{Map, Value};
 /// length and bytes: the reply scan asks for every text-valued member).
 macro_rules! integer_fields {
     ($($name:literal,)*) => {
-        /// Field names whose values are integers wherever they occur (§6–§8).
+        /// Field names whose values are integers wherever they occur
+        /// (docs/wire-protocol.md, "Field encoding").
         pub const INTEGER_FIELDS: &[&str] = &[$($name),*];
 
         fn is_integer_field(name: &str) -> bool {

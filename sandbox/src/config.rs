@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// The shipped demo merchant (TEST-ONLY keys from the spec's test vectors).
+/// The shipped demo merchant (TEST-ONLY keys from protocol/tests/data/test-vectors.json).
 pub const DEMO_MERCHANT_JSON: &str = include_str!("../demo-merchant.json");
 
 /// Everything the sandbox needs to know about its merchants and how to behave.
@@ -106,7 +106,8 @@ pub struct MerchantConfig {
     pub out_sub_mch_id: String,
     /// The 10-character prefix (also returned as `cloud_cashier_id`).
     pub cloud_cashier_id: String,
-    /// Accepted order-number prefixes (§4.3); empty = `[cloud_cashier_id]`.
+    /// Accepted order-number prefixes (docs/wire-protocol.md, "Order and refund numbers"); empty =
+    /// `[cloud_cashier_id]`.
     pub order_prefixes: Vec<String>,
     /// HMAC key (32 ASCII chars), used verbatim.
     pub authen_key: String,

@@ -98,7 +98,8 @@ pub fn check_nonce(req: &Map<String, Value>, optional: bool) -> Result<(), Outco
     }
 }
 
-/// Order/refund number rule (§4.3): a merchant prefix, then `[0-9A-Za-z_-]`, 32 chars at most.
+/// Order/refund number rule (docs/wire-protocol.md, "Order and refund numbers"): a merchant prefix,
+/// then `[0-9A-Za-z_-]`, 32 chars at most.
 pub fn check_number(m: &MerchantConfig, no: &str, name: &str) -> Result<(), Outcome> {
     required(no, name)?;
     if no.len() > 32 || !no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {

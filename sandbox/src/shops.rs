@@ -124,16 +124,17 @@ pub fn set_shop_info(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     Ok(Outcome::ok(json!({ "set_shop_infos": infos, "shop_infos": infos })))
 }
 
-/// Path of `sdk_query_sub_mch_info` (§6.4.3). Not in the protocol crate's endpoint table: the
-/// SDK never calls it, but the vendor's SDK does, so the sandbox answers it.
+/// Path of `sdk_query_sub_mch_info` (docs/wire-protocol.md, "sdk_query_sub_mch_info"). Not in the
+/// protocol crate's endpoint table: the SDK never calls it, but the vendor's SDK does, so the
+/// sandbox answers it.
 pub const SUB_MCH_INFO_PATH: &str = "sdk_query_sub_mch_info";
 /// Its result key.
 pub const SUB_MCH_INFO_RESULT: &str = "query_sub_mch_info";
 
-/// `sdk_query_sub_mch_info` (§6.4.3, §7.13): `page_num` and `page_size` must be 1; one SubMch
-/// per platform binding (WeChat Pay, Alipay — those with a provider number configured), each
-/// holding the sub-merchant's SubMchInfo. Key material (which the real server is seen to
-/// include) is left out: a sandbox has no business handing keys around.
+/// `sdk_query_sub_mch_info` (docs/wire-protocol.md, "sdk_query_sub_mch_info"): `page_num` and
+/// `page_size` must be 1; one SubMch per platform binding (WeChat Pay, Alipay — those with a
+/// provider number configured), each holding the sub-merchant's SubMchInfo. Key material (which the
+/// real server is seen to include) is left out: a sandbox has no business handing keys around.
 pub fn sub_mch_info(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let page = |k: &str| req.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
     for k in ["page_num", "page_size"] {

@@ -16,7 +16,7 @@ pub const WX: i32 = PayPlatform::WXPAY.0;
 /// Alipay.
 pub const ALI: i32 = PayPlatform::ALIPAY.0;
 
-/// WeChat order states used here (§8.2).
+/// WeChat order states used here (docs/wire-protocol.md, "Order states").
 pub mod wx {
     use cloud_pay_protocol::types::WxpayOrderState as S;
     /// Micro pay paid.
@@ -39,7 +39,7 @@ pub mod wx {
     pub const PAY_ERROR: i32 = S::PAY_ERROR.0;
 }
 
-/// Alipay order states used here (§8.2).
+/// Alipay order states used here (docs/wire-protocol.md, "Order states").
 pub mod ali {
     use cloud_pay_protocol::types::AlipayOrderState as S;
     /// Paid.
@@ -50,7 +50,7 @@ pub mod ali {
     pub const CLOSED: i32 = S::CLOSED.0;
 }
 
-/// Refund states (same numbers on both platforms, §8.3).
+/// Refund states (same numbers on both platforms, docs/wire-protocol.md, "Refund states").
 pub mod refund_state {
     use cloud_pay_protocol::types::WxpayRefundState as S;
     /// Success.

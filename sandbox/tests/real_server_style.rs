@@ -100,7 +100,8 @@ fn sub_mch_info_and_stat_dates() {
     let sb = start();
     let c = Client::http(&sb);
 
-    // sdk_query_sub_mch_info (§6.4.3): one SubMch per platform binding; page 1 of size 1 only.
+    // sdk_query_sub_mch_info (docs/wire-protocol.md, "sdk_query_sub_mch_info"): one SubMch per
+    // platform binding; page 1 of size 1 only.
     let req = |page_num: i64, page_size: i64| {
         json!({"out_sub_mch_id": SUB, "nonce_str": nonce(), "page_num": page_num, "page_size": page_size}).to_string()
     };
@@ -127,7 +128,7 @@ fn sub_mch_info_and_stat_dates() {
     let v = wire::object_from_text(&ResponseEnvelope::parse(&bad).unwrap().response_content).unwrap();
     assert_eq!((v["status"].as_i64(), v["internal_status"].as_i64()), (Some(101), Some(7)), "HMAC checked");
 
-    // stat_infos[].date: the G SDK's int — 20240105 (day), 202401 (month or ISO week), 2024.
+    // stat_infos[].date: an integer — 20240105 (day), 202401 (month or ISO week), 2024.
     ok(&c.call::<MicroPay>(&micro(&no("sd"), WX_NOW, 100)));
     for (stat, digits) in [(1, 8), (2, 6), (3, 6), (4, 4)] {
         let body = c.send_text(

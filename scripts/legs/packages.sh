@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packages leg (issue 20): builds each package with scripts/packages.sh into a scratch folder,
+# Packages leg: builds each package with scripts/packages.sh into a scratch folder,
 # installs it fresh as a newcomer would and pays against the sandbox with the installed copy:
 #   python  a new venv, pip install the wheel, the binding's pytest suite on the installed
 #           package (CLOUDPAY_TEST_INSTALLED=1: not the source folder, the wheel's library)

@@ -1,4 +1,4 @@
-//! Return codes, one documented mapping per export family (sdk-c-api.md §1.3).
+//! Return codes, one documented mapping per export family (docs/c-api.md, "Return codes").
 //! Values are the vendor's and are never renumbered.
 
 use std::ffi::c_int;

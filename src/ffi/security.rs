@@ -1,4 +1,4 @@
-//! Exports of security-login mode (sdk-c-api.md §1.3 #13–#17, §4).
+//! Exports of security-login mode (docs/c-api.md, "Security-login mode").
 
 use std::ffi::{c_char, c_int};
 

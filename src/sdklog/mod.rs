@@ -1,5 +1,5 @@
-//! The local SDK log (issue 19): one line per export call and per background query, for shop
-//! support ("the customer says they paid") and for the vendor's rule that a generated refund
+//! The local SDK log: one line per export call and per background query, for shop support
+//! ("the customer says they paid") and for the vendor's rule that a generated refund
 //! number is written to the SDK log.
 //!
 //! Off unless `common_conf.log_dir` is set. A call only collects a few strings and hands them to

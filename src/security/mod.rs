@@ -1,11 +1,13 @@
-//! Security-login mode (sdk-c-api.md §4): QR login by a staff member, the configuration kept
-//! encrypted with a key only the server hands out after that login, and identity checks.
+//! Security-login mode (docs/c-api.md, "Security-login mode"): QR login by a staff member, the
+//! configuration kept encrypted with a key only the server hands out after that login, and identity
+//! checks.
 //!
 //! Before a login succeeds the SDK holds no authen_key, so these exchanges carry no
-//! authen_info and their replies cannot be verified (§4.5); TLS alone protects them (plain
-//! http only on loopback), and the only secret they deliver (the file key) is useless
-//! without the file. The server is always the caller's, never one named by a file. Once the
-//! SDK holds this merchant's authen_key (after init), every reply must carry its HMAC.
+//! authen_info and their replies cannot be verified (docs/c-api.md, "Login before a key is known");
+//! TLS alone protects them (plain http only on loopback), and the only secret they deliver (the
+//! file key) is useless without the file. The server is always the caller's, never one named by a
+//! file. Once the SDK holds this merchant's authen_key (after init), every reply must carry its
+//! HMAC.
 
 pub mod local_key;
 pub mod store;

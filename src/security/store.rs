@@ -1,4 +1,4 @@
-//! The encrypted files of security mode (sdk-c-api.md §4.2–§4.3).
+//! The encrypted files of security mode (docs/c-api.md, "Security-mode files").
 //!
 //! Format, version 2: `CPRS` | version (2) | kind (1 login identity, 2 configuration) |
 //! length-prefixed out_sub_mch_id (at most 255 bytes) | generation (u64, big-endian) | 96-bit
@@ -55,7 +55,8 @@ impl Key {
         Key(bytes)
     }
 
-    /// From the server's `client_configuration_ciphers.key`: base64, else hex; 16 bytes (U7).
+    /// From the server's `client_configuration_ciphers.key`: base64, else hex; 16 bytes
+    /// (docs/c-api.md, "Configuration key encoding").
     pub fn from_server(text: &str) -> Result<Key, StoreError> {
         use base64::Engine as _;
         let t = text.trim();

@@ -168,7 +168,7 @@ fn digest_from_hex(hex: &str) -> [u8; 32] {
 }
 
 /// Infers the platform from a payment code: WeChat `10`–`15` with 18 digits, Alipay
-/// `25`–`30` with 16–24 digits (the public rules; sdk-c-api.md §1.3 #19).
+/// `25`–`30` with 16–24 digits (the public rules; docs/c-api.md, "Payment-code prefixes").
 pub fn platform_from_author_code(code: &str) -> Option<PayPlatform> {
     if !code.bytes().all(|b| b.is_ascii_digit()) || code.len() < 2 {
         return None;
@@ -322,7 +322,7 @@ impl Trade {
         self.orders.lock().get(out_trade_no).cloned()
     }
 
-    /// micro_pay (sdk-c-api.md §3.4).
+    /// micro_pay (docs/wire-protocol.md, "micro_pay"; its codes: docs/c-api.md, "Return codes").
     pub fn micro_pay(&self, req: &MicroPaySdkRequest) -> Result<PayOutcome, SdkError> {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
         let author_code = input::require(&req.author_code, "author_code").map_err(bad)?.to_owned();
@@ -363,7 +363,8 @@ impl Trade {
         self.create_order::<MicroPayRead>(request, platform, TradeType::MICRO_PAY)
     }
 
-    /// scan_code_pay (sdk-c-api.md §3.4).
+    /// scan_code_pay (docs/wire-protocol.md, "scan_code_pay"; its codes:
+    /// docs/c-api.md, "Return codes").
     pub fn scan_code_pay(&self, req: &ScanCodePaySdkRequest) -> Result<PayOutcome, SdkError> {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
         let platform = platform_arg(req.pay_platform, "pay_platform")?

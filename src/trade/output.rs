@@ -1,5 +1,5 @@
-//! Output JSON of query_order (`OrderSdk`) and query_refund (`RefundOrderSdk`) (sdk-c-api.md U4),
-//! and the messages that go with a cached order state.
+//! Output JSON of query_order (`OrderSdk`) and query_refund (`RefundOrderSdk`)
+//! (docs/c-api.md, "Query outputs"), and the messages that go with a cached order state.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -171,9 +171,9 @@ fn member<'a>(members: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str
     members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
 }
 
-/// `OrderSdk` (U4): order_content flattened, platform-ext scalars lifted, the local state,
-/// plus the raw pay_mch_key and order_content objects. Written straight from the reply's
-/// text (members read in place, values copied as received), and the platform's
+/// `OrderSdk` (docs/c-api.md, "OrderSdk"): order_content flattened, platform-ext scalars lifted,
+/// the local state, plus the raw pay_mch_key and order_content objects. Written straight from the
+/// reply's text (members read in place, values copied as received), and the platform's
 /// `current_trade_state` for messages.
 pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&RawValue>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
     let result = raw_result.and_then(|r| wire::members_of(r.get()));
@@ -239,7 +239,8 @@ fn lift_scalars(into: &mut Map<String, Value>, from: Option<&Value>) {
     }
 }
 
-/// `RefundOrderSdk` (U4): the matching (or newest) refund flattened with `state`, plus all refunds.
+/// `RefundOrderSdk` (docs/c-api.md, "RefundOrderSdk"): the matching (or newest) refund flattened
+/// with `state`, plus all refunds.
 pub(super) fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &[t::RefundOrderContent]) -> Value {
     let flat = |r: &t::RefundOrderContent| {
         let raw = wire::to_value(r);

@@ -1,4 +1,5 @@
-//! The SDK-level request JSON of each export (sdk-c-api.md §1.3), as typed structures.
+//! The SDK-level request JSON of each export (docs/c-api.md, "Request shapes"), as typed
+//! structures.
 
 use cloud_pay_protocol::types::{Detail, GoodsDetail};
 use serde::Deserialize;
@@ -6,7 +7,7 @@ use serde_json::Value;
 
 use crate::input::InputError;
 
-/// `MicroPaySdkRequest` (§1.3 #5).
+/// `MicroPaySdkRequest`: the request of `cloud_pay_micro_pay`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
 pub struct MicroPaySdkRequest {
@@ -34,7 +35,7 @@ pub struct MicroPaySdkRequest {
     pub remark: Option<String>,
 }
 
-/// `ScanCodePaySdkRequest` (§1.3 #8).
+/// `ScanCodePaySdkRequest`: the request of `cloud_pay_scan_code_pay`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
 pub struct ScanCodePaySdkRequest {
@@ -60,7 +61,8 @@ pub struct ScanCodePaySdkRequest {
     pub time_expire: Option<i64>,
 }
 
-/// `QueryOrderSdkRequest` (§1.3 #6) and `CancelOrderSdkRequest` (§1.3 #7).
+/// `QueryOrderSdkRequest` and `CancelOrderSdkRequest`: the requests of `cloud_pay_query_order`
+/// and `cloud_pay_cancel_order`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
 pub struct OrderRefSdkRequest {
@@ -72,7 +74,7 @@ pub struct OrderRefSdkRequest {
     pub pay_platform: Option<i64>,
 }
 
-/// `RefundSdkRequest` (§1.3 #9).
+/// `RefundSdkRequest`: the request of `cloud_pay_refund`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
 pub struct RefundSdkRequest {
@@ -92,7 +94,7 @@ pub struct RefundSdkRequest {
     pub refund_reason: Option<String>,
 }
 
-/// `QueryRefundSdkRequest` (§1.3 #10).
+/// `QueryRefundSdkRequest`: the request of `cloud_pay_query_refund`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
 pub struct QueryRefundSdkRequest {
@@ -105,7 +107,7 @@ pub struct QueryRefundSdkRequest {
 }
 
 /// Turns the caller's `detail` (object, bare goods array, or JSON text) into the HTTP
-/// `detail` string `{"goods_detail":[…]}` (U16).
+/// `detail` string `{"goods_detail":[…]}` (docs/c-api.md, "Goods detail input").
 pub fn detail_text(detail: &Option<Value>) -> Result<Option<String>, InputError> {
     let parsed: Detail = match detail {
         None | Some(Value::Null) => return Ok(None),

@@ -1,4 +1,4 @@
-//! When the background loop queries an order after micro_pay (sdk-c-api.md §3.4).
+//! When the background loop queries an order after micro_pay (docs/c-api.md, "Background polling").
 //!
 //! * [`PollSchedule::Fixed`] — the vendor's schedule and the default: `count` polls,
 //!   `interval` apart (25 × 6 s = 150 s).

@@ -1,12 +1,13 @@
-//! Order states: the server's platform states mapped to the SDK's codes (sdk-c-api.md §3.5)
-//! and the local record kept for every order this process created or queried.
+//! Order states: the server's platform states mapped to the SDK's codes
+//! (docs/c-api.md, "Order states") and the local record kept for every order this process created
+//! or queried.
 
 use std::time::Duration;
 
 use cloud_pay_protocol::types::{AlipayOrderState, PayPlatform, TradeType, WxpayOrderState};
 use serde::{Deserialize, Serialize};
 
-/// `cloud_pay_query_order` results (sdk-c-api.md §1.3 #6). Values are the vendor's.
+/// `cloud_pay_query_order` results (docs/c-api.md, "Return codes"). Values are the vendor's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderCode {
     /// The customer paid.
@@ -65,8 +66,8 @@ pub struct OrderFacts {
     pub out_trade_no: Option<String>,
     /// The order's amount (fen): another amount under this number is another sale.
     pub total_fee: Option<i64>,
-    /// The nonce of the request that created the order (http-api.md §4.1): another nonce than
-    /// this till's create of the number means another request created it.
+    /// The nonce of the request that created the order (docs/wire-protocol.md, "nonce_str"):
+    /// another nonce than this till's create of the number means another request created it.
     pub nonce_str: Option<String>,
     /// TradeType.
     pub trade_type: Option<TradeType>,
@@ -142,7 +143,8 @@ pub fn map_order(order: &OrderFacts, trade_type: Option<TradeType>, code_url_kno
     (code, local, fin)
 }
 
-/// Refund state for `RefundOrderSdk.state`: 1 processing, 2 success, 3 failed (sdk-c-api.md §3.5).
+/// Refund state for `RefundOrderSdk.state`: 1 processing, 2 success, 3 failed
+/// (docs/c-api.md, "Order states").
 pub fn refund_state(r: &cloud_pay_protocol::types::RefundOrderContent) -> i32 {
     if let Some(w) = &r.wxpay_refund_order_content_ext {
         return match w.state.0 {

@@ -62,7 +62,7 @@ def conf(sandbox):
             "base_url": sandbox["CLOUDPAY_SANDBOX_HTTPS"], "ca_file": sandbox["CLOUDPAY_SANDBOX_CA"],
             "state_dir": sandbox["state_dir"], "micro_pay_query_order_interval": 0.5, "upload_monitor": 0,
         },
-        "trade_conf": {  # the sandbox's demo merchant: TEST-ONLY keys from the spec's vectors
+        "trade_conf": {  # the sandbox's demo merchant: TEST-ONLY keys from the test vectors
             "out_mch_id": "sz01TESTMCH000000001", "out_sub_mch_id": "sz01TESTSUBMCH000001",
             "out_shop_id": "sz01TESTSHOP00000001", "device_id": "dev01", "staff_id": "1001",
             "authen_type": 1, "authen_key": "TESTONLY0123456789ABCDEFGHIJKLMN", "sign_type": 1,

@@ -1,5 +1,5 @@
-//! Cashier-client bootstrap (§6.6): query_identity_mapping, client_initialize,
-//! client_try_get_initializers.
+//! Cashier-client bootstrap (docs/wire-protocol.md, "Endpoints"): query_identity_mapping,
+//! client_initialize, client_try_get_initializers.
 
 use super::enums::*;
 use super::{api, wire};
@@ -24,7 +24,8 @@ pub struct OutCondition {
     pub out_shop_id: Option<String>,
 });
 
-wire!(/// `query_identity_mapping` request (§6.6.3): exactly one of `mch` or `out`.
+wire!(/// `query_identity_mapping` request (docs/wire-protocol.md, "query_identity_mapping"):
+/// exactly one of `mch` or `out`.
 pub struct IdentityMappingRequest {
     /// Platform-side ids.
     pub mch: Option<MchCondition>,
@@ -36,7 +37,7 @@ pub struct IdentityMappingRequest {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `query_identity_mapping` result (§6.6.3).
+wire!(/// `query_identity_mapping` result (docs/wire-protocol.md, "query_identity_mapping").
 pub struct IdentityMappingResult {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -52,7 +53,7 @@ pub struct IdentityMappingResult {
     pub ali_author_codes: Vec<String>,
 });
 
-wire!(/// `client_initialize` request (§6.6.1).
+wire!(/// `client_initialize` request (docs/wire-protocol.md, "client_initialize").
 pub struct ClientInitializeRequest {
     /// Sub-merchant id.
     pub out_sub_mch_id: String,
@@ -64,7 +65,7 @@ pub struct ClientInitializeRequest {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `client_initialize` result (§6.6.1).
+wire!(/// `client_initialize` result (docs/wire-protocol.md, "client_initialize").
 pub struct ClientInitializeResult {
     /// Id of this login.
     pub activator: String,
@@ -78,7 +79,8 @@ pub struct ClientInitializeResult {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `client_try_get_initializers` request (§6.6.2).
+wire!(/// `client_try_get_initializers` request
+/// (docs/wire-protocol.md, "client_try_get_initializers").
 pub struct TryGetInitializersRequest {
     /// Sub-merchant id.
     pub out_sub_mch_id: String,
@@ -164,7 +166,8 @@ pub struct InitShopInfo {
     pub staffs: Vec<InitStaff>,
 });
 
-wire!(/// `client_try_get_initializers` result (§6.6.2).
+wire!(/// `client_try_get_initializers` result
+/// (docs/wire-protocol.md, "client_try_get_initializers").
 pub struct TryGetInitializersResult {
     /// True once an authorised person confirmed.
     pub initialization_granted: bool,

@@ -1,11 +1,11 @@
-//! Shared structures (§7).
+//! Shared structures (docs/wire-protocol.md, "Shared structures").
 
 use serde_json::{Map, Value};
 
 use super::enums::*;
 use super::wire;
 
-wire!(/// PayMchKey (§7.2): who is paid.
+wire!(/// PayMchKey (docs/wire-protocol.md, "PayMchKey"): who is paid.
 pub struct PayMchKey {
     /// PayPlatform.
     pub pay_platform: Option<PayPlatform>,
@@ -38,7 +38,7 @@ pub struct PayMchKey {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// WxpayPayMchKeyExt (§7.2).
+wire!(/// WxpayPayMchKeyExt (docs/wire-protocol.md, "PayMchKey").
 pub struct WxpayPayMchKeyExt {
     /// Provider official-account AppID.
     pub app_id: Option<String>,
@@ -50,13 +50,13 @@ pub struct WxpayPayMchKeyExt {
     pub sub_open_id: Option<String>,
 });
 
-wire!(/// AlipayPayMchKeyExt (§7.2).
+wire!(/// AlipayPayMchKeyExt (docs/wire-protocol.md, "PayMchKey").
 pub struct AlipayPayMchKeyExt {
     /// Payer's Alipay user id.
     pub user_id: Option<String>,
 });
 
-wire!(/// PayContent (§7.3): the order being created.
+wire!(/// PayContent (docs/wire-protocol.md, "PayContent and Detail"): the order being created.
 pub struct PayContent {
     /// Merchant order number with the sub-merchant prefix.
     pub out_trade_no: String,
@@ -84,7 +84,7 @@ pub struct PayContent {
     pub alipay_pay_content_ext: Option<AlipayPayContentExt>,
 });
 
-wire!(/// WxpayPayContentExt (§7.3).
+wire!(/// WxpayPayContentExt (docs/wire-protocol.md, "PayContent and Detail").
 pub struct WxpayPayContentExt {
     /// Merchant data echoed back.
     pub attach: Option<String>,
@@ -98,7 +98,7 @@ pub struct WxpayPayContentExt {
     pub scene_info: Option<String>,
 });
 
-wire!(/// AlipayPayContentExt (§7.3).
+wire!(/// AlipayPayContentExt (docs/wire-protocol.md, "PayContent and Detail").
 pub struct AlipayPayContentExt {
     /// Discountable amount.
     pub discountable_amount: Option<i64>,
@@ -116,18 +116,18 @@ pub struct AlipayPayContentExt {
     pub timeout_express: Option<String>,
 });
 
-wire!(/// Detail (§7.4), carried as JSON text in `detail`.
+wire!(/// Detail (docs/wire-protocol.md, "PayContent and Detail"), carried as JSON text in `detail`.
 pub struct Detail {
     /// Original receipt total, fen.
     pub cost_price: Option<i64>,
     /// Receipt id.
     pub receipt_id: Option<String>,
-    /// Goods list (L1 spells it `goods_details`: accepted, never emitted).
+    /// Goods list (the oldest documentation spells it `goods_details`: accepted, never emitted).
     #[serde(alias = "goods_details")]
     pub goods_detail: Vec<GoodsDetail>,
 });
 
-wire!(/// GoodsDetail (§7.4).
+wire!(/// GoodsDetail (docs/wire-protocol.md, "PayContent and Detail").
 pub struct GoodsDetail {
     /// Goods id.
     pub goods_id: Option<String>,
@@ -139,7 +139,7 @@ pub struct GoodsDetail {
     pub price: i64,
 });
 
-wire!(/// OrderClient (§7.5): the terminal.
+wire!(/// OrderClient (docs/wire-protocol.md, "OrderClient"): the terminal.
 pub struct OrderClient {
     /// Merchant shop id (responses).
     pub shop_id: Option<String>,
@@ -161,7 +161,7 @@ pub struct OrderClient {
     pub sn_code: Option<String>,
 });
 
-wire!(/// CouponInfo (§7.6).
+wire!(/// CouponInfo (docs/wire-protocol.md, "OrderContent").
 pub struct CouponInfo {
     /// Coupon id.
     pub coupon_id: Option<String>,
@@ -173,7 +173,7 @@ pub struct CouponInfo {
     pub contribute_type: Option<i32>,
 });
 
-wire!(/// OrderContent (§7.6): an order as the server holds it.
+wire!(/// OrderContent (docs/wire-protocol.md, "OrderContent"): an order as the server holds it.
 pub struct OrderContent {
     /// Merchant order number.
     pub out_trade_no: String,
@@ -226,7 +226,7 @@ pub struct OrderContent {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// WxpayOrderContentExt (§7.6).
+wire!(/// WxpayOrderContentExt (docs/wire-protocol.md, "OrderContent").
 pub struct WxpayOrderContentExt {
     /// Order state.
     pub current_trade_state: WxpayOrderState,
@@ -251,7 +251,7 @@ pub struct WxpayOrderContentExt {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// AlipayOrderContentExt (§7.6).
+wire!(/// AlipayOrderContentExt (docs/wire-protocol.md, "OrderContent").
 pub struct AlipayOrderContentExt {
     /// Order state.
     pub current_trade_state: AlipayOrderState,
@@ -264,7 +264,7 @@ pub struct AlipayOrderContentExt {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// AlipayFundBill (§7.6).
+wire!(/// AlipayFundBill (docs/wire-protocol.md, "OrderContent").
 pub struct AlipayFundBill {
     /// Channel, e.g. `ALIPAYACCOUNT`.
     pub fund_channel: Option<String>,
@@ -274,7 +274,7 @@ pub struct AlipayFundBill {
     pub real_amount: Option<Value>,
 });
 
-wire!(/// RefundContent (§7.7): the refund being requested.
+wire!(/// RefundContent (docs/wire-protocol.md, "RefundContent"): the refund being requested.
 pub struct RefundContent {
     /// Original order.
     pub out_trade_no: String,
@@ -295,13 +295,14 @@ pub struct RefundContent {
     pub wxpay_refund_content_ext: Option<WxpayRefundContentExt>,
 });
 
-wire!(/// WxpayRefundContentExt (§6.1.9).
+wire!(/// WxpayRefundContentExt (docs/wire-protocol.md, "RefundContent").
 pub struct WxpayRefundContentExt {
     /// Funding source.
     pub refund_account: Option<String>,
 });
 
-wire!(/// RefundOrderContent (§7.8): a refund as the server holds it.
+wire!(/// RefundOrderContent (docs/wire-protocol.md, "RefundOrderContent"): a refund as the server
+/// holds it.
 pub struct RefundOrderContent {
     /// Refund number.
     pub out_refund_no: String,
@@ -338,7 +339,7 @@ pub struct RefundOrderContent {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// WxpayRefundOrderContentExt (§7.8).
+wire!(/// WxpayRefundOrderContentExt (docs/wire-protocol.md, "RefundOrderContent").
 pub struct WxpayRefundOrderContentExt {
     /// Refund state.
     pub state: WxpayRefundState,
@@ -353,7 +354,7 @@ pub struct WxpayRefundOrderContentExt {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// AlipayRefundOrderContentExt (§7.8).
+wire!(/// AlipayRefundOrderContentExt (docs/wire-protocol.md, "RefundOrderContent").
 pub struct AlipayRefundOrderContentExt {
     /// Refund state.
     pub refund_status: AlipayRefundState,
@@ -364,7 +365,7 @@ pub struct AlipayRefundOrderContentExt {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// ShopInfo (§7.12).
+wire!(/// ShopInfo (docs/wire-protocol.md, "Shop structures").
 pub struct ShopInfo {
     /// Merchant shop number.
     pub shop_id: Option<String>,
@@ -401,7 +402,7 @@ pub struct ShopInfo {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// DeviceInfo (§7.12).
+wire!(/// DeviceInfo (docs/wire-protocol.md, "Shop structures").
 pub struct DeviceInfo {
     /// Terminal id.
     pub device_id: String,
@@ -413,7 +414,7 @@ pub struct DeviceInfo {
     pub remark: Option<String>,
 });
 
-wire!(/// StaffInfo (§7.12).
+wire!(/// StaffInfo (docs/wire-protocol.md, "Shop structures").
 pub struct StaffInfo {
     /// Cashier id.
     pub staff_id: String,
@@ -427,7 +428,7 @@ pub struct StaffInfo {
     pub refund_auth: Option<bool>,
 });
 
-wire!(/// OrderMch (§7.11).
+wire!(/// OrderMch (docs/wire-protocol.md, "Listing structures").
 pub struct OrderMch {
     /// PayPlatform.
     pub pay_platform: Option<PayPlatform>,
@@ -446,10 +447,10 @@ pub struct OrderMch {
     pub extra: Map<String, Value>,
 });
 
-wire!(/// OrderStatClientInfo, G shape (§7.17): statistics rows.
+wire!(/// OrderStatClientInfo (docs/wire-protocol.md, "Listing structures"): statistics rows.
 pub struct OrderStatClientInfo {
-    /// The row's period as a number (the G SDK's `int date`): `20240105` (day), `202401`
-    /// (month), `202401` (ISO year and week), `2024` (year). Numeric text is accepted too.
+    /// The row's period as an integer: `20240105` (day), `202401` (month), `202401` (ISO year
+    /// and week), `2024` (year). Numeric text is accepted too.
     pub date: Option<i64>,
     /// Service-provider id.
     pub out_mch_id: Option<String>,

@@ -1,4 +1,6 @@
-//! Listings and statistics (§6.3): client_order_detail, client_sub_mch_sales_overview.
+//! Listings and statistics (docs/wire-protocol.md, "client_order_detail";
+//! docs/wire-protocol.md, "client_sub_mch_sales_overview"): client_order_detail,
+//! client_sub_mch_sales_overview.
 
 use serde_json::Value;
 
@@ -6,7 +8,8 @@ use super::common::*;
 use super::enums::*;
 use super::{api, wire};
 
-wire!(/// `client_order_detail` request (§6.3.1; flat, no pay_mch_key).
+wire!(/// `client_order_detail` request (docs/wire-protocol.md, "client_order_detail"; flat, no
+/// pay_mch_key).
 pub struct OrderDetailRequest {
     /// PayPlatform filter.
     pub pay_platform: Option<PayPlatform>,
@@ -38,7 +41,7 @@ pub struct OrderDetailRequest {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `order_detail_query` result (§6.3.1).
+wire!(/// `order_detail_query` result (docs/wire-protocol.md, "client_order_detail").
 pub struct OrderDetailResult {
     /// Matching rows in all.
     pub total_count: i64,
@@ -96,7 +99,8 @@ pub struct StatShop {
     pub staff_ids: Option<Vec<String>>,
 });
 
-wire!(/// `client_sub_mch_sales_overview` request (§6.3.4).
+wire!(/// `client_sub_mch_sales_overview` request
+/// (docs/wire-protocol.md, "client_sub_mch_sales_overview").
 pub struct SalesOverviewRequest {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -124,7 +128,8 @@ pub struct SalesOverviewRequest {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `client_sub_mch_sales_overview` result (§6.3.4).
+wire!(/// `client_sub_mch_sales_overview` result
+/// (docs/wire-protocol.md, "client_sub_mch_sales_overview").
 pub struct SalesOverviewResult {
     /// Rows in all.
     pub total_count: i64,

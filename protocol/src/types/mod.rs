@@ -1,4 +1,5 @@
-//! Request and result structures for every endpoint (§6) and the shared structures (§7).
+//! Request and result structures for every endpoint (docs/wire-protocol.md, "Endpoints") and the
+//! shared structures (docs/wire-protocol.md, "Shared structures").
 //!
 //! Conventions: required request fields are plain types, optional ones `Option`; unset
 //! options are omitted on the wire ([`crate::wire::to_text`]). Response structures keep

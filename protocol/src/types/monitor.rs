@@ -1,4 +1,5 @@
-//! Monitoring uploads (§6.5) and ping (§6.7).
+//! Monitoring uploads (docs/wire-protocol.md, "upload_client_monitor_info";
+//! docs/wire-protocol.md, "upload_client_conf_info") and ping (docs/wire-protocol.md, "ping").
 
 use serde_json::Value;
 
@@ -6,9 +7,10 @@ use super::common::*;
 use super::enums::*;
 use super::{api, wire};
 
-wire!(/// One call record (ClientIntResult, §6.5.1). Never holds payment codes or keys.
+wire!(/// One call record (ClientIntResult, docs/wire-protocol.md, "Monitoring structures"). Never
+/// holds payment codes or keys.
 pub struct ClientIntResult {
-    /// Interface code (§8.7).
+    /// Interface code (docs/wire-protocol.md, "Endpoints").
     pub interface: i32,
     /// Reply status (or a local code for transport failures).
     pub status: i32,
@@ -26,7 +28,7 @@ pub struct ClientIntResult {
     pub domain_name: String,
 });
 
-wire!(/// UncompressedMonitorInfo (§6.5.1).
+wire!(/// UncompressedMonitorInfo (docs/wire-protocol.md, "upload_client_monitor_info").
 pub struct UncompressedMonitorInfo {
     /// Call records.
     pub client_int_results: Vec<ClientIntResult>,
@@ -34,7 +36,8 @@ pub struct UncompressedMonitorInfo {
     pub machine_info: String,
 });
 
-wire!(/// `upload_client_monitor_info` request (§6.5.1).
+wire!(/// `upload_client_monitor_info` request
+/// (docs/wire-protocol.md, "upload_client_monitor_info").
 pub struct MonitorInfoRequest {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -58,7 +61,7 @@ pub struct MonitorInfoRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `upload_client_monitor_info` result (§6.5.1).
+wire!(/// `upload_client_monitor_info` result (docs/wire-protocol.md, "upload_client_monitor_info").
 pub struct MonitorInfoResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -66,7 +69,7 @@ pub struct MonitorInfoResult {
     pub interval: i64,
 });
 
-wire!(/// `upload_client_conf_info` request (§6.5.2).
+wire!(/// `upload_client_conf_info` request (docs/wire-protocol.md, "upload_client_conf_info").
 pub struct ConfInfoRequest {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -82,7 +85,7 @@ pub struct ConfInfoRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `ping` reply (§6.7): a plain object, not an envelope.
+wire!(/// `ping` reply (docs/wire-protocol.md, "ping"): a plain object, not an envelope.
 pub struct PingReply {
     /// `ok`.
     pub description: String,

@@ -1,9 +1,10 @@
-//! Merchant and shop information (§6.4).
+//! Merchant and shop information (docs/wire-protocol.md, "query_sub_mch_shop_info";
+//! docs/wire-protocol.md, "set_sub_mch_shop_info").
 
 use super::common::*;
 use super::{api, wire};
 
-wire!(/// `query_sub_mch_shop_info` request (§6.4.1).
+wire!(/// `query_sub_mch_shop_info` request (docs/wire-protocol.md, "query_sub_mch_shop_info").
 pub struct QueryShopInfoRequest {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -17,7 +18,7 @@ pub struct QueryShopInfoRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `query_shop_info` result (§6.4.1).
+wire!(/// `query_shop_info` result (docs/wire-protocol.md, "query_sub_mch_shop_info").
 pub struct QueryShopInfoResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -27,7 +28,7 @@ pub struct QueryShopInfoResult {
     pub total_count: i64,
 });
 
-wire!(/// `set_sub_mch_shop_info` request (§6.4.2).
+wire!(/// `set_sub_mch_shop_info` request (docs/wire-protocol.md, "set_sub_mch_shop_info").
 pub struct SetShopInfoRequest {
     /// Service-provider id.
     pub out_mch_id: String,
@@ -41,8 +42,9 @@ pub struct SetShopInfoRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `set_shop_info` result (§6.4.2): every shop after the update. Servers send
-/// `set_shop_infos` (documented) and/or `shop_infos` (one client): both are read.
+wire!(/// `set_shop_info` result (docs/wire-protocol.md, "set_sub_mch_shop_info"): every shop after
+/// the update. Servers send `set_shop_infos` (documented) and/or `shop_infos` (one client): both
+/// are read.
 pub struct SetShopInfoResult {
     /// Server nonce.
     pub nonce_str: Option<String>,

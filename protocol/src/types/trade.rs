@@ -1,5 +1,5 @@
-//! Transactions (§6.1): micro_pay, scan_code_pay, query_order, reverse, close_order,
-//! refund, query_refund_order.
+//! Transactions (docs/wire-protocol.md, "Endpoints"): micro_pay, scan_code_pay, query_order,
+//! reverse, close_order, refund, query_refund_order.
 
 use serde_json::Value;
 
@@ -7,7 +7,8 @@ use super::common::*;
 use super::enums::*;
 use super::{api, wire};
 
-wire!(/// `micro_pay` / `scan_code_pay` request (§6.1.1, §6.1.2).
+wire!(/// `micro_pay` / `scan_code_pay` request (docs/wire-protocol.md, "micro_pay";
+/// docs/wire-protocol.md, "scan_code_pay").
 pub struct PayRequest {
     /// Merchant identity.
     pub pay_mch_key: PayMchKey,
@@ -19,7 +20,7 @@ pub struct PayRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `micro_pay` result (§6.1.1).
+wire!(/// `micro_pay` result (docs/wire-protocol.md, "micro_pay").
 pub struct MicroPayResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -29,7 +30,7 @@ pub struct MicroPayResult {
     pub order_content: Option<OrderContent>,
 });
 
-wire!(/// `scan_code_pay` result (§6.1.2).
+wire!(/// `scan_code_pay` result (docs/wire-protocol.md, "scan_code_pay").
 pub struct ScanCodePayResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -37,7 +38,7 @@ pub struct ScanCodePayResult {
     pub code_url: Option<String>,
 });
 
-wire!(/// `query_order` request (§6.1.10).
+wire!(/// `query_order` request (docs/wire-protocol.md, "query_order").
 pub struct QueryOrderRequest {
     /// Merchant identity (pay_platform optional: the server knows the order).
     pub pay_mch_key: PayMchKey,
@@ -51,7 +52,7 @@ pub struct QueryOrderRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `query_order` result (§6.1.10).
+wire!(/// `query_order` result (docs/wire-protocol.md, "query_order").
 pub struct QueryOrderResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -63,7 +64,7 @@ pub struct QueryOrderResult {
     pub order_client: Option<OrderClient>,
 });
 
-wire!(/// `reverse` request (§6.1.7).
+wire!(/// `reverse` request (docs/wire-protocol.md, "reverse").
 pub struct ReverseRequest {
     /// Merchant identity.
     pub pay_mch_key: PayMchKey,
@@ -75,7 +76,7 @@ pub struct ReverseRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `close_order` request (§6.1.8).
+wire!(/// `close_order` request (docs/wire-protocol.md, "close_order").
 pub struct CloseOrderRequest {
     /// Merchant identity.
     pub pay_mch_key: PayMchKey,
@@ -95,7 +96,7 @@ pub struct NonceResult {
     pub nonce_str: Option<String>,
 });
 
-wire!(/// `refund` request (§6.1.9).
+wire!(/// `refund` request (docs/wire-protocol.md, "refund").
 pub struct RefundRequest {
     /// Merchant identity.
     pub pay_mch_key: PayMchKey,
@@ -109,7 +110,7 @@ pub struct RefundRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `refund` result (§6.1.9).
+wire!(/// `refund` result (docs/wire-protocol.md, "refund").
 pub struct RefundResult {
     /// Server nonce.
     pub nonce_str: Option<String>,
@@ -130,7 +131,7 @@ impl RefundResult {
     }
 }
 
-wire!(/// `query_refund_order` request (§6.1.11).
+wire!(/// `query_refund_order` request (docs/wire-protocol.md, "query_refund_order").
 pub struct QueryRefundOrderRequest {
     /// Merchant identity.
     pub pay_mch_key: PayMchKey,
@@ -144,7 +145,7 @@ pub struct QueryRefundOrderRequest {
     pub nonce_str: String,
 });
 
-wire!(/// `query_refund_order` result (§6.1.11).
+wire!(/// `query_refund_order` result (docs/wire-protocol.md, "query_refund_order").
 pub struct QueryRefundOrderResult {
     /// Server nonce.
     pub nonce_str: Option<String>,

@@ -19,7 +19,7 @@ pub const SHOP: &str = "sz01TESTSHOP00000001";
 pub const KEY: &[u8] = b"TESTONLY0123456789ABCDEFGHIJKLMN";
 pub const PREFIX: &str = "sz0100test";
 
-/// WeChat code that pays at once (the spec's example).
+/// WeChat code that pays at once (the README's example).
 pub const WX_NOW: &str = "134567890123456789";
 /// Alipay code that pays at once.
 pub const ALI_NOW: &str = "281234567890123456";
