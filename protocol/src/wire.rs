@@ -4,7 +4,7 @@
 //!   (Tencent's own refund example sends amounts as strings; proto3 JSON encodes int64 so),
 //!   and `Internal_status` (capital I, seen in one doc family) is read as `internal_status`.
 //! * Outbound: optional fields that are unset are omitted, never sent as `null`
-//! (docs/wire-protocol.md, "Field encoding").
+//!   (docs/wire-protocol.md, "Field encoding").
 //!
 //! Field names mean the same thing in every structure of this API, so the set of integer
 //! fields is kept once, by name, rather than annotated on hundreds of struct fields.
