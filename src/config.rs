@@ -275,7 +275,7 @@ impl Config {
 
     /// Parses CloudPayConf JSON text. Every error names the offending field.
     pub fn parse(text: &str) -> Result<Config, SdkError> {
-        let raw: RawConf = crate::input::parse_json(text, "CloudPayConf").map_err(|e| SdkError::BadConfig(e.to_string()))?;
+        let raw: RawConf = crate::input::parse_json(text, "CloudPayConf").map_err(SdkError::into_config)?;
         let c = raw.common_conf;
         let t = raw.trade_conf;
 
@@ -443,7 +443,7 @@ mod tests {
             for k in keys {
                 let text = format!(r#"{{"{section}":{{"{k}":{{"not":"this"}}}}}}"#);
                 let e = crate::input::parse_json::<RawConf>(&text, "CloudPayConf").err();
-                assert!(e.is_some_and(|e| e.0.contains(k)), "{section}.{k} is not a field");
+                assert!(e.is_some_and(|e| e.to_string().contains(k)), "{section}.{k} is not a field");
             }
         }
     }

@@ -28,3 +28,14 @@ impl std::fmt::Display for SdkError {
 }
 
 impl std::error::Error for SdkError {}
+
+impl SdkError {
+    /// The same complaint about the configuration: the input readers speak of a caller's
+    /// request, and CloudPayConf is read with them too.
+    pub fn into_config(self) -> SdkError {
+        match self {
+            SdkError::BadInput(m) => SdkError::BadConfig(m),
+            other => other,
+        }
+    }
+}

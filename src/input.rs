@@ -2,15 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-/// Why a caller's JSON could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::error::SdkError;
 
 /// Numeric fields of the SDK's own JSON (CloudPayConf) that are not wire field names.
 const SDK_NUMERIC_FIELDS: &[&str] = &[
@@ -21,24 +13,24 @@ const SDK_NUMERIC_FIELDS: &[&str] = &[
 
 /// Parses JSON text into `T` leniently (numeric strings for integers, see
 /// `cloud_pay_protocol::wire`). Errors say where: `total_fee: invalid type: …`.
-pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, InputError> {
+pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, SdkError> {
     // The usual input needs no rewriting and reads straight into `T`; the tree path below
     // handles the rest and words every error.
     if let Some(t) = cloud_pay_protocol::wire::from_normal_text(text, SDK_NUMERIC_FIELDS) {
         return Ok(t);
     }
-    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError(redact(&format!("{what} is not valid JSON: {e}"))))?;
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| SdkError::BadInput(redact(&format!("{what} is not valid JSON: {e}"))))?;
     if !v.is_object() {
-        return Err(InputError(format!("{what} must be a JSON object")));
+        return Err(SdkError::BadInput(format!("{what} must be a JSON object")));
     }
     cloud_pay_protocol::wire::normalize_with(&mut v, SDK_NUMERIC_FIELDS);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         if let Some(m) = amount_hint(&path, &e.inner().to_string()) {
-            return InputError(redact(&format!("{what}.{path}: {m}")));
+            return SdkError::BadInput(redact(&format!("{what}.{path}: {m}")));
         }
         // serde quotes the offending value: a payment code sent as a number would reach errmsg.
-        InputError(redact(&if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) }))
+        SdkError::BadInput(redact(&if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) }))
     })
 }
 
@@ -52,22 +44,22 @@ fn amount_hint(path: &str, error: &str) -> Option<String> {
 }
 
 /// A required, non-empty string field.
-pub fn require<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputError> {
+pub fn require<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, SdkError> {
     match v.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(InputError(format!("{field} is required"))),
+        _ => Err(SdkError::BadInput(format!("{field} is required"))),
     }
 }
 
 /// Checks an order or refund number: 1–32 characters of `[0-9A-Za-z_-]`
 /// (docs/c-api.md, "Order numbers").
-pub fn order_number<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, InputError> {
+pub fn order_number<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, SdkError> {
     let s = require(v, field)?;
     if s.len() > 32 {
-        return Err(InputError(format!("{field} is longer than 32 characters")));
+        return Err(SdkError::BadInput(format!("{field} is longer than 32 characters")));
     }
     if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(InputError(format!("{field} may only contain 0-9 A-Z a-z _ -")));
+        return Err(SdkError::BadInput(format!("{field} may only contain 0-9 A-Z a-z _ -")));
     }
     Ok(s)
 }
@@ -95,6 +87,13 @@ pub fn redact(text: &str) -> String {
 
 #[cfg(test)]
 mod redact_tests {
+    fn bad_input(e: crate::error::SdkError) -> String {
+        match e {
+            crate::error::SdkError::BadInput(m) => m,
+            other => panic!("not a bad request: {other}"),
+        }
+    }
+
     #[test]
     fn decimal_amounts_are_answered_in_fen() {
         #[derive(serde::Deserialize, Debug)]
@@ -104,10 +103,10 @@ mod redact_tests {
             body: Option<i64>,
         }
         for text in [r#"{"total_fee":12.34}"#, r#"{"total_fee":1234.0}"#, r#"{"total_fee":"12.34"}"#] {
-            let e = super::parse_json::<R>(text, "req").unwrap_err().0;
+            let e = bad_input(super::parse_json::<R>(text, "req").unwrap_err());
             assert!(e.starts_with("req.total_fee: amounts are integers in fen (1234 = 12.34 CNY)"), "{text}: {e}");
         }
-        let e = super::parse_json::<R>(r#"{"body":1.5}"#, "req").unwrap_err().0;
+        let e = bad_input(super::parse_json::<R>(r#"{"body":1.5}"#, "req").unwrap_err());
         assert!(!e.contains("fen"), "only amounts get the hint: {e}");
     }
 

@@ -142,7 +142,7 @@ impl Merchant {
     /// query_shop_info: `{page_num, page_size, out_shop_id?}` → `{total_count, shop_infos}`;
     /// the shop filter is applied locally (the HTTP call has none).
     pub fn query_shop_info(&self, req_text: &str) -> Result<CallOutcome, SdkError> {
-        let req: ShopQuerySdkRequest = crate::input::parse_json(req_text, "req").map_err(|e| SdkError::BadInput(e.0))?;
+        let req: ShopQuerySdkRequest = crate::input::parse_json(req_text, "req")?;
         let (out_mch_id, out_sub_mch_id, _) = self.ids();
         let ex = self.call::<t::QuerySubMchShopInfo>(&t::QueryShopInfoRequest {
             out_mch_id,
@@ -166,7 +166,7 @@ impl Merchant {
 
     /// set_shop_info: `{is_all, shop_infos:[…]}` → every shop after the update.
     pub fn set_shop_info(&self, req_text: &str) -> Result<CallOutcome, SdkError> {
-        let req: ShopSetSdkRequest = crate::input::parse_json(req_text, "req").map_err(|e| SdkError::BadInput(e.0))?;
+        let req: ShopSetSdkRequest = crate::input::parse_json(req_text, "req")?;
         let is_all = req.is_all.ok_or_else(|| SdkError::BadInput("is_all is required (true replaces every shop, false adds/modifies)".into()))?;
         let mut shops = req.shop_infos.ok_or_else(|| SdkError::BadInput("shop_infos is required".into()))?;
         for (i, s) in shops.iter_mut().enumerate() {
@@ -194,7 +194,7 @@ impl Merchant {
 
     /// order_detail → `client_order_detail`; output is the HTTP `order_detail_query` object.
     pub fn order_detail(&self, req_text: &str) -> Result<CallOutcome, SdkError> {
-        let req: OrderDetailSdkRequest = crate::input::parse_json(req_text, "req").map_err(|e| SdkError::BadInput(e.0))?;
+        let req: OrderDetailSdkRequest = crate::input::parse_json(req_text, "req")?;
         let out_shop_id = req.out_shop_id.filter(|s| !s.trim().is_empty());
         let staff_id = req.staff_id.filter(|s| !s.trim().is_empty());
         if staff_id.is_some() && out_shop_id.is_none() {
@@ -222,7 +222,7 @@ impl Merchant {
 
     /// order_stat → `client_sub_mch_sales_overview`; output is its HTTP result object.
     pub fn order_stat(&self, req_text: &str) -> Result<CallOutcome, SdkError> {
-        let req: OrderStatSdkRequest = crate::input::parse_json(req_text, "req").map_err(|e| SdkError::BadInput(e.0))?;
+        let req: OrderStatSdkRequest = crate::input::parse_json(req_text, "req")?;
         let shop_ids: Vec<String> = match req.out_shop_id {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),

@@ -141,7 +141,7 @@ pub(crate) unsafe fn read_json<T: DeserializeOwned>(ptr: *const c_char, name: &s
     // SAFETY: forwarded contract.
     let text = unsafe { read_str(ptr, name) }?;
     crate::sdklog::note_request(text);
-    crate::input::parse_json(text, name).map_err(|e| SdkError::BadInput(e.0))
+    crate::input::parse_json(text, name)
 }
 
 /// An output buffer, checked before any work is done.

@@ -296,10 +296,6 @@ fn being_completed(activator: &str, kind: &str) -> SecOutcome {
     SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{kind} {activator} is being completed: poll again")))
 }
 
-fn bad(e: crate::input::InputError) -> SdkError {
-    SdkError::BadInput(e.0)
-}
-
 fn none_if_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -356,7 +352,7 @@ fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::
 
 /// `cloud_pay_security_login`.
 pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let req: LoginRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
+    let req: LoginRequest = crate::input::parse_json(req_text, "req")?;
     let state_dir = match none_if_empty(req.state_dir.clone()) {
         Some(d) => PathBuf::from(d),
         None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
@@ -446,7 +442,7 @@ fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Se
 type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>;
 
 fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, SdkError> {
-    let req: CheckRequest = crate::input::parse_json(req_text, "req").map_err(bad)?;
+    let req: CheckRequest = crate::input::parse_json(req_text, "req")?;
     let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
     let pending = {
         let mut st = STATE.lock();
@@ -632,7 +628,7 @@ pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
 
 /// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).
 pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let _: Value = crate::input::parse_json(req_text, "req").map_err(bad)?;
+    let _: Value = crate::input::parse_json(req_text, "req")?;
     let rt = crate::runtime::current().ok();
     let (identity, dir, server) = match (rt, &STATE.lock().granted) {
         // After init: the running configuration's server, CA, proxy and key (replies verified).

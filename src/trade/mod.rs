@@ -26,7 +26,7 @@ use sha2::Sha256;
 
 use crate::client::{AuthChoice, Client, Exchange};
 use crate::error::SdkError;
-use crate::input::{self, InputError};
+use crate::input;
 use crate::runtime::Scheduler;
 use requests::*;
 use output::{cached_outcome, local_output, order_output, refund_output, unknown_outcome};
@@ -132,10 +132,6 @@ pub struct Trade {
     scheduler: Arc<Scheduler>,
     prefixes: Arc<crate::merchant::Prefixes>,
     journal: journal::Journal,
-}
-
-fn bad(e: InputError) -> SdkError {
-    SdkError::BadInput(e.0)
 }
 
 /// A keyed digest (HMAC-SHA256 with the merchant's key) of `parts`, each framed by its length:
@@ -324,11 +320,11 @@ impl Trade {
 
     /// micro_pay (docs/wire-protocol.md, "micro_pay"; its codes: docs/c-api.md, "Return codes").
     pub fn micro_pay(&self, req: &MicroPaySdkRequest) -> Result<PayOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
-        let author_code = input::require(&req.author_code, "author_code").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
+        let author_code = input::require(&req.author_code, "author_code")?.to_owned();
         let total_fee = positive(req.total_fee, "total_fee")?;
         let fee_type = currency(&req.fee_type, "fee_type")?;
-        let body = input::require(&req.body, "body").map_err(bad)?.to_owned();
+        let body = input::require(&req.body, "body")?.to_owned();
         let platform = match platform_arg(req.pay_platform, "pay_platform")? {
             Some(p) => p,
             // The server's prefixes once fetched (cloud_pay_security_author_code_prefix), else the public rules.
@@ -352,7 +348,7 @@ impl Trade {
                 total_fee,
                 fee_type,
                 body,
-                detail: requests::detail_text(&req.detail).map_err(bad)?,
+                detail: requests::detail_text(&req.detail)?,
                 remark: none_if_empty(&req.remark),
                 wxpay_pay_content_ext: wx_ext,
                 ..Default::default()
@@ -366,7 +362,7 @@ impl Trade {
     /// scan_code_pay (docs/wire-protocol.md, "scan_code_pay"; its codes:
     /// docs/c-api.md, "Return codes").
     pub fn scan_code_pay(&self, req: &ScanCodePaySdkRequest) -> Result<PayOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let platform = platform_arg(req.pay_platform, "pay_platform")?
             .ok_or_else(|| SdkError::BadInput("pay_platform is required (1 WeChat Pay, 2 Alipay)".into()))?;
         let wx_ext = (platform == PayPlatform::WXPAY).then(|| t::WxpayPayContentExt {
@@ -383,8 +379,8 @@ impl Trade {
                 time_expire: req.time_expire.filter(|v| *v > 0),
                 total_fee: positive(req.total_fee, "total_fee")?,
                 fee_type: currency(&req.fee_type, "fee_type")?,
-                body: input::require(&req.body, "body").map_err(bad)?.to_owned(),
-                detail: requests::detail_text(&req.detail).map_err(bad)?,
+                body: input::require(&req.body, "body")?.to_owned(),
+                detail: requests::detail_text(&req.detail)?,
                 wxpay_pay_content_ext: wx_ext,
                 ..Default::default()
             },
@@ -660,7 +656,7 @@ impl Trade {
 
     /// query_order: a cached final state at once, otherwise one live query.
     pub fn query_order(&self, req: &OrderRefSdkRequest) -> Result<QueryOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let platform = platform_arg(req.pay_platform, "pay_platform")?;
         let trade_type = trade_type_arg(req.trade_type)?;
         if let Some(rec) = self.orders.lock().get(&out_trade_no)
@@ -881,7 +877,7 @@ impl Trade {
 
     /// cancel_order: trade_type 1 → reverse, 2 → close_order. A re-entry order is refused locally.
     pub fn cancel_order(&self, req: &OrderRefSdkRequest) -> Result<CallOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let trade_type = trade_type_arg(req.trade_type)?
             .ok_or_else(|| SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into()))?;
         // An order no verified reply has shown may be another sale's (the create's reply did
@@ -975,7 +971,7 @@ impl Trade {
 
     /// refund: accepted / not accepted / unknown. The result is read with query_refund.
     pub fn refund(&self, req: &RefundSdkRequest) -> Result<CallOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let local = self.record(&out_trade_no);
         let platform = platform_arg(req.pay_platform, "pay_platform")?
             .or(local.as_ref().and_then(|r| r.pay_platform))
@@ -996,7 +992,7 @@ impl Trade {
             reason.as_deref().unwrap_or(""),
         ]);
         let (out_refund_no, generated) = match &req.out_refund_no {
-            Some(s) if !s.trim().is_empty() => (input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned(), false),
+            Some(s) if !s.trim().is_empty() => (input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned(), false),
             _ => {
                 let mut pending = self.pending_refund_numbers.lock();
                 let no = pending.entry(request_digest).or_insert_with(|| generate_refund_no(&out_trade_no)).clone();
@@ -1077,9 +1073,9 @@ impl Trade {
 
     /// query_refund: one refund or all refunds of an order.
     pub fn query_refund(&self, req: &QueryRefundSdkRequest) -> Result<CallOutcome, SdkError> {
-        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no").map_err(bad)?.to_owned();
+        let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let out_refund_no = match &req.out_refund_no {
-            Some(s) if !s.trim().is_empty() => Some(input::order_number(&req.out_refund_no, "out_refund_no").map_err(bad)?.to_owned()),
+            Some(s) if !s.trim().is_empty() => Some(input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned()),
             _ => None,
         };
         let local = self.record(&out_trade_no);

@@ -5,7 +5,8 @@ use cloud_pay_protocol::types::{Detail, GoodsDetail};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::input::InputError;
+use crate::error::SdkError;
+
 
 /// `MicroPaySdkRequest`: the request of `cloud_pay_micro_pay`.
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -108,24 +109,24 @@ pub struct QueryRefundSdkRequest {
 
 /// Turns the caller's `detail` (object, bare goods array, or JSON text) into the HTTP
 /// `detail` string `{"goods_detail":[…]}` (docs/c-api.md, "Goods detail input").
-pub fn detail_text(detail: &Option<Value>) -> Result<Option<String>, InputError> {
+pub fn detail_text(detail: &Option<Value>) -> Result<Option<String>, SdkError> {
     let parsed: Detail = match detail {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => crate::input::parse_json(s, "detail")?,
         Some(Value::Array(items)) => Detail {
             goods_detail: cloud_pay_protocol::wire::from_value::<Vec<GoodsDetail>>(Value::Array(items.clone()))
-                .map_err(|e| InputError(format!("detail: {e}")))?,
+                .map_err(|e| SdkError::BadInput(format!("detail: {e}")))?,
             ..Default::default()
         },
         Some(v @ Value::Object(_)) => {
-            cloud_pay_protocol::wire::from_value(v.clone()).map_err(|e| InputError(format!("detail: {e}")))?
+            cloud_pay_protocol::wire::from_value(v.clone()).map_err(|e| SdkError::BadInput(format!("detail: {e}")))?
         }
-        Some(_) => return Err(InputError("detail must be an object, an array of goods or JSON text".into())),
+        Some(_) => return Err(SdkError::BadInput("detail must be an object, an array of goods or JSON text".into())),
     };
     let text = cloud_pay_protocol::wire::to_text(&parsed);
     if text.len() > 6000 {
-        return Err(InputError("detail is longer than 6000 bytes".into()));
+        return Err(SdkError::BadInput("detail is longer than 6000 bytes".into()));
     }
     Ok(Some(text))
 }
