@@ -36,6 +36,8 @@ pub struct Shared {
     pub faults: Mutex<FaultTable>,
     /// Requests per endpoint path.
     pub requests: Mutex<HashMap<String, u64>>,
+    /// Requests per endpoint path and the order number they are about.
+    pub order_requests: Mutex<HashMap<(String, String), u64>>,
     /// Connections accepted (HTTP + HTTPS).
     pub connections: AtomicU64,
     /// Set by `stop`.
@@ -69,6 +71,7 @@ impl Shared {
             store: Mutex::new(store),
             faults: Mutex::new(FaultTable::default()),
             requests: Mutex::new(HashMap::new()),
+            order_requests: Mutex::new(HashMap::new()),
             connections: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             state_dir,
@@ -84,6 +87,11 @@ impl Shared {
     /// Counts a request to `/cpay/<path>`.
     pub fn count_request(&self, path: &str) {
         *self.requests.lock().entry(path.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Counts a request to `/cpay/<path>` about order `out_trade_no`.
+    pub fn count_order_request(&self, path: &str, out_trade_no: &str) {
+        *self.order_requests.lock().entry((path.to_owned(), out_trade_no.to_owned())).or_insert(0) += 1;
     }
 
     /// A fresh log_id.
@@ -221,6 +229,11 @@ impl Control {
     /// Requests received for `/cpay/<endpoint_path>`.
     pub fn request_count(&self, endpoint_path: &str) -> u64 {
         self.0.requests.lock().get(endpoint_path).copied().unwrap_or(0)
+    }
+
+    /// Requests received for `/cpay/<endpoint_path>` about order `out_trade_no`.
+    pub fn order_request_count(&self, endpoint_path: &str, out_trade_no: &str) -> u64 {
+        self.0.order_requests.lock().get(&(endpoint_path.to_owned(), out_trade_no.to_owned())).copied().unwrap_or(0)
     }
 
     /// Closes every live connection, idle keep-alive ones included (a server's idle timeout,

@@ -202,6 +202,9 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
         Err(e) => return reply_for(None, &Outcome::bad(format!("request_content is not a JSON object: {e}"))).0,
     };
     let m = merchant_of(&cfg, &req);
+    if let Some(no) = trade_no_of(&req) {
+        sh.count_order_request(path, &no);
+    }
     let fault = sh.faults.lock().take(path, trade_no_of(&req).as_deref());
     let mut req = req;
     if let Some(FaultKind::AnswerAbout { out_trade_no, out_refund_no }) = fault.as_ref().map(|f| &f.kind) {
