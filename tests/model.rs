@@ -1409,3 +1409,20 @@ fn model_regression_a_killed_tills_cancel_is_judged_by_its_own_number() {
         Step::Kill { calls: vec![Call::Cancel { slot: 1 }, Call::Cancel { slot: 2 }], after_ms: 618 },
     ]);
 }
+
+/// Found by the 10,000-history run (seed 102, shrunk to 5 steps): another till paid the number
+/// with the same amount; this till's sale under it could not be sent (link down) and the till
+/// was killed; the restarted till does not follow a number journaled as never sent, so its
+/// query had no record to compare with and answered paid — the other till's payment. The
+/// journal's creating nonce of such a number now decides as for a followed order: the query
+/// answers unknown ("created by another request"), and a cancel asks first.
+#[test]
+fn model_regression_a_restarted_till_does_not_take_another_tills_order_for_its_unsent_sale() {
+    replay(&[
+        Step::OtherTill { slot: 1, fee: 0 },
+        Step::Link(false),
+        Step::Kill { calls: vec![Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }], after_ms: 0 },
+        Step::Link(true),
+        Step::Faulty(Fault::ForeignReply(0), Call::QueryOrder { slot: 1 }),
+    ]);
+}

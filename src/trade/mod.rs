@@ -669,6 +669,8 @@ impl Trade {
 
     /// One `query_order` exchange, applied to the local record.
     fn live_query(&self, out_trade_no: &str, platform: Option<PayPlatform>, trade_type: Option<TradeType>) -> QueryOutcome {
+        // A number an earlier process journaled and this one does not follow: its create's nonce.
+        let journaled_nonce = self.journaled_before.lock().get(out_trade_no).and_then(|j| j.1.clone());
         let (platform, trade_type, pinned, generation) = match self.orders.lock().get(out_trade_no) {
             Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone(), Some(r.generation)),
             None => (platform, trade_type, None, None),
@@ -720,7 +722,10 @@ impl Trade {
                 // Until a verified reply has shown this till's order, the order found must be
                 // the one this till's create made: the same number and amount may be another
                 // till's sale.
-                let create_nonce = rec.as_ref().filter(|r| !r.seen).and_then(|r| r.create_nonce.as_deref());
+                let create_nonce = match rec.as_ref() {
+                    Some(r) => r.create_nonce.as_deref().filter(|_| !r.seen),
+                    None => journaled_nonce.as_deref(),
+                };
                 let echo = state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee, create_nonce);
                 if let state::Echo::Other(about) = &echo {
                     let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
@@ -883,11 +888,20 @@ impl Trade {
         // An order no verified reply has shown may be another sale's (the create's reply did
         // not verify, or never came): a verified query first tells it apart, so a reverse or
         // close never reaches an order another till created under the number.
-        let unverified = self.orders.lock().get(&out_trade_no).is_some_and(|r| !r.seen && !r.submitting && r.local != LocalState::ReEntry && !r.refused);
+        // So is a number an earlier process journaled and this one no longer follows.
+        let journaled = self.journaled_before.lock().contains_key(&out_trade_no);
+        let unverified = match self.orders.lock().get(&out_trade_no) {
+            Some(r) => !r.seen && !r.submitting && r.local != LocalState::ReEntry && !r.refused,
+            None => journaled,
+        };
         if unverified {
             let query = self.live_query(&out_trade_no, None, Some(trade_type));
-            let seen = self.orders.lock().get(&out_trade_no).is_none_or(|r| r.seen || r.local == LocalState::ReEntry);
-            if !seen && query.code != OrderCode::NotExist {
+            let shown = match self.orders.lock().get(&out_trade_no) {
+                Some(r) => r.seen || r.local == LocalState::ReEntry,
+                // No record: a verified answer about this till's order (its echo matched).
+                None => !matches!(query.code, OrderCode::Unknown | OrderCode::Error),
+            };
+            if !shown && query.code != OrderCode::NotExist {
                 let why = query.message.unwrap_or_default();
                 return Ok(CallOutcome {
                     code: CallCode::Failed,
