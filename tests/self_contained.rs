@@ -4,7 +4,7 @@
 //! * No file cites the outside specifications (`sdk-c-api.md`, `http-api.md`, `shared/spec`),
 //!   their section numbers (`§` and a digit; an RFC's sections are fine) or their tags for open
 //!   questions (`U` and one or two digits, as a word), and none carries the numbers of planning
-//!   issues or stops (`issue 8`, `stop 12`).
+//!   issues or stops (`issue 8`, `stop 12`) or a section number in a name (`_section_3_5`).
 //! * A citation is written `docs/<file>.md, "<Section>"` on one line (see docs/c-api.md), and
 //!   `<Section>` is the text of a heading (`#` … line) of that file. Markdown links into `docs/`
 //!   name an existing file and, after `#`, the anchor of one of its headings.
@@ -134,6 +134,9 @@ fn nothing_cites_documents_outside_the_repository() {
             }
             if section_signs(line) > 0 {
                 offences.push(format!("{at}: section number (§): cite a section of docs/ by title"));
+            }
+            if line.contains("_section_") && line.split("_section_").skip(1).any(|rest| rest.starts_with(|c: char| c.is_ascii_digit())) {
+                offences.push(format!("{at}: a name carries an outside section number (`_section_<n>`): name what it tests"));
             }
         }
     }

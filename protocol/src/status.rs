@@ -77,7 +77,7 @@ mod tests {
     use StatusClass::*;
 
     #[test]
-    fn table_of_section_9() {
+    fn status_classification_table() {
         let e = Endpoint::QueryOrder;
         assert_eq!(classify(e, 0, 0, true), Success);
         assert_eq!(classify(e, 0, 0, false), Unknown, "unverified success is unknown");

@@ -333,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn wechat_state_table_of_section_3_5() {
+    fn wechat_state_table() {
         use OrderCode::*;
         let micro = Some(TradeType::MICRO_PAY);
         let scan = Some(TradeType::SCAN_CODE);
@@ -358,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn alipay_state_table_of_section_3_5() {
+    fn alipay_state_table() {
         use OrderCode::*;
         let code = |s, tt, url| map_order(&ali(s), tt, url).0;
         assert_eq!(code(1, Some(TradeType::MICRO_PAY), false), Unknown);
