@@ -1450,3 +1450,17 @@ fn model_regression_a_restarted_till_does_not_take_another_tills_order_for_its_u
         Step::Faulty(Fault::ForeignReply(0), Call::QueryOrder { slot: 1 }),
     ]);
 }
+
+/// Found by the 10,000-history run (seed 208, shrunk to 2 steps): this till's sale met a
+/// verified status 102 before the server applied it (the number was refused, guarded); the
+/// cashier repeated it, the server created and charged it, and the reply's HMAC did not
+/// verify. The till then took the paid order for another sale's (a refused number with a paid
+/// order) and answered -6 for this sale's own payment. The order's creating nonce is this
+/// till's: it is now this sale's order, and the refusal guard goes.
+#[test]
+fn model_regression_a_repeat_after_a_refusal_that_was_charged_is_this_sales() {
+    replay(&[
+        Step::Faulty(Fault::Status102, Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }),
+        Step::Faulty(Fault::BadHmac, Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }),
+    ]);
+}

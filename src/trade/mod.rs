@@ -734,9 +734,12 @@ impl Trade {
                         None => unknown_outcome(out_trade_no, &message),
                     };
                 }
+                // Created by this till's own create (its nonce): after a refusal, the repeat of
+                // the same sale took the number.
+                let own_create = rec.as_ref().and_then(|r| r.create_nonce.as_deref()).is_some_and(|n| order.nonce_str.as_deref() == Some(n));
                 // Another sale's order under this number: another amount, or paid although the
-                // server refused this till's create of it.
-                let refused_paid = rec.as_ref().is_some_and(|r| r.refused) && state::map_order(order, trade_type, false).0 == OrderCode::Paid;
+                // server refused this till's create of it (and no nonce says it is this till's).
+                let refused_paid = rec.as_ref().is_some_and(|r| r.refused) && !own_create && state::map_order(order, trade_type, false).0 == OrderCode::Paid;
                 if let Some(rec) = rec.as_deref_mut().filter(|_| refused_paid || matches!(echo, state::Echo::OtherAmount(_))) {
                     let before = state::journal_key(rec);
                     let message = match echo {
@@ -765,6 +768,10 @@ impl Trade {
                 match rec {
                     Some(rec) => {
                         let before = state::journal_key(rec);
+                        if own_create {
+                            // This till's order: the refusal guarded an earlier send only.
+                            rec.refused = false;
+                        }
                         apply_order(rec, order, raw.as_deref());
                         let change = state::journal_change(rec, before);
                         let outcome = cached_outcome(rec);
