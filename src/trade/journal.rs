@@ -16,7 +16,7 @@
 //! the same folder cannot open it. It never holds payment codes or keys; digests are keyed
 //! with the merchant's key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -166,6 +166,9 @@ pub struct Recovery {
     pub damaged_lines: usize,
     /// Refunds not settled yet, by out_refund_no.
     pub refunds: BTreeMap<String, PendingRefund>,
+    /// Refund numbers a verified reply settled (made or refused) that the file still holds: a
+    /// retry of one that cannot connect is not "never sent".
+    pub settled_refunds: BTreeSet<String>,
     /// The damaged bytes, for the `.corrupt-…` file.
     aside: Vec<u8>,
 }
@@ -250,10 +253,12 @@ fn apply(r: &mut Recovery, e: Entry) {
             }
         }
         Entry::Refund { no, refund_no, fee, digest } => {
+            r.settled_refunds.remove(refund_no);
             r.refunds.insert(refund_no.clone(), PendingRefund { no: no.clone(), fee: *fee, digest: digest.clone() });
         }
         Entry::RefundSettled { refund_no } => {
             r.refunds.remove(refund_no);
+            r.settled_refunds.insert(refund_no.clone());
         }
         Entry::Domain { no, domain } => {
             if let Some(JournaledOrder { order: Entry::Order { domain: d, .. }, .. }) = r.orders.get_mut(no) {

@@ -281,7 +281,9 @@ impl Trade {
         }));
         drop(restored);
         // An unsettled refund of an earlier process may have arrived.
-        self.refund_attempts.lock().extend(recovery.refunds.keys().map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
+        // So may a settled one the journal still holds: a retry of its number that cannot
+        // connect is unknown, never "no refund was made".
+        self.refund_attempts.lock().extend(recovery.refunds.keys().chain(&recovery.settled_refunds).map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
         let mut pending = self.pending_refund_numbers.lock();
         for (refund_no, p) in &recovery.refunds {
             if let Some(d) = &p.digest {
