@@ -17,7 +17,7 @@ use crate::faults::{FaultRule, FaultTable};
 use crate::http::{HttpReply, Request};
 use crate::pay::ScanAction;
 use crate::state::{LoginStatus, Store};
-use crate::trade;
+use crate::scenario;
 use crate::util::now_ms;
 
 /// log_ids start above 2^31, as the real server's do (e.g. 3594950898): clients must read
@@ -205,7 +205,7 @@ impl Control {
 
     fn advanced<R>(&self, out_trade_no: &str, f: impl FnOnce(&Store) -> R) -> R {
         let mut st = self.0.store.lock();
-        if trade::advance_trade(&mut st, out_trade_no, now_ms()) {
+        if scenario::advance_trade(&mut st, out_trade_no, now_ms()) {
             self.0.persist(&st);
         }
         f(&st)
@@ -218,12 +218,12 @@ impl Control {
 
     /// Truth snapshot of an order (state, fees, charge count, …).
     pub fn order(&self, out_trade_no: &str) -> Option<Value> {
-        self.advanced(out_trade_no, |st| st.orders.get(out_trade_no).map(|o| trade::order_truth(st, o)))
+        self.advanced(out_trade_no, |st| st.orders.get(out_trade_no).map(|o| scenario::order_truth(st, o)))
     }
 
     /// Truth snapshots of an order's refunds, oldest first.
     pub fn refunds(&self, out_trade_no: &str) -> Vec<Value> {
-        self.advanced(out_trade_no, |st| st.refunds_of(out_trade_no).into_iter().map(trade::refund_truth).collect())
+        self.advanced(out_trade_no, |st| st.refunds_of(out_trade_no).into_iter().map(scenario::refund_truth).collect())
     }
 
     /// Requests received for `/cpay/<endpoint_path>`.

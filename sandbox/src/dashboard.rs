@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::pay::ScanAction;
 use crate::state::Store;
-use crate::trade::{self, ALI, ali, refund_state, wx};
+use crate::scenario::{self, ALI, ali, refund_state, wx};
 
 /// The customer's move on an order waiting for them.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ fn waiting(o: &crate::state::Order) -> bool {
 
 /// Applies a customer action to an order waiting for the customer.
 pub fn customer(store: &mut Store, no: &str, action: CustomerAction, now: u64) -> Result<(), String> {
-    trade::advance_trade(store, no, now);
+    scenario::advance_trade(store, no, now);
     let o = store.orders.get_mut(no).ok_or_else(|| format!("no order {no}"))?;
     if !waiting(o) {
         return Err(format!("order {no} is not waiting for the customer (state {})", o.state));
@@ -67,8 +67,8 @@ pub fn customer(store: &mut Store, no: &str, action: CustomerAction, now: u64) -
     o.update_ms = now;
     match action {
         CustomerAction::Pay => {
-            o.state = trade::paid_state(o.pay_platform, 1);
-            trade::mark_paid(o, now);
+            o.state = scenario::paid_state(o.pay_platform, 1);
+            scenario::mark_paid(o, now);
         }
         CustomerAction::Cancel => {
             o.state = if o.pay_platform == ALI { ali::CLOSED } else { wx::STOPPED };
@@ -82,7 +82,7 @@ pub fn customer(store: &mut Store, no: &str, action: CustomerAction, now: u64) -
 /// Decides how a processing refund ends.
 pub fn refund_outcome(store: &mut Store, out_refund_no: &str, outcome: RefundOutcome, now: u64) -> Result<(), String> {
     let trade_no = store.refunds.get(out_refund_no).ok_or_else(|| format!("no refund {out_refund_no}"))?.out_trade_no.clone();
-    trade::advance_trade(store, &trade_no, now);
+    scenario::advance_trade(store, &trade_no, now);
     let r = store.refunds.get_mut(out_refund_no).expect("checked above");
     if r.state != refund_state::PROCESSING {
         return Err(format!("refund {out_refund_no} is not processing (state {})", r.state));
@@ -94,14 +94,14 @@ pub fn refund_outcome(store: &mut Store, out_refund_no: &str, outcome: RefundOut
         }
         RefundOutcome::Processing => r.done_at_ms = u64::MAX,
     }
-    trade::advance_trade(store, &trade_no, now);
+    scenario::advance_trade(store, &trade_no, now);
     Ok(())
 }
 
 /// Newest orders first (at most `limit`), each advanced to now, with its refunds and whether
 /// it waits for the customer: `{"orders":[{…order truth…, "waiting": bool, "refunds":[…]}], "total": n}`.
 pub fn overview(store: &mut Store, now: u64, limit: usize) -> (Value, bool) {
-    let changed = trade::advance_all(store, now);
+    let changed = scenario::advance_all(store, now);
     let mut orders: Vec<&crate::state::Order> = store.orders.values().collect();
     orders.sort_by(|a, b| b.create_ms.cmp(&a.create_ms).then_with(|| b.out_trade_no.cmp(&a.out_trade_no)));
     let total = orders.len();
@@ -109,9 +109,9 @@ pub fn overview(store: &mut Store, now: u64, limit: usize) -> (Value, bool) {
         .into_iter()
         .take(limit)
         .map(|o| {
-            let mut v = trade::order_truth(store, o);
+            let mut v = scenario::order_truth(store, o);
             v["waiting"] = waiting(o).into();
-            v["refunds"] = Value::Array(store.refunds_of(&o.out_trade_no).into_iter().map(trade::refund_truth).collect());
+            v["refunds"] = Value::Array(store.refunds_of(&o.out_trade_no).into_iter().map(scenario::refund_truth).collect());
             v
         })
         .collect();

@@ -16,10 +16,10 @@ mod listing;
 mod pay;
 mod refund;
 pub mod relay;
+mod scenario;
 mod shops;
 mod state;
 mod tls;
-mod trade;
 mod util;
 
 use std::io;

@@ -13,7 +13,7 @@ use crate::handlers::{Ctx, Outcome, Res, typed};
 use crate::pay::recorded_client;
 use crate::shops::{paged, shop_info, staff_info};
 use crate::state::{Order, Refund, Store};
-use crate::trade::{self, refund_state};
+use crate::scenario::{self, refund_state};
 use crate::util::period_label;
 
 fn client_str(v: &Value, k: &str) -> String {
@@ -55,7 +55,7 @@ enum Row<'a> {
 /// `client_order_detail`: filtered, newest first, paged rows with shop/staff/receipt.
 pub fn client_order_detail(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: OrderDetailRequest = typed(req)?;
-    ctx.dirty |= trade::advance_all(ctx.store, ctx.now);
+    ctx.dirty |= scenario::advance_all(ctx.store, ctx.now);
     let qot = if r.query_order_type.0 == 0 { 3 } else { r.query_order_type.0 };
     if !(1..=3).contains(&qot) {
         return Err(Outcome::bad("参数query_order_type错误 (1 orders, 2 refunds, 3 both)"));
@@ -120,17 +120,17 @@ fn detail(store: &Store, m: &crate::config::MerchantConfig, row: &Row) -> OrderD
         out_mch_id: Some(o.out_mch_id.clone()),
         out_sub_mch_id: Some(o.out_sub_mch_id.clone()),
         out_shop_id: Some(o.out_shop_id.clone()),
-        mch_id: trade::pay_mch_key(m, o).mch_id,
-        sub_mch_id: trade::pay_mch_key(m, o).sub_mch_id,
+        mch_id: scenario::pay_mch_key(m, o).mch_id,
+        sub_mch_id: scenario::pay_mch_key(m, o).sub_mch_id,
         ..Default::default()
     };
     let receipt = match row {
         Row::Order(o) => {
-            let (live, _) = trade::refund_sums(store, &o.out_trade_no);
+            let (live, _) = scenario::refund_sums(store, &o.out_trade_no);
             Receipt {
                 order: Some(ReceiptOrder {
                     order_mch: mch,
-                    order_content: trade::order_content(o, Some(live)),
+                    order_content: scenario::order_content(o, Some(live)),
                     order_client: Some(recorded_client(store, o)),
                 }),
                 refund_order: None,
@@ -140,7 +140,7 @@ fn detail(store: &Store, m: &crate::config::MerchantConfig, row: &Row) -> OrderD
             order: None,
             refund_order: Some(ReceiptRefundOrder {
                 refund_order_mch: mch,
-                refund_order_content: trade::refund_content(r, o.pay_platform, o.trade_type),
+                refund_order_content: scenario::refund_content(r, o.pay_platform, o.trade_type),
                 order_client: cloud_pay_protocol::wire::from_value(r.order_client.clone()).ok(),
             }),
         },
@@ -155,7 +155,7 @@ fn detail(store: &Store, m: &crate::config::MerchantConfig, row: &Row) -> OrderD
 /// `client_sub_mch_sales_overview`: one row per day/month/week/year (China time) plus totals.
 pub fn sales_overview(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: SalesOverviewRequest = typed(req)?;
-    ctx.dirty |= trade::advance_all(ctx.store, ctx.now);
+    ctx.dirty |= scenario::advance_all(ctx.store, ctx.now);
     let stat_type = r.stat_type.map(|s| s.0).filter(|s| *s != 0).unwrap_or(1);
     if !(1..=4).contains(&stat_type) {
         return Err(Outcome::bad("参数stat_type错误 (1 day, 2 month, 3 week, 4 year)"));

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::handlers::{Ctx, Outcome, Res, check_number, required, typed};
 use crate::state::{Order, Store};
-use crate::trade::{self, ALI, Scenario, WX, ali, wx};
+use crate::scenario::{self, ALI, Scenario, WX, ali, wx};
 use crate::util::random_alnum;
 
 /// What the customer does with a scan_code_pay QR code.
@@ -74,13 +74,13 @@ fn fingerprint(req: &Map<String, Value>, platform: i32, trade_type: i32) -> Valu
     json!({"trade_type": trade_type, "pay_platform": platform, "pay_content": req.get("pay_content")})
 }
 
-/// `micro_pay`: the customer's code decides what happens (see `trade::scenario`).
+/// `micro_pay`: the customer's code decides what happens (see `scenario::scenario`).
 pub fn micro_pay(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: PayRequest = typed(req)?;
     common_pay_checks(ctx, &r, req)?;
     let code = r.pay_content.author_code.clone().unwrap_or_default();
     required(&code, "author_code")?;
-    let Some(platform) = trade::platform_of_code(ctx.m, &code) else {
+    let Some(platform) = scenario::platform_of_code(ctx.m, &code) else {
         return Err(Outcome::biz(
             1,
             "付款码无效 (unrecognised payment code: WeChat codes are 18 digits starting 10-15, Alipay codes 16-24 digits starting 25-30)",
@@ -97,17 +97,17 @@ pub fn micro_pay(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         }
         return Ok(existing_micro_pay(ctx, &r.pay_content.out_trade_no));
     }
-    let sc = trade::scenario(&code);
+    let sc = scenario::scenario(&code);
     if sc == Scenario::Rejected {
         return Err(Outcome::biz(1, "付款码已过期，请刷新后重新支付 (payment code expired)"));
     }
     let mut o = new_order(ctx, &r, req, platform, 1, fp);
     o.author_code = Some(code);
-    let (state, desc, pending) = trade::micro_pay_start(platform, sc, ctx.now);
+    let (state, desc, pending) = scenario::micro_pay_start(platform, sc, ctx.now);
     o.state = state;
     o.state_desc = desc;
     o.pending = pending;
-    trade::advance_order(&mut o, ctx.now);
+    scenario::advance_order(&mut o, ctx.now);
     let no = o.out_trade_no.clone();
     ctx.store.orders.insert(no.clone(), o);
     ctx.dirty = true;
@@ -115,12 +115,12 @@ pub fn micro_pay(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
 }
 
 fn existing_micro_pay(ctx: &mut Ctx, no: &str) -> Outcome {
-    ctx.dirty |= trade::advance_trade(ctx.store, no, ctx.now);
+    ctx.dirty |= scenario::advance_trade(ctx.store, no, ctx.now);
     let o = &ctx.store.orders[no];
     Outcome::ok(MicroPayResult {
         nonce_str: None,
-        pay_mch_key: Some(trade::pay_mch_key(ctx.m, o)),
-        order_content: Some(trade::order_content(o, None)),
+        pay_mch_key: Some(scenario::pay_mch_key(ctx.m, o)),
+        order_content: Some(scenario::order_content(o, None)),
     })
 }
 
@@ -166,7 +166,7 @@ fn load<'a>(ctx: &'a mut Ctx, no: &str) -> Result<&'a mut Order, Outcome> {
     if !mine {
         return Err(Outcome::biz(400, "订单不存在 (order does not exist)"));
     }
-    ctx.dirty |= trade::advance_trade(ctx.store, no, ctx.now);
+    ctx.dirty |= scenario::advance_trade(ctx.store, no, ctx.now);
     Ok(ctx.store.orders.get_mut(no).expect("checked above"))
 }
 
@@ -183,8 +183,8 @@ pub fn query_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let o = load(ctx, &r.out_trade_no)?.clone();
     Ok(Outcome::ok(QueryOrderResult {
         nonce_str: None,
-        pay_mch_key: Some(trade::pay_mch_key(ctx.m, &o)),
-        order_content: Some(trade::order_content(&o, None)),
+        pay_mch_key: Some(scenario::pay_mch_key(ctx.m, &o)),
+        order_content: Some(scenario::order_content(&o, None)),
         order_client: Some(recorded_client(ctx.store, &o)),
     }))
 }
@@ -192,7 +192,7 @@ pub fn query_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
 /// `reverse`: WeChat micro_pay → 8 (money back if it was paid); Alipay only while unpaid → 5.
 pub fn reverse(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: ReverseRequest = typed(req)?;
-    let (live_refunds, _) = trade::refund_sums(ctx.store, &r.out_trade_no);
+    let (live_refunds, _) = scenario::refund_sums(ctx.store, &r.out_trade_no);
     let now = ctx.now;
     let o = load(ctx, &r.out_trade_no)?;
     if o.trade_type != 1 {
@@ -239,7 +239,7 @@ pub fn close_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
 
 /// The customer scans a scan_code_pay QR code and pays or gives up.
 pub fn customer_scan(store: &mut Store, no: &str, action: ScanAction, now: u64) -> Result<(), String> {
-    trade::advance_trade(store, no, now);
+    scenario::advance_trade(store, no, now);
     let o = store.orders.get_mut(no).ok_or_else(|| format!("no order {no}"))?;
     if o.trade_type != 2 {
         return Err(format!("order {no} is not a scan_code_pay order"));
@@ -250,9 +250,9 @@ pub fn customer_scan(store: &mut Store, no: &str, action: ScanAction, now: u64) 
     }
     match action {
         ScanAction::Pay => {
-            o.state = trade::paid_state(o.pay_platform, 2);
+            o.state = scenario::paid_state(o.pay_platform, 2);
             o.update_ms = now;
-            trade::mark_paid(o, now);
+            scenario::mark_paid(o, now);
         }
         ScanAction::Cancel => {
             o.customer_cancelled = true;

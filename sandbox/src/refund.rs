@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::handlers::{Ctx, Outcome, Res, check_number, required, typed};
 use crate::state::Refund;
-use crate::trade::{self, refund_state};
+use crate::scenario::{self, refund_state};
 use crate::util::random_digits;
 
 /// Marker in refund_reason that makes a refund end in failure.
@@ -14,13 +14,13 @@ pub const FAIL_MARKER: &str = "sandbox:fail";
 
 fn refund_reply(ctx: &mut Ctx, out_refund_no: &str) -> Outcome {
     let trade_no = ctx.store.refunds[out_refund_no].out_trade_no.clone();
-    ctx.dirty |= trade::advance_trade(ctx.store, &trade_no, ctx.now);
+    ctx.dirty |= scenario::advance_trade(ctx.store, &trade_no, ctx.now);
     let o = &ctx.store.orders[&trade_no];
     let r = &ctx.store.refunds[out_refund_no];
     Outcome::ok(RefundResult {
         nonce_str: None,
-        pay_mch_key: Some(trade::pay_mch_key(ctx.m, o)),
-        refund_order_content: Some(wire::to_value(&trade::refund_content(r, o.pay_platform, o.trade_type))),
+        pay_mch_key: Some(scenario::pay_mch_key(ctx.m, o)),
+        refund_order_content: Some(wire::to_value(&scenario::refund_content(r, o.pay_platform, o.trade_type))),
     })
 }
 
@@ -50,7 +50,7 @@ pub fn refund(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     if !mine {
         return Err(Outcome::biz(400, "订单不存在 (order does not exist)"));
     }
-    ctx.dirty |= trade::advance_trade(ctx.store, &rc.out_trade_no, ctx.now);
+    ctx.dirty |= scenario::advance_trade(ctx.store, &rc.out_trade_no, ctx.now);
     let o = &ctx.store.orders[&rc.out_trade_no];
     if !o.is_paid() {
         return Err(Outcome::biz(1, "订单未支付，不能退款 (order is not paid)"));
@@ -58,7 +58,7 @@ pub fn refund(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     if rc.total_fee != o.total_fee {
         return Err(Outcome::biz(1, "total_fee与原订单金额不符 (total_fee does not match the order)"));
     }
-    let (live, _) = trade::refund_sums(ctx.store, &rc.out_trade_no);
+    let (live, _) = scenario::refund_sums(ctx.store, &rc.out_trade_no);
     if live + rc.refund_fee > o.total_fee {
         return Err(Outcome::biz(
             1,
@@ -84,7 +84,7 @@ pub fn refund(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         success_time: None,
     };
     ctx.store.refunds.insert(refund.out_refund_no.clone(), refund);
-    trade::settle_order_after_refunds(ctx.store, &rc.out_trade_no);
+    scenario::settle_order_after_refunds(ctx.store, &rc.out_trade_no);
     ctx.dirty = true;
     Ok(refund_reply(ctx, &rc.out_refund_no))
 }
@@ -97,7 +97,7 @@ pub fn query_refund_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     if !mine {
         return Err(Outcome::biz(400, "订单不存在 (order does not exist)"));
     }
-    ctx.dirty |= trade::advance_trade(ctx.store, &r.out_trade_no, ctx.now);
+    ctx.dirty |= scenario::advance_trade(ctx.store, &r.out_trade_no, ctx.now);
     let o = &ctx.store.orders[&r.out_trade_no];
     let want = r.out_refund_no.as_deref().filter(|s| !s.is_empty());
     let refunds: Vec<&Refund> =
@@ -111,8 +111,8 @@ pub fn query_refund_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         .collect();
     Ok(Outcome::ok(QueryRefundOrderResult {
         nonce_str: None,
-        pay_mch_key: Some(trade::pay_mch_key(ctx.m, o)),
-        refund_order_content: refunds.iter().map(|x| trade::refund_content(x, o.pay_platform, o.trade_type)).collect(),
+        pay_mch_key: Some(scenario::pay_mch_key(ctx.m, o)),
+        refund_order_content: refunds.iter().map(|x| scenario::refund_content(x, o.pay_platform, o.trade_type)).collect(),
         order_client: Some(Value::Array(clients)),
     }))
 }
