@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::bootstrap::expire_if_due;
 use crate::control::Shared;
-use crate::http::{HttpReply, Request};
+use crate::message::{HttpReply, Request};
 use crate::state::{Login, LoginStatus};
 use crate::util::now_ms;
 

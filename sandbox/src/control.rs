@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::config::SandboxConfig;
 use crate::dashboard::{CustomerAction, RefundOutcome};
 use crate::faults::{FaultRule, FaultTable};
-use crate::http::{HttpReply, Request};
+use crate::message::{HttpReply, Request};
 use crate::pay::ScanAction;
 use crate::state::{LoginStatus, Store};
 use crate::scenario;

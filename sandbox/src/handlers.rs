@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
 use crate::control::Shared;
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
-use crate::http::{HttpReply, ReplyAction};
+use crate::message::{HttpReply, ReplyAction};
 use crate::state::Store;
 use crate::util::{now_ms, random_alnum};
 

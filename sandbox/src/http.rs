@@ -9,78 +9,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::control::Shared;
+use crate::message::{HttpReply, ReplyAction, Request};
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Idle keep-alive connections are closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// What to do with a reply on the socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyAction {
-    /// Send it.
-    Normal,
-    /// Send the headers and half the body, then close.
-    DropMidReply,
-    /// Close without sending anything.
-    Reset,
-    /// A chunk that claims 2^64-1 bytes, then filler until [`HOSTILE_BYTES`] or the client leaves.
-    OversizedChunk,
-    /// The body chunked, then trailer lines until [`HOSTILE_BYTES`] or the client leaves.
-    EndlessTrailers,
-    /// Everything one byte at a time, `ms` milliseconds apart.
-    Drip {
-        /// Milliseconds between bytes.
-        ms: u64,
-    },
-}
-
 /// Most a hostile reply streams: four times the SDK's reply cap, so the cap is what ends it,
 /// and the sandbox still stops by itself.
 const HOSTILE_BYTES: usize = 64 * 1024 * 1024;
-
-/// A reply to write.
-#[derive(Debug, Clone)]
-pub struct HttpReply {
-    /// HTTP status code.
-    pub code: u16,
-    /// Content-Type.
-    pub content_type: &'static str,
-    /// Body.
-    pub body: Vec<u8>,
-    /// Socket behaviour.
-    pub action: ReplyAction,
-}
-
-impl HttpReply {
-    /// A JSON reply.
-    pub fn json(code: u16, body: String) -> HttpReply {
-        HttpReply { code, content_type: "application/json; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
-    }
-
-    /// An HTML page (the web console).
-    pub fn html(code: u16, body: String) -> HttpReply {
-        HttpReply { code, content_type: "text/html; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
-    }
-
-    /// A plain-text reply.
-    pub fn text(code: u16, body: &str) -> HttpReply {
-        HttpReply { code, content_type: "text/plain; charset=utf-8", body: body.as_bytes().to_vec(), action: ReplyAction::Normal }
-    }
-}
-
-/// A parsed request.
-pub struct Request {
-    /// GET, POST, …
-    pub method: String,
-    /// Path without the query string.
-    pub path: String,
-    /// The query string after `?` (raw, still percent-encoded; empty if none).
-    pub query: String,
-    /// Body bytes.
-    pub body: Vec<u8>,
-    keep_alive: bool,
-}
 
 /// Accept loop: non-blocking accept polled every 20 ms so `stop` is prompt.
 pub fn spawn_listener(sh: Arc<Shared>, listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<JoinHandle<()>> {

@@ -13,6 +13,7 @@ pub mod faults;
 mod handlers;
 mod http;
 mod listing;
+mod message;
 mod pay;
 mod refund;
 pub mod relay;
