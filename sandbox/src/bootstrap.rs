@@ -4,7 +4,7 @@
 use cloud_pay_protocol::types::*;
 use serde_json::{Map, Value};
 
-use crate::handlers::{Ctx, Outcome, Res, required, typed};
+use crate::endpoint::{Ctx, Outcome, Res, required, typed};
 use crate::state::{Login, LoginStatus, Store};
 use crate::util::{random_alnum, random_from};
 

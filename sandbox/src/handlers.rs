@@ -1,93 +1,18 @@
 //! `/cpay/<endpoint>`: envelope, merchant, authentication, validation, dispatch, reply
-//! sealing and fault injection. Business rules live in `pay`, `refund`, `listing`, `bootstrap`.
+//! sealing and fault injection. Business rules live in `pay`, `refund`, `shops`, `listing`,
+//! `bootstrap`; what they share with this dispatcher is in `endpoint`.
 
 use cloud_pay_protocol::crypto::{self, VerifyingKey};
 use cloud_pay_protocol::envelope::{RequestEnvelope, ResponseEnvelope};
 use cloud_pay_protocol::{AuthMode, Endpoint, status, wire};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
 use crate::control::Shared;
+use crate::endpoint::{Ctx, Outcome};
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
 use crate::message::{HttpReply, ReplyAction};
-use crate::state::Store;
-use crate::util::{now_ms, random_alnum};
-
-/// Success text.
-pub const OK_TEXT: &str = "操作成功。";
-
-/// Everything a business handler may touch.
-pub struct Ctx<'a> {
-    /// Configuration.
-    pub cfg: &'a SandboxConfig,
-    /// The authenticated merchant.
-    pub m: &'a MerchantConfig,
-    /// The store (locked).
-    pub store: &'a mut Store,
-    /// Wall clock, ms.
-    pub now: u64,
-    /// Current refund processing time.
-    pub refund_delay_ms: u64,
-    /// `http://host:port/` of this sandbox (for QR URLs).
-    pub base_url: &'a str,
-    /// The store changed: persist it.
-    pub dirty: bool,
-}
-
-/// A business result: status, sub-code, text and (status 0 only) the result object.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// status.
-    pub status: i32,
-    /// internal_status.
-    pub internal_status: i32,
-    /// description.
-    pub description: String,
-    /// Result object.
-    pub result: Option<Value>,
-}
-
-impl Outcome {
-    /// status 0 with a result object (a fresh server nonce is added when missing).
-    pub fn ok(result: impl Serialize) -> Outcome {
-        let mut v = wire::to_value(&result);
-        if let Value::Object(m) = &mut v
-            && !m.contains_key("nonce_str") {
-                m.insert("nonce_str".into(), random_alnum(32).into());
-            }
-        Outcome { status: 0, internal_status: 0, description: OK_TEXT.into(), result: Some(v) }
-    }
-
-    /// A failure.
-    pub fn fail(status: i32, internal_status: i32, description: impl Into<String>) -> Outcome {
-        Outcome { status, internal_status, description: description.into(), result: None }
-    }
-
-    /// 101: the request is malformed.
-    pub fn bad(description: impl Into<String>) -> Outcome {
-        Outcome::fail(101, 1, description)
-    }
-
-    /// 104: business failure.
-    pub fn biz(internal_status: i32, description: impl Into<String>) -> Outcome {
-        Outcome::fail(104, internal_status, description)
-    }
-}
-
-/// Handler result: `Err` short-circuits with a failure reply.
-pub type Res = Result<Outcome, Outcome>;
-
-/// Parses request_content into an endpoint's typed request (lenient ints).
-pub fn typed<T: DeserializeOwned>(req: &Map<String, Value>) -> Result<T, Outcome> {
-    wire::from_value(Value::Object(req.clone())).map_err(|e| Outcome::bad(format!("request_content: {e}")))
-}
-
-/// A required non-empty string.
-pub fn required(v: &str, name: &str) -> Result<(), Outcome> {
-    if v.trim().is_empty() { Err(Outcome::bad(format!("参数{name}缺失 (missing {name})"))) } else { Ok(()) }
-}
+use crate::util::now_ms;
 
 /// `nonce_str`: 1–32 alphanumerics; may be absent only where `optional`.
 pub fn check_nonce(req: &Map<String, Value>, optional: bool) -> Result<(), Outcome> {
@@ -96,22 +21,6 @@ pub fn check_nonce(req: &Map<String, Value>, optional: bool) -> Result<(), Outco
         Some(Value::String(s)) if (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(()),
         _ => Err(Outcome::bad("参数nonce_str错误 (nonce_str must be 1-32 characters [0-9A-Za-z])")),
     }
-}
-
-/// Order/refund number rule (docs/wire-protocol.md, "Order and refund numbers"): a merchant prefix,
-/// then `[0-9A-Za-z_-]`, 32 chars at most.
-pub fn check_number(m: &MerchantConfig, no: &str, name: &str) -> Result<(), Outcome> {
-    required(no, name)?;
-    if no.len() > 32 || !no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(Outcome::bad(format!("参数{name}格式错误 ({name} must be 1-32 characters [0-9A-Za-z_-])")));
-    }
-    if !m.prefixes().iter().any(|p| !p.is_empty() && no.starts_with(p.as_str())) {
-        return Err(Outcome::bad(format!(
-            "参数{name}前缀错误 ({name} must start with the sub-merchant prefix: {})",
-            m.prefixes().join(" or ")
-        )));
-    }
-    Ok(())
 }
 
 /// The sub-merchant a request is about: top level, `pay_mch_key`, or the identity-mapping conditions.

@@ -9,6 +9,7 @@ pub mod config;
 mod console;
 mod control;
 mod dashboard;
+mod endpoint;
 pub mod faults;
 mod handlers;
 mod http;

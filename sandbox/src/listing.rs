@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use cloud_pay_protocol::types::*;
 use serde_json::{Map, Value};
 
-use crate::handlers::{Ctx, Outcome, Res, typed};
+use crate::endpoint::{Ctx, Outcome, Res, typed};
 use crate::pay::recorded_client;
 use crate::shops::{paged, shop_info, staff_info};
 use crate::state::{Order, Refund, Store};

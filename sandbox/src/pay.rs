@@ -4,7 +4,7 @@ use cloud_pay_protocol::types::*;
 use cloud_pay_protocol::wire;
 use serde_json::{Map, Value, json};
 
-use crate::handlers::{Ctx, Outcome, Res, check_number, required, typed};
+use crate::endpoint::{Ctx, Outcome, Res, check_number, required, typed};
 use crate::state::{Order, Store};
 use crate::scenario::{self, ALI, Scenario, WX, ali, wx};
 use crate::util::random_alnum;

@@ -4,7 +4,7 @@ use cloud_pay_protocol::types::*;
 use cloud_pay_protocol::wire;
 use serde_json::{Map, Value};
 
-use crate::handlers::{Ctx, Outcome, Res, check_number, required, typed};
+use crate::endpoint::{Ctx, Outcome, Res, check_number, required, typed};
 use crate::state::Refund;
 use crate::scenario::{self, refund_state};
 use crate::util::random_digits;

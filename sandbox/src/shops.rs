@@ -4,7 +4,7 @@ use cloud_pay_protocol::types::*;
 use serde_json::{Map, Value, json};
 
 use crate::config::{DeviceConfig, ShopConfig, StaffConfig};
-use crate::handlers::{Ctx, Outcome, Res, required, typed};
+use crate::endpoint::{Ctx, Outcome, Res, required, typed};
 use crate::util::random_alnum;
 
 /// A stored shop as the protocol's ShopInfo.
