@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::endpoint::{Ctx, Outcome, Res, required, typed};
 use crate::state::{Login, LoginStatus, Store};
-use crate::util::{random_alnum, random_from};
+use crate::util::{percent_encode, random_alnum, random_from};
 
 /// `query_identity_mapping`: exactly one of `mch` (platform ids) or `out` (Cloud Pay ids).
 pub fn identity_mapping(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
@@ -48,6 +48,13 @@ pub fn identity_mapping(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     }))
 }
 
+/// The URL a login's QR code carries (`client_initialize`'s `qr_code_url`): the web console's
+/// page for that login. Built here, where the login is created, so the console depends on
+/// the endpoints and not the other way round.
+pub fn login_url(base: &str, activator: &str) -> String {
+    format!("{base}sandbox/console/login?activator={}", percent_encode(activator))
+}
+
 /// `client_initialize`: a login waiting for an admin to scan the QR code.
 pub fn client_initialize(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: ClientInitializeRequest = typed(req)?;
@@ -72,7 +79,7 @@ pub fn client_initialize(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     );
     ctx.dirty = true;
     Ok(Outcome::ok(ClientInitializeResult {
-        qr_code_url: crate::console::login_url(ctx.base_url, &activator),
+        qr_code_url: login_url(ctx.base_url, &activator),
         activator,
         token,
         ttl: ttl as i64,

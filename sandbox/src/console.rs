@@ -17,19 +17,14 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use serde_json::json;
 
-use crate::bootstrap::expire_if_due;
+use crate::bootstrap::{expire_if_due, login_url};
 use crate::control::Shared;
 use crate::message::{HttpReply, Request};
 use crate::state::{Login, LoginStatus};
-use crate::util::now_ms;
+use crate::util::{now_ms, percent_encode};
 
 /// Logins listed on the index page at most (newest first within each group).
 const INDEX_LIMIT: usize = 100;
-
-/// The URL a login's QR code carries (`client_initialize`'s `qr_code_url`).
-pub fn login_url(base: &str, activator: &str) -> String {
-    format!("{base}sandbox/console/login?activator={}", percent_encode(activator))
-}
 
 /// Routes `/sandbox/console<rest>`.
 pub fn route(sh: &Arc<Shared>, req: &Request, rest: &str) -> HttpReply {
@@ -154,19 +149,6 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
         }
     }
     out

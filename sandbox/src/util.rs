@@ -1,5 +1,6 @@
-//! Small helpers: clock, random ids, China-time calendar.
+//! Small helpers: clock, random ids, URL encoding, China-time calendar.
 
+use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -22,6 +23,19 @@ pub fn random_alnum(len: usize) -> String {
 /// Random digits (platform transaction numbers).
 pub fn random_digits(len: usize) -> String {
     random_from(b"0123456789", len)
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 pub use cloud_pay_protocol::calendar::{civil_from_days, days_from_civil};
