@@ -8,7 +8,7 @@ use cloud_pay_protocol::{AuthMode, Endpoint, status, wire};
 use serde_json::{Map, Value, json};
 
 use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
-use crate::control::Shared;
+use crate::shared::Shared;
 use crate::endpoint::{Ctx, Outcome};
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
 use crate::message::{HttpReply, ReplyAction};

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::control::Shared;
+use crate::shared::Shared;
 use crate::message::{HttpReply, ReplyAction, Request};
 
 const MAX_HEAD: usize = 64 * 1024;

@@ -19,6 +19,7 @@ mod pay;
 mod refund;
 pub mod relay;
 mod scenario;
+mod shared;
 mod shops;
 mod state;
 mod tls;
@@ -39,7 +40,7 @@ pub use pay::ScanAction;
 pub use refund::FAIL_MARKER;
 pub use relay::{LinkProfile, Relay};
 
-use control::Shared;
+use shared::Shared;
 use state::Store;
 
 /// How to start a sandbox.
