@@ -1,13 +1,13 @@
 //! The in-process [`Control`] handle and the `/sandbox/<action>` HTTP API.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::dashboard::{CustomerAction, RefundOutcome};
 use crate::faults::FaultRule;
+use crate::http::Connections;
 use crate::message::{HttpReply, Request};
 use crate::pay::ScanAction;
 use crate::scenario;
@@ -17,60 +17,67 @@ use crate::util::now_ms;
 
 /// In-process equivalent of the HTTP control API. Cheap to clone; Send + Sync.
 #[derive(Clone)]
-pub struct Control(pub(crate) Arc<Shared>);
+pub struct Control {
+    shared: Arc<Shared>,
+    conns: Arc<Connections>,
+}
 
 impl Control {
+    pub(crate) fn new(shared: Arc<Shared>, conns: Arc<Connections>) -> Control {
+        Control { shared, conns }
+    }
+
     /// Adds a fault rule; returns its id.
     pub fn add_fault(&self, rule: FaultRule) -> u64 {
-        self.0.faults.lock().add(rule)
+        self.shared.faults.lock().add(rule)
     }
 
     /// Removes one fault rule.
     pub fn remove_fault(&self, id: u64) -> bool {
-        self.0.faults.lock().remove(id)
+        self.shared.faults.lock().remove(id)
     }
 
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
-        self.0.faults.lock().clear()
+        self.shared.faults.lock().clear()
     }
 
     /// Active fault rules with their ids.
     pub fn faults(&self) -> Vec<(u64, FaultRule)> {
-        self.0.faults.lock().list()
+        self.shared.faults.lock().list()
     }
 
     /// The customer scans a scan_code_pay QR code and pays or gives up.
     pub fn customer_scan(&self, out_trade_no: &str, action: ScanAction) -> Result<(), String> {
-        self.0.with_store(|st| crate::pay::customer_scan(st, out_trade_no, action, now_ms()))
+        self.shared.with_store(|st| crate::pay::customer_scan(st, out_trade_no, action, now_ms()))
     }
 
     /// An admin approves a client_initialize login.
     pub fn approve_login(&self, activator: &str, staff_id: &str) -> Result<(), String> {
         let status = LoginStatus::Approved { staff_id: staff_id.to_owned() };
-        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, status, now_ms()))
+        self.shared.with_store(|st| crate::bootstrap::set_login(st, activator, status, now_ms()))
     }
 
     /// An admin rejects a login.
     pub fn reject_login(&self, activator: &str) -> Result<(), String> {
-        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Rejected, now_ms()))
+        self.shared.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Rejected, now_ms()))
     }
 
     /// Expires a login now (as if its ttl had passed).
     pub fn expire_login(&self, activator: &str) -> Result<(), String> {
-        self.0.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Expired, now_ms()))
+        self.shared.with_store(|st| crate::bootstrap::set_login(st, activator, LoginStatus::Expired, now_ms()))
     }
 
     /// Most recent login (activator) — handy for a console or a test that did not keep it.
     pub fn latest_login(&self) -> Option<String> {
-        let st = self.0.store.lock();
+        let st = self.shared.store.lock();
         st.logins.values().max_by_key(|l| l.create_ms).map(|l| l.activator.clone())
     }
 
     fn advanced<R>(&self, out_trade_no: &str, f: impl FnOnce(&Store) -> R) -> R {
-        let mut st = self.0.store.lock();
+        let mut st = self.shared.store.lock();
         if scenario::advance_trade(&mut st, out_trade_no, now_ms()) {
-            self.0.persist(&st);
+            self.shared.persist(&st);
         }
         f(&st)
     }
@@ -92,62 +99,62 @@ impl Control {
 
     /// Requests received for `/cpay/<endpoint_path>`.
     pub fn request_count(&self, endpoint_path: &str) -> u64 {
-        self.0.requests.lock().get(endpoint_path).copied().unwrap_or(0)
+        self.shared.requests.lock().get(endpoint_path).copied().unwrap_or(0)
     }
 
     /// Requests received for `/cpay/<endpoint_path>` about order `out_trade_no`.
     pub fn order_request_count(&self, endpoint_path: &str, out_trade_no: &str) -> u64 {
-        self.0.order_requests.lock().get(&(endpoint_path.to_owned(), out_trade_no.to_owned())).copied().unwrap_or(0)
+        self.shared.order_requests.lock().get(&(endpoint_path.to_owned(), out_trade_no.to_owned())).copied().unwrap_or(0)
     }
 
     /// Closes every live connection, idle keep-alive ones included (a server's idle timeout,
     /// or a restart behind a load balancer, as a client sees it).
     pub fn close_connections(&self) {
-        self.0.close_all();
+        self.conns.close_all();
     }
 
     /// TCP connections accepted so far (HTTP + HTTPS).
     pub fn connections_accepted(&self) -> u64 {
-        self.0.connections.load(Ordering::SeqCst)
+        self.conns.accepted()
     }
 
     /// upload_client_monitor_info request contents as received.
     pub fn monitor_uploads(&self) -> Vec<Value> {
-        self.0.store.lock().monitor_uploads.clone()
+        self.shared.store.lock().monitor_uploads.clone()
     }
 
     /// upload_client_conf_info request contents as received.
     pub fn conf_uploads(&self) -> Vec<Value> {
-        self.0.store.lock().conf_uploads.clone()
+        self.shared.store.lock().conf_uploads.clone()
     }
 
     /// Changes how long refunds stay processing (new refunds only).
     pub fn set_refund_delay_ms(&self, ms: u64) {
-        self.0.set_refund_delay_ms(ms);
+        self.shared.set_refund_delay_ms(ms);
     }
 
     /// Counters as JSON.
     pub fn stats(&self) -> Value {
-        json!({"requests": *self.0.requests.lock(), "connections_accepted": self.connections_accepted()})
+        json!({"requests": *self.shared.requests.lock(), "connections_accepted": self.connections_accepted()})
     }
 
     /// The customer pays, cancels or keeps "paying" an order waiting for them (micro_pay
     /// orders still paying, scan_code_pay orders not yet paid). Dashboard button / `customer`.
     pub fn customer(&self, out_trade_no: &str, action: CustomerAction) -> Result<(), String> {
-        self.0.with_store(|st| crate::dashboard::customer(st, out_trade_no, action, now_ms()))
+        self.shared.with_store(|st| crate::dashboard::customer(st, out_trade_no, action, now_ms()))
     }
 
     /// A processing refund succeeds, fails or stays processing. Dashboard button / `refund_outcome`.
     pub fn refund_outcome(&self, out_refund_no: &str, outcome: RefundOutcome) -> Result<(), String> {
-        self.0.with_store(|st| crate::dashboard::refund_outcome(st, out_refund_no, outcome, now_ms()))
+        self.shared.with_store(|st| crate::dashboard::refund_outcome(st, out_refund_no, outcome, now_ms()))
     }
 
     /// Newest orders (at most `limit`) with their refunds, as the dashboard shows them.
     pub fn orders(&self, limit: usize) -> Value {
-        let mut st = self.0.store.lock();
+        let mut st = self.shared.store.lock();
         let (v, changed) = crate::dashboard::overview(&mut st, now_ms(), limit);
         if changed {
-            self.0.persist(&st);
+            self.shared.persist(&st);
         }
         v
     }
@@ -173,12 +180,12 @@ const INDEX: &str = "Cloud Pay sandbox control API (POST JSON to /sandbox/<actio
   refund_outcome    {\"out_refund_no\":\"...\",\"outcome\":\"Success\"|\"Fail\"|\"Processing\"}\n\
 Web console (browser): GET /sandbox/console/ (dashboard: orders, refunds, faults, logins)\n";
 
-/// Routes one HTTP request.
-pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
+/// Routes one HTTP request: the server's [`Router`](crate::http::Router).
+pub fn route(ctl: &Control, req: &Request) -> HttpReply {
     let path = req.path.as_str();
     if let Some(ep) = path.strip_prefix("/cpay/") {
         if req.method == "POST" || (req.method == "GET" && ep == "ping") {
-            return crate::handlers::handle_cpay(sh, ep, &req.body);
+            return crate::handlers::handle_cpay(&ctl.shared, ep, &req.body);
         }
         return HttpReply::text(405, "use POST");
     }
@@ -189,9 +196,9 @@ pub fn route(sh: &Arc<Shared>, req: &Request) -> HttpReply {
         if let Some(rest) = action.strip_prefix("console")
             && (rest.is_empty() || rest.starts_with('/'))
         {
-            return crate::console::route(sh, req, rest);
+            return crate::console::route(&ctl.shared, req, rest);
         }
-        return control_http(sh, action, &req.body);
+        return control_http(ctl, action, &req.body);
     }
     if path == "/" {
         return HttpReply::text(200, "cloud-pay-sandbox\n");
@@ -210,8 +217,7 @@ struct Args {
     ms: u64,
 }
 
-fn control_http(sh: &Arc<Shared>, action: &str, body: &[u8]) -> HttpReply {
-    let ctl = Control(sh.clone());
+fn control_http(ctl: &Control, action: &str, body: &[u8]) -> HttpReply {
     let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     let reply = |v: Value| HttpReply::json(200, v.to_string());
     let err = |code: u16, e: String| HttpReply::json(code, json!({"error": e}).to_string());
@@ -219,7 +225,7 @@ fn control_http(sh: &Arc<Shared>, action: &str, body: &[u8]) -> HttpReply {
         Ok(()) => reply(json!({"ok": true})),
         Err(e) => err(409, e),
     };
-    if let Some(r) = dashboard_http(&ctl, action, text) {
+    if let Some(r) = dashboard_http(ctl, action, text) {
         return r;
     }
     if action == "fault" || action == "add_fault" {

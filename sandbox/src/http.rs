@@ -1,14 +1,19 @@
 //! A small HTTP/1.1 server on std threads (plain and TLS). It owns the socket so faults can
 //! drop a connection mid-reply. Keep-alive, Content-Length and chunked request bodies.
+//!
+//! It is handed a [`Router`] that answers each request, and knows nothing of what is behind
+//! it: the endpoints and the control API sit on top of the server, not inside it.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::shared::Shared;
+use parking_lot::Mutex;
+
 use crate::message::{HttpReply, ReplyAction, Request};
 
 const MAX_HEAD: usize = 64 * 1024;
@@ -20,17 +25,71 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// and the sandbox still stops by itself.
 const HOSTILE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Answers one request.
+pub type Router = dyn Fn(&Request) -> HttpReply + Send + Sync;
+
+/// The listeners' connections: how many were accepted, which are open, and whether to stop.
+#[derive(Default)]
+pub struct Connections {
+    accepted: AtomicU64,
+    stopping: AtomicBool,
+    live: Mutex<HashMap<u64, TcpStream>>,
+    next_id: AtomicU64,
+}
+
+impl Connections {
+    /// Connections accepted so far (all listeners).
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Tells the accept loops and connection threads to stop; true if they already were told.
+    pub fn stop(&self) -> bool {
+        self.stopping.swap(true, Ordering::SeqCst)
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Closes every live connection (keep-alive ones included).
+    pub fn close_all(&self) {
+        for s in self.live.lock().values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Tracks a live connection so `stop` can close it.
+    fn register(&self, s: TcpStream) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.live.lock().insert(id, s);
+        id
+    }
+
+    fn unregister(&self, id: u64) {
+        self.live.lock().remove(&id);
+    }
+}
+
 /// Accept loop: non-blocking accept polled every 20 ms so `stop` is prompt.
-pub fn spawn_listener(sh: Arc<Shared>, listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<JoinHandle<()>> {
+pub fn spawn_listener(
+    conns: Arc<Connections>,
+    router: Arc<Router>,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> io::Result<JoinHandle<()>> {
     listener.set_nonblocking(true)?;
     std::thread::Builder::new().name("sandbox-accept".into()).spawn(move || {
-        while !sh.stopping.load(Ordering::SeqCst) {
+        while !conns.stopping() {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    sh.connections.fetch_add(1, Ordering::SeqCst);
-                    let sh = sh.clone();
+                    conns.accepted.fetch_add(1, Ordering::SeqCst);
+                    let conns = conns.clone();
+                    let router = router.clone();
                     let tls = tls.clone();
-                    let _ = std::thread::Builder::new().name("sandbox-conn".into()).spawn(move || connection(sh, stream, tls));
+                    let _ = std::thread::Builder::new()
+                        .name("sandbox-conn".into())
+                        .spawn(move || connection(&conns, &*router, stream, tls));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -39,31 +98,31 @@ pub fn spawn_listener(sh: Arc<Shared>, listener: TcpListener, tls: Option<Arc<ru
     })
 }
 
-fn connection(sh: Arc<Shared>, stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>) {
+fn connection(conns: &Connections, router: &Router, stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>) {
     if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(IDLE_TIMEOUT)).is_err() {
         return;
     }
     let _ = stream.set_nodelay(true);
     let Ok(clone) = stream.try_clone() else { return };
-    let id = sh.register_conn(clone);
-    if !sh.stopping.load(Ordering::SeqCst) {
+    let id = conns.register(clone);
+    if !conns.stopping() {
         match tls {
             Some(cfg) => {
                 if let Ok(conn) = rustls::ServerConnection::new(cfg) {
                     let mut s = rustls::StreamOwned::new(conn, stream);
-                    serve(&sh, &mut s);
+                    serve(conns, router, &mut s);
                 }
             }
             None => {
                 let mut s = stream;
-                serve(&sh, &mut s);
+                serve(conns, router, &mut s);
             }
         }
     }
-    sh.unregister_conn(id);
+    conns.unregister(id);
 }
 
-fn serve<S: Read + Write>(sh: &Arc<Shared>, s: &mut S) {
+fn serve<S: Read + Write>(conns: &Connections, router: &Router, s: &mut S) {
     let mut buf = Vec::new();
     loop {
         let req = match read_request(s, &mut buf) {
@@ -74,8 +133,8 @@ fn serve<S: Read + Write>(sh: &Arc<Shared>, s: &mut S) {
                 return;
             }
         };
-        let reply = crate::control::route(sh, &req);
-        if sh.stopping.load(Ordering::SeqCst) {
+        let reply = router(&req);
+        if conns.stopping() {
             return;
         }
         match reply.action {
@@ -96,7 +155,7 @@ fn serve<S: Read + Write>(sh: &Arc<Shared>, s: &mut S) {
                 let mut out = head(&reply, false).into_bytes();
                 out.extend_from_slice(&reply.body);
                 for b in out {
-                    if sh.stopping.load(Ordering::SeqCst) || s.write_all(&[b]).and_then(|()| s.flush()).is_err() {
+                    if conns.stopping() || s.write_all(&[b]).and_then(|()| s.flush()).is_err() {
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(ms));

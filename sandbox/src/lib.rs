@@ -29,7 +29,6 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
 pub use config::{DeviceConfig, MerchantConfig, REPLY_STYLE_ENV, ReplyStyle, SandboxConfig, ShopConfig, StaffConfig};
@@ -40,6 +39,7 @@ pub use pay::ScanAction;
 pub use refund::FAIL_MARKER;
 pub use relay::{LinkProfile, Relay};
 
+use http::{Connections, Router};
 use shared::Shared;
 use state::Store;
 
@@ -69,6 +69,7 @@ impl SandboxOptions {
 /// A running sandbox. Stops on `stop()` or drop.
 pub struct Sandbox {
     shared: Arc<Shared>,
+    conns: Arc<Connections>,
     control: Control,
     http: SocketAddr,
     https: SocketAddr,
@@ -115,11 +116,17 @@ impl Sandbox {
         let shared = Arc::new(Shared::new(opts.config, store, dir, temp_dir.is_none()));
         *shared.base.write() = format!("http://{http}/");
         shared.persist(&shared.store.lock());
+        let conns = Arc::new(Connections::default());
+        let control = Control::new(shared.clone(), conns.clone());
+        let router: Arc<Router> = {
+            let control = control.clone();
+            Arc::new(move |req: &message::Request| control::route(&control, req))
+        };
         let threads = vec![
-            http::spawn_listener(shared.clone(), http_l, None)?,
-            http::spawn_listener(shared.clone(), https_l, Some(tls.config))?,
+            http::spawn_listener(conns.clone(), router.clone(), http_l, None)?,
+            http::spawn_listener(conns.clone(), router, https_l, Some(tls.config))?,
         ];
-        Ok(Sandbox { control: Control(shared.clone()), shared, http, https, ca_pem: tls.ca_pem, threads, temp_dir })
+        Ok(Sandbox { control, shared, conns, http, https, ca_pem: tls.ca_pem, threads, temp_dir })
     }
 
     /// `http://127.0.0.1:PORT/cpay/`.
@@ -158,15 +165,15 @@ impl Sandbox {
     }
 
     fn shutdown(&mut self) {
-        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+        if self.conns.stop() {
             return;
         }
-        self.shared.close_all();
+        self.conns.close_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
         // Connections accepted in the last instant are closed too.
-        self.shared.close_all();
+        self.conns.close_all();
         if let Some(d) = self.temp_dir.take() {
             let _ = std::fs::remove_dir_all(d);
         }

@@ -1,11 +1,10 @@
 //! The state every part of a running sandbox shares: configuration, merchant keys, the store,
-//! fault rules, request counters, log_ids, live connections. Declared in the model, below the
-//! endpoint handlers and the control API that both use it, so neither imports the other.
+//! fault rules, request counters, log_ids. Declared in the model, below the endpoint handlers
+//! and the control API that both use it, so neither imports the other.
 
 use std::collections::HashMap;
-use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use cloud_pay_protocol::crypto::VerifyingKey;
 use parking_lot::{Mutex, RwLock};
@@ -18,7 +17,7 @@ use crate::state::Store;
 /// them as int64 / uint32.
 pub const FIRST_LOG_ID: i64 = 3_000_000_000;
 
-/// State shared by the listeners, the connection threads and [`Control`].
+/// State shared by the endpoint handlers, the console and the control API.
 pub struct Shared {
     /// Configuration (knobs may change at run time).
     pub cfg: RwLock<SandboxConfig>,
@@ -32,10 +31,6 @@ pub struct Shared {
     pub requests: Mutex<HashMap<String, u64>>,
     /// Requests per endpoint path and the order number they are about.
     pub order_requests: Mutex<HashMap<(String, String), u64>>,
-    /// Connections accepted (HTTP + HTTPS).
-    pub connections: AtomicU64,
-    /// Set by `stop`.
-    pub stopping: AtomicBool,
     /// Where state.json lives.
     pub state_dir: PathBuf,
     /// Whether state.json is written: not for a temporary state directory, which nothing can
@@ -45,8 +40,6 @@ pub struct Shared {
     pub base: RwLock<String>,
     log_id: AtomicI64,
     refund_delay_ms: AtomicU64,
-    live: Mutex<HashMap<u64, TcpStream>>,
-    next_conn: AtomicU64,
 }
 
 impl Shared {
@@ -66,15 +59,11 @@ impl Shared {
             faults: Mutex::new(FaultTable::default()),
             requests: Mutex::new(HashMap::new()),
             order_requests: Mutex::new(HashMap::new()),
-            connections: AtomicU64::new(0),
-            stopping: AtomicBool::new(false),
             state_dir,
             persist,
             base: RwLock::new(String::new()),
             log_id: AtomicI64::new(log_id),
             refund_delay_ms: AtomicU64::new(delay),
-            live: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
         }
     }
 
@@ -120,25 +109,6 @@ impl Shared {
         }
         if let Err(e) = store.save(&self.state_dir) {
             eprintln!("cloud-pay-sandbox: cannot save state in {}: {e}", self.state_dir.display());
-        }
-    }
-
-    /// Tracks a live connection so `stop` can close it.
-    pub fn register_conn(&self, s: TcpStream) -> u64 {
-        let id = self.next_conn.fetch_add(1, Ordering::SeqCst);
-        self.live.lock().insert(id, s);
-        id
-    }
-
-    /// Forgets a closed connection.
-    pub fn unregister_conn(&self, id: u64) {
-        self.live.lock().remove(&id);
-    }
-
-    /// Closes every live connection (keep-alive ones included).
-    pub fn close_all(&self) {
-        for s in self.live.lock().values() {
-            let _ = s.shutdown(Shutdown::Both);
         }
     }
 
