@@ -18,8 +18,8 @@ use qrcode::render::svg;
 use serde_json::json;
 
 use crate::bootstrap::{expire_if_due, login_url};
-use crate::shared::Shared;
 use crate::message::{HttpReply, Request};
+use crate::shared::Shared;
 use crate::state::{Login, LoginStatus};
 use crate::util::{now_ms, percent_encode};
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::pay::ScanAction;
-use crate::state::Store;
 use crate::scenario::{self, ALI, ali, refund_state, wx};
+use crate::state::Store;
 
 /// The customer's move on an order waiting for them.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use cloud_pay_protocol::{AuthMode, Endpoint, status, wire};
 use serde_json::{Map, Value, json};
 
 use crate::config::{MerchantConfig, ReplyStyle, SandboxConfig};
-use crate::shared::Shared;
 use crate::endpoint::{Ctx, Outcome};
 use crate::faults::{ActiveFault, FaultKind, FaultPhase};
 use crate::message::{HttpReply, ReplyAction};
+use crate::shared::Shared;
 use crate::util::now_ms;
 
 /// `nonce_str`: 1–32 alphanumerics; may be absent only where `optional`.

@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::endpoint::{Ctx, Outcome, Res, typed};
 use crate::pay::recorded_client;
+use crate::scenario::{self, refund_state};
 use crate::shops::{paged, shop_info, staff_info};
 use crate::state::{Order, Refund, Store};
-use crate::scenario::{self, refund_state};
 use crate::util::period_label;
 
 fn client_str(v: &Value, k: &str) -> String {

@@ -5,8 +5,8 @@ use cloud_pay_protocol::wire;
 use serde_json::{Map, Value, json};
 
 use crate::endpoint::{Ctx, Outcome, Res, check_number, required, typed};
-use crate::state::{Order, Store};
 use crate::scenario::{self, ALI, Scenario, WX, ali, wx};
+use crate::state::{Order, Store};
 use crate::util::random_alnum;
 
 /// What the customer does with a scan_code_pay QR code.

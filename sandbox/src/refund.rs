@@ -5,8 +5,8 @@ use cloud_pay_protocol::wire;
 use serde_json::{Map, Value};
 
 use crate::endpoint::{Ctx, Outcome, Res, check_number, required, typed};
-use crate::state::Refund;
 use crate::scenario::{self, refund_state};
+use crate::state::Refund;
 use crate::util::random_digits;
 
 /// Marker in refund_reason that makes a refund end in failure.
