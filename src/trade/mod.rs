@@ -9,7 +9,6 @@
 pub mod journal;
 mod output;
 pub mod requests;
-pub mod schedule;
 pub mod state;
 
 use std::collections::HashMap;
@@ -27,84 +26,18 @@ use sha2::Sha256;
 use crate::client::{AuthChoice, Client, Exchange};
 use crate::error::SdkError;
 use crate::input;
-use crate::runtime::Scheduler;
+use crate::paycode::{Prefixes, platform_from_author_code};
+use crate::schedule::{PollSettings, Scheduler};
 use requests::*;
 use output::{cached_outcome, local_output, order_output, refund_output, unknown_outcome};
-pub use state::{LocalState, OrderCode, OrderRecord};
-
-/// micro_pay / scan_code_pay: accepted (query for the result) or not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Accept {
-    /// Accepted or outcome unknown: the order may exist; get the result with query_order.
-    Accepted,
-    /// Definitively not accepted. Do not cancel the order.
-    NotAccepted,
-}
-
-/// Outcome of micro_pay / scan_code_pay.
-#[derive(Debug, Clone)]
-pub struct PayOutcome {
-    /// Accepted or not.
-    pub accept: Accept,
-    /// `{"pay_platform":N,"out_trade_no":"…"}`.
-    pub output: String,
-    /// Why, when not accepted or unknown.
-    pub message: Option<String>,
-}
-
-/// Outcome of query_order.
-#[derive(Debug, Clone)]
-pub struct QueryOutcome {
-    /// The vendor code.
-    pub code: OrderCode,
-    /// `OrderSdk` JSON text.
-    pub output: Arc<str>,
-    /// Why, when not paid.
-    pub message: Option<String>,
-}
-
-/// 0 / -1 / -2 of cancel_order, refund and query_refund.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallCode {
-    /// Done / accepted / queried.
-    Ok,
-    /// Definitive failure.
-    Failed,
-    /// Outcome unknown: query or retry with the same numbers.
-    Unknown,
-}
-
-/// Outcome of cancel_order, refund and query_refund.
-#[derive(Debug, Clone)]
-pub struct CallOutcome {
-    /// The code.
-    pub code: CallCode,
-    /// JSON output (query_refund).
-    pub output: Option<Value>,
-    /// Why, when not Ok.
-    pub message: Option<String>,
-}
+pub use state::{LocalState, OrderRecord};
+pub use crate::outcome::{Accept, CallCode, CallOutcome, OrderCode, PayOutcome, QueryOutcome};
 
 /// Sends of one refund number: whether one may have reached a server, and how many run.
 #[derive(Debug, Default, Clone, Copy)]
 struct Attempts {
     reached: bool,
     in_flight: u32,
-}
-
-/// Background polling settings.
-#[derive(Debug, Clone, Copy)]
-pub struct PollSettings {
-    /// Polls after micro_pay.
-    pub micro_pay_count: u32,
-    /// Interval after micro_pay.
-    pub micro_pay_interval: Duration,
-    /// Polls after scan_code_pay.
-    pub scan_code_count: u32,
-    /// Interval after scan_code_pay.
-    pub scan_code_interval: Duration,
-    /// Schedule of the polls after micro_pay (`common_conf.micro_pay_query_order_schedule`).
-    pub micro_pay_schedule: schedule::PollSchedule,
 }
 
 /// What the journal of an earlier process holds of a number it no longer follows: the
@@ -130,7 +63,7 @@ pub struct Trade {
     journaled_before: Mutex<HashMap<String, JournaledCreate>>,
     poll: PollSettings,
     scheduler: Arc<Scheduler>,
-    prefixes: Arc<crate::merchant::Prefixes>,
+    prefixes: Arc<Prefixes>,
     journal: journal::Journal,
 }
 
@@ -161,20 +94,6 @@ fn digest_from_hex(hex: &str) -> [u8; 32] {
         *b = hex.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
     }
     d
-}
-
-/// Infers the platform from a payment code: WeChat `10`–`15` with 18 digits, Alipay
-/// `25`–`30` with 16–24 digits (the public rules; docs/c-api.md, "Payment-code prefixes").
-pub fn platform_from_author_code(code: &str) -> Option<PayPlatform> {
-    if !code.bytes().all(|b| b.is_ascii_digit()) || code.len() < 2 {
-        return None;
-    }
-    let prefix: u32 = code[..2].parse().ok()?;
-    match (prefix, code.len()) {
-        (10..=15, 18) => Some(PayPlatform::WXPAY),
-        (25..=30, 16..=24) => Some(PayPlatform::ALIPAY),
-        _ => None,
-    }
 }
 
 fn platform_arg(v: Option<i64>, field: &str) -> Result<Option<PayPlatform>, SdkError> {
@@ -214,7 +133,7 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 
 impl Trade {
     /// A trade core over a client.
-    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<crate::merchant::Prefixes>, journal: journal::Journal) -> Trade {
+    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<Prefixes>, journal: journal::Journal) -> Trade {
         Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), journaled_before: Mutex::default(), poll, scheduler, prefixes, journal }
     }
 
@@ -1338,19 +1257,6 @@ fn generate_refund_no(out_trade_no: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payment_code_prefixes() {
-        assert_eq!(platform_from_author_code("134567890123456789"), Some(PayPlatform::WXPAY));
-        assert_eq!(platform_from_author_code("104567890123456789"), Some(PayPlatform::WXPAY));
-        assert_eq!(platform_from_author_code("13456789012345678"), None, "WeChat codes have 18 digits");
-        assert_eq!(platform_from_author_code("164567890123456789"), None);
-        assert_eq!(platform_from_author_code("2845678901234567"), Some(PayPlatform::ALIPAY));
-        assert_eq!(platform_from_author_code("301234567890123456789012"), Some(PayPlatform::ALIPAY));
-        assert_eq!(platform_from_author_code("3012345678901234567890123"), None, "at most 24 digits");
-        assert_eq!(platform_from_author_code("99123456789"), None);
-        assert_eq!(platform_from_author_code("13456789012345678x"), None);
-    }
 
     /// The journal's digests are keyed: another key gives another digest, and none is the
     /// bare SHA-256 of the text.
