@@ -5,7 +5,6 @@ use std::ffi::{c_char, c_int};
 use super::codes::*;
 use super::{boundary, run_with_output};
 use crate::error::SdkError;
-use crate::runtime;
 use crate::trade::CallOutcome;
 
 /// The shared shell with this family's codes (0 / -1 / -2; -3 for local failures).
@@ -24,7 +23,7 @@ fn run(req: Option<*const c_char>, out: *mut c_char, length: c_int, out_name: &s
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
     boundary("cloud_pay_query_shop_info", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.query_shop_info(r))
+        run(Some(req), shop_info, length, "shop_info", |r| super::sdk().current()?.merchant.query_shop_info(r))
     })
 }
 
@@ -39,7 +38,7 @@ pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
     boundary("cloud_pay_set_shop_info", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.set_shop_info(r))
+        run(Some(req), shop_info, length, "shop_info", |r| super::sdk().current()?.merchant.set_shop_info(r))
     })
 }
 
@@ -54,7 +53,7 @@ pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_details: *mut c_char, length: c_int) -> c_int {
     boundary("cloud_pay_order_detail", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), order_details, length, "order_details", |r| runtime::current()?.merchant.order_detail(r))
+        run(Some(req), order_details, length, "order_details", |r| super::sdk().current()?.merchant.order_detail(r))
     })
 }
 
@@ -69,7 +68,7 @@ pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_detail
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int {
     boundary("cloud_pay_order_stat", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), order_stat, length, "order_stat", |r| runtime::current()?.merchant.order_stat(r))
+        run(Some(req), order_stat, length, "order_stat", |r| super::sdk().current()?.merchant.order_stat(r))
     })
 }
 
@@ -85,6 +84,6 @@ pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_sta
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_author_code_prefix(resp: *mut c_char, length: c_int) -> c_int {
     boundary("cloud_pay_security_author_code_prefix", CLOUD_PAY_INTERNAL, "", || {
-        run(None, resp, length, "resp", |_| Ok(runtime::current()?.merchant.author_code_prefix()))
+        run(None, resp, length, "resp", |_| Ok(super::sdk().current()?.merchant.author_code_prefix()))
     })
 }

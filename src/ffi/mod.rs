@@ -13,6 +13,21 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::de::DeserializeOwned;
 
 use crate::error::SdkError;
+use crate::runtime::{Runtime, Sdk};
+
+/// The process slot: the library's one piece of process-wide state (the running runtime and
+/// the security logins). Exports reach it through [`sdk`].
+static SDK: std::sync::LazyLock<Sdk> = std::sync::LazyLock::new(Sdk::default);
+
+pub(crate) fn sdk() -> &'static Sdk {
+    &SDK
+}
+
+/// The running runtime (the crate's own tests and benchmarks look inside it; not C API).
+#[doc(hidden)]
+pub fn current() -> Result<std::sync::Arc<Runtime>, SdkError> {
+    SDK.current()
+}
 
 /// Longest errmsg kept (the sibling C SDK's buffer size), cut on a UTF-8 boundary.
 const ERRMSG_MAX: usize = 4096;

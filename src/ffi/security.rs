@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_int};
 use super::codes::{self, *};
 use super::{boundary, fail, read_str, run_with_output};
 use crate::error::SdkError;
-use crate::security::{self, SecCode, SecOutcome};
+use crate::security::{SecCode, SecOutcome};
 
 /// The shared shell with a security export's own code mapping.
 fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: impl FnOnce(&str) -> Result<SecOutcome, SdkError>) -> c_int {
@@ -32,7 +32,7 @@ fn capacity(length: c_int) -> usize {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, codes::login, security::login))
+    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, codes::login, |t| { let rt = super::sdk().current().ok(); super::sdk().security.login(t, rt.as_ref().map(|r| &r.config)) }))
 }
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
@@ -49,7 +49,7 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::login_check, |t| security::login_check(t, capacity(length))))
+    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::login_check, |t| super::sdk().security.login_check(t, capacity(length))))
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -71,8 +71,11 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
             Ok(t) => t,
             Err(e) => return fail(CLOUD_PAY_FAIL, &e),
         };
-        match security::security_init(text) {
-            Ok(()) => CLOUD_PAY_OK,
+        // Files and runtime change as one step with respect to init and fini.
+        let sdk = super::sdk();
+        let installing = sdk.install_lock();
+        match sdk.security.security_init(text).and_then(|config| sdk.install_held(config, &installing)) {
+            Ok(_) => CLOUD_PAY_OK,
             Err(e @ (SdkError::BadConfig(_) | SdkError::BadInput(_) | SdkError::Refused(_))) => fail(CLOUD_PAY_FAIL, &e),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
         }
@@ -87,7 +90,7 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, security::identification))
+    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, |t| { let rt = super::sdk().current().ok(); super::sdk().security.identification(t, rt.as_ref().map(|r| &r.config)) }))
 }
 
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
@@ -103,5 +106,5 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, |t| security::identification_check(t, capacity(length))))
+    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, |t| super::sdk().security.identification_check(t, capacity(length))))
 }

@@ -6,7 +6,6 @@ use std::ffi::{c_char, c_int};
 use super::codes::*;
 use super::{OutBuf, boundary, fail, fail_out, read_json, read_str, set_errmsg};
 use crate::config::Config;
-use crate::runtime;
 use crate::trade::requests::*;
 
 /// Initialises the SDK with a `CloudPayConf` JSON (UTF-8): `{"common_conf":{…},"trade_conf":{…}}`.
@@ -67,7 +66,7 @@ pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
             Ok(t) => t,
             Err(e) => return fail(CLOUD_PAY_FAIL, &e),
         };
-        match Config::parse(text).and_then(runtime::install) {
+        match Config::parse(text).and_then(|c| super::sdk().install(c)) {
             Ok(notice) => {
                 if let Some(n) = notice {
                     set_errmsg(&n); // informational: resumed orders, settings from outside the conf
@@ -85,8 +84,7 @@ pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn cloud_pay_fini() -> c_int {
     boundary("cloud_pay_fini", CLOUD_PAY_OK, "", || {
-        runtime::shutdown();
-        crate::security::reset();
+        super::sdk().shutdown();
         CLOUD_PAY_OK
     })
 }
@@ -128,7 +126,7 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
             Ok(r) => r,
             Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
-        let outcome = match runtime::current().and_then(|rt| rt.trade.micro_pay(&request)) {
+        let outcome = match super::sdk().current().and_then(|rt| rt.trade.micro_pay(&request)) {
             Ok(o) => o,
             Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
         };
@@ -174,7 +172,7 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
             Ok(r) => r,
             Err(e) => return fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         };
-        match runtime::current().and_then(|rt| rt.trade.query_order(&request)) {
+        match super::sdk().current().and_then(|rt| rt.trade.query_order(&request)) {
             Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output, o.message),
             Err(e) => fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
         }
@@ -199,7 +197,7 @@ pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
             Ok(r) => r,
             Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
         };
-        match runtime::current().and_then(|rt| rt.trade.cancel_order(&request)) {
+        match super::sdk().current().and_then(|rt| rt.trade.cancel_order(&request)) {
             Ok(o) => finish_call(o),
             Err(e @ crate::error::SdkError::Refused(_)) => fail(CLOUD_PAY_FAIL, &e),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
@@ -223,7 +221,7 @@ pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
             Ok(r) => r,
             Err(e) => return fail(CLOUD_PAY_FAIL, &e),
         };
-        match runtime::current().and_then(|rt| rt.trade.scan_code_pay(&request)) {
+        match super::sdk().current().and_then(|rt| rt.trade.scan_code_pay(&request)) {
             Ok(o) => {
                 if let Some(m) = o.message {
                     set_errmsg(&m);
@@ -254,7 +252,7 @@ pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
             Ok(r) => r,
             Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
         };
-        match runtime::current().and_then(|rt| rt.trade.refund(&request)) {
+        match super::sdk().current().and_then(|rt| rt.trade.refund(&request)) {
             Ok(o) => finish_call(o),
             Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
         }
@@ -282,7 +280,7 @@ pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order
             Ok(r) => r,
             Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
         };
-        match runtime::current().and_then(|rt| rt.trade.query_refund(&request)) {
+        match super::sdk().current().and_then(|rt| rt.trade.query_refund(&request)) {
             Ok(o) => {
                 let text = o.output.map(|v| v.to_string()).unwrap_or_else(|| "{}".into());
                 finish_money(&out, call(o.code), &text, o.message)
