@@ -19,7 +19,7 @@ use cloud_pay_protocol::envelope::{Authenticator, RequestEnvelope};
 use cloud_pay_protocol::types::{self as t, OrderClient, PayMchKey, PayPlatform, TerminalType, TradeType};
 use cloud_pay_protocol::wire;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
-use sdk::trade::schedule::{PollSchedule, poll_offsets};
+use sdk::schedule::{PollSchedule, poll_offsets};
 use serde_json::{Value, json};
 
 // ---- allocation counting (this thread only: the sandbox serves on its own threads) ----
@@ -829,7 +829,7 @@ fn result_latency(scale: f64) {
                     // When the sandbox marks the order paid (its scheduled transition).
                     let paid_ms = ctl.order(&no).and_then(|o| o["pending"]["at_ms"].as_f64()).unwrap_or(sent_ms);
                     // Watch the SDK's order table (no request); then query_order answers from memory.
-                    let rt = sdk::runtime::current().unwrap();
+                    let rt = sdk::ffi::current().unwrap();
                     let deadline = Instant::now() + Duration::from_secs_f64(interval * 25.0 + 5.0);
                     let rec = loop {
                         let r = rt.trade.record(&no).unwrap();

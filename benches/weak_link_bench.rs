@@ -47,7 +47,7 @@ fn pay(sb: &Sandbox, no: &str, tenths: u32, pays: bool) -> (Option<f64>, bool) {
     let deadline = Instant::now() + Duration::from_secs(240);
     // Watch the SDK's order table (no request): the background polls of the schedule find
     // the result; then query_order answers from memory, as the till's next call would.
-    let rt = sdk::runtime::current().unwrap();
+    let rt = sdk::ffi::current().unwrap();
     while !rt.trade.record(no).is_some_and(|r| r.cached_final) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

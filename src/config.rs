@@ -8,7 +8,7 @@ use cloud_pay_protocol::types::TerminalType;
 use serde::Deserialize;
 
 use crate::error::SdkError;
-use crate::trade::schedule::PollSchedule;
+use crate::schedule::PollSchedule;
 use crate::secret::Secret;
 
 /// Default base URL of the Cloud Pay service.

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod config;
 pub mod domains;
+pub mod files;
 pub mod error;
 pub mod ffi;
 pub mod input;
@@ -17,13 +18,19 @@ pub mod machine;
 pub mod merchant;
 pub mod monitor;
 pub mod nonce;
+pub mod outcome;
+pub mod paycode;
 pub mod platform;
 pub mod runtime;
+pub mod schedule;
 pub mod sdklog;
 pub mod secret;
 pub mod security;
 pub mod trade;
 pub mod transport;
+
+#[cfg(test)]
+mod layers;
 
 pub use cloud_pay_protocol as protocol;
 pub use ffi::codes::*;

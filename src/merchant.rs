@@ -6,37 +6,13 @@ use std::sync::Arc;
 
 use cloud_pay_protocol::types::{self as t, PayPlatform};
 use cloud_pay_protocol::{Api, StatusClass, wire};
-use parking_lot::RwLock;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::client::{AuthChoice, Client, Exchange};
 use crate::error::SdkError;
-use crate::trade::{CallCode, CallOutcome};
-
-/// Payment-code prefixes by platform: the server's list once fetched.
-#[derive(Default)]
-pub struct Prefixes(RwLock<Option<(Vec<String>, Vec<String>)>>);
-
-/// The public rules used until (or when) the server's list is unavailable.
-pub const PUBLIC_WX_PREFIXES: &[&str] = &["10", "11", "12", "13", "14", "15"];
-/// Alipay's public prefixes.
-pub const PUBLIC_ALI_PREFIXES: &[&str] = &["25", "26", "27", "28", "29", "30"];
-
-impl Prefixes {
-    /// The platform of a payment code by the server's prefixes, when they were fetched.
-    pub fn platform_of(&self, code: &str) -> Option<PayPlatform> {
-        let guard = self.0.read();
-        let (wx, ali) = guard.as_ref()?;
-        let longest = |list: &[String]| list.iter().filter(|p| !p.is_empty() && code.starts_with(p.as_str())).map(|p| p.len()).max();
-        match (longest(wx), longest(ali)) {
-            (Some(a), Some(b)) if a >= b => Some(PayPlatform::WXPAY),
-            (_, Some(_)) => Some(PayPlatform::ALIPAY),
-            (Some(_), None) => Some(PayPlatform::WXPAY),
-            (None, None) => None,
-        }
-    }
-}
+use crate::outcome::{CallCode, CallOutcome};
+use crate::paycode::{PUBLIC_ALI_PREFIXES, PUBLIC_WX_PREFIXES, Prefixes};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -257,7 +233,7 @@ impl Merchant {
     /// public rules when the server cannot give them — marked `"source":"public_rules"` and
     /// explained in the message.
     pub fn author_code_prefix(&self) -> CallOutcome {
-        if let Some((wx, ali)) = self.prefixes.0.read().clone() {
+        if let Some((wx, ali)) = self.prefixes.fetched() {
             return CallOutcome { code: CallCode::Ok, output: Some(prefix_output(&wx, &ali, "server")), message: None };
         }
         let (out_mch_id, out_sub_mch_id, out_shop_id) = self.ids();
@@ -269,7 +245,7 @@ impl Merchant {
         match ex.result() {
             Some(r) if !(r.wx_author_codes.is_empty() && r.ali_author_codes.is_empty()) => {
                 let (wx, ali) = (r.wx_author_codes.clone(), r.ali_author_codes.clone());
-                *self.prefixes.0.write() = Some((wx.clone(), ali.clone()));
+                self.prefixes.set(wx.clone(), ali.clone());
                 CallOutcome { code: CallCode::Ok, output: Some(prefix_output(&wx, &ali, "server")), message: None }
             }
             _ => {

@@ -114,7 +114,7 @@ impl Monitor {
 }
 
 /// Records per upload.
-const BATCH: usize = 200;
+pub(crate) const BATCH: usize = 200;
 
 /// `machine_info` (a JSON text, docs/wire-protocol.md, "Monitoring structures"): no identifiers
 /// beyond the host's IP, which the server sees anyway.
@@ -143,55 +143,6 @@ pub fn machine_info(ip: &str) -> String {
         "sdk": concat!("cloud-pay-sdk-rust/", env!("CARGO_PKG_VERSION")),
     })
     .to_string()
-}
-
-/// Sends `upload_client_conf_info` once (best effort).
-pub fn upload_conf(client: &crate::client::Client) {
-    use cloud_pay_protocol::types as t;
-    let tc = client.trade_conf();
-    let req = t::ConfInfoRequest {
-        out_mch_id: tc.out_mch_id.clone(),
-        out_sub_mch_id: tc.out_sub_mch_id.clone(),
-        out_shop_id: tc.out_shop_id.clone(),
-        order_client: client.order_client(false),
-        machine_info: machine_info(&tc.spbill_create_ip),
-        nonce_str: crate::nonce::nonce_str(),
-    };
-    let _ = client.call::<t::UploadClientConfInfo>(&req, crate::client::AuthChoice::Hmac);
-}
-
-/// Uploads one batch of records. Returns the server's new interval in seconds when it set one.
-/// A failed batch is put back (and dropped after [`MAX_ATTEMPTS`]).
-pub fn upload_records(client: &crate::client::Client, interval_secs: i64) -> Option<i64> {
-    use cloud_pay_protocol::StatusClass;
-    use cloud_pay_protocol::types as t;
-    let batch = client.monitor().take(BATCH);
-    if batch.is_empty() {
-        return None;
-    }
-    let tc = client.trade_conf();
-    let req = t::MonitorInfoRequest {
-        out_mch_id: tc.out_mch_id.clone(),
-        out_sub_mch_id: tc.out_sub_mch_id.clone(),
-        out_shop_id: tc.out_shop_id.clone(),
-        order_client: client.order_client(false),
-        interval: interval_secs,
-        is_compress: false,
-        compress_type: None,
-        compressed_monitor_info: None,
-        uncompressed_monitor_info: Some(t::UncompressedMonitorInfo {
-            client_int_results: batch.iter().map(|(r, _)| r.clone()).collect(),
-            machine_info: machine_info(&tc.spbill_create_ip),
-        }),
-        nonce_str: crate::nonce::nonce_str(),
-    };
-    let ex = client.call::<t::UploadClientMonitorInfo>(&req, crate::client::AuthChoice::Hmac);
-    if ex.class == StatusClass::Success {
-        ex.result().map(|r| r.interval).filter(|i| *i > 0)
-    } else {
-        client.monitor().give_back(batch);
-        None
-    }
 }
 
 #[cfg(test)]

@@ -1,83 +1,28 @@
-//! The global state (configuration, trade core) and the background poll workers.
+//! The state `cloud_pay_init` sets up (configuration, trade core, background workers) and
+//! the process slot [`Sdk`] that holds it.
 //!
-//! Exports reach the state through [`current`], which hands out an `Arc` so no global lock
-//! is held while a call talks to the network. `cloud_pay_fini` and a re-init swap the state
-//! and stop the old workers within a bounded time.
+//! Exports reach the state through [`Sdk::current`], which hands out an `Arc` so no global
+//! lock is held while a call talks to the network. `cloud_pay_fini` and a re-init swap the
+//! state and stop the old workers within a bounded time.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use std::sync::LazyLock;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
-use crate::client::Client;
+use crate::client::{AuthChoice, Client};
+use crate::monitor;
 use crate::config::Config;
 use crate::error::SdkError;
-use crate::trade::{PollSettings, Trade};
+use crate::schedule::{PollSettings, Scheduler};
+use crate::security::Security;
+use crate::trade::Trade;
 
 /// Poll workers per runtime: a small fixed pool serves every order (no thread per order).
 const WORKERS: usize = 2;
 /// How long fini waits for workers before leaving them to finish on their own.
 const STOP_WAIT: Duration = Duration::from_millis(1500);
-
-/// Due times of background polls, shared by the workers.
-pub struct Scheduler {
-    queue: Mutex<BinaryHeap<Reverse<(Instant, u64, String)>>>,
-    wake: Condvar,
-    stopped: AtomicBool,
-    seq: AtomicU64,
-}
-
-impl Default for Scheduler {
-    fn default() -> Self {
-        Scheduler { queue: Mutex::new(BinaryHeap::new()), wake: Condvar::new(), stopped: AtomicBool::new(false), seq: AtomicU64::new(0) }
-    }
-}
-
-impl Scheduler {
-    /// Asks for a poll of `out_trade_no` at `due`.
-    pub fn schedule(&self, out_trade_no: &str, due: Instant) {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let mut q = self.queue.lock();
-        // Idle workers sleep until the earliest poll; only a new earliest one needs a wake-up
-        // (a wake-up per payment costs two context switches on the cashier's path).
-        let earliest = q.peek().is_none_or(|Reverse((first, _, _))| due < *first);
-        q.push(Reverse((due, seq, out_trade_no.to_owned())));
-        drop(q);
-        if earliest {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Blocks until a poll is due (returns it) or the scheduler stops (returns None).
-    fn next_due(&self) -> Option<String> {
-        let mut q = self.queue.lock();
-        loop {
-            if self.stopped.load(Ordering::Acquire) {
-                return None;
-            }
-            let now = Instant::now();
-            match q.peek() {
-                Some(Reverse((due, _, _))) if *due <= now => return q.pop().map(|Reverse((_, _, no))| no),
-                Some(Reverse((due, _, _))) => {
-                    let due = *due;
-                    self.wake.wait_until(&mut q, due);
-                }
-                None => self.wake.wait(&mut q),
-            }
-        }
-    }
-
-    fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
-        let _q = self.queue.lock(); // no worker is between its check and its wait
-        self.wake.notify_all();
-    }
-}
 
 /// A stop flag that sleeping threads can wait on.
 #[derive(Default)]
@@ -108,11 +53,60 @@ fn uploader(client: &Client, stop: &Stop, mut interval: Duration) {
     if stop.sleep(Duration::ZERO) {
         return;
     }
-    crate::monitor::upload_conf(client);
+    upload_conf(client);
     while !stop.sleep(interval) {
-        if let Some(secs) = crate::monitor::upload_records(client, interval.as_secs().max(1) as i64) {
+        if let Some(secs) = upload_records(client, interval.as_secs().max(1) as i64) {
             interval = Duration::from_secs(secs.clamp(1, 86_400) as u64);
         }
+    }
+}
+
+/// Sends `upload_client_conf_info` once (best effort).
+fn upload_conf(client: &Client) {
+    use cloud_pay_protocol::types as t;
+    let tc = client.trade_conf();
+    let req = t::ConfInfoRequest {
+        out_mch_id: tc.out_mch_id.clone(),
+        out_sub_mch_id: tc.out_sub_mch_id.clone(),
+        out_shop_id: tc.out_shop_id.clone(),
+        order_client: client.order_client(false),
+        machine_info: monitor::machine_info(&tc.spbill_create_ip),
+        nonce_str: crate::nonce::nonce_str(),
+    };
+    let _ = client.call::<t::UploadClientConfInfo>(&req, AuthChoice::Hmac);
+}
+
+/// Uploads one batch of records. Returns the server's new interval in seconds when it set one.
+/// A failed batch is put back (and dropped after [`monitor::MAX_ATTEMPTS`]).
+fn upload_records(client: &Client, interval_secs: i64) -> Option<i64> {
+    use cloud_pay_protocol::StatusClass;
+    use cloud_pay_protocol::types as t;
+    let batch = client.monitor().take(monitor::BATCH);
+    if batch.is_empty() {
+        return None;
+    }
+    let tc = client.trade_conf();
+    let req = t::MonitorInfoRequest {
+        out_mch_id: tc.out_mch_id.clone(),
+        out_sub_mch_id: tc.out_sub_mch_id.clone(),
+        out_shop_id: tc.out_shop_id.clone(),
+        order_client: client.order_client(false),
+        interval: interval_secs,
+        is_compress: false,
+        compress_type: None,
+        compressed_monitor_info: None,
+        uncompressed_monitor_info: Some(t::UncompressedMonitorInfo {
+            client_int_results: batch.iter().map(|(r, _)| r.clone()).collect(),
+            machine_info: monitor::machine_info(&tc.spbill_create_ip),
+        }),
+        nonce_str: crate::nonce::nonce_str(),
+    };
+    let ex = client.call::<t::UploadClientMonitorInfo>(&req, AuthChoice::Hmac);
+    if ex.class == StatusClass::Success {
+        ex.result().map(|r| r.interval).filter(|i| *i > 0)
+    } else {
+        client.monitor().give_back(batch);
+        None
     }
 }
 
@@ -166,7 +160,7 @@ impl Runtime {
             scan_code_interval: config.scan_code_query_interval,
             micro_pay_schedule: config.micro_pay_query_schedule,
         };
-        let prefixes = Arc::new(crate::merchant::Prefixes::default());
+        let prefixes = Arc::new(crate::paycode::Prefixes::default());
         let (journal, recovery) = crate::trade::journal::Journal::open(&config.state_dir).map_err(|e| {
             SdkError::BadConfig(format!("common_conf.state_dir: cannot open the order journal in {}: {e}", config.state_dir.display()))
         })?;
@@ -275,15 +269,24 @@ fn worker(trade: &Trade, sched: &Scheduler) {
     }
 }
 
-static CURRENT: LazyLock<RwLock<Option<Arc<Runtime>>>> = LazyLock::new(|| RwLock::new(None));
+/// Runtimes that fini took out while calls of theirs may still run, each with the time by
+/// which its last call has ended.
+type Retired = Vec<(Released, Instant)>;
 
-/// Held by init and fini for their whole run: two inits never race to install (which would
-/// leave one runtime running unseen), and fini never runs half-way through an init.
-static INSTALLING: Mutex<()> = Mutex::new(());
-
-/// Runtimes that fini took out while calls of theirs may still run: the next init waits for
-/// them to end (each with its own deadline) before it opens the journal.
-static RETIRED: Mutex<Vec<(Released, Instant)>> = Mutex::new(Vec::new());
+/// The process slot: the running runtime (if any), the runtimes being retired, and the
+/// security-login state, which lives before and across inits. The ffi layer owns the one
+/// instance; nothing below it keeps process-wide state of its own.
+#[derive(Default)]
+pub struct Sdk {
+    current: RwLock<Option<Arc<Runtime>>>,
+    /// Held by init and fini for their whole run: two inits never race to install (which would
+    /// leave one runtime running unseen), and fini never runs half-way through an init.
+    installing: Mutex<()>,
+    /// The next init waits for these to end (each with its own deadline) before it opens the journal.
+    retired: Mutex<Retired>,
+    /// Logins and identifications in progress, and a grant waiting for security_init.
+    pub security: Security,
+}
 
 /// Set once a retired runtime's journal lock is released (see `journal::FolderLock`).
 type Released = Arc<std::sync::atomic::AtomicBool>;
@@ -292,57 +295,61 @@ fn is_released(r: &Released) -> bool {
     r.load(std::sync::atomic::Ordering::Acquire)
 }
 
-/// The running state, or `NotInitialised`.
-pub fn current() -> Result<Arc<Runtime>, SdkError> {
-    CURRENT.read().clone().ok_or(SdkError::NotInitialised)
-}
-
-/// Installs a new runtime (stopping the previous one first). Returns its notice.
-pub fn install(config: Config) -> Result<Option<String>, SdkError> {
-    install_held(config, &INSTALLING.lock())
-}
-
-/// Holds off init and fini (and other holders) until the guard is dropped: security_init
-/// writes its files and installs as one step.
-pub(crate) fn install_lock() -> parking_lot::MutexGuard<'static, ()> {
-    INSTALLING.lock()
-}
-
-/// [`install`] for a caller that already holds [`install_lock`].
-pub(crate) fn install_held(config: Config, _one: &parking_lot::MutexGuard<'static, ()>) -> Result<Option<String>, SdkError> {
-    // Two runtimes must not write one order journal: every call and poll worker of the
-    // previous ones ends before the journal is opened again.
-    // A call stuck past its deadline keeps its journal locked: opening that journal then
-    // fails with a message naming the folder, and another folder is not held up.
-    stop_current();
-    let retired = std::mem::take(&mut *RETIRED.lock());
-    for (released, deadline) in &retired {
-        wait_released(released, *deadline);
+impl Sdk {
+    /// The running state, or `NotInitialised`.
+    pub fn current(&self) -> Result<Arc<Runtime>, SdkError> {
+        self.current.read().clone().ok_or(SdkError::NotInitialised)
     }
-    RETIRED.lock().extend(retired.into_iter().filter(|(r, _)| !is_released(r)));
-    let fresh = Runtime::start(config)?;
-    let notice = fresh.notice.clone();
-    *CURRENT.write() = Some(fresh);
-    Ok(notice)
-}
 
-/// Removes and stops the runtime, if any. Calls still in progress finish on their own.
-pub fn shutdown() {
-    let _one = INSTALLING.lock();
-    stop_current();
-}
+    /// Installs a new runtime (stopping the previous one first). Returns its notice.
+    pub fn install(&self, config: Config) -> Result<Option<String>, SdkError> {
+        self.install_held(config, &self.installing.lock())
+    }
 
-/// Takes the runtime out, stops its workers and notes it among the retired, with the time by
-/// which its last call has ended (its calls end by their own timeouts).
-fn stop_current() {
-    let Some(old) = CURRENT.write().take() else { return };
-    old.stop();
-    let c = &old.config;
-    // A call: connect + reply, repeated once when nothing was sent and twice on status 103.
-    let within = (c.connect_timeout + c.timeout + c.retry_pause) * 3 + Duration::from_secs(2);
-    let mut retired = RETIRED.lock();
-    retired.retain(|(r, _)| !is_released(r));
-    retired.push((old.trade.journal_released(), Instant::now() + within));
+    /// Holds off init and fini (and other holders) until the guard is dropped: security_init
+    /// writes its files and installs as one step.
+    pub fn install_lock(&self) -> MutexGuard<'_, ()> {
+        self.installing.lock()
+    }
+
+    /// [`Sdk::install`] for a caller that already holds [`Sdk::install_lock`].
+    pub fn install_held(&self, config: Config, _one: &MutexGuard<'_, ()>) -> Result<Option<String>, SdkError> {
+        // Two runtimes must not write one order journal: every call and poll worker of the
+        // previous ones ends before the journal is opened again.
+        // A call stuck past its deadline keeps its journal locked: opening that journal then
+        // fails with a message naming the folder, and another folder is not held up.
+        self.stop_current();
+        let retired = std::mem::take(&mut *self.retired.lock());
+        for (released, deadline) in &retired {
+            wait_released(released, *deadline);
+        }
+        self.retired.lock().extend(retired.into_iter().filter(|(r, _)| !is_released(r)));
+        let fresh = Runtime::start(config)?;
+        let notice = fresh.notice.clone();
+        *self.current.write() = Some(fresh);
+        Ok(notice)
+    }
+
+    /// Removes and stops the runtime, if any, and forgets security logins in progress. Calls
+    /// still in progress finish on their own.
+    pub fn shutdown(&self) {
+        let _one = self.installing.lock();
+        self.stop_current();
+        self.security.reset();
+    }
+
+    /// Takes the runtime out, stops its workers and notes it among the retired, with the time by
+    /// which its last call has ended (its calls end by their own timeouts).
+    fn stop_current(&self) {
+        let Some(old) = self.current.write().take() else { return };
+        old.stop();
+        let c = &old.config;
+        // A call: connect + reply, repeated once when nothing was sent and twice on status 103.
+        let within = (c.connect_timeout + c.timeout + c.retry_pause) * 3 + Duration::from_secs(2);
+        let mut retired = self.retired.lock();
+        retired.retain(|(r, _)| !is_released(r));
+        retired.push((old.trade.journal_released(), Instant::now() + within));
+    }
 }
 
 /// Waits until the retired journal's lock is released; false when `deadline` came first.

@@ -1,7 +1,7 @@
 //! The adaptive result-poll schedule (`common_conf.micro_pay_query_order_schedule`) against
 //! the sandbox: it finds a payment sooner, and never sends more than
 //! `micro_pay_query_order_count` background queries. Assertions are on query counts; the
-//! times come from the pure schedule (`trade::schedule`), not from the wall clock.
+//! times come from the pure schedule (`schedule`), not from the wall clock.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
 use common::*;
-use sdk::trade::schedule::{PollSchedule, poll_offsets};
+use sdk::schedule::{PollSchedule, poll_offsets};
 use serde_json::json;
 
 fn adaptive_conf(sb: &Sandbox, interval: f64) -> String {
@@ -22,7 +22,7 @@ fn adaptive_conf(sb: &Sandbox, interval: f64) -> String {
 
 /// Whether the SDK already knows the order's final state (read without sending anything).
 fn known_final(no: &str) -> bool {
-    sdk::runtime::current().ok().and_then(|rt| rt.trade.record(no)).is_some_and(|r| r.cached_final)
+    sdk::ffi::current().ok().and_then(|rt| rt.trade.record(no)).is_some_and(|r| r.cached_final)
 }
 
 #[test]

@@ -3,8 +3,10 @@
 
 use std::ffi::c_int;
 
-use crate::security::SecCode;
-use crate::trade::{Accept, CallCode, OrderCode};
+use super::{Export, Reply};
+use crate::error::SdkError;
+use crate::outcome::{Accept, CallCode, CallOutcome, OrderCode, PayOutcome, QueryOutcome};
+use crate::security::{SecCode, SecOutcome};
 
 /// Success.
 pub const CLOUD_PAY_OK: c_int = 0;
@@ -126,6 +128,111 @@ pub(crate) fn identification(c: SecCode) -> c_int {
         SecCode::Unknown => CLOUD_PAY_UNKNOWN,
         SecCode::NeedIds | SecCode::NoConfiguration | SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_FAIL,
     }
+}
+
+/// Errors of the pay exports: anything that keeps a payment from being accepted is -1.
+fn not_accepted(_: &SdkError) -> c_int {
+    CLOUD_PAY_FAIL
+}
+
+fn order_error(_: &SdkError) -> c_int {
+    CLOUD_PAY_ORDER_ERROR
+}
+
+fn internal(_: &SdkError) -> c_int {
+    CLOUD_PAY_INTERNAL
+}
+
+/// A bad configuration is the caller's to fix (-1); anything else is internal.
+fn bad_config(e: &SdkError) -> c_int {
+    match e {
+        SdkError::BadConfig(_) | SdkError::BadInput(_) => CLOUD_PAY_FAIL,
+        _ => CLOUD_PAY_INTERNAL,
+    }
+}
+
+/// As [`bad_config`], and a refusal (no login, another sub-merchant) is -1 too.
+fn refused_config(e: &SdkError) -> c_int {
+    match e {
+        SdkError::BadConfig(_) | SdkError::BadInput(_) | SdkError::Refused(_) => CLOUD_PAY_FAIL,
+        _ => CLOUD_PAY_INTERNAL,
+    }
+}
+
+/// A cancel refused locally (a re-entry order, another sale's number) is -1; bad input -3.
+fn cancel_error(e: &SdkError) -> c_int {
+    match e {
+        SdkError::Refused(_) => CLOUD_PAY_FAIL,
+        _ => CLOUD_PAY_INTERNAL,
+    }
+}
+
+/// A panic in a pay export: the request may have gone out.
+const PAY_PANIC: (c_int, &str) = (CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)");
+
+const fn plain(name: &'static str) -> Export {
+    Export { name, input: "req", panic: (CLOUD_PAY_INTERNAL, ""), money: false, error: internal }
+}
+
+pub(crate) const INIT: Export = Export { name: "cloud_pay_init", input: "conf", panic: (CLOUD_PAY_INTERNAL, ""), money: false, error: bad_config };
+pub(crate) const FINI: Export = Export { name: "cloud_pay_fini", input: "req", panic: (CLOUD_PAY_OK, ""), money: false, error: internal };
+pub(crate) const MICRO_PAY: Export = Export { name: "cloud_pay_micro_pay", input: "req", panic: PAY_PANIC, money: true, error: not_accepted };
+pub(crate) const QUERY_ORDER: Export = Export { name: "cloud_pay_query_order", input: "req", panic: (CLOUD_PAY_ORDER_ERROR, ""), money: true, error: order_error };
+pub(crate) const CANCEL_ORDER: Export = Export { name: "cloud_pay_cancel_order", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), money: true, error: cancel_error };
+pub(crate) const SCAN_CODE_PAY: Export = Export { name: "cloud_pay_scan_code_pay", input: "req", panic: PAY_PANIC, money: true, error: not_accepted };
+pub(crate) const REFUND: Export = Export { name: "cloud_pay_refund", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), money: true, error: internal };
+pub(crate) const QUERY_REFUND: Export = Export { name: "cloud_pay_query_refund", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), money: true, error: internal };
+pub(crate) const QUERY_SHOP_INFO: Export = plain("cloud_pay_query_shop_info");
+pub(crate) const SET_SHOP_INFO: Export = plain("cloud_pay_set_shop_info");
+pub(crate) const ORDER_DETAIL: Export = plain("cloud_pay_order_detail");
+pub(crate) const ORDER_STAT: Export = plain("cloud_pay_order_stat");
+pub(crate) const AUTHOR_CODE_PREFIX: Export = plain("cloud_pay_security_author_code_prefix");
+pub(crate) const SECURITY_LOGIN: Export = plain("cloud_pay_security_login");
+pub(crate) const SECURITY_LOGIN_CHECK: Export = plain("cloud_pay_security_login_check");
+pub(crate) const SECURITY_INIT: Export = Export { name: "cloud_pay_security_init", input: "conf_json_c", panic: (CLOUD_PAY_INTERNAL, ""), money: false, error: refused_config };
+pub(crate) const SECURITY_IDENTIFICATION: Export = plain("cloud_pay_security_identification");
+pub(crate) const SECURITY_IDENTIFICATION_CHECK: Export = plain("cloud_pay_security_identification_check");
+
+/// A code with nothing to write: init's notice, fini, security_init.
+pub(crate) fn done(message: Option<String>) -> Reply {
+    Reply { code: CLOUD_PAY_OK, output: None, message }
+}
+
+/// micro_pay and scan_code_pay.
+pub(crate) fn pay(o: PayOutcome) -> Reply {
+    Reply { code: accept(o.accept), output: Some(o.output), message: o.message }
+}
+
+/// query_order.
+pub(crate) fn query(o: QueryOutcome) -> Reply {
+    Reply { code: order(o.code), output: Some(o.output.to_string()), message: o.message }
+}
+
+/// cancel_order and refund, and the shop, listing, statistics and prefix calls. The order
+/// numbers it reports (a generated out_refund_no) go to the SDK log, as the vendor asks.
+pub(crate) fn call_outcome(o: CallOutcome) -> Reply {
+    let output = o.output.map(|mut v| {
+        let field = |k: &str| v.get(k).and_then(|x| x.as_str());
+        crate::sdklog::note_orders(field("out_trade_no"), field("out_refund_no"));
+        let text = v.to_string();
+        crate::secret::wipe_json(&mut v);
+        text
+    });
+    Reply { code: call(o.code), output, message: o.message }
+}
+
+/// query_refund: as [`call_outcome`], `{}` when the query has no output.
+pub(crate) fn refunds(o: CallOutcome) -> Reply {
+    let reply = call_outcome(o);
+    Reply { output: reply.output.or_else(|| Some("{}".into())), ..reply }
+}
+
+/// A security call's outcome under that export's codes; the output (it can hold a decrypted
+/// configuration) is wiped once it is text.
+pub(crate) fn security(mut o: SecOutcome, map: fn(SecCode) -> c_int) -> Reply {
+    let text = o.output.to_string();
+    crate::secret::wipe_json(&mut o.output);
+    Reply { code: map(o.code), output: Some(text), message: o.message }
 }
 
 #[cfg(test)]

@@ -3,15 +3,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::codes::*;
-use super::{boundary, run_with_output};
-use crate::error::SdkError;
-use crate::runtime;
-use crate::trade::CallOutcome;
-
-/// The shared shell with this family's codes (0 / -1 / -2; -3 for local failures).
-fn run(req: Option<*const c_char>, out: *mut c_char, length: c_int, out_name: &str, core: impl FnOnce(&str) -> Result<CallOutcome, SdkError>) -> c_int {
-    run_with_output(req, out, length, out_name, |text| core(text).map(|o| (call(o.code), o.output, o.message)))
-}
+use super::{current, export};
 
 /// Lists the sub-merchant's shops: `{"page_num":1,"page_size":100,"out_shop_id"?}` (the shop
 /// filter is applied to the returned page). Writes `{"total_count":N,"shop_infos":[ShopInfo…]}`
@@ -23,9 +15,8 @@ fn run(req: Option<*const c_char>, out: *mut c_char, length: c_int, out_name: &s
 /// `req` NUL-terminated; `shop_info` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_query_shop_info", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.query_shop_info(r))
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&QUERY_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| current()?.merchant.query_shop_info(t).map(call_outcome)) }
 }
 
 /// Creates or replaces shops: `{"is_all":bool,"shop_infos":[{"shop_id","shop_name",
@@ -38,9 +29,8 @@ pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info
 /// `req` NUL-terminated; `shop_info` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_set_shop_info", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), shop_info, length, "shop_info", |r| runtime::current()?.merchant.set_shop_info(r))
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SET_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| current()?.merchant.set_shop_info(t).map(call_outcome)) }
 }
 
 /// Lists orders and refunds: `{"page_num","page_size","pay_platform"?,"query_order_type"?
@@ -53,9 +43,8 @@ pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: 
 /// `req` NUL-terminated; `order_details` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_details: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_order_detail", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), order_details, length, "order_details", |r| runtime::current()?.merchant.order_detail(r))
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&ORDER_DETAIL, Some(req), Some((order_details, length, "order_details")), |t| current()?.merchant.order_detail(t).map(call_outcome)) }
 }
 
 /// Sales statistics (`__stdcall` on 32-bit Windows, like the vendor's): `{"page_num",
@@ -68,9 +57,8 @@ pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_detail
 /// `req` NUL-terminated; `order_stat` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_order_stat", CLOUD_PAY_INTERNAL, "", || {
-        run(Some(req), order_stat, length, "order_stat", |r| runtime::current()?.merchant.order_stat(r))
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&ORDER_STAT, Some(req), Some((order_stat, length, "order_stat")), |t| current()?.merchant.order_stat(t).map(call_outcome)) }
 }
 
 /// The payment-code prefixes of WeChat Pay and Alipay:
@@ -84,7 +72,6 @@ pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_sta
 /// `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_author_code_prefix(resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_author_code_prefix", CLOUD_PAY_INTERNAL, "", || {
-        run(None, resp, length, "resp", |_| Ok(runtime::current()?.merchant.author_code_prefix()))
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&AUTHOR_CODE_PREFIX, None, Some((resp, length, "resp")), |_| Ok(call_outcome(current()?.merchant.author_code_prefix()))) }
 }

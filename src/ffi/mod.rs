@@ -1,5 +1,6 @@
 //! The C ABI shell: panic boundary, input reader, buffer writer, per-thread errmsg.
-//! No business logic lives here; every export is the same ten lines over the typed core.
+//! No business logic lives here: every export is one call of [`export`] over the typed core,
+//! with its codes from [`codes`].
 
 pub mod codes;
 pub mod merchant;
@@ -13,6 +14,21 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::de::DeserializeOwned;
 
 use crate::error::SdkError;
+use crate::runtime::{Runtime, Sdk};
+
+/// The process slot: the library's one piece of process-wide state (the running runtime and
+/// the security logins). Exports reach it through [`sdk`].
+static SDK: std::sync::LazyLock<Sdk> = std::sync::LazyLock::new(Sdk::default);
+
+pub(crate) fn sdk() -> &'static Sdk {
+    &SDK
+}
+
+/// The running runtime (the crate's own tests and benchmarks look inside it; not C API).
+#[doc(hidden)]
+pub fn current() -> Result<std::sync::Arc<Runtime>, SdkError> {
+    SDK.current()
+}
 
 /// Longest errmsg kept (the sibling C SDK's buffer size), cut on a UTF-8 boundary.
 const ERRMSG_MAX: usize = 4096;
@@ -133,17 +149,6 @@ pub(crate) unsafe fn read_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a 
     })
 }
 
-/// Reads and parses a JSON argument into `T`.
-///
-/// # Safety
-/// As [`read_str`].
-pub(crate) unsafe fn read_json<T: DeserializeOwned>(ptr: *const c_char, name: &str) -> Result<T, SdkError> {
-    // SAFETY: forwarded contract.
-    let text = unsafe { read_str(ptr, name) }?;
-    crate::sdklog::note_request(text);
-    crate::input::parse_json(text, name)
-}
-
 /// An output buffer, checked before any work is done.
 pub(crate) struct OutBuf {
     ptr: *mut c_char,
@@ -185,53 +190,96 @@ impl OutBuf {
     }
 }
 
-/// The shape of the exports that report no money state (shop, listing, statistics, prefix,
-/// security): check the buffer, read the request (`None`: the export takes none), one core call
-/// giving (code, output, message), write. A short buffer is CLOUD_PAY_INTERNAL.
-pub(crate) fn run_with_output(
-    req: Option<*const c_char>,
-    out: *mut c_char,
-    length: c_int,
-    out_name: &str,
-    core: impl FnOnce(&str) -> Result<(c_int, Option<serde_json::Value>, Option<String>), SdkError>,
-) -> c_int {
-    let out = match OutBuf::new(out, length, out_name) {
-        Ok(o) => o,
-        Err(e) => return fail(codes::CLOUD_PAY_INTERNAL, &e),
-    };
-    let text = match req {
-        // SAFETY: the export's caller contract covers `req`.
-        Some(p) => match unsafe { read_str(p, "req") } {
-            Ok(t) => t,
-            Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
-        },
-        None => "{}",
-    };
-    crate::sdklog::note_request(text);
-    let (code, output, message) = match core(text) {
-        Ok(o) => o,
-        Err(e) => return fail_out(&out, codes::CLOUD_PAY_INTERNAL, &e),
-    };
-    // Outputs can hold a decrypted configuration: wipe both copies once written.
-    let mut body = match output {
-        Some(mut v) => {
-            let text = v.to_string();
-            crate::secret::wipe_json(&mut v);
-            text
+/// What sets one export apart at the boundary; the values live in [`codes`], one per export.
+pub(crate) struct Export {
+    /// The exported name (the SDK log's line).
+    pub name: &'static str,
+    /// The name of the input argument in errmsg ("req is NULL").
+    pub input: &'static str,
+    /// The code a panic becomes, and what errmsg adds to it.
+    pub panic: (c_int, &'static str),
+    /// A money state: the code stays the real one when the output does not fit (a paid order
+    /// reported as an error could be charged twice). Otherwise a short buffer is
+    /// CLOUD_PAY_INTERNAL, and the written text is wiped (it can hold a configuration).
+    pub money: bool,
+    /// The code of bad input (NULL, invalid UTF-8, a bad buffer) and of an error of the core.
+    pub error: fn(&SdkError) -> c_int,
+}
+
+/// What a core call answered, as the boundary writes it.
+pub(crate) struct Reply {
+    /// The export's code.
+    pub code: c_int,
+    /// The output text, for an export with an output buffer.
+    pub output: Option<String>,
+    /// errmsg (after a 0 it is a notice).
+    pub message: Option<String>,
+}
+
+/// The caller's output buffer: pointer, `length` and the argument's name.
+pub(crate) type Buffer<'a> = (*mut c_char, c_int, &'a str);
+
+/// The one shape of every export: the panic boundary, then the buffer check, the input text
+/// (`None`: the export takes none), the core call and the write, each failure becoming the
+/// export's code with a precise errmsg and an empty string in the buffer.
+///
+/// # Safety
+/// `req` is NULL or NUL-terminated and valid during the call; `out`'s pointer has `length`
+/// writable bytes.
+pub(crate) unsafe fn export(spec: &Export, req: Option<*const c_char>, out: Option<Buffer>, core: impl FnOnce(&str) -> Result<Reply, SdkError>) -> c_int {
+    boundary(spec.name, spec.panic.0, spec.panic.1, || {
+        let out = match out.map(|(p, length, name)| OutBuf::new(p, length, name)).transpose() {
+            Ok(o) => o,
+            Err(e) => return fail((spec.error)(&e), &e),
+        };
+        let text = match req {
+            // SAFETY: the export's caller contract covers `req`.
+            Some(p) => match unsafe { read_str(p, spec.input) } {
+                Ok(t) => t,
+                Err(e) => return fail_out(out.as_ref(), (spec.error)(&e), &e),
+            },
+            None => "{}",
+        };
+        crate::sdklog::note_request(text);
+        let reply = match core(text) {
+            Ok(r) => r,
+            Err(e) => return fail_out(out.as_ref(), (spec.error)(&e), &e),
+        };
+        let Some(out) = out else {
+            if let Some(m) = reply.message {
+                set_errmsg(&m);
+            }
+            return reply.code;
+        };
+        let mut body = reply.output.unwrap_or_default();
+        // SAFETY: OutBuf checked the caller's pointer and length.
+        let written = unsafe { out.write(&body) };
+        if !spec.money {
+            crate::secret::wipe_string(&mut body);
         }
-        None => String::new(),
-    };
-    // SAFETY: OutBuf checked the caller's pointer and length.
-    let written = unsafe { out.write(&body) };
-    crate::secret::wipe_string(&mut body);
-    if let Err(small) = written {
-        set_errmsg(&small);
-        return codes::CLOUD_PAY_INTERNAL;
-    }
-    if let Some(m) = message {
-        set_errmsg(&m);
-    }
-    code
+        match (written, reply.message) {
+            (Ok(()), Some(m)) => set_errmsg(&m),
+            (Ok(()), None) => {}
+            (Err(small), _) if !spec.money => {
+                set_errmsg(&small);
+                return codes::CLOUD_PAY_INTERNAL;
+            }
+            // An accepted payment whose output did not fit is still accepted: say that first,
+            // or a till that treats any errmsg as failure charges the customer again.
+            (Err(small), m) if spec.name == "cloud_pay_micro_pay" && reply.code == codes::CLOUD_PAY_OK => {
+                let unknown = m.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
+                set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
+            }
+            (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
+            (Err(small), None) => set_errmsg(&small),
+        }
+        reply.code
+    })
+}
+
+/// Parses an export's JSON request into its typed form.
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, SdkError> {
+    crate::input::parse_json(text, "req")
 }
 
 /// Records an SdkError as errmsg and returns `code`.
@@ -240,11 +288,13 @@ pub(crate) fn fail(code: c_int, e: &SdkError) -> c_int {
     code
 }
 
-/// As [`fail`], and leaves an empty string in the output buffer so the caller never reads
-/// stale or uninitialised bytes as JSON.
-pub(crate) fn fail_out(out: &OutBuf, code: c_int, e: &SdkError) -> c_int {
-    // SAFETY: OutBuf was checked against the caller's pointer and length (>= 1).
-    unsafe { *out.ptr = 0 };
+/// As [`fail`], and leaves an empty string in the output buffer (if any) so the caller never
+/// reads stale or uninitialised bytes as JSON.
+fn fail_out(out: Option<&OutBuf>, code: c_int, e: &SdkError) -> c_int {
+    if let Some(out) = out {
+        // SAFETY: OutBuf was checked against the caller's pointer and length (>= 1).
+        unsafe { *out.ptr = 0 };
+    }
     fail(code, e)
 }
 

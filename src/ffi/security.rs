@@ -2,14 +2,14 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::codes::{self, *};
-use super::{boundary, fail, read_str, run_with_output};
-use crate::error::SdkError;
-use crate::security::{self, SecCode, SecOutcome};
+use super::codes::*;
+use super::{current, export, sdk};
 
-/// The shared shell with a security export's own code mapping.
-fn run(req: *const c_char, out: *mut c_char, length: c_int, map: fn(SecCode) -> c_int, core: impl FnOnce(&str) -> Result<SecOutcome, SdkError>) -> c_int {
-    run_with_output(Some(req), out, length, "resp", |text| core(text).map(|o| (map(o.code), Some(o.output), o.message)))
+/// Runs `f` with the running configuration, if any: a login for its merchant verifies
+/// replies with its key.
+fn with_running<R>(f: impl FnOnce(Option<&crate::config::Config>) -> R) -> R {
+    let rt = current().ok();
+    f(rt.as_ref().map(|r| &r.config))
 }
 
 /// The caller's buffer size: an approval counts as handed out only when its output fits.
@@ -32,7 +32,8 @@ fn capacity(length: c_int) -> usize {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login", CLOUD_PAY_INTERNAL, "", || run(req, resp, length, codes::login, security::login))
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SECURITY_LOGIN, Some(req), Some((resp, length, "resp")), |t| Ok(security(with_running(|c| sdk().security.login(t, c))?, login))) }
 }
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
@@ -49,7 +50,8 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_login_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::login_check, |t| security::login_check(t, capacity(length))))
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SECURITY_LOGIN_CHECK, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(sdk().security.login_check(t, capacity(length))?, login_check))) }
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -64,19 +66,15 @@ pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char,
 /// `conf_json_c` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> c_int {
-    boundary("cloud_pay_security_init", CLOUD_PAY_INTERNAL, "", || {
-        crate::platform::install(); // before any SDK thread can start
-        // SAFETY: caller contract.
-        let text = match unsafe { read_str(conf_json_c, "conf_json_c") } {
-            Ok(t) => t,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
-        };
-        match security::security_init(text) {
-            Ok(()) => CLOUD_PAY_OK,
-            Err(e @ (SdkError::BadConfig(_) | SdkError::BadInput(_) | SdkError::Refused(_))) => fail(CLOUD_PAY_FAIL, &e),
-            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        export(&SECURITY_INIT, Some(conf_json_c), None, |text| {
+            crate::platform::install(); // before any SDK thread can start
+            // Files and runtime change as one step with respect to init and fini.
+            let installing = sdk().install_lock();
+            sdk().install_held(sdk().security.security_init(text)?, &installing).map(|_| done(None))
+        })
+    }
 }
 
 /// Starts an identity check (e.g. to authorise a refund) after login or init: `{}`. Writes
@@ -87,7 +85,8 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, security::identification))
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SECURITY_IDENTIFICATION, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(with_running(|c| sdk().security.identification(t, c))?, identification))) }
 }
 
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
@@ -103,5 +102,6 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_security_identification_check", CLOUD_PAY_INTERNAL, "", || run(req_json, resp, length, codes::identification, |t| security::identification_check(t, capacity(length))))
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SECURITY_IDENTIFICATION_CHECK, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(sdk().security.identification_check(t, capacity(length))?, identification))) }
 }

@@ -4,10 +4,8 @@
 use std::ffi::{c_char, c_int};
 
 use super::codes::*;
-use super::{OutBuf, boundary, fail, fail_out, read_json, read_str, set_errmsg};
+use super::{current, export, parse, sdk};
 use crate::config::Config;
-use crate::runtime;
-use crate::trade::requests::*;
 
 /// Initialises the SDK with a `CloudPayConf` JSON (UTF-8): `{"common_conf":{…},"trade_conf":{…}}`.
 ///
@@ -60,35 +58,26 @@ use crate::trade::requests::*;
 /// `conf` is NULL or a NUL-terminated string valid for the duration of the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_init(conf: *const c_char) -> c_int {
-    boundary("cloud_pay_init", CLOUD_PAY_INTERNAL, "", || {
-        crate::platform::install(); // before any SDK thread can start
-        // SAFETY: caller contract.
-        let text = match unsafe { read_str(conf, "conf") } {
-            Ok(t) => t,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
-        };
-        match Config::parse(text).and_then(runtime::install) {
-            Ok(notice) => {
-                if let Some(n) = notice {
-                    set_errmsg(&n); // informational: resumed orders, settings from outside the conf
-                }
-                CLOUD_PAY_OK
-            }
-            Err(e @ (crate::error::SdkError::BadConfig(_) | crate::error::SdkError::BadInput(_))) => fail(CLOUD_PAY_FAIL, &e),
-            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        export(&INIT, Some(conf), None, |text| {
+            crate::platform::install(); // before any SDK thread can start
+            sdk().install(Config::parse(text)?).map(done) // the notice: resumed orders, settings from outside the conf
+        })
+    }
 }
 
 /// Releases the SDK: stops background polling within 2 s and forgets the configuration.
 /// Always returns `CLOUD_PAY_OK` (0). Safe to call more than once, and while other calls run.
 #[unsafe(no_mangle)]
 pub extern "C" fn cloud_pay_fini() -> c_int {
-    boundary("cloud_pay_fini", CLOUD_PAY_OK, "", || {
-        runtime::shutdown();
-        crate::security::reset();
-        CLOUD_PAY_OK
-    })
+    // SAFETY: no pointers.
+    unsafe {
+        export(&FINI, None, None, |_| {
+            sdk().shutdown();
+            Ok(done(None))
+        })
+    }
 }
 
 /// The text of this thread's last failure: UTF-8, never NULL, empty after a successful call.
@@ -118,33 +107,8 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 /// `req` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_micro_pay", CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
-        let out = match OutBuf::new(resp, length, "resp") {
-            Ok(o) => o,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
-        };
-        // SAFETY: caller contract.
-        let request: MicroPaySdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
-        };
-        let outcome = match runtime::current().and_then(|rt| rt.trade.micro_pay(&request)) {
-            Ok(o) => o,
-            Err(e) => return fail_out(&out, CLOUD_PAY_FAIL, &e),
-        };
-        let code = accept(outcome.accept);
-        // An accepted payment whose output did not fit is still accepted: say that first, or a
-        // till that treats any errmsg as failure charges the customer again.
-        // SAFETY: OutBuf was checked against the caller's pointer and length.
-        match (unsafe { out.write(&outcome.output) }, code) {
-            (Err(small), CLOUD_PAY_OK) => {
-                let unknown = outcome.message.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
-                set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
-                code
-            }
-            (written, _) => finish_written(written, code, outcome.message),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&MICRO_PAY, Some(req), Some((resp, length, "resp")), |t| current()?.trade.micro_pay(&parse(t)?).map(pay)) }
 }
 
 /// Queries an order: `{"out_trade_no","trade_type"?,"pay_platform"?}` (trade_type 1 micro pay,
@@ -164,21 +128,8 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 /// `req` NUL-terminated; `order` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_query_order", CLOUD_PAY_ORDER_ERROR, "", || {
-        let out = match OutBuf::new(order, length, "order") {
-            Ok(o) => o,
-            Err(e) => return fail(CLOUD_PAY_ORDER_ERROR, &e),
-        };
-        // SAFETY: caller contract.
-        let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
-        };
-        match runtime::current().and_then(|rt| rt.trade.query_order(&request)) {
-            Ok(o) => finish_money(&out, super::codes::order(o.code), &o.output, o.message),
-            Err(e) => fail_out(&out, CLOUD_PAY_ORDER_ERROR, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&QUERY_ORDER, Some(req), Some((order, length, "order")), |t| current()?.trade.query_order(&parse(t)?).map(query)) }
 }
 
 /// Cancels an order: `{"out_trade_no","trade_type","pay_platform"?}`; trade_type 1 reverses a
@@ -193,18 +144,8 @@ pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
-    boundary("cloud_pay_cancel_order", CLOUD_PAY_INTERNAL, "", || {
-        // SAFETY: caller contract.
-        let request: OrderRefSdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
-        };
-        match runtime::current().and_then(|rt| rt.trade.cancel_order(&request)) {
-            Ok(o) => finish_call(o),
-            Err(e @ crate::error::SdkError::Refused(_)) => fail(CLOUD_PAY_FAIL, &e),
-            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&CANCEL_ORDER, Some(req), None, |t| current()?.trade.cancel_order(&parse(t)?).map(call_outcome)) }
 }
 
 /// Creates a scan-code (Native QR) order: `{"pay_platform","out_trade_no","total_fee","body",
@@ -217,22 +158,8 @@ pub unsafe extern "C" fn cloud_pay_cancel_order(req: *const c_char) -> c_int {
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
-    boundary("cloud_pay_scan_code_pay", CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)", || {
-        // SAFETY: caller contract.
-        let request: ScanCodePaySdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_FAIL, &e),
-        };
-        match runtime::current().and_then(|rt| rt.trade.scan_code_pay(&request)) {
-            Ok(o) => {
-                if let Some(m) = o.message {
-                    set_errmsg(&m);
-                }
-                accept(o.accept)
-            }
-            Err(e) => fail(CLOUD_PAY_FAIL, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&SCAN_CODE_PAY, Some(req), None, |t| current()?.trade.scan_code_pay(&parse(t)?).map(pay)) }
 }
 
 /// Applies for a refund: `{"pay_platform"?,"out_trade_no","out_refund_no"?,"total_fee",
@@ -248,17 +175,8 @@ pub unsafe extern "C" fn cloud_pay_scan_code_pay(req: *const c_char) -> c_int {
 /// `req` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
-    boundary("cloud_pay_refund", CLOUD_PAY_INTERNAL, "", || {
-        // SAFETY: caller contract.
-        let request: RefundSdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
-        };
-        match runtime::current().and_then(|rt| rt.trade.refund(&request)) {
-            Ok(o) => finish_call(o),
-            Err(e) => fail(CLOUD_PAY_INTERNAL, &e),
-        }
-    })
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&REFUND, Some(req), None, |t| current()?.trade.refund(&parse(t)?).map(call_outcome)) }
 }
 
 /// Queries refunds: `{"pay_platform"?,"out_trade_no","out_refund_no"?}` (no out_refund_no = all
@@ -272,53 +190,6 @@ pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
 /// `req` NUL-terminated; `refund_order` has `length` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order: *mut c_char, length: c_int) -> c_int {
-    boundary("cloud_pay_query_refund", CLOUD_PAY_INTERNAL, "", || {
-        let out = match OutBuf::new(refund_order, length, "refund_order") {
-            Ok(o) => o,
-            Err(e) => return fail(CLOUD_PAY_INTERNAL, &e),
-        };
-        // SAFETY: caller contract.
-        let request: QueryRefundSdkRequest = match unsafe { read_json(req, "req") } {
-            Ok(r) => r,
-            Err(e) => return fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-        };
-        match runtime::current().and_then(|rt| rt.trade.query_refund(&request)) {
-            Ok(o) => {
-                let text = o.output.map(|v| v.to_string()).unwrap_or_else(|| "{}".into());
-                finish_money(&out, call(o.code), &text, o.message)
-            }
-            Err(e) => fail_out(&out, CLOUD_PAY_INTERNAL, &e),
-        }
-    })
-}
-
-/// Money-state exports keep their real code even when the output does not fit: a paid order
-/// must never be reported as an error, or the cashier may charge twice.
-fn finish_money(out: &OutBuf, code: c_int, text: &str, message: Option<String>) -> c_int {
-    // SAFETY: OutBuf was checked against the caller's pointer and length.
-    finish_written(unsafe { out.write(text) }, code, message)
-}
-
-/// The errmsg after a money-state output was written (or did not fit); returns `code`.
-fn finish_written(write: Result<(), String>, code: c_int, message: Option<String>) -> c_int {
-    match (write, message) {
-        (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
-        (Err(small), None) => set_errmsg(&small),
-        (Ok(()), Some(m)) => set_errmsg(&m),
-        (Ok(()), None) => {}
-    }
-    code
-}
-
-/// The errmsg and code of a call without output; the order numbers it reports (a generated
-/// out_refund_no) go to the SDK log, as the vendor asks.
-fn finish_call(o: crate::trade::CallOutcome) -> c_int {
-    if let Some(out) = &o.output {
-        let field = |k: &str| out.get(k).and_then(|v| v.as_str());
-        crate::sdklog::note_orders(field("out_trade_no"), field("out_refund_no"));
-    }
-    if let Some(m) = o.message {
-        set_errmsg(&m);
-    }
-    call(o.code)
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { export(&QUERY_REFUND, Some(req), Some((refund_order, length, "refund_order")), |t| current()?.trade.query_refund(&parse(t)?).map(refunds)) }
 }

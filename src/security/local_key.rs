@@ -87,7 +87,7 @@ pub fn set_high_water(state_dir: &std::path::Path, out_sub_mch_id: &str, generat
     all.retain(|(k, _)| *k != slot);
     all.push((slot, generation));
     let text: String = all.iter().map(|(k, n)| format!("{k} {n}\n")).collect();
-    super::store::write_atomic(&path, text.as_bytes()).map_err(|e| StoreError(format!("{}: {e}", path.display())))
+    crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| StoreError(format!("{}: {e}", path.display())))
 }
 
 fn read_key(path: &std::path::Path) -> std::io::Result<Key> {

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use cloud_pay_protocol::envelope::Authenticator;
 use cloud_pay_protocol::types::{self as t, PayPlatform};
 use cloud_pay_protocol::{Api, StatusClass, wire};
-use std::sync::LazyLock;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -164,9 +163,9 @@ impl Server {
 
     /// One channel per server settings, shared by every QR code: an abandoned QR code keeps
     /// no connection of its own.
-    fn channel(&self) -> Result<Arc<Channel>, SdkError> {
+    fn channel(&self, sec: &Security) -> Result<Arc<Channel>, SdkError> {
         let id = format!("{}\n{:?}\n{}", self.url, self.trust, self.proxy.as_ref().map(Proxy::url).unwrap_or_default());
-        let mut st = STATE.lock();
+        let mut st = sec.state.lock();
         if let Some((k, ch)) = &st.bootstrap
             && *k == id
         {
@@ -241,13 +240,18 @@ impl State {
     }
 }
 
-static STATE: LazyLock<Mutex<State>> = LazyLock::new(|| Mutex::new(State::default()));
-/// security_init calls run one at a time: two would write the file pair crosswise.
-static SECURITY_INIT: Mutex<()> = Mutex::new(());
+/// The logins and identifications in progress and the grant waiting for security_init: one
+/// value, held by the process slot beside the runtime (no state of its own here).
+#[derive(Default)]
+pub struct Security {
+    state: Mutex<State>,
+}
 
-/// Forgets every login in progress and any unused grant (cloud_pay_fini).
-pub fn reset() {
-    *STATE.lock() = State::default();
+impl Security {
+    /// Forgets every login in progress and any unused grant (cloud_pay_fini).
+    pub fn reset(&self) {
+        *self.state.lock() = State::default();
+    }
 }
 
 /// What later pollers read once an approval (and any configuration) was handed out.
@@ -267,9 +271,9 @@ fn to_keep(activator: &str, purpose: Purpose, o: &SecOutcome, capacity: usize) -
 }
 
 /// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
-fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome, capacity: usize) -> SecOutcome {
+fn complete(sec: &Security, activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome, capacity: usize) -> SecOutcome {
     let stored = to_keep(activator, purpose, &o, capacity);
-    let mut st = STATE.lock();
+    let mut st = sec.state.lock();
     st.pending.remove(activator);
     st.completed.insert(activator.to_owned(), Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE });
     o
@@ -277,6 +281,7 @@ fn complete(activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome,
 
 /// Completes an activator as Failed if its grant handling ends without an outcome (a panic).
 struct TakenGuard<'a> {
+    sec: &'a Security,
     activator: &'a str,
     purpose: Purpose,
     deadline: Instant,
@@ -287,7 +292,7 @@ impl Drop for TakenGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             let o = SecOutcome::new(SecCode::Failed, json!({}), Some(format!("{} {} failed while being completed: start a new one", self.purpose.kind(), self.activator)));
-            complete(self.activator, self.purpose, self.deadline, o, 0);
+            complete(self.sec, self.activator, self.purpose, self.deadline, o, 0);
         }
     }
 }
@@ -307,8 +312,8 @@ fn call<A: Api>(server: &Server, channel: &Channel, req: &A::Request) -> Exchang
 }
 
 /// The running configuration's authen_key, when it is this merchant's.
-fn held_key(out_sub_mch_id: &str) -> Option<Secret> {
-    crate::runtime::current().ok().filter(|rt| rt.config.trade.out_sub_mch_id == out_sub_mch_id).map(|rt| rt.config.trade.authen_key.clone())
+fn held_key(running: Option<&Config>, out_sub_mch_id: &str) -> Option<Secret> {
+    running.filter(|c| c.trade.out_sub_mch_id == out_sub_mch_id).map(|c| c.trade.authen_key.clone())
 }
 
 /// Server settings from a login request (or the environment, or the official URL). The CA
@@ -350,159 +355,163 @@ fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::
     }))
 }
 
-/// `cloud_pay_security_login`.
-pub fn login(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let req: LoginRequest = crate::input::parse_json(req_text, "req")?;
-    let state_dir = match none_if_empty(req.state_dir.clone()) {
-        Some(d) => PathBuf::from(d),
-        None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
-    };
-    let mut server = request_server(&req)?;
-    let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
-    let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
-        (Some(Ok(id)), None) => (id, false),
-        (Some(Err(e)), None) => {
-            return Err(SdkError::Refused(format!("{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run")));
-        }
-        (_, None) => {
-            return Ok(SecOutcome::new(
-                SecCode::NeedIds,
-                json!({}),
-                Some("first run: supply pay_platform, mch_id (service provider's merchant number), sub_mch_id and shop_id".into()),
-            ));
-        }
-        (_, Some((mch_id, sub_mch_id))) => {
-            let platform = match req.pay_platform {
-                None | Some(0) | Some(1) => PayPlatform::WXPAY,
-                Some(2) => PayPlatform::ALIPAY,
-                Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
-            };
-            server.check_http()?;
-            let ch = server.channel()?;
-            let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
-                mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
-                pay_platform: Some(platform),
-                nonce_str: Some(crate::nonce::nonce_str()),
-                ..Default::default()
-            });
-            let Some(r) = ex.result() else {
-                let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::NeedIds };
-                return Ok(SecOutcome::new(code, json!({}), Some(format!("{} — the ids were not recognised or the server did not answer", ex.detail))));
-            };
-            let id = Identity {
-                out_mch_id: r.out_mch_id.clone(),
-                out_sub_mch_id: r.out_sub_mch_id.clone(),
-                out_shop_id: r.out_shop_id.clone(),
-                pay_platform: Some(platform.0),
-                ..Default::default()
-            };
-            (id, true)
-        }
-    };
-    server.verify = held_key(&identity.out_sub_mch_id);
-    server.check_http()?;
-    start_qr(identity, state_dir, Purpose::Login { first_run }, server)
-}
+impl Security {
+    /// `cloud_pay_security_login`; `running` is the configuration of the running runtime, if any.
+    pub fn login(&self, req_text: &str, running: Option<&Config>) -> Result<SecOutcome, SdkError> {
+        let req: LoginRequest = crate::input::parse_json(req_text, "req")?;
+        let state_dir = match none_if_empty(req.state_dir.clone()) {
+            Some(d) => PathBuf::from(d),
+            None => crate::platform::default_state_dir().map_err(SdkError::Internal)?,
+        };
+        let mut server = request_server(&req)?;
+        let given_ids = none_if_empty(req.mch_id.clone()).zip(none_if_empty(req.sub_mch_id.clone()));
+        let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
+            (Some(Ok(id)), None) => (id, false),
+            (Some(Err(e)), None) => {
+                return Err(SdkError::Refused(format!("{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run")));
+            }
+            (_, None) => {
+                return Ok(SecOutcome::new(
+                    SecCode::NeedIds,
+                    json!({}),
+                    Some("first run: supply pay_platform, mch_id (service provider's merchant number), sub_mch_id and shop_id".into()),
+                ));
+            }
+            (_, Some((mch_id, sub_mch_id))) => {
+                let platform = match req.pay_platform {
+                    None | Some(0) | Some(1) => PayPlatform::WXPAY,
+                    Some(2) => PayPlatform::ALIPAY,
+                    Some(n) => return Err(SdkError::BadInput(format!("pay_platform must be 1 or 2, got {n}"))),
+                };
+                server.check_http()?;
+                let ch = server.channel(self)?;
+                let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
+                    mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
+                    pay_platform: Some(platform),
+                    nonce_str: Some(crate::nonce::nonce_str()),
+                    ..Default::default()
+                });
+                let Some(r) = ex.result() else {
+                    let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::NeedIds };
+                    return Ok(SecOutcome::new(code, json!({}), Some(format!("{} — the ids were not recognised or the server did not answer", ex.detail))));
+                };
+                let id = Identity {
+                    out_mch_id: r.out_mch_id.clone(),
+                    out_sub_mch_id: r.out_sub_mch_id.clone(),
+                    out_shop_id: r.out_shop_id.clone(),
+                    pay_platform: Some(platform.0),
+                    ..Default::default()
+                };
+                (id, true)
+            }
+        };
+        server.verify = held_key(running, &identity.out_sub_mch_id);
+        server.check_http()?;
+        self.start_qr(identity, state_dir, Purpose::Login { first_run }, server)
+    }
 
-/// Starts a QR code (client_initialize) for a login or an identification.
-fn start_qr(identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
-    let kind = purpose.kind();
-    let ch = {
-        // Before anything can fail: `{}` must not fall back to an older QR code's approval.
-        let mut st = STATE.lock();
-        st.latest.remove(kind);
-        st.sweep(Instant::now());
-        drop(st);
-        server.channel()?
-    };
-    let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
-        out_sub_mch_id: identity.out_sub_mch_id.clone(),
-        out_shop_id: identity.out_shop_id.clone(),
-        authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
-        nonce_str: Some(crate::nonce::nonce_str()),
-    });
-    let Some(r) = ex.result().cloned() else {
-        let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
-        return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
-    };
-    // A hostile ttl must not overflow the clock nor keep an approval for days.
-    let ttl = Duration::from_secs(u64::try_from(r.ttl).unwrap_or(1).clamp(1, MAX_TTL_SECS));
-    let now = Instant::now();
-    let deadline = now.checked_add(ttl).unwrap_or(now);
-    let mut st = STATE.lock();
-    st.latest.insert(kind, r.activator.clone());
-    // A reused activator must not inherit an older outcome.
-    st.completed.remove(&r.activator);
-    st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
-    st.sweep(now);
-    Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
+    /// Starts a QR code (client_initialize) for a login or an identification.
+    fn start_qr(&self, identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
+        let kind = purpose.kind();
+        let ch = {
+            // Before anything can fail: `{}` must not fall back to an older QR code's approval.
+            let mut st = self.state.lock();
+            st.latest.remove(kind);
+            st.sweep(Instant::now());
+            drop(st);
+            server.channel(self)?
+        };
+        let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
+            out_sub_mch_id: identity.out_sub_mch_id.clone(),
+            out_shop_id: identity.out_shop_id.clone(),
+            authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
+            nonce_str: Some(crate::nonce::nonce_str()),
+        });
+        let Some(r) = ex.result().cloned() else {
+            let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
+            return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
+        };
+        // A hostile ttl must not overflow the clock nor keep an approval for days.
+        let ttl = Duration::from_secs(u64::try_from(r.ttl).unwrap_or(1).clamp(1, MAX_TTL_SECS));
+        let now = Instant::now();
+        let deadline = now.checked_add(ttl).unwrap_or(now);
+        let mut st = self.state.lock();
+        st.latest.insert(kind, r.activator.clone());
+        // A reused activator must not inherit an older outcome.
+        st.completed.remove(&r.activator);
+        st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
+        st.sweep(now);
+        Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
+    }
 }
 
 /// One poll of a QR code (client_try_get_initializers). Returns the granted result.
 type Polled = Result<(String, t::TryGetInitializersResult, Pending), SecOutcome>;
 
-fn poll(req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, SdkError> {
-    let req: CheckRequest = crate::input::parse_json(req_text, "req")?;
-    let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
-    let pending = {
-        let mut st = STATE.lock();
-        st.sweep(Instant::now());
-        let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
-            SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
-        })?;
-        // A QR code answers only for what it was started for.
-        if let Some(done) = st.completed.get(&activator) {
-            if done.purpose.kind() != kind {
-                return Err(no_such(&activator));
-            }
-            let o = done.outcome.clone();
-            let keep = to_keep(&activator, done.purpose, &o, capacity);
-            if let Some(d) = st.completed.get_mut(&activator) {
-                crate::secret::wipe_json(&mut d.outcome.output);
-                d.outcome = keep;
-            }
-            return Ok(Err(o));
-        }
-        let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
-        if p.taken {
-            return Ok(Err(being_completed(&activator, kind)));
-        }
-        (activator, p.clone())
-    };
-    let (activator, p) = pending;
-    if Instant::now() >= p.deadline {
-        let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
-        return Ok(Err(complete(&activator, p.purpose, p.deadline, o, 0)));
-    }
-    let ch = p.server.channel()?;
-    let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
-        out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
-        token: p.token.clone(),
-        nonce_str: Some(crate::nonce::nonce_str()),
-    });
-    match (ex.class, ex.result()) {
-        (StatusClass::Success, Some(r)) if r.initialization_granted => {
-            // One poller takes the grant and records the outcome; a concurrent poller of the
-            // same code is told to poll again and then reads that outcome.
-            let mut st = STATE.lock();
+impl Security {
+    fn poll(&self, req_text: &str, kind: &'static str, capacity: usize) -> Result<Polled, SdkError> {
+        let req: CheckRequest = crate::input::parse_json(req_text, "req")?;
+        let no_such = |a: &str| SdkError::Refused(format!("no {kind} with activator {a}"));
+        let pending = {
+            let mut st = self.state.lock();
+            st.sweep(Instant::now());
+            let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
+                SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
+            })?;
+            // A QR code answers only for what it was started for.
             if let Some(done) = st.completed.get(&activator) {
-                // Another poller completed it meanwhile: that poller's delivery counts.
-                return Ok(Err(done.outcome.clone()));
-            }
-            match st.pending.get_mut(&activator) {
-                Some(p) if !p.taken => {
-                    p.taken = true;
-                    Ok(Ok((activator, r.clone(), p.clone())))
+                if done.purpose.kind() != kind {
+                    return Err(no_such(&activator));
                 }
-                _ => Ok(Err(being_completed(&activator, kind))),
+                let o = done.outcome.clone();
+                let keep = to_keep(&activator, done.purpose, &o, capacity);
+                if let Some(d) = st.completed.get_mut(&activator) {
+                    crate::secret::wipe_json(&mut d.outcome.output);
+                    d.outcome = keep;
+                }
+                return Ok(Err(o));
             }
+            let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
+            if p.taken {
+                return Ok(Err(being_completed(&activator, kind)));
+            }
+            (activator, p.clone())
+        };
+        let (activator, p) = pending;
+        if Instant::now() >= p.deadline {
+            let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
+            return Ok(Err(complete(self, &activator, p.purpose, p.deadline, o, 0)));
         }
-        (StatusClass::Success, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("waiting for the staff member to scan QR code {activator}"))))),
-        (StatusClass::Unknown, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{} — poll again", ex.detail))))),
-        _ => {
-            let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
-            let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
-            Ok(Err(complete(&activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)), 0)))
+        let ch = p.server.channel(self)?;
+        let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
+            out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
+            token: p.token.clone(),
+            nonce_str: Some(crate::nonce::nonce_str()),
+        });
+        match (ex.class, ex.result()) {
+            (StatusClass::Success, Some(r)) if r.initialization_granted => {
+                // One poller takes the grant and records the outcome; a concurrent poller of the
+                // same code is told to poll again and then reads that outcome.
+                let mut st = self.state.lock();
+                if let Some(done) = st.completed.get(&activator) {
+                    // Another poller completed it meanwhile: that poller's delivery counts.
+                    return Ok(Err(done.outcome.clone()));
+                }
+                match st.pending.get_mut(&activator) {
+                    Some(p) if !p.taken => {
+                        p.taken = true;
+                        Ok(Ok((activator, r.clone(), p.clone())))
+                    }
+                    _ => Ok(Err(being_completed(&activator, kind))),
+                }
+            }
+            (StatusClass::Success, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("waiting for the staff member to scan QR code {activator}"))))),
+            (StatusClass::Unknown, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{} — poll again", ex.detail))))),
+            _ => {
+                let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
+                let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
+                Ok(Err(complete(self, &activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)), 0)))
+            }
         }
     }
 }
@@ -523,143 +532,144 @@ fn identity_output(r: &t::TryGetInitializersResult, id: &Identity) -> serde_json
     m
 }
 
-/// `cloud_pay_security_login_check`; `capacity` is the caller's buffer size (see [`to_keep`]).
-pub fn login_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "login", capacity)? {
-        Ok(g) => g,
-        Err(o) => return Ok(o),
-    };
-    let mut guard = TakenGuard { activator: &activator, purpose: pending.purpose, deadline: pending.deadline, armed: true };
-    let (purpose, deadline) = (pending.purpose, pending.deadline);
-    let outcome = finish_login(r, pending);
-    guard.armed = false;
-    let o = match &outcome {
-        Ok(o) => o.clone(),
-        Err(e) => SecOutcome::new(SecCode::Failed, json!({}), Some(e.to_string())),
-    };
-    complete(&activator, purpose, deadline, o, capacity);
-    outcome
-}
+impl Security {
+    /// `cloud_pay_security_login_check`; `capacity` is the caller's buffer size (see [`to_keep`]).
+    pub fn login_check(&self, req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+        let (activator, r, pending) = match self.poll(req_text, "login", capacity)? {
+            Ok(g) => g,
+            Err(o) => return Ok(o),
+        };
+        let mut guard = TakenGuard { sec: self, activator: &activator, purpose: pending.purpose, deadline: pending.deadline, armed: true };
+        let (purpose, deadline) = (pending.purpose, pending.deadline);
+        let outcome = self.finish_login(r, pending);
+        guard.armed = false;
+        let o = match &outcome {
+            Ok(o) => o.clone(),
+            Err(e) => SecOutcome::new(SecCode::Failed, json!({}), Some(e.to_string())),
+        };
+        complete(self, &activator, purpose, deadline, o, capacity);
+        outcome
+    }
 
-fn finish_login(r: t::TryGetInitializersResult, pending: Pending) -> Result<SecOutcome, SdkError> {
-    let Purpose::Login { first_run } = pending.purpose else {
-        return Err(SdkError::Internal("identification polled as a login".into()));
-    };
-    let cipher = r
-        .sub_mch_info
-        .as_ref()
-        .and_then(|s| s.client_configuration_ciphers.iter().find(|c| c.algorithm == t::EncryptType::AES_128_GCM))
-        .ok_or_else(|| SdkError::Refused("the server granted the login but sent no AES-128-GCM configuration key".into()))?;
-    let key = Key::from_server(&cipher.key).map_err(|e| SdkError::Refused(e.0))?;
-    let identity = Identity { staff_id: r.staff_id.clone(), ..pending.identity.clone() };
-    let mut out = identity_output(&r, &identity);
-    let key_path = pending.state_dir.join(KEY_FILE);
-    let stored = match std::fs::read(&key_path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
-    };
-    let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
-    let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
-    let code = match opened {
-        None => SecCode::NoConfiguration,
-        // First run (no usable login file): an intact configuration is still handed out, so
-        // a lost login file costs a login, not a re-provisioning; one that fails is replaced.
-        Some(Err(_)) if first_run => SecCode::NoConfiguration,
-        // Refused files are left exactly as they are.
-        Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
-        // Older than what was last written here (login file, or the record beside the key):
-        // a restored copy. On a first run it is replaced like a file that fails to open.
-        Some(Ok(file)) if file.generation < floor && first_run => SecCode::NoConfiguration,
-        Some(Ok(file)) if file.generation < floor => {
-            return Err(SdkError::Refused(format!(
-                "{KEY_FILE} is generation {}, older than the {floor} last written: a rolled-back copy; nothing was changed",
-                file.generation
-            )));
-        }
-        Some(Ok(file)) => {
-            let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
-            out.insert("conf".into(), conf);
-            SecCode::Ok
-        }
-    };
-    STATE.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
-    let message = (code == SecCode::NoConfiguration).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
-    Ok(SecOutcome::new(code, Value::Object(out), message))
-}
+    fn finish_login(&self, r: t::TryGetInitializersResult, pending: Pending) -> Result<SecOutcome, SdkError> {
+        let Purpose::Login { first_run } = pending.purpose else {
+            return Err(SdkError::Internal("identification polled as a login".into()));
+        };
+        let cipher = r
+            .sub_mch_info
+            .as_ref()
+            .and_then(|s| s.client_configuration_ciphers.iter().find(|c| c.algorithm == t::EncryptType::AES_128_GCM))
+            .ok_or_else(|| SdkError::Refused("the server granted the login but sent no AES-128-GCM configuration key".into()))?;
+        let key = Key::from_server(&cipher.key).map_err(|e| SdkError::Refused(e.0))?;
+        let identity = Identity { staff_id: r.staff_id.clone(), ..pending.identity.clone() };
+        let mut out = identity_output(&r, &identity);
+        let key_path = pending.state_dir.join(KEY_FILE);
+        let stored = match std::fs::read(&key_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
+        };
+        let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
+        let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
+        let code = match opened {
+            None => SecCode::NoConfiguration,
+            // First run (no usable login file): an intact configuration is still handed out, so
+            // a lost login file costs a login, not a re-provisioning; one that fails is replaced.
+            Some(Err(_)) if first_run => SecCode::NoConfiguration,
+            // Refused files are left exactly as they are.
+            Some(Err(e)) => return Err(SdkError::Refused(format!("{e}; nothing was changed"))),
+            // Older than what was last written here (login file, or the record beside the key):
+            // a restored copy. On a first run it is replaced like a file that fails to open.
+            Some(Ok(file)) if file.generation < floor && first_run => SecCode::NoConfiguration,
+            Some(Ok(file)) if file.generation < floor => {
+                return Err(SdkError::Refused(format!(
+                    "{KEY_FILE} is generation {}, older than the {floor} last written: a rolled-back copy; nothing was changed",
+                    file.generation
+                )));
+            }
+            Some(Ok(file)) => {
+                let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
+                out.insert("conf".into(), conf);
+                SecCode::Ok
+            }
+        };
+        self.state.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
+        let message = (code == SecCode::NoConfiguration).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
+        Ok(SecOutcome::new(code, Value::Object(out), message))
+    }
 
-/// `cloud_pay_security_init`: initialise like `cloud_pay_init`, then store the configuration
-/// encrypted with the login's key, and the identity for the next login.
-pub fn security_init(conf_text: &str) -> Result<(), SdkError> {
-    let _one = SECURITY_INIT.lock();
-    let config = Config::parse(conf_text)?;
-    // The files go where the configuration says, else where the login looked for them.
-    let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
-    let (sealed, login_bytes, dir, out_sub_mch_id, generation) = {
-        // One lock for the whole read of the grant: another login completing meanwhile must
-        // not pair this grant's key with that one's folder.
-        let st = STATE.lock();
-        let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into()))?;
-        if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
-            return Err(SdkError::BadConfig(format!(
-                "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
-                config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
-            )));
-        }
-        let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
-        // One more than anything this folder has seen, so every older file counts as a rollback.
-        let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
-        let recorded = local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
-        let generation = seen.max(recorded).max(g.identity.generation).saturating_add(1);
-        let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
-        let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
-        let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
-        let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
-        let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
-        (sealed, login_bytes, dir, identity.out_sub_mch_id.clone(), generation)
-    };
-    // Files and runtime change as one step with respect to init and fini.
-    let installing = crate::runtime::install_lock();
-    store::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
-    store::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
-    local_key::set_high_water(&dir, &out_sub_mch_id, generation).map_err(|e| SdkError::Internal(e.0))?;
-    crate::runtime::install_held(config, &installing).map(|_| ())
-}
+    /// `cloud_pay_security_init`: stores the configuration encrypted with the login's key, and
+    /// the identity for the next login, and returns the configuration for the caller to install
+    /// like `cloud_pay_init`. The caller holds the runtime slot's install lock across this call
+    /// and the install, so files and runtime change as one step with respect to init and fini,
+    /// and two security_init calls never write the file pair crosswise.
+    pub fn security_init(&self, conf_text: &str) -> Result<Config, SdkError> {
+        let config = Config::parse(conf_text)?;
+        // The files go where the configuration says, else where the login looked for them.
+        let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
+        let (sealed, login_bytes, dir, out_sub_mch_id, generation) = {
+            // One lock for the whole read of the grant: another login completing meanwhile must
+            // not pair this grant's key with that one's folder.
+            let st = self.state.lock();
+            let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into()))?;
+            if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
+                return Err(SdkError::BadConfig(format!(
+                    "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
+                    config.trade.out_sub_mch_id, g.identity.out_sub_mch_id
+                )));
+            }
+            let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
+            // One more than anything this folder has seen, so every older file counts as a rollback.
+            let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
+            let recorded = local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
+            let generation = seen.max(recorded).max(g.identity.generation).saturating_add(1);
+            let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
+            let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
+            let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
+            let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
+            let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
+            (sealed, login_bytes, dir, identity.out_sub_mch_id.clone(), generation)
+        };
+        crate::files::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
+        crate::files::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
+        local_key::set_high_water(&dir, &out_sub_mch_id, generation).map_err(|e| SdkError::Internal(e.0))?;
+        Ok(config)
+    }
 
-/// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).
-pub fn identification(req_text: &str) -> Result<SecOutcome, SdkError> {
-    let _: Value = crate::input::parse_json(req_text, "req")?;
-    let rt = crate::runtime::current().ok();
-    let (identity, dir, server) = match (rt, &STATE.lock().granted) {
-        // After init: the running configuration's server, CA, proxy and key (replies verified).
-        (Some(rt), _) => {
-            let tc = &rt.config.trade;
-            let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
-            let url = rt.config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-            let server = Server { url, trust: rt.config.trust(), proxy: rt.config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
-            (id, rt.config.state_dir.clone(), server)
-        }
-        (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
-        (None, None) => return Err(SdkError::Refused("log in or initialise first".into())),
-    };
-    server.check_http()?;
-    start_qr(identity, dir, Purpose::Identification, server)
-}
+    /// `cloud_pay_security_identification`: a QR code to confirm who is at the till (no merchant data).
+    pub fn identification(&self, req_text: &str, running: Option<&Config>) -> Result<SecOutcome, SdkError> {
+        let _: Value = crate::input::parse_json(req_text, "req")?;
+        let (identity, dir, server) = match (running, &self.state.lock().granted) {
+            // After init: the running configuration's server, CA, proxy and key (replies verified).
+            (Some(config), _) => {
+                let tc = &config.trade;
+                let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
+                let url = config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
+                let server = Server { url, trust: config.trust(), proxy: config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
+                (id, config.state_dir.clone(), server)
+            }
+            (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
+            (None, None) => return Err(SdkError::Refused("log in or initialise first".into())),
+        };
+        server.check_http()?;
+        self.start_qr(identity, dir, Purpose::Identification, server)
+    }
 
-/// `cloud_pay_security_identification_check`; `capacity` as for [`login_check`].
-pub fn identification_check(req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
-    let (activator, r, pending) = match poll(req_text, "identification", capacity)? {
-        Ok(g) => g,
-        Err(o) => return Ok(o),
-    };
-    let out = json!({
-        "staff_id": r.staff_id,
-        "identity": r.identity,
-        "manager_types": wire::to_value(&r.manager_types),
-        "manager_entities": wire::to_value(&r.manager_entities),
-        "out_sub_mch_id": pending.identity.out_sub_mch_id,
-    });
-    Ok(complete(&activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
+    /// `cloud_pay_security_identification_check`; `capacity` as for [`login_check`].
+    pub fn identification_check(&self, req_text: &str, capacity: usize) -> Result<SecOutcome, SdkError> {
+        let (activator, r, pending) = match self.poll(req_text, "identification", capacity)? {
+            Ok(g) => g,
+            Err(o) => return Ok(o),
+        };
+        let out = json!({
+            "staff_id": r.staff_id,
+            "identity": r.identity,
+            "manager_types": wire::to_value(&r.manager_types),
+            "manager_entities": wire::to_value(&r.manager_entities),
+            "out_sub_mch_id": pending.identity.out_sub_mch_id,
+        });
+        Ok(complete(self, &activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
+    }
 }
 
 #[cfg(test)]

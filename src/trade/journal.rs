@@ -483,7 +483,7 @@ impl Journal {
         for (refund_no, p) in &r.refunds {
             text.push_str(&encode(&Entry::Refund { no: p.no.clone(), refund_no: refund_no.clone(), fee: p.fee, digest: p.digest.clone() }));
         }
-        crate::security::store::write_atomic(&self.path, text.as_bytes())?;
+        crate::files::write_atomic(&self.path, text.as_bytes())?;
         Ok(text.len() as u64)
     }
 }

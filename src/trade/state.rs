@@ -7,26 +7,7 @@ use std::time::Duration;
 use cloud_pay_protocol::types::{AlipayOrderState, PayPlatform, TradeType, WxpayOrderState};
 use serde::{Deserialize, Serialize};
 
-/// `cloud_pay_query_order` results (docs/c-api.md, "Return codes"). Values are the vendor's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderCode {
-    /// The customer paid.
-    Paid = 0,
-    /// The payment failed.
-    Failed = -1,
-    /// Not known yet: keep querying.
-    Unknown = -2,
-    /// A failure that is not a payment failure.
-    Error = -3,
-    /// Refunded, reversed or closed.
-    Closed = -4,
-    /// Scan-code order created: show `code_url`.
-    Prepay = -5,
-    /// Re-entry (407): never cancel this order.
-    ReEntry = -6,
-    /// The order does not exist.
-    NotExist = -7,
-}
+pub use crate::outcome::OrderCode;
 
 /// The local state number written as `state` in query_order output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,9 +10,15 @@
 //!   1.6, 2.6, 3.7, 5.0, 6.5, 8.2, 10.2 s, …, 97.9, 113.0, 130.2, 150 s). A customer who
 //!   pays late in the window is found later than with the fixed schedule (gaps up to 20 s).
 //!
-//! Pure functions of (schedule, count, interval, poll number): no clock, no sleeping.
+//! The schedule is pure functions of (schedule, count, interval, poll number): no clock, no
+//! sleeping. [`Scheduler`] holds the due times that the runtime's poll workers wait on.
 
-use std::time::Duration;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
 
 /// The first adaptive interval is the configured interval divided by this.
 const ADAPTIVE_FIRST_DIVISOR: u32 = 8;
@@ -72,7 +78,7 @@ pub fn interval_before(schedule: PollSchedule, count: u32, interval: Duration, n
     Duration::from_secs_f64(first * r.powi(n as i32 - 1))
 }
 
-impl super::PollSettings {
+impl PollSettings {
     /// The wait before the next background poll of an order of `trade_type` that has
     /// `polls_left` polls still to make (the next one included), `interval` being its
     /// configured interval. The fixed schedule returns `interval` unchanged.
@@ -82,6 +88,77 @@ impl super::PollSettings {
         }
         let count = self.micro_pay_count;
         interval_before(self.micro_pay_schedule, count, interval, count.saturating_sub(polls_left) + 1)
+    }
+}
+
+/// Background polling settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSettings {
+    /// Polls after micro_pay.
+    pub micro_pay_count: u32,
+    /// Interval after micro_pay.
+    pub micro_pay_interval: Duration,
+    /// Polls after scan_code_pay.
+    pub scan_code_count: u32,
+    /// Interval after scan_code_pay.
+    pub scan_code_interval: Duration,
+    /// Schedule of the polls after micro_pay (`common_conf.micro_pay_query_order_schedule`).
+    pub micro_pay_schedule: PollSchedule,
+}
+
+/// Due times of background polls, shared by the workers.
+pub struct Scheduler {
+    queue: Mutex<BinaryHeap<Reverse<(Instant, u64, String)>>>,
+    wake: Condvar,
+    stopped: AtomicBool,
+    seq: AtomicU64,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler { queue: Mutex::new(BinaryHeap::new()), wake: Condvar::new(), stopped: AtomicBool::new(false), seq: AtomicU64::new(0) }
+    }
+}
+
+impl Scheduler {
+    /// Asks for a poll of `out_trade_no` at `due`.
+    pub fn schedule(&self, out_trade_no: &str, due: Instant) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut q = self.queue.lock();
+        // Idle workers sleep until the earliest poll; only a new earliest one needs a wake-up
+        // (a wake-up per payment costs two context switches on the cashier's path).
+        let earliest = q.peek().is_none_or(|Reverse((first, _, _))| due < *first);
+        q.push(Reverse((due, seq, out_trade_no.to_owned())));
+        drop(q);
+        if earliest {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Blocks until a poll is due (returns it) or the scheduler stops (returns None).
+    pub fn next_due(&self) -> Option<String> {
+        let mut q = self.queue.lock();
+        loop {
+            if self.stopped.load(Ordering::Acquire) {
+                return None;
+            }
+            let now = Instant::now();
+            match q.peek() {
+                Some(Reverse((due, _, _))) if *due <= now => return q.pop().map(|Reverse((_, _, no))| no),
+                Some(Reverse((due, _, _))) => {
+                    let due = *due;
+                    self.wake.wait_until(&mut q, due);
+                }
+                None => self.wake.wait(&mut q),
+            }
+        }
+    }
+
+    /// Stops the scheduler: every waiting worker returns from [`Scheduler::next_due`] with None.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        let _q = self.queue.lock(); // no worker is between its check and its wait
+        self.wake.notify_all();
     }
 }
 
