@@ -561,6 +561,134 @@ fn stages(sb: &Sandbox) {
     step("open_reply (envelope, HMAC, decode: the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<sdk::trade::QueryOrderRead>(&reply, KEY.as_bytes()))));
 }
 
+/// `BENCH_ONLY=fastpaths`: each hand-written JSON reader against the serde code that would
+/// replace it, on real sandbox traffic (a paid order's query_order reply, the requests the SDK
+/// sends, a till's micro_pay input). A fast path stays only if it saves ≥ 2 µs per call
+/// (BENCHMARKS.md, "Fast paths"). The two sides alternate in blocks and the figures are
+/// medians over the blocks, so load drift hits both alike.
+fn fast_paths(sb: &Sandbox) {
+    use cloud_pay_protocol::envelope::{AuthenInfo, Response, ResponseEnvelope};
+    use serde_json::value::RawValue;
+    let base = sb.http_base_url();
+    let mut raw = Raw::connect(&base, None);
+    let no = order_no("F", 0);
+    let pay = seal(&t::PayRequest {
+        pay_mch_key: mch_key(Some(PayPlatform::WXPAY)),
+        pay_content: t::PayContent { out_trade_no: no.clone(), author_code: Some("134567890123456789".into()), total_fee: 1, fee_type: "CNY".into(), body: "bench-goods".into(), ..Default::default() },
+        order_client: order_client(true),
+        nonce_str: sdk::nonce::nonce_str(),
+    });
+    raw.post("micro_pay", &pay);
+    let len = raw.post("query_order", &raw_query_body(&no));
+    let reply = raw.buf[raw.buf.len() - len..].to_vec();
+    let env = ResponseEnvelope::parse(&reply).unwrap();
+    let content = env.response_content.clone();
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    println!("\n## fast paths (paid order's query_order reply: {} bytes, response_content {} bytes; {rounds} alternating blocks of 2,000 calls)", reply.len(), content.len());
+    println!("| fast path | input | fast µs / call | serde µs / call | saving µs | serde / fast |\n|---|---|---|---|---|---|");
+    let block = |f: &mut dyn FnMut()| {
+        let c0 = thread_cpu();
+        for _ in 0..2000 {
+            f();
+        }
+        us(thread_cpu() - c0) / 2000.0
+    };
+    let mut compare = |name: &str, input: &str, fast: &mut dyn FnMut(), serde: &mut dyn FnMut()| {
+        for _ in 0..300 {
+            fast();
+            serde();
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..rounds {
+            if r % 2 == 0 {
+                a.push(block(fast));
+                b.push(block(serde));
+            } else {
+                b.push(block(serde));
+                a.push(block(fast));
+            }
+        }
+        let (f, s) = (quantile(&mut a, 0.5), quantile(&mut b, 0.5));
+        println!("| {name} | {input} | {f:.2} | {s:.2} | **{:.2}** | {:.2} |", s - f, s / f);
+    };
+    use std::hint::black_box as bb;
+
+    // Request text: the null-member strip against the tree (`to_value`, nulls removed, `to_string`).
+    let query = t::QueryOrderRequest { pay_mch_key: mch_key(None), order_client: order_client(false), out_trade_no: no.clone(), trade_type: Some(TradeType::MICRO_PAY), nonce_str: sdk::nonce::nonce_str() };
+    assert_eq!(wire::to_text(&query), wire::to_value(&query).to_string());
+    compare("`wire::to_text` (`strip_null_members`)", "query_order request", &mut || drop(bb(wire::to_text(bb(&query)))), &mut || drop(bb(wire::to_value(bb(&query)).to_string())));
+    let pay_req: t::PayRequest = serde_json::from_str(&serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap().to_owned()).unwrap();
+    compare("`wire::to_text` (`strip_null_members`)", "micro_pay request", &mut || drop(bb(wire::to_text(bb(&pay_req)))), &mut || drop(bb(wire::to_value(bb(&pay_req)).to_string())));
+
+    // Reply envelope: the one-pass reader against serde reading the same two members.
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        response_content: Option<String>,
+        authen_info: Option<AuthenInfo>,
+    }
+    let serde_env = |b: &[u8]| {
+        let s: Shape = serde_json::from_slice(b).unwrap();
+        ResponseEnvelope { response_content: s.response_content.unwrap(), authen_info: s.authen_info }
+    };
+    assert_eq!(ResponseEnvelope::read_usual(&reply), Some(serde_env(&reply)));
+    compare("`ResponseEnvelope::read_usual` (`string_literal_at`, `skip_whitespace`)", "query_order reply body", &mut || drop(bb(ResponseEnvelope::read_usual(bb(&reply)))), &mut || drop(bb(serde_env(bb(&reply)))));
+    let lit = serde_json::to_string(&content).unwrap();
+    compare("`wire::string_literal_text`", "response_content literal", &mut || drop(bb(wire::string_literal_text(bb(&lit)))), &mut || drop(bb(serde_json::from_str::<String>(bb(&lit)))));
+
+    // response_content: the normalising scan and direct read against the tree path.
+    type Q = sdk::trade::OrderOnly;
+    let tree = |text: &str| {
+        let mut m = wire::object_from_text(text).unwrap();
+        let status = m.get("status").and_then(Value::as_i64).unwrap();
+        let raw_result = m.remove("query_order");
+        let result = raw_result.as_ref().map(|v| <Q as serde::Deserialize>::deserialize(v).unwrap());
+        let raw_result = raw_result.and_then(|v| RawValue::from_string(v.to_string()).ok());
+        (status, m.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(), result, raw_result)
+    };
+    compare(
+        "`Response::from_content` (`may_need_normalizing`)",
+        "query_order response_content",
+        &mut || drop(bb(Response::<Q>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, bb(&content)).unwrap())),
+        &mut || drop(bb(tree(bb(&content)))),
+    );
+    let input = pay_req_text(&no);
+    let tree_input = |text: &str| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        wire::normalize_with(&mut v, &[]);
+        serde_json::from_value::<sdk::trade::requests::MicroPaySdkRequest>(v).unwrap()
+    };
+    compare("`wire::from_normal_text` (`may_need_normalizing`)", "micro_pay input", &mut || drop(bb(sdk::input::parse_json::<sdk::trade::requests::MicroPaySdkRequest>(bb(&input), "req").unwrap())), &mut || drop(bb(tree_input(bb(&input)))));
+
+    // The output scanner: the members of the result, order_content, the platform ext and
+    // pay_mch_key, as order_output splits them for every query.
+    let members = serde_json::from_str::<wire::RawMembers<'_>>(&content).unwrap().0;
+    let result = members.iter().find(|(k, _)| k == "query_order").unwrap().1.get();
+    let rm = serde_json::from_str::<wire::RawMembers<'_>>(result).unwrap().0;
+    let get = |k: &str| rm.iter().find(|(n, _)| n == k).map(|(_, v)| v.get()).unwrap();
+    let order = get("order_content");
+    let mch = get("pay_mch_key");
+    let om = serde_json::from_str::<wire::RawMembers<'_>>(order).unwrap().0;
+    let ext = om.iter().find(|(n, _)| n == "wxpay_order_content_ext").map(|(_, v)| v.get()).unwrap();
+    let objects = [result, order, ext, mch];
+    compare(
+        "`wire::members_of` (`split_members`, `value_end`)",
+        "order_content",
+        &mut || drop(bb(wire::members_of(bb(order)))),
+        &mut || drop(bb(serde_json::from_str::<wire::RawMembers<'_>>(bb(order)).unwrap())),
+    );
+    compare(
+        "`wire::members_of` ×4 (one `order_output`)",
+        "result, order_content, ext, pay_mch_key",
+        &mut || objects.iter().for_each(|o| drop(bb(wire::members_of(bb(o))))),
+        &mut || objects.iter().for_each(|o| drop(bb(serde_json::from_str::<wire::RawMembers<'_>>(bb(o)).unwrap()))),
+    );
+}
+
+/// A till's micro_pay input, as `pay_req` sends it.
+fn pay_req_text(no: &str) -> String {
+    pay_req(no, NEVER_CONFIRMS).into_string().unwrap()
+}
+
 // ---- 2. throughput ----
 
 /// Raw pay+query over `threads` keep-alive connections against a fresh sandbox: (rate/s, connections).
@@ -902,6 +1030,11 @@ fn main() {
     if only.split(',').any(|o| o == "stages") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
         stages(&sb);
+        sb.stop();
+    }
+    if only.split(',').any(|o| o == "fastpaths") {
+        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+        fast_paths(&sb);
         sb.stop();
     }
     if only.split(',').any(|o| o == "profile") {
