@@ -565,9 +565,10 @@ fn stages(sb: &Sandbox) {
 /// replace it, on real sandbox traffic (a paid order's query_order reply, the requests the SDK
 /// sends, a till's micro_pay input). A fast path stays only if it saves ≥ 2 µs per call
 /// (BENCHMARKS.md, "Fast paths"). The two sides alternate in blocks and the figures are
-/// medians over the blocks, so load drift hits both alike.
+/// medians over the blocks, so load drift hits both alike. The readers that lost (the reply
+/// envelope's, the output's object split) are gone; their figures are in BENCHMARKS.md.
 fn fast_paths(sb: &Sandbox) {
-    use cloud_pay_protocol::envelope::{AuthenInfo, Response, ResponseEnvelope};
+    use cloud_pay_protocol::envelope::{Response, ResponseEnvelope};
     use serde_json::value::RawValue;
     let base = sb.http_base_url();
     let mut raw = Raw::connect(&base, None);
@@ -593,7 +594,7 @@ fn fast_paths(sb: &Sandbox) {
         }
         us(thread_cpu() - c0) / 2000.0
     };
-    let mut compare = |name: &str, input: &str, fast: &mut dyn FnMut(), serde: &mut dyn FnMut()| {
+    let compare = |name: &str, input: &str, fast: &mut dyn FnMut(), serde: &mut dyn FnMut()| {
         for _ in 0..300 {
             fast();
             serde();
@@ -617,23 +618,8 @@ fn fast_paths(sb: &Sandbox) {
     let query = t::QueryOrderRequest { pay_mch_key: mch_key(None), order_client: order_client(false), out_trade_no: no.clone(), trade_type: Some(TradeType::MICRO_PAY), nonce_str: sdk::nonce::nonce_str() };
     assert_eq!(wire::to_text(&query), wire::to_value(&query).to_string());
     compare("`wire::to_text` (`strip_null_members`)", "query_order request", &mut || drop(bb(wire::to_text(bb(&query)))), &mut || drop(bb(wire::to_value(bb(&query)).to_string())));
-    let pay_req: t::PayRequest = serde_json::from_str(&serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap().to_owned()).unwrap();
+    let pay_req: t::PayRequest = serde_json::from_str(serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap()).unwrap();
     compare("`wire::to_text` (`strip_null_members`)", "micro_pay request", &mut || drop(bb(wire::to_text(bb(&pay_req)))), &mut || drop(bb(wire::to_value(bb(&pay_req)).to_string())));
-
-    // Reply envelope: the one-pass reader against serde reading the same two members.
-    #[derive(serde::Deserialize)]
-    struct Shape {
-        response_content: Option<String>,
-        authen_info: Option<AuthenInfo>,
-    }
-    let serde_env = |b: &[u8]| {
-        let s: Shape = serde_json::from_slice(b).unwrap();
-        ResponseEnvelope { response_content: s.response_content.unwrap(), authen_info: s.authen_info }
-    };
-    assert_eq!(ResponseEnvelope::read_usual(&reply), Some(serde_env(&reply)));
-    compare("`ResponseEnvelope::read_usual` (`string_literal_at`, `skip_whitespace`)", "query_order reply body", &mut || drop(bb(ResponseEnvelope::read_usual(bb(&reply)))), &mut || drop(bb(serde_env(bb(&reply)))));
-    let lit = serde_json::to_string(&content).unwrap();
-    compare("`wire::string_literal_text`", "response_content literal", &mut || drop(bb(wire::string_literal_text(bb(&lit)))), &mut || drop(bb(serde_json::from_str::<String>(bb(&lit)))));
 
     // response_content: the normalising scan and direct read against the tree path.
     type Q = sdk::trade::OrderOnly;
@@ -658,30 +644,6 @@ fn fast_paths(sb: &Sandbox) {
         serde_json::from_value::<sdk::trade::requests::MicroPaySdkRequest>(v).unwrap()
     };
     compare("`wire::from_normal_text` (`may_need_normalizing`)", "micro_pay input", &mut || drop(bb(sdk::input::parse_json::<sdk::trade::requests::MicroPaySdkRequest>(bb(&input), "req").unwrap())), &mut || drop(bb(tree_input(bb(&input)))));
-
-    // The output scanner: the members of the result, order_content, the platform ext and
-    // pay_mch_key, as order_output splits them for every query.
-    let members = serde_json::from_str::<wire::RawMembers<'_>>(&content).unwrap().0;
-    let result = members.iter().find(|(k, _)| k == "query_order").unwrap().1.get();
-    let rm = serde_json::from_str::<wire::RawMembers<'_>>(result).unwrap().0;
-    let get = |k: &str| rm.iter().find(|(n, _)| n == k).map(|(_, v)| v.get()).unwrap();
-    let order = get("order_content");
-    let mch = get("pay_mch_key");
-    let om = serde_json::from_str::<wire::RawMembers<'_>>(order).unwrap().0;
-    let ext = om.iter().find(|(n, _)| n == "wxpay_order_content_ext").map(|(_, v)| v.get()).unwrap();
-    let objects = [result, order, ext, mch];
-    compare(
-        "`wire::members_of` (`split_members`, `value_end`)",
-        "order_content",
-        &mut || drop(bb(wire::members_of(bb(order)))),
-        &mut || drop(bb(serde_json::from_str::<wire::RawMembers<'_>>(bb(order)).unwrap())),
-    );
-    compare(
-        "`wire::members_of` ×4 (one `order_output`)",
-        "result, order_content, ext, pay_mch_key",
-        &mut || objects.iter().for_each(|o| drop(bb(wire::members_of(bb(o))))),
-        &mut || objects.iter().for_each(|o| drop(bb(serde_json::from_str::<wire::RawMembers<'_>>(bb(o)).unwrap()))),
-    );
 }
 
 /// A till's micro_pay input, as `pay_req` sends it.
