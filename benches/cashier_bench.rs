@@ -551,7 +551,6 @@ fn stages(sb: &Sandbox) {
     step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
     step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
     step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || drop(std::hint::black_box(Response::<sdk::trade::OrderOnly>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
-    step("  of which: normalising scan (`wire::may_need_normalizing`)", &mut || assert!(!std::hint::black_box(wire::may_need_normalizing(&env.response_content, &[]))));
     step("  of which: the members in place (`wire::RawMembers`)", &mut || drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap())));
     let content: Value = serde_json::from_str(&env.response_content).unwrap();
     let result_text = content["query_order"].to_string();
@@ -566,7 +565,7 @@ fn stages(sb: &Sandbox) {
 /// sends, a till's micro_pay input). A fast path stays only if it saves ≥ 2 µs per call
 /// (BENCHMARKS.md, "Fast paths"). The two sides alternate in blocks and the figures are
 /// medians over the blocks, so load drift hits both alike. The readers that lost (the reply
-/// envelope's, the output's object split) are gone; their figures are in BENCHMARKS.md.
+/// envelope's, the output's object split, the direct read of caller input) are gone; their figures are in BENCHMARKS.md.
 fn fast_paths(sb: &Sandbox) {
     use cloud_pay_protocol::envelope::{Response, ResponseEnvelope};
     use serde_json::value::RawValue;
@@ -637,18 +636,6 @@ fn fast_paths(sb: &Sandbox) {
         &mut || drop(bb(Response::<Q>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, bb(&content)).unwrap())),
         &mut || drop(bb(tree(bb(&content)))),
     );
-    let input = pay_req_text(&no);
-    let tree_input = |text: &str| {
-        let mut v: Value = serde_json::from_str(text).unwrap();
-        wire::normalize_with(&mut v, &[]);
-        serde_json::from_value::<sdk::trade::requests::MicroPaySdkRequest>(v).unwrap()
-    };
-    compare("`wire::from_normal_text` (`may_need_normalizing`)", "micro_pay input", &mut || drop(bb(sdk::input::parse_json::<sdk::trade::requests::MicroPaySdkRequest>(bb(&input), "req").unwrap())), &mut || drop(bb(tree_input(bb(&input)))));
-}
-
-/// A till's micro_pay input, as `pay_req` sends it.
-fn pay_req_text(no: &str) -> String {
-    pay_req(no, NEVER_CONFIRMS).into_string().unwrap()
 }
 
 // ---- 2. throughput ----

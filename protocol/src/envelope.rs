@@ -243,7 +243,7 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
     /// is read in one pass: the common members in place, the result object straight into `T`
     /// and kept as raw text. Anything else takes the tree path, which words the errors.
     pub fn from_content(endpoint: Endpoint, text: &str) -> Result<Self, EnvelopeError> {
-        if !wire::may_need_normalizing(text, &[])
+        if !wire::may_need_normalizing(text)
             && let Some(r) = Self::from_normal_content(endpoint, text)
         {
             return Ok(r);

@@ -272,34 +272,17 @@ pub fn to_value<T: Serialize>(value: &T) -> Value {
 }
 
 /// Parses JSON text into a structure, leniently (see module docs).
-///
-/// Text that [`normalize`] would not change is read straight into the structure (no tree);
-/// anything else, and anything the direct read rejects, takes the tree path, so results and
-/// error texts are those of [`from_value`].
 pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    if let Some(v) = from_normal_text(text, &[]) {
-        return Ok(v);
-    }
     let v: Value = serde_json::from_str(text)?;
     from_value(v)
 }
 
-/// `T` read straight from an object's text, when [`normalize_with`] (with `extra`) would not
-/// change it and the read succeeds; `None` means "take the tree path".
-pub fn from_normal_text<T: DeserializeOwned>(text: &str, extra: &[&str]) -> Option<T> {
-    // A structure also reads from a JSON array (by position): only objects go direct.
-    if !text.trim_start().starts_with('{') || may_need_normalizing(text, extra) {
-        return None;
-    }
-    serde_json::from_str(text).ok()
-}
-
-/// Whether [`normalize_with`] (with `extra`) might change this JSON text: an
-/// `Internal_status` member anywhere, or text or a list as the value of an integer field (or
-/// of an `extra` field). Conservative: an escaped member name, a nesting deeper than 64 or
-/// text it cannot follow also answer `true`. A scan of the bytes, no allocation: it decides
-/// whether a reply can skip the JSON tree.
-pub fn may_need_normalizing(text: &str, extra: &[&str]) -> bool {
+/// Whether [`normalize`] might change this JSON text: an `Internal_status` member anywhere,
+/// or text or a list as the value of an integer field. Any text will do: an escaped member
+/// name, a nesting deeper than 64 or text it cannot follow answer `true`. A scan of the
+/// bytes, no allocation: it lets a reply's response_content skip the JSON tree, which saves
+/// 6-9 µs a reply (BENCHMARKS.md, "Fast paths").
+pub(crate) fn may_need_normalizing(text: &str) -> bool {
     let b = text.as_bytes();
     // Open containers: true for an object, false for an array.
     let mut stack = [false; 64];
@@ -329,7 +312,7 @@ pub fn may_need_normalizing(text: &str, extra: &[&str]) -> bool {
                     if matches!(b.get(j), Some(b'"' | b'[')) {
                         // Names are whole UTF-8 text: quotes are ASCII, the input is a str.
                         let name = std::str::from_utf8(name).unwrap_or("");
-                        if is_integer_field(name) || extra.contains(&name) {
+                        if is_integer_field(name) {
                             return true;
                         }
                     }
@@ -406,5 +389,22 @@ mod tests {
         let mut v = serde_json::json!({"a":null,"b":[{"c":null,"d":1}]});
         strip_nulls(&mut v);
         assert_eq!(v, serde_json::json!({"b":[{"d":1}]}));
+    }
+
+    #[test]
+    fn normalising_is_noticed() {
+        for (text, needs) in [
+            (r#"{"total_fee":1,"body":"100"}"#, false),
+            (r#"{"total_fee":"1"}"#, true),
+            (r#"{"a":{"b":[{"trade_state":"2"}]}}"#, true),
+            (r#"{"Internal_status":407}"#, true),
+            (r#"{"x":"\"total_fee\":\"1\""}"#, false),
+            (r#"{"trade_state":[1,2]}"#, true),
+            (r#"{"to\u0074al_fee":"1"}"#, true),
+            (r#"[{"status" : "0"}]"#, true),
+            (r#"{ "status" : 0 , "description" : "total_fee" }"#, false),
+        ] {
+            assert_eq!(may_need_normalizing(text), needs, "{text}");
+        }
     }
 }

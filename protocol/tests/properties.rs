@@ -230,24 +230,6 @@ proptest! {
     }
 }
 
-#[test]
-fn normalising_is_noticed() {
-    for (text, needs) in [
-        (r#"{"total_fee":1,"body":"100"}"#, false),
-        (r#"{"total_fee":"1"}"#, true),
-        (r#"{"a":{"b":[{"trade_state":"2"}]}}"#, true),
-        (r#"{"Internal_status":407}"#, true),
-        (r#"{"x":"\"total_fee\":\"1\""}"#, false),
-        (r#"{"trade_state":[1,2]}"#, true),
-        (r#"{"to\u0074al_fee":"1"}"#, true),
-        (r#"[{"status" : "0"}]"#, true),
-        (r#"{ "status" : 0 , "description" : "total_fee" }"#, false),
-    ] {
-        assert_eq!(wire::may_need_normalizing(text, &[]), needs, "{text}");
-    }
-    assert!(wire::may_need_normalizing(r#"{"timeout_ms":"5"}"#, &["timeout_ms"]));
-}
-
 /// A reply body as a server might send it: the usual envelope of `content` (sealed or not),
 /// or on purpose something unusual: whitespace, the other
 /// member order, `authen_info` null or malformed, a duplicate, another member, an escaped
