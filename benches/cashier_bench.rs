@@ -551,7 +551,6 @@ fn stages(sb: &Sandbox) {
     step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
     step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
     step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || drop(std::hint::black_box(Response::<sdk::trade::OrderOnly>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
-    step("  of which: normalising scan (`wire::may_need_normalizing`)", &mut || assert!(!std::hint::black_box(wire::may_need_normalizing(&env.response_content, &[]))));
     step("  of which: the members in place (`wire::RawMembers`)", &mut || drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap())));
     let content: Value = serde_json::from_str(&env.response_content).unwrap();
     let result_text = content["query_order"].to_string();
@@ -559,6 +558,84 @@ fn stages(sb: &Sandbox) {
     step("(for comparison: the whole result typed, `QueryOrderResult`)", &mut || drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap())));
     step("(for comparison: a `serde_json::Value` tree of it)", &mut || drop(std::hint::black_box(serde_json::from_str::<Value>(&env.response_content).unwrap())));
     step("open_reply (envelope, HMAC, decode: the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<sdk::trade::QueryOrderRead>(&reply, KEY.as_bytes()))));
+}
+
+/// `BENCH_ONLY=fastpaths`: each hand-written JSON reader against the serde code that would
+/// replace it, on real sandbox traffic (a paid order's query_order reply, the requests the SDK
+/// sends, a till's micro_pay input). A fast path stays only if it saves ≥ 2 µs per call
+/// (BENCHMARKS.md, "Fast paths"). The two sides alternate in blocks and the figures are
+/// medians over the blocks, so load drift hits both alike. The readers that lost (the reply
+/// envelope's, the output's object split, the direct read of caller input) are gone; their figures are in BENCHMARKS.md.
+fn fast_paths(sb: &Sandbox) {
+    use cloud_pay_protocol::envelope::{Response, ResponseEnvelope};
+    use serde_json::value::RawValue;
+    let base = sb.http_base_url();
+    let mut raw = Raw::connect(&base, None);
+    let no = order_no("F", 0);
+    let pay = seal(&t::PayRequest {
+        pay_mch_key: mch_key(Some(PayPlatform::WXPAY)),
+        pay_content: t::PayContent { out_trade_no: no.clone(), author_code: Some("134567890123456789".into()), total_fee: 1, fee_type: "CNY".into(), body: "bench-goods".into(), ..Default::default() },
+        order_client: order_client(true),
+        nonce_str: sdk::nonce::nonce_str(),
+    });
+    raw.post("micro_pay", &pay);
+    let len = raw.post("query_order", &raw_query_body(&no));
+    let reply = raw.buf[raw.buf.len() - len..].to_vec();
+    let env = ResponseEnvelope::parse(&reply).unwrap();
+    let content = env.response_content.clone();
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    println!("\n## fast paths (paid order's query_order reply: {} bytes, response_content {} bytes; {rounds} alternating blocks of 2,000 calls)", reply.len(), content.len());
+    println!("| fast path | input | fast µs / call | serde µs / call | saving µs | serde / fast |\n|---|---|---|---|---|---|");
+    let block = |f: &mut dyn FnMut()| {
+        let c0 = thread_cpu();
+        for _ in 0..2000 {
+            f();
+        }
+        us(thread_cpu() - c0) / 2000.0
+    };
+    let compare = |name: &str, input: &str, fast: &mut dyn FnMut(), serde: &mut dyn FnMut()| {
+        for _ in 0..300 {
+            fast();
+            serde();
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..rounds {
+            if r % 2 == 0 {
+                a.push(block(fast));
+                b.push(block(serde));
+            } else {
+                b.push(block(serde));
+                a.push(block(fast));
+            }
+        }
+        let (f, s) = (quantile(&mut a, 0.5), quantile(&mut b, 0.5));
+        println!("| {name} | {input} | {f:.2} | {s:.2} | **{:.2}** | {:.2} |", s - f, s / f);
+    };
+    use std::hint::black_box as bb;
+
+    // Request text: the null-member strip against the tree (`to_value`, nulls removed, `to_string`).
+    let query = t::QueryOrderRequest { pay_mch_key: mch_key(None), order_client: order_client(false), out_trade_no: no.clone(), trade_type: Some(TradeType::MICRO_PAY), nonce_str: sdk::nonce::nonce_str() };
+    assert_eq!(wire::to_text(&query), wire::to_value(&query).to_string());
+    compare("`wire::to_text` (`strip_null_members`)", "query_order request", &mut || drop(bb(wire::to_text(bb(&query)))), &mut || drop(bb(wire::to_value(bb(&query)).to_string())));
+    let pay_req: t::PayRequest = serde_json::from_str(serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap()).unwrap();
+    compare("`wire::to_text` (`strip_null_members`)", "micro_pay request", &mut || drop(bb(wire::to_text(bb(&pay_req)))), &mut || drop(bb(wire::to_value(bb(&pay_req)).to_string())));
+
+    // response_content: the normalising scan and direct read against the tree path.
+    type Q = sdk::trade::OrderOnly;
+    let tree = |text: &str| {
+        let mut m = wire::object_from_text(text).unwrap();
+        let status = m.get("status").and_then(Value::as_i64).unwrap();
+        let raw_result = m.remove("query_order");
+        let result = raw_result.as_ref().map(|v| <Q as serde::Deserialize>::deserialize(v).unwrap());
+        let raw_result = raw_result.and_then(|v| RawValue::from_string(v.to_string()).ok());
+        (status, m.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(), result, raw_result)
+    };
+    compare(
+        "`Response::from_content` (`may_need_normalizing`)",
+        "query_order response_content",
+        &mut || drop(bb(Response::<Q>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, bb(&content)).unwrap())),
+        &mut || drop(bb(tree(bb(&content)))),
+    );
 }
 
 // ---- 2. throughput ----
@@ -902,6 +979,11 @@ fn main() {
     if only.split(',').any(|o| o == "stages") {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
         stages(&sb);
+        sb.stop();
+    }
+    if only.split(',').any(|o| o == "fastpaths") {
+        let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
+        fast_paths(&sb);
         sb.stop();
     }
     if only.split(',').any(|o| o == "profile") {

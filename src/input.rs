@@ -14,11 +14,6 @@ const SDK_NUMERIC_FIELDS: &[&str] = &[
 /// Parses JSON text into `T` leniently (numeric strings for integers, see
 /// `cloud_pay_protocol::wire`). Errors say where: `total_fee: invalid type: …`.
 pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, SdkError> {
-    // The usual input needs no rewriting and reads straight into `T`; the tree path below
-    // handles the rest and words every error.
-    if let Some(t) = cloud_pay_protocol::wire::from_normal_text(text, SDK_NUMERIC_FIELDS) {
-        return Ok(t);
-    }
     let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| SdkError::BadInput(redact(&format!("{what} is not valid JSON: {e}"))))?;
     if !v.is_object() {
         return Err(SdkError::BadInput(format!("{what} must be a JSON object")));

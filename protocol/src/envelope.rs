@@ -166,93 +166,16 @@ impl ResponseEnvelope {
 
     /// Reads a response body (client side).
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        // The usual reply is read in one pass (`read_usual`). Anything unusual takes the
-        // serde paths below, which judge it exactly as before.
-        if let Some(e) = Self::read_usual(body) {
-            return Ok(e);
-        }
-        Self::parse_general(body)
-    }
-
-    /// The one-pass read of the usual reply: an object of `response_content` (a string,
-    /// unescaped while its end is found) and optionally `authen_info` (an object or null), in
-    /// either order, with JSON whitespace anywhere. `None` for anything else (another
-    /// member, a duplicate, an escaped name, a malformed or misplaced value, trailing bytes):
-    /// those go to [`Self::parse_general`]. A property test holds the two to the same result.
-    ///
-    /// Why: the serde read first scanned the whole escaped `response_content` literal to find
-    /// its end (every quote of the inner JSON is escaped, so the scan stops every few bytes),
-    /// and then the literal was read again to unescape it. That first scan was the largest
-    /// single item of a call's own work after SHA-256.
-    pub fn read_usual(body: &[u8]) -> Option<Self> {
-        let ws = |i: &mut usize| *i = wire::skip_whitespace(body, *i);
-        let mut i = 0;
-        ws(&mut i);
-        if body.get(i) != Some(&b'{') {
-            return None;
-        }
-        i += 1;
-        let (mut content, mut authen): (Option<String>, Option<Option<AuthenInfo>>) = (None, None);
-        loop {
-            ws(&mut i);
-            const CONTENT: &[u8] = b"\"response_content\"";
-            const AUTHEN: &[u8] = b"\"authen_info\"";
-            let name = body.get(i..)?;
-            let is_content = name.starts_with(CONTENT);
-            if !is_content && !name.starts_with(AUTHEN) {
-                return None;
-            }
-            i += if is_content { CONTENT.len() } else { AUTHEN.len() };
-            ws(&mut i);
-            if body.get(i) != Some(&b':') {
-                return None;
-            }
-            i += 1;
-            ws(&mut i);
-            if is_content {
-                let (text, end) = wire::string_literal_at(body, i)?;
-                if content.replace(text).is_some() {
-                    return None;
-                }
-                i = end;
-            } else {
-                // Its own small value: serde reads it and says where it ended.
-                let mut values = serde_json::Deserializer::from_slice(&body[i..]).into_iter::<Option<AuthenInfo>>();
-                let info = values.next()?.ok()?;
-                if authen.replace(info).is_some() {
-                    return None;
-                }
-                i += values.byte_offset();
-            }
-            ws(&mut i);
-            match body.get(i) {
-                Some(b',') => i += 1,
-                Some(b'}') => break,
-                _ => return None,
-            }
-        }
-        i += 1;
-        ws(&mut i);
-        if i != body.len() {
-            return None;
-        }
-        Some(ResponseEnvelope { response_content: content?, authen_info: authen.flatten() })
-    }
-
-    /// The serde read of a response body, for anything [`Self::read_usual`] leaves.
-    pub fn parse_general(body: &[u8]) -> Result<Self, EnvelopeError> {
         // Straight into its two members when it can; anything unusual (a member of the wrong
         // type, a malformed authen_info, duplicates) takes the tree below, which words the
-        // error or tolerates what it tolerates.
+        // error or tolerates what it tolerates. serde reads the literal as fast as a
+        // hand-written reader did (BENCHMARKS.md, "Fast paths").
         #[derive(Deserialize)]
-        struct Shape<'a> {
-            #[serde(borrow)]
-            response_content: Option<&'a RawValue>,
+        struct Shape {
+            response_content: Option<String>,
             authen_info: Option<AuthenInfo>,
         }
-        if let Ok(Shape { response_content: Some(c), authen_info }) = serde_json::from_slice::<Shape<'_>>(body)
-            && let Some(response_content) = wire::string_literal_text(c.get())
-        {
+        if let Ok(Shape { response_content: Some(response_content), authen_info }) = serde_json::from_slice::<Shape>(body) {
             return Ok(ResponseEnvelope { response_content, authen_info });
         }
         let v: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError(format!("reply is not JSON: {e}")))?;
@@ -320,7 +243,7 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
     /// is read in one pass: the common members in place, the result object straight into `T`
     /// and kept as raw text. Anything else takes the tree path, which words the errors.
     pub fn from_content(endpoint: Endpoint, text: &str) -> Result<Self, EnvelopeError> {
-        if !wire::may_need_normalizing(text, &[])
+        if !wire::may_need_normalizing(text)
             && let Some(r) = Self::from_normal_content(endpoint, text)
         {
             return Ok(r);

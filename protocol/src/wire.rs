@@ -128,9 +128,13 @@ pub fn strip_nulls(v: &mut Value) {
 /// Written directly and then rid of its `"name":null` members, which gives the same text
 /// as [`to_value`] then `to_string` without building a tree (the request path of every call).
 pub fn to_text<T: Serialize>(value: &T) -> String {
-    let text = to_text_with_nulls(value, 1024);
-    if text.contains("null") { strip_null_members(&text) } else { text }
+    let text = Compact(to_text_with_nulls(value, 1024));
+    if text.0.contains("null") { strip_null_members(&text) } else { text.0 }
 }
+
+/// JSON text as serde_json writes it: valid, compact (no whitespace between tokens). Only
+/// [`to_text`] makes one: it is what lets [`strip_null_members`] scan bytes without a parser.
+struct Compact(String);
 
 /// Compact JSON text of `value` written into a buffer of `capacity` bytes to start with (a
 /// request fits in one allocation instead of growing from 128 bytes).
@@ -140,83 +144,11 @@ pub fn to_text_with_nulls<T: Serialize>(value: &T, capacity: usize) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// The text of a JSON string literal (quotes included) already checked by serde_json, read
-/// in one allocation. `None` for what this short reader leaves to serde_json: anything that
-/// is not a string literal, a lone surrogate, a malformed escape.
-pub fn string_literal_text(lit: &str) -> Option<String> {
-    string_literal_at(lit.as_bytes(), 0).filter(|(_, end)| *end == lit.len()).map(|(s, _)| s)
-}
-
-/// Reads the JSON string literal that starts at `b[start]` (a `"`) in one pass: its text,
-/// unescaped, and the index just after its closing quote. `None` for what this short reader
-/// leaves to serde_json: no literal there, no closing quote, a control character or invalid
-/// UTF-8 inside, a lone surrogate, a malformed escape.
-pub fn string_literal_at(b: &[u8], start: usize) -> Option<(String, usize)> {
-    if b.get(start) != Some(&b'"') {
-        return None;
-    }
-    // The literal is at most the rest of the input: one allocation.
-    let mut out: Vec<u8> = Vec::with_capacity(b.len() - start);
-    let hex4 = |at: usize| -> Option<u32> {
-        let h = b.get(at..at + 4)?;
-        h.iter().all(u8::is_ascii_hexdigit).then(|| h.iter().fold(0u32, |n, d| n * 16 + (*d as char).to_digit(16).unwrap_or(0)))
-    };
-    let mut i = start + 1;
-    loop {
-        // A plain loop, not memchr: in a reply's response_content every quote of the inner
-        // JSON is escaped, so the runs between escapes are a few bytes long and a search call
-        // per run costs more than it saves.
-        let run_start = i;
-        while let Some(&c) = b.get(i)
-            && c != b'"'
-            && c != b'\\'
-            && c >= 0x20
-        {
-            i += 1;
-        }
-        out.extend_from_slice(&b[run_start..i]);
-        match b.get(i)? {
-            b'"' => break,
-            b'\\' => {}
-            _ => return None,
-        }
-        i += 2;
-        let c = match *b.get(i - 1)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = hex4(i)?;
-                i += 4;
-                if (0xD800..0xDC00).contains(&hi) {
-                    // A high surrogate must be followed by an escaped low one.
-                    if b.get(i..i + 2) != Some(b"\\u") {
-                        return None;
-                    }
-                    let lo = hex4(i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))?;
-                    i += 6;
-                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
-                } else {
-                    char::from_u32(hi)?
-                }
-            }
-            _ => return None,
-        };
-        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-    }
-    Some((String::from_utf8(out).ok()?, i + 1))
-}
-
-/// Removes `"name":null` members from compact JSON text (as written by serde_json: no
-/// whitespace), recursively; `null` inside arrays and inside strings is kept. The text must
-/// be valid JSON.
-fn strip_null_members(text: &str) -> String {
-    let b = text.as_bytes();
+/// Removes `"name":null` members from compact JSON text, recursively; `null` inside arrays
+/// and inside strings is kept. It stays because it spares each request a JSON tree, 2-3 µs
+/// (BENCHMARKS.md, "Fast paths"); the `to_text` fuzz target holds it to the tree's text.
+fn strip_null_members(text: &Compact) -> String {
+    let b = text.0.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     // true: inside an object, false: inside an array.
     let mut stack: Vec<bool> = Vec::new();
@@ -292,108 +224,6 @@ fn string_end(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
-/// The members of the JSON object in `json`, which must already be known to be valid JSON
-/// (the text of a `RawValue`): in order, names borrowed unless escaped, values as their text.
-/// A duplicate name appears twice; `None` when `json` is not an object.
-///
-/// Valid text needs no parser to be split: a scan of the bytes finds each name and where each
-/// value ends (`RawMembers` through serde_json checked it all again, and the output of every
-/// query splits several objects of one reply). An escaped name goes to serde_json.
-pub fn members_of(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
-    if let Some(m) = split_members(json) {
-        return Some(m);
-    }
-    let m: RawMembers<'_> = serde_json::from_str(json).ok()?;
-    Some(m.0.into_iter().map(|(k, v)| (k, v.get())).collect())
-}
-
-/// [`members_of`] by a byte scan; `None` for an escaped name or anything but an object.
-fn split_members(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
-    let b = json.as_bytes();
-    let ws = |i| skip_whitespace(b, i);
-    let mut i = ws(0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = ws(i + 1);
-    let mut out = Vec::with_capacity(24);
-    if b.get(i) == Some(&b'}') {
-        return Some(out);
-    }
-    loop {
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let end = string_end(b, i);
-        let name = json.get(i + 1..end.checked_sub(1)?)?;
-        if name.contains('\\') {
-            return None;
-        }
-        i = ws(end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = ws(i + 1);
-        let start = i;
-        i = value_end(b, i)?;
-        out.push((Cow::Borrowed(name), json.get(start..i)?));
-        i = ws(i);
-        match b.get(i) {
-            Some(b',') => i = ws(i + 1),
-            Some(b'}') => return Some(out),
-            _ => return None,
-        }
-    }
-}
-
-/// Index of the first byte at or after `i` that is not JSON whitespace (space, tab, CR, LF;
-/// not the wider set of `u8::is_ascii_whitespace`).
-pub fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|c| is_json_whitespace(*c)) {
-        i += 1;
-    }
-    i
-}
-
-fn is_json_whitespace(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// Index just past the valid JSON value starting at `b[i]`.
-fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
-    match b.get(i)? {
-        b'"' => Some(string_end(b, i)),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            while let Some(&c) = b.get(i) {
-                match c {
-                    b'"' => {
-                        i = string_end(b, i);
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            None
-        }
-        _ => {
-            // A number or a literal: up to the next delimiter.
-            while b.get(i).is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !is_json_whitespace(*c)) {
-                i += 1;
-            }
-            Some(i)
-        }
-    }
-}
-
 /// An object's members in order, read in place: names borrowed unless escaped, values as
 /// their raw JSON text. A duplicate name appears twice. Anything but an object is an error.
 pub struct RawMembers<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
@@ -446,34 +276,17 @@ pub fn to_value<T: Serialize>(value: &T) -> Value {
 }
 
 /// Parses JSON text into a structure, leniently (see module docs).
-///
-/// Text that [`normalize`] would not change is read straight into the structure (no tree);
-/// anything else, and anything the direct read rejects, takes the tree path, so results and
-/// error texts are those of [`from_value`].
 pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    if let Some(v) = from_normal_text(text, &[]) {
-        return Ok(v);
-    }
     let v: Value = serde_json::from_str(text)?;
     from_value(v)
 }
 
-/// `T` read straight from an object's text, when [`normalize_with`] (with `extra`) would not
-/// change it and the read succeeds; `None` means "take the tree path".
-pub fn from_normal_text<T: DeserializeOwned>(text: &str, extra: &[&str]) -> Option<T> {
-    // A structure also reads from a JSON array (by position): only objects go direct.
-    if !text.trim_start().starts_with('{') || may_need_normalizing(text, extra) {
-        return None;
-    }
-    serde_json::from_str(text).ok()
-}
-
-/// Whether [`normalize_with`] (with `extra`) might change this JSON text: an
-/// `Internal_status` member anywhere, or text or a list as the value of an integer field (or
-/// of an `extra` field). Conservative: an escaped member name, a nesting deeper than 64 or
-/// text it cannot follow also answer `true`. A scan of the bytes, no allocation: it decides
-/// whether a reply can skip the JSON tree.
-pub fn may_need_normalizing(text: &str, extra: &[&str]) -> bool {
+/// Whether [`normalize`] might change this JSON text: an `Internal_status` member anywhere,
+/// or text or a list as the value of an integer field. Any text will do: an escaped member
+/// name, a nesting deeper than 64 or text it cannot follow answer `true`. A scan of the
+/// bytes, no allocation: it lets a reply's response_content skip the JSON tree, which saves
+/// 6-9 µs a reply (BENCHMARKS.md, "Fast paths").
+pub(crate) fn may_need_normalizing(text: &str) -> bool {
     let b = text.as_bytes();
     // Open containers: true for an object, false for an array.
     let mut stack = [false; 64];
@@ -503,7 +316,7 @@ pub fn may_need_normalizing(text: &str, extra: &[&str]) -> bool {
                     if matches!(b.get(j), Some(b'"' | b'[')) {
                         // Names are whole UTF-8 text: quotes are ASCII, the input is a str.
                         let name = std::str::from_utf8(name).unwrap_or("");
-                        if is_integer_field(name) || extra.contains(&name) {
+                        if is_integer_field(name) {
                             return true;
                         }
                     }
@@ -580,5 +393,22 @@ mod tests {
         let mut v = serde_json::json!({"a":null,"b":[{"c":null,"d":1}]});
         strip_nulls(&mut v);
         assert_eq!(v, serde_json::json!({"b":[{"d":1}]}));
+    }
+
+    #[test]
+    fn normalising_is_noticed() {
+        for (text, needs) in [
+            (r#"{"total_fee":1,"body":"100"}"#, false),
+            (r#"{"total_fee":"1"}"#, true),
+            (r#"{"a":{"b":[{"trade_state":"2"}]}}"#, true),
+            (r#"{"Internal_status":407}"#, true),
+            (r#"{"x":"\"total_fee\":\"1\""}"#, false),
+            (r#"{"trade_state":[1,2]}"#, true),
+            (r#"{"to\u0074al_fee":"1"}"#, true),
+            (r#"[{"status" : "0"}]"#, true),
+            (r#"{ "status" : 0 , "description" : "total_fee" }"#, false),
+        ] {
+            assert_eq!(may_need_normalizing(text), needs, "{text}");
+        }
     }
 }

@@ -166,6 +166,14 @@ fn is_scalar(v: &str) -> bool {
     !v.starts_with(['{', '['])
 }
 
+/// The members of the JSON object `json`, in order, values as their text; a duplicate name
+/// appears twice. `None` for anything but an object. serde splits the reply's objects as fast
+/// as a hand-written scan did (BENCHMARKS.md, "Fast paths").
+fn members_of(json: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let m: wire::RawMembers<'_> = serde_json::from_str(json).ok()?;
+    Some(m.0.into_iter().map(|(k, v)| (k, v.get())).collect())
+}
+
 /// The value of `name` in `members`: the last one, as a tree would keep it.
 fn member<'a>(members: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str> {
     members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
@@ -176,16 +184,16 @@ fn member<'a>(members: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str
 /// reply's text (members read in place, values copied as received), and the platform's
 /// `current_trade_state` for messages.
 pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&RawValue>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
-    let result = raw_result.and_then(|r| wire::members_of(r.get()));
+    let result = raw_result.and_then(|r| members_of(r.get()));
     let order_raw = result.as_deref().and_then(|r| member(r, "order_content"));
     let mch_raw = result.as_deref().and_then(|r| member(r, "pay_mch_key"));
-    let order = order_raw.and_then(wire::members_of);
-    let mch = mch_raw.and_then(wire::members_of);
+    let order = order_raw.and_then(members_of);
+    let mch = mch_raw.and_then(members_of);
     // Room for an order's members and the local facts: no growing.
     let mut m = Members(Vec::with_capacity(48));
     m.lift_scalars(order.as_deref());
     for ext in ["wxpay_order_content_ext", "alipay_order_content_ext"] {
-        m.lift_scalars(order.as_deref().and_then(|o| member(o, ext)).and_then(wire::members_of).as_deref());
+        m.lift_scalars(order.as_deref().and_then(|o| member(o, ext)).and_then(members_of).as_deref());
     }
     m.insert("out_trade_no".into(), Member::Str(out_trade_no));
     if !m.contains("trade_type")
