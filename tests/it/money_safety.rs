@@ -1,15 +1,13 @@
 //! Money safety on real tills: restarts, re-inits, shared folders, lost and late replies.
 //! Each test drives the C exports against the sandbox and fails if its rule is broken.
 
-mod common;
-
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// CloudPayConf against `base` with the order journal in `dir`.
@@ -43,8 +41,7 @@ fn a_second_process_on_one_state_dir_is_refused() {
     let _g = serial();
     let sb = start_sandbox();
     let dir = fresh_state_dir();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["second_till_child", "--exact", "--nocapture", "--test-threads", "1"])
+    let mut child = child_test(module_path!(), "second_till_child")
         .env("CPS_SECOND_TILL", format!("{}|{}", sb.http_base_url(), dir.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -2,10 +2,8 @@
 //! sandbox over real sockets. -1 only when no attempt of the order (or refund number) could
 //! have reached any server; any doubt keeps the unknown rules.
 
-mod common;
-
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn closed_base() -> String {

@@ -1,11 +1,9 @@
 //! Monitoring uploads (content, redaction, switch) and domain fail-over (prober_dns).
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn quiet_sandbox() -> Sandbox {

@@ -1,11 +1,9 @@
 //! Outputs a cashier can act on: through the C exports against the sandbox.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

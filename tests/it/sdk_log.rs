@@ -2,14 +2,12 @@
 //! the sandbox: the lines and their fields, redaction, an unwritable folder, the size cap, the
 //! generated refund number, and what logging costs a call.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A conf for `sb` with the log in `log_dir` (and `extra` in common_conf).

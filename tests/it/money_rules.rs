@@ -2,12 +2,10 @@
 //! unknown is never failure or success; only HMAC-verified replies are trusted;
 //! re-entry (407) is never reversed; retries reuse the same order number and bytes.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Every untrusted or unknown reply to micro_pay: the call says "accepted" (0) because the

@@ -1,11 +1,9 @@
 //! The cashier flows through the C exports against the sandbox, over HTTP and HTTPS.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]
@@ -254,12 +252,11 @@ fn unknown_order_is_not_exist_and_a_rejected_code_is_not_accepted() {
 
 #[test]
 fn base_url_environment_variable_overrides_the_configuration() {
-    let _g = serial();
+    let g = serial();
     let sb = start_sandbox();
-    // SAFETY: tests in this binary are serialised; nothing else reads the environment now.
-    unsafe { std::env::set_var("CLOUDPAY_BASE_URL", sb.http_base_url()) };
+    let env = EnvVar::set(&g, "CLOUDPAY_BASE_URL", sb.http_base_url());
     let rc = init(&conf("http://127.0.0.1:9/cpay/", None, json!({})));
-    unsafe { std::env::remove_var("CLOUDPAY_BASE_URL") };
+    drop(env);
     assert_eq!(rc, 0);
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);

@@ -1,8 +1,6 @@
 //! `common_conf.proxy` on real sockets: a small HTTP proxy on loopback (CONNECT tunnels and
 //! absolute-form forwarding, optional Basic credentials) in front of the sandbox.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -11,7 +9,7 @@ use std::time::Duration;
 use CloudPayAPI_SDK_CPP::transport::{Proxy, Transport, TransportError, Trust};
 use base64::Engine as _;
 use cloud_pay_protocol::Endpoint;
-use common::*;
+use crate::common::*;
 use parking_lot::Mutex;
 use serde_json::json;
 
