@@ -112,11 +112,7 @@ fn sigkill_at_random_points_loses_nothing() {
             assert!(wait_requests(&sb, "query_order", queries_before + 1), "run {run}: recovered order is polled");
         }
         // Every order ends in the sandbox's state.
-        let final_code = wait_for(Duration::from_secs(10), || {
-            let (code, _, _) = query_order(&no, 1);
-            (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
-        })
-        .unwrap_or(sdk::CLOUD_PAY_ORDER_UNKNOWN);
+        let final_code = wait_final(&no, 1).map_or(sdk::CLOUD_PAY_ORDER_UNKNOWN, |r| r.0);
         let charged = sb.control().charge_count(&no);
         let truth = sb.control().order(&no);
         match (&truth, charged) {

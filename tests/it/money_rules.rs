@@ -35,11 +35,7 @@ fn unknown_micro_pay_replies_are_accepted_and_resolved_by_polling() {
         assert_eq!(out["out_trade_no"], no.as_str(), "{name}");
         assert!(err.contains("unknown"), "{name}: errmsg says the outcome is unknown: {err}");
         let truth_paid = sb.control().charge_count(&no) == 1;
-        let code = wait_for(Duration::from_secs(10), || {
-            let (code, _, _) = query_order(&no, 1);
-            (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
-        })
-        .unwrap_or(sdk::CLOUD_PAY_ORDER_UNKNOWN);
+        let code = wait_final(&no, 1).map_or(sdk::CLOUD_PAY_ORDER_UNKNOWN, |r| r.0);
         if truth_paid {
             assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "{name}: the sandbox charged the customer");
         } else {

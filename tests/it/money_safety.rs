@@ -212,11 +212,7 @@ fn an_order_of_another_amount_under_this_number_is_reentry_and_never_paid() {
     init_http(&sb);
     sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, Some(FaultPhase::AfterProcessing)));
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100)).0, 0, "the reply was lost: unknown");
-    let (code, out, err) = wait_for(Duration::from_secs(10), || {
-        let r = query_order(&no, 1);
-        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
-    })
-    .unwrap();
+    let (code, out, err) = wait_final(&no, 1).unwrap();
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_REENTRY, "another sale's payment is never this one's: {err}");
     assert!(err.contains("888") && err.contains("100"), "{err}");
     assert_ne!(out["state"], json!(3));
@@ -534,11 +530,7 @@ fn a_domain_change_during_the_payment_is_journaled() {
     std::fs::write(&path, kept).unwrap();
     // Restart with another preferred domain that has never heard of the order.
     assert_eq!(init(&conf_in(&third.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
-    let (code, _, err) = wait_for(Duration::from_secs(10), || {
-        let r = query_order(&no, 1);
-        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
-    })
-    .unwrap_or((sdk::CLOUD_PAY_ORDER_UNKNOWN, Value::Null, String::new()));
+    let (code, _, err) = wait_final(&no, 1).unwrap_or((sdk::CLOUD_PAY_ORDER_UNKNOWN, Value::Null, String::new()));
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "asked at the domain that took it: {err}");
     sdk::cloud_pay_fini();
     second.stop();

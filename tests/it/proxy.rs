@@ -243,10 +243,7 @@ fn payments_go_through_the_configured_proxy() {
         json!({"proxy": proxy.url("till7:TESTONLY-proxy-password@"), "state_dir": state_dir.to_string_lossy()}),
     );
     assert_eq!(init(&cfg), 0, "{}", errmsg());
-    let no = order_no();
-    let (code, out, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100));
-    assert_eq!(code, 0, "{err} {out}");
-    assert_eq!(query_order(&no, 1).0, 0);
+    let no = pay_and_wait(WX_PAYS_AT_ONCE, 100);
     assert_eq!(sb.control().charge_count(&no), 1);
     let seen = proxy.seen();
     assert!(!seen.is_empty() && seen.iter().all(|(l, a)| l.starts_with("CONNECT ") && a.is_some()), "{seen:?}");

@@ -108,9 +108,7 @@ fn first_run_then_later_run_end_to_end() {
     }
     assert_no_secret_in_clear(&dir);
     // security_init initialised like cloud_pay_init: a payment goes through.
-    let no = order_no();
-    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 9)).0, 0);
-    assert_eq!(query_order(&no, 1).0, 0);
+    pay_and_wait(WX_PAYS_AT_ONCE, 9);
     // A new process: nothing but the state dir.
     sdk::cloud_pay_fini();
     let activator = later_login(&sb, &dir);

@@ -225,6 +225,35 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
+/// How long a test waits for an order to reach its final state: the sandbox's slowest customer
+/// decides within a few seconds, so running out of it is a failure, not a slow machine.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// query_order of `no` until it answers anything but unknown (-2): (code, output, errmsg) of
+/// that answer, or None if the order was still unknown after `SETTLE`.
+pub fn wait_final(no: &str, trade_type: i32) -> Option<(c_int, Value, String)> {
+    wait_for(SETTLE, || {
+        let r = query_order(no, trade_type);
+        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
+    })
+}
+
+/// query_order of `no` until it answers paid (0); false if it did not within `SETTLE`.
+pub fn wait_paid(no: &str, trade_type: i32) -> bool {
+    wait_for(SETTLE, || (query_order(no, trade_type).0 == sdk::CLOUD_PAY_ORDER_PAID).then_some(())).is_some()
+}
+
+/// A paid sale on the running SDK, for a test whose subject comes after the payment (a
+/// refund, a log, a restart): a new order number, micro_pay accepted (0) and query_order paid
+/// (a customer who pays later is waited for). Returns the order number.
+pub fn pay_and_wait(author_code: &str, total_fee: i64) -> String {
+    let no = order_no();
+    let (code, out, err) = micro_pay(&pay_req(&no, author_code, total_fee));
+    assert_eq!(code, 0, "micro_pay {no}: {err} {out}");
+    assert!(wait_paid(&no, 1), "{no} was not paid within {SETTLE:?}: {:?}", query_order(&no, 1));
+    no
+}
+
 /// Waits until the sandbox has received `n` requests to `endpoint` (background polls).
 pub fn wait_requests(sb: &Sandbox, endpoint: &str, n: u64) -> bool {
     wait_for(Duration::from_secs(10), || (sb.control().request_count(endpoint) >= n).then_some(())).is_some()
