@@ -18,13 +18,13 @@ per=$(( (histories + procs - 1) / procs ))
 out=target/model-long
 mkdir -p "$out"
 
-cargo test --release --test model --no-run
+cargo test --release --test it --no-run
 started=$(date +%s)
 pids=()
 for i in $(seq 0 $((procs - 1))); do
     seed=$((first_seed + i))
     CLOUDPAY_MODEL_CASES=$per CLOUDPAY_MODEL_SEED=$seed \
-        cargo test --release --test model -- long_run --nocapture >"$out/seed-$seed.log" 2>&1 &
+        cargo test --release --test it -- model::long_run --nocapture >"$out/seed-$seed.log" 2>&1 &
     pids+=($!)
 done
 failed=0

@@ -3,8 +3,8 @@
 //! real sandbox, with the money invariants checked after every step and at the end against
 //! the sandbox's truth (its control API snapshot of orders and refunds).
 //!
-//! `cargo test --test model` runs a small fixed-seed budget. A long run:
-//! `CLOUDPAY_MODEL_CASES=300 CLOUDPAY_MODEL_SEED=7 cargo test --release --test model -- long_run --nocapture`
+//! `cargo test --test it model::` runs a small fixed-seed budget. A long run:
+//! `CLOUDPAY_MODEL_CASES=300 CLOUDPAY_MODEL_SEED=7 cargo test --release --test it -- model::long_run --nocapture`
 //! prints every history's figures (steps, restarts, SIGKILLs, faults, violations, time) and
 //! the totals. A failing history is shrunk by proptest to a minimal one, printed as Rust
 //! (`Step` values) to paste into a named regression test at the end of this file.
@@ -17,19 +17,17 @@
 //! refused at init. The link to the sandbox goes through a gate that can go down (connection
 //! refused: "nothing was sent").
 
-mod common;
-
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -434,8 +432,7 @@ struct Child {
 impl Child {
     fn spawn(conf: &str, calls: &[(&str, Value)], hold: bool) -> Child {
         let spec = json!({"conf": conf, "calls": calls.iter().map(|(f, r)| json!([f, r])).collect::<Vec<_>>(), "hold": hold});
-        let mut proc = Command::new(std::env::current_exe().unwrap())
-            .args(["model_child", "--exact", "--nocapture", "--test-threads", "1"])
+        let mut proc = child_test(module_path!(), "model_child")
             .env("CPS_MODEL_CHILD", spec.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -2,14 +2,12 @@
 //! the sandbox: the lines and their fields, redaction, an unwritable folder, the size cap, the
 //! generated refund number, and what logging costs a call.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A conf for `sb` with the log in `log_dir` (and `extra` in common_conf).
@@ -61,15 +59,11 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
     let dir = fresh_log_dir();
     assert_eq!(init(&log_conf(&sb, &dir, json!({}))), 0, "{}", errmsg());
     assert_eq!(errmsg(), "", "a writable log folder gives no notice");
-    let no = order_no();
-    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100)).0, 0);
-    assert_eq!(query_order(&no, 1).0, 0);
+    let no = pay_and_wait(WX_PAYS_AT_ONCE, 100);
     let (code, err) = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}R", &no[..31]), "total_fee": 100, "refund_fee": 30}));
     assert_eq!(code, 0, "{err}");
     // A customer who pays after 0.3 s: the background queries are logged too.
-    let late = order_no();
-    assert_eq!(micro_pay(&pay_req(&late, &wx_code(1, 3), 5)).0, 0);
-    assert!(wait_for(Duration::from_secs(5), || (query_order(&late, 1).0 == 0).then_some(())).is_some());
+    let late = pay_and_wait(&wx_code(1, 3), 5);
     // A failure keeps its errmsg: an order that does not exist.
     let missing = order_no();
     assert_eq!(query_order(&missing, 1).0, sdk::CLOUD_PAY_ORDER_NOT_EXIST);
@@ -290,9 +284,7 @@ fn logging_costs_a_call_microseconds_and_a_burst_never_blocks() {
         let dir = fresh_log_dir();
         let extra = if log { json!({"log_dir": dir}) } else { json!({}) };
         assert_eq!(init(&conf(&sb.http_base_url(), None, extra)), 0, "{}", errmsg());
-        let no = order_no();
-        assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);
-        assert_eq!(query_order(&no, 1).0, 0);
+        let no = pay_and_wait(WX_PAYS_AT_ONCE, 1);
         let req = c(&json!({"out_trade_no": no, "trade_type": 1}).to_string());
         let mut buf = vec![0 as std::ffi::c_char; 16 * 1024];
         let t0 = Instant::now();

@@ -1,13 +1,11 @@
 //! ABI hygiene: NULL, bad lengths, bad JSON, GBK, missing fields, short buffers,
 //! per-thread errmsg, not initialised, concurrency, fini in flight.
 
-mod common;
-
 use std::ffi::c_char;
 use std::time::{Duration, Instant};
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

@@ -3,12 +3,10 @@
 //! `micro_pay_query_order_count` background queries. Assertions are on query counts; the
 //! times come from the pure schedule (`schedule`), not from the wall clock.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use sdk::schedule::{PollSchedule, poll_offsets};
 use serde_json::json;
 

@@ -3,14 +3,12 @@
 //! that also goes dead for seconds). Slow is allowed; a wrong answer is not: a customer who
 //! pays is never reported "failed", one whose payment fails is never reported "paid".
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_FAILED, CLOUD_PAY_ORDER_PAID};
 use cloud_pay_sandbox::{LinkProfile, Relay};
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// What the customer does, and the final answer it must lead to.

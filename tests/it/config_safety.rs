@@ -2,9 +2,7 @@
 //! machine is refused unless asked for, and settings picked up from outside the configuration
 //! text (the environment, the working directory) are named in the notice after init.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
@@ -39,17 +37,17 @@ fn plain_http_is_refused_for_a_lan_host_and_allowed_with_the_flag() {
 
 #[test]
 fn a_base_url_from_the_environment_is_named_in_the_notice() {
-    let _g = serial();
+    let g = serial();
     let quiet = json!({"keep_alive_ping_interval": 0});
-    // SAFETY: the serial guard keeps every test of this binary that reads the variable apart.
-    unsafe { std::env::set_var("CLOUDPAY_BASE_URL", "http://127.0.0.1:9/cpay/") };
+    let env = EnvVar::set(&g, "CLOUDPAY_BASE_URL", "http://127.0.0.1:9/cpay/");
     let code = init(&conf("https://pay.qcloud.com/cpay/", None, quiet.clone()));
     let notice = errmsg();
+    drop(env);
     // The environment's URL is checked like the configured one.
-    unsafe { std::env::set_var("CLOUDPAY_BASE_URL", "http://192.0.2.10/cpay/") };
+    let env = EnvVar::set(&g, "CLOUDPAY_BASE_URL", "http://192.0.2.10/cpay/");
     let refused = init(&conf("https://pay.qcloud.com/cpay/", None, quiet));
     let refused_msg = errmsg();
-    unsafe { std::env::remove_var("CLOUDPAY_BASE_URL") };
+    drop(env);
     CloudPayAPI_SDK_CPP::cloud_pay_fini();
     assert_eq!(code, CLOUD_PAY_OK, "{notice}");
     assert!(notice.contains("CLOUDPAY_BASE_URL") && notice.contains("http://127.0.0.1:9/cpay/"), "{notice:?}");

@@ -2,10 +2,8 @@
 //! sandbox over real sockets. -1 only when no attempt of the order (or refund number) could
 //! have reached any server; any doubt keeps the unknown rules.
 
-mod common;
-
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn closed_base() -> String {
@@ -48,8 +46,7 @@ fn a_new_payment_that_reaches_no_server_is_not_sent_and_not_followed() {
     sdk::cloud_pay_fini();
     let notice = init_with(&sb.http_base_url(), &dir);
     assert!(notice.contains("resumed 1"), "{notice}");
-    let paid = wait_for(std::time::Duration::from_secs(5), || (query_order(&no, 1).0 == 0).then_some(()));
-    assert!(paid.is_some(), "{}", errmsg());
+    assert!(wait_paid(&no, 1), "{}", errmsg());
     sdk::cloud_pay_fini();
     sb.stop();
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
-const THIS_FILE: &str = "tests/self_contained.rs";
+const THIS_FILE: &str = "tests/it/self_contained.rs";
 
 /// The repository's tracked text files as (path relative to the root, text); None when the
 /// sources are not a git checkout.

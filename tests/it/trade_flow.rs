@@ -1,11 +1,9 @@
 //! The cashier flows through the C exports against the sandbox, over HTTP and HTTPS.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]
@@ -84,10 +82,7 @@ fn customer_cancel_and_insufficient_funds_are_failures_only_once_final() {
         assert_eq!(code, 0, "scenario {scenario}: {err}");
         let expected_platform = if platform_code.starts_with("13") { 1 } else { 2 };
         assert_eq!(out["pay_platform"], expected_platform);
-        let final_code = wait_for(Duration::from_secs(10), || {
-            let (code, _, _) = query_order(&no, 1);
-            (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
-        });
+        let final_code = wait_final(&no, 1).map(|r| r.0);
         let want = if expected_platform == 2 && scenario == 2 { sdk::CLOUD_PAY_ORDER_CLOSED } else { sdk::CLOUD_PAY_ORDER_FAILED };
         let want = if expected_platform == 2 && scenario == 3 { sdk::CLOUD_PAY_ORDER_CLOSED } else { want };
         assert_eq!(final_code, Some(want), "scenario {scenario} platform {expected_platform}");
@@ -143,9 +138,7 @@ fn wechat_refund_with_rsa_signature_and_generated_refund_number() {
     let mut conf: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({}))).unwrap();
     conf["trade_conf"]["private_key"] = private_key_pem().into();
     assert_eq!(init(&conf.to_string()), 0, "{}", errmsg());
-    let no = order_no();
-    assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 500)).0, 0);
-    assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);
+    let no = pay_and_wait(WX_PAYS_AT_ONCE, 500);
     let (code, err) = refund(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 500, "refund_fee": 500}));
     assert_eq!(code, 0, "{err}");
     let out = wait_for(Duration::from_secs(5), || {
@@ -188,11 +181,7 @@ fn scan_code_prepay_then_paid() {
     let url = order["code_url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("weixin://"), "{url}");
     sb.control().customer_scan(&no, ScanAction::Pay).unwrap();
-    let code = wait_for(Duration::from_secs(10), || {
-        let (code, _, _) = query_order(&no, 2);
-        (code == 0).then_some(code)
-    });
-    assert_eq!(code, Some(0));
+    assert!(wait_paid(&no, 2), "{:?}", query_order(&no, 2));
     assert_eq!(sb.control().charge_count(&no), 1);
     sdk::cloud_pay_fini();
     sb.stop();
@@ -254,12 +243,11 @@ fn unknown_order_is_not_exist_and_a_rejected_code_is_not_accepted() {
 
 #[test]
 fn base_url_environment_variable_overrides_the_configuration() {
-    let _g = serial();
+    let g = serial();
     let sb = start_sandbox();
-    // SAFETY: tests in this binary are serialised; nothing else reads the environment now.
-    unsafe { std::env::set_var("CLOUDPAY_BASE_URL", sb.http_base_url()) };
+    let env = EnvVar::set(&g, "CLOUDPAY_BASE_URL", sb.http_base_url());
     let rc = init(&conf("http://127.0.0.1:9/cpay/", None, json!({})));
-    unsafe { std::env::remove_var("CLOUDPAY_BASE_URL") };
+    drop(env);
     assert_eq!(rc, 0);
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);
@@ -275,9 +263,7 @@ fn one_keep_alive_connection_serves_many_calls() {
     assert_eq!(init(&conf(&sb.https_base_url(), Some(&sb.ca_file()), json!({}))), 0);
     let base = sb.control().connections_accepted();
     for _ in 0..10 {
-        let no = order_no();
-        assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);
-        assert_eq!(query_order(&no, 1).0, 0);
+        pay_and_wait(WX_PAYS_AT_ONCE, 1);
     }
     let used = sb.control().connections_accepted() - base;
     assert!(used <= 2, "20 sequential calls used {used} TLS connections");

@@ -3,13 +3,11 @@
 //! cashier flow against the sandbox — paid, failed, not accepted, given up, resumed after a
 //! crash (SIGKILL). Its code table is checked against the header's constants.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn guide() -> String {

@@ -3,14 +3,12 @@
 //! script and its C# and Java programs (built and run by the shell lines beside them), against
 //! the sandbox over real sockets.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn quick_start() -> String {

@@ -11,12 +11,54 @@ pub use cloud_pay_sandbox::{FaultKind, FaultPhase, FaultRule, Sandbox, SandboxOp
 use parking_lot::{Mutex, MutexGuard};
 use serde_json::{Value, json};
 
-/// The SDK has one global runtime per process: tests in one binary take turns.
+/// The SDK has one global runtime per process, and every test file is a module of this one
+/// binary: every test that inits the SDK (or changes the environment it reads) takes turns here.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     let g = LOCK.lock();
     sdk::cloud_pay_fini();
     g
+}
+
+/// An environment variable set for part of a test and put back as it was when dropped (also
+/// when the test panics), so the tests after it in this process see the environment they would
+/// in a process of their own. Setting needs the `serial()` guard: the SDK reads these variables
+/// at init, and every init of this binary runs under that guard.
+pub struct EnvVar {
+    name: &'static str,
+    before: Option<std::ffi::OsString>,
+}
+
+impl EnvVar {
+    pub fn set(_serial: &MutexGuard<'static, ()>, name: &'static str, value: impl AsRef<std::ffi::OsStr>) -> EnvVar {
+        let before = std::env::var_os(name);
+        // SAFETY: the SDK reads the variable only at init, under the serial guard the caller
+        // holds; the tests running meanwhile read the environment only through std, whose
+        // environment lock orders their reads with this write.
+        unsafe { std::env::set_var(name, value) };
+        EnvVar { name, before }
+    }
+}
+
+impl Drop for EnvVar {
+    fn drop(&mut self) {
+        // SAFETY: as in `set`; the caller still holds the serial guard it set the variable under.
+        match &self.before {
+            Some(v) => unsafe { std::env::set_var(self.name, v) },
+            None => unsafe { std::env::remove_var(self.name) },
+        }
+    }
+}
+
+/// This test binary run again with only the test `name` of `module` (the caller's
+/// `module_path!()`) selected: a till in a process of its own, to be SIGKILLed or to hold a
+/// journal while this process opens it.
+pub fn child_test(module: &str, name: &str) -> std::process::Command {
+    // `--exact` compares with the harness's name: the module path without the crate's name.
+    let path = module.split_once("::").map_or(module, |(_, rest)| rest);
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([format!("{path}::{name}").as_str(), "--exact", "--nocapture", "--test-threads", "1"]);
+    cmd
 }
 
 pub const WX_PAYS_AT_ONCE: &str = "134567890123456789";
@@ -181,6 +223,35 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// How long a test waits for an order to reach its final state: the sandbox's slowest customer
+/// decides within a few seconds, so running out of it is a failure, not a slow machine.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// query_order of `no` until it answers anything but unknown (-2): (code, output, errmsg) of
+/// that answer, or None if the order was still unknown after `SETTLE`.
+pub fn wait_final(no: &str, trade_type: i32) -> Option<(c_int, Value, String)> {
+    wait_for(SETTLE, || {
+        let r = query_order(no, trade_type);
+        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
+    })
+}
+
+/// query_order of `no` until it answers paid (0); false if it did not within `SETTLE`.
+pub fn wait_paid(no: &str, trade_type: i32) -> bool {
+    wait_for(SETTLE, || (query_order(no, trade_type).0 == sdk::CLOUD_PAY_ORDER_PAID).then_some(())).is_some()
+}
+
+/// A paid sale on the running SDK, for a test whose subject comes after the payment (a
+/// refund, a log, a restart): a new order number, micro_pay accepted (0) and query_order paid
+/// (a customer who pays later is waited for). Returns the order number.
+pub fn pay_and_wait(author_code: &str, total_fee: i64) -> String {
+    let no = order_no();
+    let (code, out, err) = micro_pay(&pay_req(&no, author_code, total_fee));
+    assert_eq!(code, 0, "micro_pay {no}: {err} {out}");
+    assert!(wait_paid(&no, 1), "{no} was not paid within {SETTLE:?}: {:?}", query_order(&no, 1));
+    no
 }
 
 /// Waits until the sandbox has received `n` requests to `endpoint` (background polls).

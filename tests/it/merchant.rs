@@ -1,11 +1,9 @@
 //! Shop, listing, statistics and prefix exports against the sandbox's own data.
 
-mod common;
-
 use std::ffi::c_char;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn out_call(f: OutFn, req: &Value, cap: usize) -> (i32, Value, String) {

@@ -1,11 +1,7 @@
 //! Outputs a cashier can act on: through the C exports against the sandbox.
 
-mod common;
-
-use std::time::Duration;
-
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]
@@ -15,11 +11,7 @@ fn a_failed_payment_says_the_platforms_reason() {
     init_http(&sb);
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, &wx_code(3, 2), 50)).0, 0); // insufficient balance after 0.2 s
-    let failed = wait_for(Duration::from_secs(10), || {
-        let (code, _, err) = query_order(&no, 1);
-        (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some((code, err))
-    });
-    let (code, err) = failed.expect("final");
+    let (code, _, err) = wait_final(&no, 1).expect("final");
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_FAILED, "{err}");
     assert!(err.contains("payment failed: ") && err.contains("insufficient balance"), "{err}");
     assert!(!err.contains("操作成功"), "not the envelope's success text: {err}");
@@ -73,9 +65,7 @@ fn a_refunded_order_says_how_much_was_refunded() {
     sb.control().set_refund_delay_ms(0);
     init_http(&sb);
     for (code_, platform) in [(WX_PAYS_AT_ONCE, 1), (ALI_PAYS_AT_ONCE, 2)] {
-        let no = order_no();
-        assert_eq!(micro_pay(&pay_req(&no, code_, 300)).0, 0);
-        assert_eq!(wait_for(Duration::from_secs(5), || (query_order(&no, 1).0 == 0).then_some(())), Some(()));
+        let no = pay_and_wait(code_, 300);
         let r = |n: &str, fee: i64| refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}{n}", &no[..31]), "total_fee": 300, "refund_fee": fee}));
         assert_eq!(r("A", 100).0, 0, "{}", errmsg());
         let (code, order, err) = query_order(&no, 1);

@@ -2,10 +2,8 @@
 //! return code, and that nothing is reported as succeeded or failed against the sandbox's
 //! truth. The table is printed (`--nocapture`) and written to target/fault-matrix.md.
 
-mod common;
-
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,15 +1,13 @@
 //! Money safety on real tills: restarts, re-inits, shared folders, lost and late replies.
 //! Each test drives the C exports against the sandbox and fails if its rule is broken.
 
-mod common;
-
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// CloudPayConf against `base` with the order journal in `dir`.
@@ -43,8 +41,7 @@ fn a_second_process_on_one_state_dir_is_refused() {
     let _g = serial();
     let sb = start_sandbox();
     let dir = fresh_state_dir();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["second_till_child", "--exact", "--nocapture", "--test-threads", "1"])
+    let mut child = child_test(module_path!(), "second_till_child")
         .env("CPS_SECOND_TILL", format!("{}|{}", sb.http_base_url(), dir.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -215,11 +212,7 @@ fn an_order_of_another_amount_under_this_number_is_reentry_and_never_paid() {
     init_http(&sb);
     sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, Some(FaultPhase::AfterProcessing)));
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100)).0, 0, "the reply was lost: unknown");
-    let (code, out, err) = wait_for(Duration::from_secs(10), || {
-        let r = query_order(&no, 1);
-        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
-    })
-    .unwrap();
+    let (code, out, err) = wait_final(&no, 1).unwrap();
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_REENTRY, "another sale's payment is never this one's: {err}");
     assert!(err.contains("888") && err.contains("100"), "{err}");
     assert_ne!(out["state"], json!(3));
@@ -537,11 +530,7 @@ fn a_domain_change_during_the_payment_is_journaled() {
     std::fs::write(&path, kept).unwrap();
     // Restart with another preferred domain that has never heard of the order.
     assert_eq!(init(&conf_in(&third.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
-    let (code, _, err) = wait_for(Duration::from_secs(10), || {
-        let r = query_order(&no, 1);
-        (r.0 != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(r)
-    })
-    .unwrap_or((sdk::CLOUD_PAY_ORDER_UNKNOWN, Value::Null, String::new()));
+    let (code, _, err) = wait_final(&no, 1).unwrap_or((sdk::CLOUD_PAY_ORDER_UNKNOWN, Value::Null, String::new()));
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "asked at the domain that took it: {err}");
     sdk::cloud_pay_fini();
     second.stop();

@@ -2,12 +2,10 @@
 //! unknown is never failure or success; only HMAC-verified replies are trusted;
 //! re-entry (407) is never reversed; retries reuse the same order number and bytes.
 
-mod common;
-
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Every untrusted or unknown reply to micro_pay: the call says "accepted" (0) because the
@@ -37,11 +35,7 @@ fn unknown_micro_pay_replies_are_accepted_and_resolved_by_polling() {
         assert_eq!(out["out_trade_no"], no.as_str(), "{name}");
         assert!(err.contains("unknown"), "{name}: errmsg says the outcome is unknown: {err}");
         let truth_paid = sb.control().charge_count(&no) == 1;
-        let code = wait_for(Duration::from_secs(10), || {
-            let (code, _, _) = query_order(&no, 1);
-            (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
-        })
-        .unwrap_or(sdk::CLOUD_PAY_ORDER_UNKNOWN);
+        let code = wait_final(&no, 1).map_or(sdk::CLOUD_PAY_ORDER_UNKNOWN, |r| r.0);
         if truth_paid {
             assert_eq!(code, sdk::CLOUD_PAY_ORDER_PAID, "{name}: the sandbox charged the customer");
         } else {

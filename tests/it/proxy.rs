@@ -1,8 +1,6 @@
 //! `common_conf.proxy` on real sockets: a small HTTP proxy on loopback (CONNECT tunnels and
 //! absolute-form forwarding, optional Basic credentials) in front of the sandbox.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -11,7 +9,7 @@ use std::time::Duration;
 use CloudPayAPI_SDK_CPP::transport::{Proxy, Transport, TransportError, Trust};
 use base64::Engine as _;
 use cloud_pay_protocol::Endpoint;
-use common::*;
+use crate::common::*;
 use parking_lot::Mutex;
 use serde_json::json;
 
@@ -245,10 +243,7 @@ fn payments_go_through_the_configured_proxy() {
         json!({"proxy": proxy.url("till7:TESTONLY-proxy-password@"), "state_dir": state_dir.to_string_lossy()}),
     );
     assert_eq!(init(&cfg), 0, "{}", errmsg());
-    let no = order_no();
-    let (code, out, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100));
-    assert_eq!(code, 0, "{err} {out}");
-    assert_eq!(query_order(&no, 1).0, 0);
+    let no = pay_and_wait(WX_PAYS_AT_ONCE, 100);
     assert_eq!(sb.control().charge_count(&no), 1);
     let seen = proxy.seen();
     assert!(!seen.is_empty() && seen.iter().all(|(l, a)| l.starts_with("CONNECT ") && a.is_some()), "{seen:?}");

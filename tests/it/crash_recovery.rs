@@ -5,14 +5,12 @@
 //! The child is this test binary re-run with only `crash_child` selected and its orders in
 //! `CPS_CRASH_CHILD`; the parent (this process) is the fresh process.
 
-mod common;
-
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// The child cashier: init, (maybe) wait, pay, then poll until killed.
@@ -60,7 +58,6 @@ struct Tally {
 fn sigkill_at_random_points_loses_nothing() {
     let _g = serial();
     let sb = start_sandbox();
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Lcg(0x5EED_0007);
     let mut t = Tally::default();
     for run in 0..24 {
@@ -79,8 +76,7 @@ fn sigkill_at_random_points_loses_nothing() {
         // Some cashiers are still scanning when the till dies: killed before anything is sent.
         let pre_ms = if run % 6 == 5 { 5_000 } else { rng.next(150) };
         let kill_after = 80 + rng.next(700);
-        let mut child = Command::new(&exe)
-            .args(["crash_child", "--exact", "--nocapture", "--test-threads", "1"])
+        let mut child = child_test(module_path!(), "crash_child")
             .env("CPS_CRASH_CHILD", format!("{}|{}|{no}|{code}|{pre_ms}", sb.http_base_url(), dir.display()))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -116,11 +112,7 @@ fn sigkill_at_random_points_loses_nothing() {
             assert!(wait_requests(&sb, "query_order", queries_before + 1), "run {run}: recovered order is polled");
         }
         // Every order ends in the sandbox's state.
-        let final_code = wait_for(Duration::from_secs(10), || {
-            let (code, _, _) = query_order(&no, 1);
-            (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
-        })
-        .unwrap_or(sdk::CLOUD_PAY_ORDER_UNKNOWN);
+        let final_code = wait_final(&no, 1).map_or(sdk::CLOUD_PAY_ORDER_UNKNOWN, |r| r.0);
         let charged = sb.control().charge_count(&no);
         let truth = sb.control().order(&no);
         match (&truth, charged) {
@@ -182,8 +174,7 @@ fn sigkill_keeps_reentry_guards_and_unknown_refund_numbers() {
     assert_eq!(micro_pay(&pay_req(&reentry, WX_PAYS_AT_ONCE, 300)).0, 0);
     sdk::cloud_pay_fini();
     sb.control().add_fault(FaultRule { endpoint: Some("refund".into()), out_trade_no: Some(paid.clone()), kind: FaultKind::DropMidReply, times: Some(1), phase: None });
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["guard_child", "--exact", "--nocapture", "--test-threads", "1"])
+    let mut child = child_test(module_path!(), "guard_child")
         .env("CPS_GUARD_CHILD", format!("{}|{}|{reentry}|{paid}", sb.http_base_url(), dir.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

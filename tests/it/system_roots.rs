@@ -1,22 +1,20 @@
 //! `common_conf.use_system_roots`: servers verified against the operating system's trust store
 //! (for shops whose network inspects TLS with a CA their IT installed there), through the C
 //! exports against the HTTPS sandbox. On Linux the system store can be pointed at a file with
-//! `SSL_CERT_FILE`, which this test does; it is its own test binary because it sets that
-//! variable for the whole process.
+//! `SSL_CERT_FILE`, which this test does for its own length (the SDK reads the store only for
+//! a configuration with `use_system_roots`, and only this test has one).
 
-mod common;
 use CloudPayAPI_SDK_CPP as sdk;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]
 fn system_roots_trust_the_store_and_only_the_store() {
-    let _g = serial();
+    let g = serial();
     let sb = start_sandbox();
     let store = fresh_state_dir().join("system-store.pem");
     std::fs::write(&store, sb.ca_pem()).unwrap();
-    // SAFETY: set before any SDK call, and this binary has no other test running threads.
-    unsafe { std::env::set_var("SSL_CERT_FILE", &store) };
+    let _store = EnvVar::set(&g, "SSL_CERT_FILE", &store);
 
     // The sandbox's CA is only in the "system" store: the built-in roots refuse it, and
     // nothing is sent.
