@@ -193,6 +193,10 @@ pub(crate) fn end(what: &'static str, started: Instant, code: Option<i32>, errms
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
+    // A background poll that found its order already final sent nothing: no call to log.
+    if code.is_none() && note.reply.is_none() {
+        return;
+    }
     let Some(sink) = SINK.lock().clone() else { return };
     let record = Record {
         at: Some(SystemTime::now()),
