@@ -9,6 +9,9 @@
 #   packages wheel, jar, NuGet installed fresh       scripts/legs/packages.sh (after windows: packs its DLLs)
 #   console  sandbox web console, headless Chromium   scripts/legs/console.sh
 #   fuzz     every fuzz target, fixed budget          scripts/legs/fuzz.sh
+# First scripts/install-deps.sh installs what the chosen legs need and is missing (apt as root
+# or with password-less sudo, pip, cargo install, rustup; quick when all is there;
+# CLOUDPAY_NO_INSTALL=1 leaves the machine alone).
 # A leg whose toolchain is absent prints "SKIPPED: <reason>" and does not fail the run.
 # Run one leg: bash scripts/test-all.sh python   (cargo test is then left out too:
 # CLOUDPAY_SKIP_CARGO_TEST=1 leaves it out of a full run).
@@ -23,6 +26,9 @@ if [[ $# -gt 0 ]]; then
     LEGS=("$@")
     CLOUDPAY_SKIP_CARGO_TEST=1
 fi
+
+echo "== dependencies (scripts/install-deps.sh ${LEGS[*]})"
+bash scripts/install-deps.sh "${LEGS[@]}"
 
 passed=0
 failed=0
