@@ -67,7 +67,7 @@ if command -v zbarimg >/dev/null; then
         echo "FAILED: QR code decodes to '$got', want '$want'"; failed=1
     fi
 else
-    echo "(zbarimg not installed: QR decoding not checked)"
+    skip_part zbar "zbarimg is not installed (apt-get install zbar-tools): QR decoding not checked"
 fi
 
 echo "-- abi_checks"
@@ -86,7 +86,7 @@ if "$CC" -fsanitize=address,undefined "$OUT/asan_probe.c" -o "$OUT/asan_probe" 2
     ./cashier-asan --no-qr >/dev/null || { echo "FAILED: cashier under ASan/UBSan"; failed=1; }
     ./abi_checks-asan || { echo "FAILED: abi_checks under ASan/UBSan"; failed=1; }
 else
-    echo "(this compiler has no -fsanitize=address,undefined: sanitizer run skipped)"
+    skip_part c-sanitizers "this compiler has no -fsanitize=address,undefined: sanitizer run skipped"
 fi
 
 exit $failed
