@@ -33,6 +33,27 @@ require_sdk_lib() {
     fi
 }
 
+# The library built with `--features testing` (scripts/test-all.sh builds it beside the release
+# one): the same SDK plus test-only exports such as cloud_pay_testing_panic, for the legs'
+# panic checks only. A profile of its own keeps it apart from target/release (the shipped
+# library) and from target/debug (cargo test); it inherits dev, the cheapest to build, without
+# debug info (nothing reads it). Panics unwind in dev as in release.
+TESTING_PROFILE=cloudpay-testing
+testing_lib_dir() {
+    echo "$TARGET_DIR/$TESTING_PROFILE"
+}
+build_testing_lib() {
+    cargo build -p cloud-pay-sdk --lib --features testing --profile "$TESTING_PROFILE" \
+        --config "profile.$TESTING_PROFILE.inherits=\"dev\"" --config "profile.$TESTING_PROFILE.debug=0"
+}
+require_testing_lib() {
+    if [[ ! -f "$(testing_lib_dir)/libCloudPayAPI_SDK_CPP.so" ]]; then
+        echo "missing $(testing_lib_dir)/libCloudPayAPI_SDK_CPP.so: scripts/test-all.sh builds it" \
+            "(or: source scripts/lib.sh; build_testing_lib)" >&2
+        exit 1
+    fi
+}
+
 # Makes sure FILE exists, installing the Debian PACKAGE that ships it when it does not and
 # this runs as root with apt-get (as CI does); returns 1 when it is still missing.
 ensure_deb_file() { # file package

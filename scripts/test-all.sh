@@ -77,6 +77,14 @@ if ! cargo build --release -p cloud-pay-sdk -p cloud-pay-sandbox; then
 fi
 echo "   $((SECONDS - start)) s"
 
+echo "== testing library (--features testing, profile $TESTING_PROFILE: only the legs' panic checks load it)"
+start=$SECONDS
+if ! build_testing_lib; then
+    echo "FAILED: testing build"
+    record "testing-build" failed $((SECONDS - start))
+fi
+echo "   $((SECONDS - start)) s"
+
 skip_notes=()   # "leg: SKIPPED ..." lines that did not fail (lenient mode or allowed)
 strict_fails=() # "leg: SKIPPED ..." lines that failed their leg
 
