@@ -1,7 +1,10 @@
 # Shared helpers for scripts/test-all.sh and scripts/legs/*.sh (sourced, not run).
 #
 # A leg script exits 0 when it passed, 1 when it failed, and 77 after printing
-# "SKIPPED: <reason>" when its toolchain is absent.
+# "SKIPPED: <reason>" when its toolchain is absent. A part of a leg that cannot run prints
+# "SKIPPED [name]: <reason>" (skip_part) and the leg goes on. scripts/test-all.sh reads those
+# lines: in strict mode (CI) every skip fails the run unless its name is listed in
+# CLOUDPAY_ALLOW_SKIP.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -12,6 +15,12 @@ skip() {
     exit "$SKIP"
 }
 
+# A part of a leg that cannot run here: named, so that CI can allow it explicitly.
+skip_part() { # name reason...
+    local name="$1"; shift
+    echo "SKIPPED [$name]: $*"
+}
+
 # The library under test: the release build (scripts/test-all.sh builds it once).
 sdk_lib_dir() {
     echo "$TARGET_DIR/release"
@@ -20,6 +29,27 @@ sdk_lib_dir() {
 require_sdk_lib() {
     if [[ ! -f "$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so" ]]; then
         echo "missing $TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so: run cargo build --release -p cloud-pay-sdk" >&2
+        exit 1
+    fi
+}
+
+# The library built with `--features testing` (scripts/test-all.sh builds it beside the release
+# one): the same SDK plus test-only exports such as cloud_pay_testing_panic, for the legs'
+# panic checks only. A profile of its own keeps it apart from target/release (the shipped
+# library) and from target/debug (cargo test); it inherits dev, the cheapest to build, without
+# debug info (nothing reads it). Panics unwind in dev as in release.
+TESTING_PROFILE=cloudpay-testing
+testing_lib_dir() {
+    echo "$TARGET_DIR/$TESTING_PROFILE"
+}
+build_testing_lib() {
+    cargo build -p cloud-pay-sdk --lib --features testing --profile "$TESTING_PROFILE" \
+        --config "profile.$TESTING_PROFILE.inherits=\"dev\"" --config "profile.$TESTING_PROFILE.debug=0"
+}
+require_testing_lib() {
+    if [[ ! -f "$(testing_lib_dir)/libCloudPayAPI_SDK_CPP.so" ]]; then
+        echo "missing $(testing_lib_dir)/libCloudPayAPI_SDK_CPP.so: scripts/test-all.sh builds it" \
+            "(or: source scripts/lib.sh; build_testing_lib)" >&2
         exit 1
     fi
 }

@@ -2,7 +2,9 @@
 # C leg: builds examples-c with -std=c99 -Wall -Wextra -pedantic -Werror against the release
 # library, runs the cashier and the ABI checks against a fresh sandbox, then the same two
 # programs built with -fsanitize=address,undefined. Decodes the printed QR code when zbarimg
-# is installed.
+# is installed. Checks that the release library exports exactly the header's functions (no
+# test-only export) and, against the --features testing library, that a panic inside an
+# export comes back as CLOUD_PAY_INTERNAL with an "internal error: " errmsg (panic_check.c).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -39,11 +41,25 @@ if command -v nm >/dev/null; then
         exit 1
     fi
     echo "   $(wc -l <<<"$exported") exports, exactly the header's"
+    # Named as well: the panic export of --features testing must never reach the shipped library.
+    if grep -qx cloud_pay_testing_panic <<<"$exported"; then
+        echo "FAILED: the release library exports cloud_pay_testing_panic (a --features testing build?)"
+        exit 1
+    fi
+    echo "   cloud_pay_testing_panic is not exported (it exists only with --features testing)"
+else
+    echo "FAILED: nm is missing (binutils): the export table cannot be checked"
+    exit 1
 fi
 
 echo "-- build (C99, warnings are errors)"
 build cashier -- cashier.c demo_util.c qr.c || exit 1
 build abi_checks -- abi_checks.c demo_util.c || exit 1
+# Against the --features testing library: its rpath points there, not at the release one.
+require_testing_lib
+TLIB="$(testing_lib_dir)"
+"$CC" "${CFLAGS[@]}" "$SRC/panic_check.c" "$SRC/demo_util.c" -L"$TLIB" -lCloudPayAPI_SDK_CPP -Wl,-rpath,"$TLIB" \
+    -o "$OUT/panic_check" || exit 1
 # The header also compiles as C++17 with the same strictness.
 if command -v "${CXX:-c++}" >/dev/null; then
     echo '#include "cloud_pay.h"
@@ -67,11 +83,14 @@ if command -v zbarimg >/dev/null; then
         echo "FAILED: QR code decodes to '$got', want '$want'"; failed=1
     fi
 else
-    echo "(zbarimg not installed: QR decoding not checked)"
+    skip_part zbar "zbarimg is not installed (apt-get install zbar-tools): QR decoding not checked"
 fi
 
 echo "-- abi_checks"
 ./abi_checks || failed=1
+
+echo "-- panic_check (library built with --features testing)"
+./panic_check || { echo "FAILED: panic_check"; failed=1; }
 
 # AddressSanitizer + UBSan, when this compiler has them. The Rust library is not instrumented;
 # the sanitizers watch the C side and every byte the library writes into C buffers.
@@ -86,7 +105,7 @@ if "$CC" -fsanitize=address,undefined "$OUT/asan_probe.c" -o "$OUT/asan_probe" 2
     ./cashier-asan --no-qr >/dev/null || { echo "FAILED: cashier under ASan/UBSan"; failed=1; }
     ./abi_checks-asan || { echo "FAILED: abi_checks under ASan/UBSan"; failed=1; }
 else
-    echo "(this compiler has no -fsanitize=address,undefined: sanitizer run skipped)"
+    skip_part c-sanitizers "this compiler has no -fsanitize=address,undefined: sanitizer run skipped"
 fi
 
 exit $failed

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Java leg: builds the JNI shim (gcc) and the Java classes (javac), then runs the demo and the
-# tests with -Xcheck:jni against the release library and the sandbox.
+# tests with -Xcheck:jni against the release library and the sandbox; PanicCheck against the
+# --features testing library (a panic in an export is Code.INTERNAL through JNI).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -28,6 +29,13 @@ while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
 javac --release 8 -Werror -Xlint:all -encoding UTF-8 -cp "$GSON_JAR" -d "$OUT/classes" $(find "$J/src" -name '*.java') || exit 1
 javac -Werror -Xlint:all -encoding UTF-8 -cp "$OUT/classes:$GSON_JAR" -d "$OUT/classes" $(find "$J/demo" "$J/tests" -name '*.java') || exit 1
 
+# The panic check's native, linked against the --features testing library.
+require_testing_lib
+TLIB="$(testing_lib_dir)"
+"$CC" -std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared -fPIC \
+    -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -I"$ROOT/include" \
+    "$J/tests/native/panic_jni.c" -L"$TLIB" -lCloudPayAPI_SDK_CPP -Wl,-rpath,"$TLIB" -o "$OUT/libcloudpay_panic_jni.so" || exit 1
+
 start_sandbox || exit 1
 JAVA=(java -ea -Xcheck:jni -Dfile.encoding=UTF-8 -Djava.library.path="$OUT" -cp "$OUT/classes:$GSON_JAR")
 failed=0
@@ -37,4 +45,6 @@ echo "-- cloudpay.tests.CloudPayTest"
 "${JAVA[@]}" cloudpay.tests.CloudPayTest "$ROOT/include/cloud_pay.h" || failed=1
 echo "-- cloudpay.tests.TypedCloudPayTest"
 "${JAVA[@]}" cloudpay.tests.TypedCloudPayTest || failed=1
+echo "-- cloudpay.tests.PanicCheck (library built with --features testing)"
+"${JAVA[@]}" -Dcloudpay.panic.jni="$OUT/libcloudpay_panic_jni.so" cloudpay.tests.PanicCheck || failed=1
 exit $failed

@@ -13,7 +13,7 @@
 #           laid out as NuGet restores it, the cashier demo and the binding's tests (raw and typed) compiled
 #           with mcs against its assembly and run with mono (library from runtimes/linux-x64)
 # Reuses target/release and the Windows DLLs the windows leg built (run it first, as test-all.sh
-# does); a part whose toolchain is absent prints "SKIPPED (part): reason". About a minute on
+# does); a part whose toolchain is absent prints "SKIPPED [name]: reason". About a minute on
 # 2 cores (the venv and pip fetching pytest and setuptools take half of it).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -30,8 +30,8 @@ mkdir -p "$PKG"
 
 python_part() {
     local PY="${PYTHON:-python3}" venv="$LEG_TMP/venv" wheel t=$SECONDS
-    command -v "$PY" >/dev/null || { echo "SKIPPED (python): no python3"; return; }
-    "$PY" -c 'import venv, ensurepip' 2>/dev/null || { echo "SKIPPED (python): no venv/ensurepip module"; return; }
+    command -v "$PY" >/dev/null || { skip_part packages-python "python: no python3"; return; }
+    "$PY" -c 'import venv, ensurepip' 2>/dev/null || { skip_part packages-python "python: no venv/ensurepip module"; return; }
     ran=1
     echo "-- python: build the wheel"
     bash "$ROOT/scripts/packages.sh" --out "$PKG" python || { fail "python wheel build"; return; }
@@ -47,7 +47,7 @@ python_part() {
     echo "-- python: fresh venv, pip install $(basename "$wheel")"
     "$PY" -m venv "$venv" || { fail "python -m venv"; return; }
     "$venv/bin/python" -m pip install --quiet --no-index "$wheel" || { fail "pip install the wheel"; return; }
-    "$venv/bin/python" -m pip install --quiet pytest || { echo "SKIPPED (python tests): pytest not installable in the venv"; return; }
+    "$venv/bin/python" -m pip install --quiet pytest || { skip_part packages-python "python tests: pytest not installable in the venv"; return; }
     echo "-- python: the binding's tests on the installed package"
     (cd "$LEG_TMP" && env -u CLOUDPAY_SDK_LIB CLOUDPAY_TEST_INSTALLED=1 \
         "$venv/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/bindings/python/tests") || fail "pytest on the installed wheel"
@@ -88,7 +88,7 @@ java_windows_natives() { # jar
             -I"$ROOT/packaging/java/win32" -I"$jh/include" "$ROOT/packaging/java/jni_shim_check.c" "$ROOT/examples-c/demo_util.c" \
             -lws2_32 -o "$natives/jni_shim_check.exe" || { fail "$platform jni_shim_check.exe build"; continue; }
         if [[ ! -x "$wine" ]]; then
-            echo "SKIPPED ($platform shim load): no $warch wine"; continue
+            skip_part "$([[ $warch == win32 ]] && echo wine32 || echo wine64)" "$platform shim load: no $warch wine"; continue
         fi
         echo "-- java: $platform shim loaded and paying under $warch wine (jni_shim_check.exe)"
         # shellcheck disable=SC2086
@@ -100,11 +100,11 @@ java_windows_natives() { # jar
 java_part() {
     local t=$SECONDS jar listing cache="$LEG_TMP/cache" x="$LEG_TMP/java" cls stamp tool
     for tool in javac java jar "${CC:-cc}" x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc x86_64-w64-mingw32-objdump; do
-        command -v "$tool" >/dev/null || { echo "SKIPPED (java): no $tool"; return; }
+        command -v "$tool" >/dev/null || { skip_part packages-java "java: no $tool"; return; }
     done
-    ensure_gson || { echo "SKIPPED (java): no Gson at $GSON_JAR (apt-get install -y libgoogle-gson-java)"; return; }
+    ensure_gson || { skip_part packages-java "java: no Gson at $GSON_JAR (apt-get install -y libgoogle-gson-java)"; return; }
     [[ -f "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" && -f "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ]] ||
-        { echo "SKIPPED (java): no Windows DLLs in $WIN (the windows leg builds them)"; return; }
+        { skip_part packages-java "java: no Windows DLLs in $WIN (the windows leg builds them)"; return; }
     ran=1
     echo "-- java: build the jar"
     bash "$ROOT/scripts/packages.sh" --out "$PKG" java || { fail "jar build"; return; }
@@ -156,11 +156,11 @@ java_part() {
 csharp_part() {
     local t=$SECONDS nupkg listing f pkgdir app="$LEG_TMP/cs-app" tool
     for tool in mcs mono zip unzip; do
-        command -v "$tool" >/dev/null || { echo "SKIPPED (csharp): no $tool"; return; }
+        command -v "$tool" >/dev/null || { skip_part packages-csharp "csharp: no $tool"; return; }
     done
-    ensure_mono_serialization || { echo "SKIPPED (csharp): no mono System.Runtime.Serialization"; return; }
+    ensure_mono_serialization || { skip_part packages-csharp "csharp: no mono System.Runtime.Serialization"; return; }
     [[ -f "$WIN/x86_64-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" && -f "$WIN/i686-win7-windows-gnu/CloudPayAPI_SDK_CPP.dll" ]] ||
-        { echo "SKIPPED (csharp): no Windows DLLs in $WIN (the windows leg builds them)"; return; }
+        { skip_part packages-csharp "csharp: no Windows DLLs in $WIN (the windows leg builds them)"; return; }
     ran=1
     echo "-- csharp: build the NuGet package"
     bash "$ROOT/scripts/packages.sh" --out "$PKG" csharp || { fail "nupkg build"; return; }

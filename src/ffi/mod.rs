@@ -6,6 +6,7 @@ pub mod codes;
 pub mod merchant;
 pub mod security;
 pub mod trade;
+#[cfg(feature = "testing")] pub mod testing;
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int};
