@@ -77,6 +77,18 @@ if ! cargo build --release -p cloud-pay-sdk -p cloud-pay-sandbox; then
 fi
 echo "   $((SECONDS - start)) s"
 
+# Footprint guard: the goal is 3,000,000 B stripped (BENCHMARKS.md, "Footprint"); until it is
+# reached this holds the size reached so far, so it can only shrink.
+echo "== footprint of the shipped library"
+if [[ -f target/release/libCloudPayAPI_SDK_CPP.so ]]; then
+    start=$SECONDS
+    if bash scripts/check-size.sh target/release/libCloudPayAPI_SDK_CPP.so "${CLOUDPAY_SIZE_LIMIT:-4700000}"; then
+        record "footprint" passed $((SECONDS - start))
+    else
+        record "footprint" failed $((SECONDS - start))
+    fi
+fi
+
 echo "== testing library (--features testing, profile $TESTING_PROFILE: only the legs' panic checks load it)"
 start=$SECONDS
 if ! build_testing_lib; then
