@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget="${1:-20}"
 NIGHTLY="$(tr -d '[:space:]' <windows/nightly-toolchain)"
-TARGETS=(config replies files exports http_replies)
+TARGETS=(config replies files exports http_replies request_text reply_content)
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "SKIPPED: fuzz (cargo-fuzz not installed: bash scripts/install-deps.sh fuzz)"
     exit 77
