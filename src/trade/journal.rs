@@ -33,12 +33,14 @@ static FSYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 /// Nanoseconds spent in those fsyncs.
 static FSYNC_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// How many journal fsyncs this process has run.
+/// How many journal fsyncs this process has run (benchmark instrumentation, not API).
+#[doc(hidden)]
 pub fn fsyncs() -> u64 {
     FSYNCS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Time spent in journal fsyncs by this process.
+/// Time spent in journal fsyncs by this process (benchmark instrumentation, not API).
+#[doc(hidden)]
 pub fn fsync_time() -> std::time::Duration {
     std::time::Duration::from_nanos(FSYNC_NANOS.load(std::sync::atomic::Ordering::Relaxed))
 }
