@@ -199,12 +199,24 @@ pub(crate) struct Export {
     pub input: &'static str,
     /// The code a panic becomes, and what errmsg adds to it.
     pub panic: (c_int, &'static str),
-    /// A money state: the code stays the real one when the output does not fit (a paid order
-    /// reported as an error could be charged twice). Otherwise a short buffer is
-    /// CLOUD_PAY_INTERNAL, and the written text is wiped (it can hold a configuration).
-    pub money: bool,
+    /// What the output is, and so what a buffer too small for it means.
+    pub output: Output,
     /// The code of bad input (NULL, invalid UTF-8, a bad buffer) and of an error of the core.
     pub error: fn(&SdkError) -> c_int,
+}
+
+/// What an export's output is, for the boundary's write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Shop, listing, prefix and security outputs: a short buffer is CLOUD_PAY_INTERNAL, and the
+    /// written text is wiped (it can hold a configuration).
+    Plain,
+    /// A money state: the code stays the real one when the output does not fit (a paid order
+    /// reported as an error could be charged twice).
+    Money,
+    /// A payment's acceptance: as Money, and errmsg after a 0 says first that the payment was
+    /// accepted, or a till that treats any errmsg as failure charges the customer again.
+    Payment,
 }
 
 /// What a core call answered, as the boundary writes it.
@@ -255,19 +267,17 @@ pub(crate) unsafe fn export(spec: &Export, req: Option<*const c_char>, out: Opti
         let mut body = reply.output.unwrap_or_default();
         // SAFETY: OutBuf checked the caller's pointer and length.
         let written = unsafe { out.write(&body) };
-        if !spec.money {
+        if spec.output == Output::Plain {
             crate::secret::wipe_string(&mut body);
         }
         match (written, reply.message) {
             (Ok(()), Some(m)) => set_errmsg(&m),
             (Ok(()), None) => {}
-            (Err(small), _) if !spec.money => {
+            (Err(small), _) if spec.output == Output::Plain => {
                 set_errmsg(&small);
                 return codes::CLOUD_PAY_INTERNAL;
             }
-            // An accepted payment whose output did not fit is still accepted: say that first,
-            // or a till that treats any errmsg as failure charges the customer again.
-            (Err(small), m) if spec.name == "cloud_pay_micro_pay" && reply.code == codes::CLOUD_PAY_OK => {
+            (Err(small), m) if spec.output == Output::Payment && reply.code == codes::CLOUD_PAY_OK => {
                 let unknown = m.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
                 set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
             }
