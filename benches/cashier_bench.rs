@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use cloud_pay_protocol::envelope::{Authenticator, RequestEnvelope};
 use cloud_pay_protocol::types::{self as t, OrderClient, PayMchKey, PayPlatform, TerminalType, TradeType};
 use cloud_pay_protocol::wire;

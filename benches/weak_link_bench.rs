@@ -10,7 +10,7 @@ use std::ffi::{CString, c_char, c_int};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use cloud_pay_sandbox::{LinkProfile, Relay, Sandbox, SandboxOptions};
 use serde_json::json;
 

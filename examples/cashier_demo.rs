@@ -7,7 +7,7 @@
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 

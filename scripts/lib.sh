@@ -28,7 +28,7 @@ sdk_lib_dir() {
 
 require_sdk_lib() {
     if [[ ! -f "$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so" ]]; then
-        echo "missing $TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so: run cargo build --release -p cloud-pay-sdk" >&2
+        echo "missing $TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so: run cargo build --release -p cloud-pay-capi" >&2
         exit 1
     fi
 }
@@ -43,7 +43,7 @@ testing_lib_dir() {
     echo "$TARGET_DIR/$TESTING_PROFILE"
 }
 build_testing_lib() {
-    cargo build -p cloud-pay-sdk --lib --features testing --profile "$TESTING_PROFILE" \
+    cargo build -p cloud-pay-capi --lib --features testing --profile "$TESTING_PROFILE" \
         --config "profile.$TESTING_PROFILE.inherits=\"dev\"" --config "profile.$TESTING_PROFILE.debug=0"
 }
 require_testing_lib() {

@@ -11,7 +11,7 @@
 #           netstandard2.0 has), the library under runtimes/{win-x86,win-x64,linux-x64}/native/,
 #           README.md and LICENSE.txt
 # Usage: bash scripts/packages.sh [--out DIR] [python|java|csharp]...   (default: all)
-# Inputs: the Linux library of `cargo build --release -p cloud-pay-sdk`, and the shipped Windows
+# Inputs: the Linux library of `cargo build --release -p cloud-pay-capi`, and the shipped Windows
 # 7 DLLs (and .dll.a) that scripts/legs/windows.sh leaves in target/windows/<target>/
 # (CLOUDPAY_WINDOWS_DIR points elsewhere; CLOUDPAY_WIN_X64_DIR / CLOUDPAY_WIN_X86_DIR name the
 # two folders). Without them the Python wheels are Linux-only; the jar and the NuGet package

@@ -28,9 +28,9 @@ command -v "$PYTHON" >/dev/null 2>&1 || skip "no $PYTHON"
 CC="${CC:-cc}"
 command -v "$CC" >/dev/null 2>&1 || skip "no C compiler ($CC) for the cashier example"
 
-echo "== console: cargo build -p cloud-pay-sandbox, cargo build -p cloud-pay-sdk --lib"
+echo "== console: cargo build -p cloud-pay-sandbox, cargo build -p cloud-pay-capi --lib"
 cargo build -p cloud-pay-sandbox
-cargo build -p cloud-pay-sdk --lib
+cargo build -p cloud-pay-capi --lib
 LIB="$PWD/target/debug"
 mkdir -p "$LIB/examples-c"
 # -DCLOUDPAY_HAVE_<export> for each export the header declares (as scripts/legs/c.sh does).

@@ -4,7 +4,6 @@
 //! typed core: [`trade`] holds the money rules, [`client`] and [`transport`] talk to the
 //! server through the shared wire protocol ([`protocol`]), [`runtime`] owns the global
 //! state and the background poll workers.
-#![allow(non_snake_case)] // the library's file name is the vendor's: CloudPayAPI_SDK_CPP
 #![deny(missing_docs)]
 
 pub mod client;

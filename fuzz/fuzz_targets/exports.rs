@@ -6,7 +6,7 @@
 use std::ffi::{CString, c_char, c_int};
 use std::sync::Once;
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use libfuzzer_sys::fuzz_target;
 
 type OutFn = unsafe extern "C" fn(*const c_char, *mut c_char, c_int) -> c_int;

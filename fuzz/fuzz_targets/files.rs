@@ -1,8 +1,8 @@
 //! Files the SDK reads back: the order journal and the encrypted security-mode files.
 #![no_main]
 
-use CloudPayAPI_SDK_CPP::security::store::{self, Key, Kind};
-use CloudPayAPI_SDK_CPP::trade::journal;
+use cloud_pay_sdk::security::store::{self, Key, Kind};
+use cloud_pay_sdk::trade::journal;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Mutex, Once};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use libfuzzer_sys::fuzz_target;
 
 static INIT: Once = Once::new();

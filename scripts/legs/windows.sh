@@ -106,7 +106,7 @@ for t in "${TARGETS[@]}"; do
     # unstripped, stripped below: the unstripped copy is kept for crash analysis.
     env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" \
         CARGO_TARGET_DIR="$TARGET_DIR/win7" CARGO_PROFILE_RELEASE_STRIP=none \
-        cargo "+$NIGHTLY" rustc --release -Z build-std=std,panic_unwind --target "$t" -p cloud-pay-sdk --lib \
+        cargo "+$NIGHTLY" rustc --release -Z build-std=std,panic_unwind --target "$t" -p cloud-pay-capi --lib \
         -- -C link-arg="$def" || { fail "$t build"; continue; }
     echo "   built in $((SECONDS - start)) s"
     dist="$TARGET_DIR/windows/$t"

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! Outputs a cashier can act on: through the C exports against the sandbox.
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use crate::common::*;
 use serde_json::json;
 
-use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
+use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
 
 #[test]
 fn plain_http_is_refused_for_a_lan_host_and_allowed_with_the_flag() {
@@ -20,7 +20,7 @@ fn plain_http_is_refused_for_a_lan_host_and_allowed_with_the_flag() {
     let mut allowed = quiet.clone();
     allowed["allow_insecure_http"] = true.into();
     assert_eq!(init(&conf(lan, None, allowed)), CLOUD_PAY_OK, "{}", errmsg());
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
 
     // A fail-over domain is held to the same rule.
     let mut list = quiet.clone();
@@ -32,7 +32,7 @@ fn plain_http_is_refused_for_a_lan_host_and_allowed_with_the_flag() {
     // Loopback stays allowed: the sandbox tests and a local test server rely on it.
     assert_eq!(init(&conf("http://127.0.0.1:1/cpay/", None, quiet.clone())), CLOUD_PAY_OK, "{}", errmsg());
     assert_eq!(init(&conf("http://localhost:1/cpay/", None, quiet)), CLOUD_PAY_OK, "{}", errmsg());
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
 }
 
 #[test]
@@ -48,7 +48,7 @@ fn a_base_url_from_the_environment_is_named_in_the_notice() {
     let refused = init(&conf("https://pay.qcloud.com/cpay/", None, quiet));
     let refused_msg = errmsg();
     drop(env);
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     assert_eq!(code, CLOUD_PAY_OK, "{notice}");
     assert!(notice.contains("CLOUDPAY_BASE_URL") && notice.contains("http://127.0.0.1:9/cpay/"), "{notice:?}");
     assert_eq!(refused, CLOUD_PAY_FAIL);

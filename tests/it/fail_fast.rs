@@ -2,7 +2,7 @@
 //! sandbox over real sockets. -1 only when no attempt of the order (or refund number) could
 //! have reached any server; any doubt keeps the unknown rules.
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::json;
 

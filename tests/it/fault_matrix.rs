@@ -2,7 +2,7 @@
 //! return code, and that nothing is reported as succeeded or failed against the sandbox's
 //! truth. The table is printed (`--nocapture`) and written to target/fault-matrix.md.
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::{Value, json};
 

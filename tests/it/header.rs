@@ -104,7 +104,7 @@ fn hand_written_order_stat_prototype_matches_the_rust_signature() {
     assert!(src.contains(r#"pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int"#));
     // And the export has the C type the header says (a compile-time check).
     let _f: unsafe extern "system" fn(*const std::ffi::c_char, *mut std::ffi::c_char, std::ffi::c_int) -> std::ffi::c_int =
-        CloudPayAPI_SDK_CPP::cloud_pay_order_stat;
+        cloud_pay_sdk::cloud_pay_order_stat;
 }
 
 fn compiles(compiler: &str, args: &[&str], src: &Path) {

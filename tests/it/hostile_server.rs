@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
+use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
 use cloud_pay_sandbox::FaultKind;
 use crate::common::*;
 use serde_json::json;
@@ -35,7 +35,7 @@ fn payment_answered_with(kind: FaultKind) {
     assert_ne!(code, CLOUD_PAY_FAIL, "{kind:?}: {err}");
     assert!(took < Duration::from_millis(TIMEOUT_MS + 1000), "{kind:?} took {took:?}");
     assert!(wait_paid(&no, 1), "{kind:?}: {:?}", query_order(&no, 1));
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
 }
 
 /// The measuring half of `endless_chunks_and_trailers_are_cut_off_at_the_cap`, run in a process
@@ -98,7 +98,7 @@ fn a_tls_handshake_dripped_one_byte_a_second_ends_at_the_connect_deadline() {
     let started = Instant::now();
     let (code, _, err) = micro_pay(&pay_req(&order_no(), WX_PAYS_AT_ONCE, 1));
     let took = started.elapsed();
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     // Nothing was sent (the handshake never finished): a definite failure, not "unknown", and
     // the errmsg says it never got past the handshake.
     assert_eq!(code, CLOUD_PAY_FAIL, "{err}");
@@ -152,7 +152,7 @@ fn a_signed_content_length_is_refused_and_the_payment_stays_unknown() {
     let extra = json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0});
     assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, extra)), 0, "{}", errmsg());
     let (code, _, err) = micro_pay(&pay_req(&order_no(), WX_PAYS_AT_ONCE, 1));
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     // The request was sent, so the payment may have been made: unknown (0, keep querying),
     // never a failure; the framing error is named.
     assert_eq!(code, CLOUD_PAY_OK, "{err}");
@@ -169,7 +169,7 @@ fn a_reply_with_content_length_and_chunked_does_not_keep_its_connection() {
     let no = order_no();
     let _ = query_order(&no, 1);
     let _ = query_order(&no, 1);
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     let n = conns.load(std::sync::atomic::Ordering::SeqCst);
     assert!(n >= 2, "both queries went over one connection ({n} accepted)");
 }

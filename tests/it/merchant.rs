@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::{Value, json};
 

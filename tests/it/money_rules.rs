@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::json;
 

@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use CloudPayAPI_SDK_CPP::transport::{Proxy, Transport, TransportError, Trust};
+use cloud_pay_sdk::transport::{Proxy, Transport, TransportError, Trust};
 use base64::Engine as _;
 use cloud_pay_protocol::Endpoint;
 use crate::common::*;
@@ -247,7 +247,7 @@ fn payments_go_through_the_configured_proxy() {
     assert_eq!(sb.control().charge_count(&no), 1);
     let seen = proxy.seen();
     assert!(!seen.is_empty() && seen.iter().all(|(l, a)| l.starts_with("CONNECT ") && a.is_some()), "{seen:?}");
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     // The proxy's password is in no file the SDK wrote.
     for f in std::fs::read_dir(&state_dir).unwrap() {
         let text = std::fs::read(f.unwrap().path()).unwrap();
@@ -263,7 +263,7 @@ fn security_login_goes_through_the_proxy_and_a_later_login_names_it_again() {
     let proxy = TestProxy::start(Some("till7:TESTONLY-proxy-password"));
     let dir = fresh_state_dir();
     let login = |req: serde_json::Value| {
-        let (code, out, err) = call_out(CloudPayAPI_SDK_CPP::cloud_pay_security_login, &req.to_string(), 4096);
+        let (code, out, err) = call_out(cloud_pay_sdk::cloud_pay_security_login, &req.to_string(), 4096);
         (code, serde_json::from_str::<serde_json::Value>(&out).unwrap_or_default(), err)
     };
     let (code, out, err) = login(json!({"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "shop_id": "shop01",
@@ -271,15 +271,15 @@ fn security_login_goes_through_the_proxy_and_a_later_login_names_it_again() {
     assert_eq!(code, 0, "{err}");
     let activator = out["activator"].as_str().unwrap().to_owned();
     sb.control().approve_login(&activator, "1001").unwrap();
-    let (code, _, err) = call_out(CloudPayAPI_SDK_CPP::cloud_pay_security_login_check, &json!({"activator": activator}).to_string(), 4096);
-    assert_eq!(code, CloudPayAPI_SDK_CPP::CLOUD_PAY_LOGIN_NO_CONF, "{err}");
+    let (code, _, err) = call_out(cloud_pay_sdk::cloud_pay_security_login_check, &json!({"activator": activator}).to_string(), 4096);
+    assert_eq!(code, cloud_pay_sdk::CLOUD_PAY_LOGIN_NO_CONF, "{err}");
     let first = proxy.seen().len();
     assert!(first >= 1, "identity mapping, QR and check went through the proxy (one kept-alive tunnel): {:?}", proxy.seen());
     // security_init stores the identity (and the merchant's key), encrypted.
     let mut merchant: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"state_dir": dir}))).unwrap();
     merchant["trade_conf"]["private_key"] = private_key_pem().into();
-    assert_eq!(unsafe { CloudPayAPI_SDK_CPP::cloud_pay_security_init(c(&merchant.to_string()).as_ptr()) }, 0, "{}", errmsg());
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    assert_eq!(unsafe { cloud_pay_sdk::cloud_pay_security_init(c(&merchant.to_string()).as_ptr()) }, 0, "{}", errmsg());
+    cloud_pay_sdk::cloud_pay_fini();
     let first = proxy.seen().len();
     // A later login names its proxy again: the login file holds ids only, no proxy.
     let (code, _, err) = login(json!({"state_dir": dir, "base_url": sb.http_base_url(), "proxy": proxy.url("till7:TESTONLY-proxy-password@")}));

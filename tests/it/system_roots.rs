@@ -4,7 +4,7 @@
 //! `SSL_CERT_FILE`, which this test does for its own length (the SDK reads the store only for
 //! a configuration with `use_system_roots`, and only this test has one).
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 use crate::common::*;
 use serde_json::json;
 

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::transport::{Transport, TransportError, Trust};
+use cloud_pay_sdk::transport::{Transport, TransportError, Trust};
 use cloud_pay_protocol::Endpoint;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
 

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_FAILED, CLOUD_PAY_ORDER_PAID};
+use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_FAILED, CLOUD_PAY_ORDER_PAID};
 use cloud_pay_sandbox::{LinkProfile, Relay};
 use crate::common::*;
 use serde_json::json;
@@ -72,7 +72,7 @@ fn run(profile: LinkProfile, payments_per_till: usize) {
         .map(|t| std::thread::spawn(move || (0..payments_per_till).map(|i| pay_and_settle(customers[(t + i) % 3])).sum::<u32>()))
         .collect();
     let unknown: u32 = tills.into_iter().map(|h| h.join().unwrap()).sum();
-    CloudPayAPI_SDK_CPP::cloud_pay_fini();
+    cloud_pay_sdk::cloud_pay_fini();
     eprintln!("{profile:?}: {} payments, {unknown} interim unknown answers, {} connections", 4 * payments_per_till, relay.connections());
 }
 

@@ -5,7 +5,7 @@ use std::ffi::{CStr, CString, c_char, c_int};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use CloudPayAPI_SDK_CPP as sdk;
+use cloud_pay_sdk as sdk;
 #[allow(unused_imports)]
 pub use cloud_pay_sandbox::{FaultKind, FaultPhase, FaultRule, Sandbox, SandboxOptions, ScanAction};
 use parking_lot::{Mutex, MutexGuard};
@@ -263,14 +263,29 @@ pub fn fault(endpoint: &str, kind: FaultKind, times: Option<u32>) -> FaultRule {
     FaultRule { endpoint: Some(endpoint.into()), out_trade_no: None, kind, times, phase: None }
 }
 
-/// The cdylib cargo built for this test: `cargo test` leaves it in `deps/` beside the test
-/// binary (only `cargo build` copies it up to `target/debug`), so a fresh clone finds it there.
+/// The directory of the shipped C library (`libCloudPayAPI_SDK_CPP.so`) in this test's profile.
+/// `cargo test` builds only the Rust crate; the C library is the `capi` package (a cdylib of its
+/// own, docs/architecture.md, "The shipped library"), so the first caller builds it with the
+/// cargo that runs the tests, into the same target directory; later callers reuse it.
 pub fn library_dir() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
-    let found = candidates.iter().find(|d| d.join("libCloudPayAPI_SDK_CPP.so").exists());
-    found.unwrap_or_else(|| panic!("no cdylib in {} or its parent", deps.display())).clone()
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
+        let target_dir = profile_dir.parent().unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "cloud-pay-capi"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+        build.env("CARGO_TARGET_DIR", target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build -p cloud-pay-capi");
+        assert!(status.success(), "cargo build -p cloud-pay-capi failed");
+        assert!(profile_dir.join("libCloudPayAPI_SDK_CPP.so").exists(), "no C library in {}", profile_dir.display());
+        profile_dir
+    })
+    .clone()
 }
 
 /// Whether `tool` is on PATH.

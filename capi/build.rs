@@ -3,7 +3,7 @@
 use std::{env, fs, path::PathBuf, process::Command};
 
 fn main() {
-    println!("cargo:rerun-if-changed=windows/version.rc");
+    println!("cargo:rerun-if-changed=../windows/version.rc");
     println!("cargo:rerun-if-env-changed=WINDRES");
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
         return;
@@ -22,7 +22,7 @@ fn main() {
     fs::write(out.join("version.h"), header).expect("write version.h");
     let obj = out.join("version.o");
     let status = Command::new(&windres)
-        .args(["-O", "coff", "-i", "windows/version.rc", "-o"])
+        .args(["-O", "coff", "-i", "../windows/version.rc", "-o"])
         .arg(&obj)
         .arg("-I")
         .arg(&out)
