@@ -128,11 +128,14 @@ fn recovery_skips_a_damaged_line_and_says_how_many() {
     assert_eq!(init(&c), 0);
     let nos: Vec<String> = (0..3).map(|_| order_no()).collect();
     for no in &nos {
-        sb.control().add_fault(rule("micro_pay", no, FaultKind::ResetBeforeReply, None));
+        // The reply is lost after the server took the order, whose customer never confirms: it
+        // stays unfinished whenever its background poll runs. (Lost before processing, the
+        // order would not exist, and a poll that ran before fini would close it as never made.)
+        sb.control().add_fault(rule("micro_pay", no, FaultKind::ResetBeforeReply, Some(FaultPhase::AfterProcessing)));
         assert_eq!(micro_pay(&pay_req(no, &never_confirms(), 5)).0, 0);
     }
     sdk::cloud_pay_fini();
-    // Damage the middle order's line.
+    // Damage the middle order's line (its order entry: the first line that names it).
     let path = dir.join("cloud_pay_orders.journal");
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.windows(nos[1].len()).position(|w| w == nos[1].as_bytes()).unwrap();
