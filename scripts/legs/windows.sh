@@ -9,7 +9,7 @@
 # function missing from windows/win7-imports.txt; builds the C cashier and ABI checks with
 # mingw for both, plus win_dll_checks (LoadLibrary/GetProcAddress, an ESP check around the
 # x86 __stdcall export) and win_unload (FreeLibrary after fini, then reload), and runs them under wine64 (x64) and 32-bit wine (x86) against the
-# sandbox. Where 32-bit wine cannot be installed, the x86 runs print "SKIPPED [wine32]: ..." (the
+# sandbox; panic_check.exe against a --features testing DLL proves a panic comes back as -3. Where 32-bit wine cannot be installed, the x86 runs print "SKIPPED [wine32]: ..." (the
 # x86 DLL is still built and checked); CI allows that one skip by name (.ci/run).
 # Output: target/windows/<target>/ (DLL, unstripped DLL, .def, import libraries, test programs).
 set -uo pipefail
@@ -175,6 +175,35 @@ for t in "${TARGETS[@]}"; do
     msvc_lib "$t" "$dist" "$def"
 done
 
+# The panic check of the other legs, on Windows: a DLL built with --features testing (its
+# export cloud_pay_testing_panic panics inside the export boundary; never shipped) and
+# panic_check.exe against it, in target/windows/testing-<target>/. Unwinding differs per target
+# (SEH on x64, DWARF tables on x86), so each is proven: -3, a redacted errmsg, the DLL still works.
+for t in "${TARGETS[@]}"; do
+    case "$t" in
+        x86_64-*) arch=x86_64-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP.def"; kill_at=() ;;
+        i686-*) arch=i686-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; kill_at=(-k) ;;
+    esac
+    echo "-- $t: testing DLL (--features testing, profile $TESTING_PROFILE) and panic_check.exe"
+    start=$SECONDS
+    tv="${t//-/_}"
+    tdist="$TARGET_DIR/windows/testing-$t"
+    rm -rf "$tdist"
+    mkdir -p "$tdist"
+    { cat "$def"; echo "    cloud_pay_testing_panic"; } >"$tdist/testing.def"
+    env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" CARGO_TARGET_DIR="$TARGET_DIR/win7" \
+        cargo "+$NIGHTLY" rustc -Z build-std=std,panic_unwind --target "$t" -p cloud-pay-capi --lib --features testing \
+        --profile "$TESTING_PROFILE" --config "profile.$TESTING_PROFILE.inherits=\"dev\"" --config "profile.$TESTING_PROFILE.debug=0" \
+        -- -C link-arg="$tdist/testing.def" || { fail "$t testing DLL build"; continue; }
+    cp "$TARGET_DIR/win7/$t/$TESTING_PROFILE/CloudPayAPI_SDK_CPP.dll" "$tdist/"
+    "$arch-dlltool" -d "$tdist/testing.def" -D CloudPayAPI_SDK_CPP.dll -l "$tdist/libCloudPayAPI_SDK_CPP.dll.a" "${kill_at[@]}" ||
+        { fail "$t testing import library"; continue; }
+    "$arch-gcc" -std=c99 -Wall -Wextra -pedantic -Werror -O1 -I"$ROOT/include" "${HAVE[@]}" \
+        "$ROOT/examples-c/panic_check.c" "$ROOT/examples-c/demo_util.c" -L"$tdist" -lCloudPayAPI_SDK_CPP -lws2_32 \
+        -o "$tdist/panic_check.exe" || { fail "$t panic_check.exe build"; continue; }
+    echo "   built in $((SECONDS - start)) s"
+done
+
 # Runs the test programs under wine: x64 with wine64, x86 with 32-bit wine (wine32:i386).
 WINE64="$(command -v wine64 || true)"
 [[ -z "$WINE64" && -x /usr/lib/wine/wine64 ]] && WINE64=/usr/lib/wine/wine64
@@ -193,6 +222,15 @@ run_wine() { # wine-binary prefix-arch dist
         (cd "$dist" && WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" timeout 300 "$wine" ./$prog) ||
             fail "$prog under $warch wine ($(basename "$dist"))"
     done
+    local tdist
+    tdist="$(dirname "$dist")/testing-$(basename "$dist")"
+    echo "-- $warch wine: panic_check.exe (testing DLL)"
+    if [[ -f "$tdist/panic_check.exe" ]]; then
+        (cd "$tdist" && WINEPREFIX="$TARGET_DIR/windows/wineprefix-$warch" WINEARCH="$warch" timeout 300 "$wine" ./panic_check.exe) ||
+            fail "panic_check.exe under $warch wine"
+    else
+        fail "no panic_check.exe for $warch"
+    fi
     # No state_dir, started from another folder: the files must land beside the DLL, not in
     # the working directory (which moves on Windows).
     local before after
