@@ -548,6 +548,15 @@ fn stages(sb: &Sandbox) {
     step("request text (`wire::to_text`)", &mut || drop(std::hint::black_box(wire::to_text(&req))));
     let text = wire::to_text(&req);
     step("seal (HMAC) + envelope text", &mut || drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body())));
+    // RSA mode signs every request: milliseconds, so fewer rounds.
+    let key = cloud_pay_protocol::crypto::SigningKey::from_pem(include_str!("../tests/data/TEST-ONLY-private-key-pkcs1.pem")).unwrap();
+    let rounds = 200;
+    let (a0, c0) = (allocs(), thread_cpu());
+    for _ in 0..rounds {
+        drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Sign(&key)).to_body()));
+    }
+    let (c1, a1) = (thread_cpu(), allocs());
+    println!("| seal (RSASSA-PSS-2048 sign) + envelope text | {:.2} | {:.1} |", us(c1 - c0) / rounds as f64, (a1.0 - a0.0) as f64 / rounds as f64);
     step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
     step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
     step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || drop(std::hint::black_box(Response::<sdk::trade::OrderOnly>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
