@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cloud_pay_sdk as sdk;
 use cloud_pay_protocol::envelope::{Authenticator, RequestEnvelope};
 use cloud_pay_protocol::types::{self as t, OrderClient, PayMchKey, PayPlatform, TerminalType, TradeType};
 use cloud_pay_protocol::wire;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
+use cloud_pay_sdk as sdk;
 use sdk::schedule::{PollSchedule, poll_offsets};
 use serde_json::{Value, json};
 
@@ -108,7 +108,8 @@ fn order_no(tag: &str, i: usize) -> String {
 }
 
 fn pay_req(no: &str, code: &str) -> CString {
-    CString::new(json!({"out_trade_no": no, "author_code": code, "total_fee": 1, "body": "bench-goods"}).to_string()).unwrap()
+    CString::new(json!({"out_trade_no": no, "author_code": code, "total_fee": 1, "body": "bench-goods"}).to_string())
+        .unwrap()
 }
 
 fn query_req(no: &str) -> CString {
@@ -193,11 +194,17 @@ impl Raw {
         let s: Box<dyn Stream> = if tls {
             use rustls::pki_types::pem::PemObject;
             let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.expect("https needs the CA").as_bytes()) {
+            for cert in
+                rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.expect("https needs the CA").as_bytes())
+            {
                 roots.add(cert.unwrap()).unwrap();
             }
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
             let name = rustls::pki_types::ServerName::try_from(host.rsplit_once(':').unwrap().0.to_owned()).unwrap();
             let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
             let mut tcp = tcp;
@@ -231,7 +238,8 @@ impl Raw {
             if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.buf[..end]).unwrap().to_ascii_lowercase();
                 assert!(head.starts_with("http/1.1 200"), "{head}");
-                let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).unwrap().trim().parse().unwrap();
+                let len: usize =
+                    head.lines().find_map(|l| l.strip_prefix("content-length:")).unwrap().trim().parse().unwrap();
                 while self.buf.len() < end + 4 + len {
                     let n = self.s.read(&mut chunk).unwrap();
                     assert!(n > 0, "connection closed");
@@ -280,11 +288,22 @@ impl CurlApi {
                 (!p.is_null()).then_some(p)
             };
             Some(CurlApi {
-                init: std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_void>(sym(c"curl_easy_init")?),
-                setopt: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(sym(c"curl_easy_setopt")?),
-                perform: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(sym(c"curl_easy_perform")?),
-                getinfo: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(sym(c"curl_easy_getinfo")?),
-                slist_append: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void>(sym(c"curl_slist_append")?),
+                init: std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_void>(sym(
+                    c"curl_easy_init",
+                )?),
+                setopt: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(
+                    sym(c"curl_easy_setopt")?,
+                ),
+                perform: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(sym(
+                    c"curl_easy_perform",
+                )?),
+                getinfo: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int>(
+                    sym(c"curl_easy_getinfo")?,
+                ),
+                slist_append: std::mem::transmute::<
+                    *mut c_void,
+                    unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void,
+                >(sym(c"curl_slist_append")?),
             })
         }
     }
@@ -328,7 +347,11 @@ impl Curl {
             (api.setopt)(h, CURLOPT_NOSIGNAL, 1 as libc::c_long);
             (api.setopt)(h, CURLOPT_TCP_NODELAY, 1 as libc::c_long);
             (api.setopt)(h, CURLOPT_TIMEOUT_MS, 15_000 as libc::c_long);
-            (api.setopt)(h, CURLOPT_WRITEFUNCTION, curl_sink as extern "C" fn(*const c_char, usize, usize, *mut c_void) -> usize);
+            (api.setopt)(
+                h,
+                CURLOPT_WRITEFUNCTION,
+                curl_sink as extern "C" fn(*const c_char, usize, usize, *mut c_void) -> usize,
+            );
             (api.setopt)(h, CURLOPT_WRITEDATA, &mut *reply as *mut Vec<u8> as *mut c_void);
             if let Some(ca) = ca_file {
                 let s = CString::new(ca).unwrap();
@@ -388,7 +411,12 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     let body = raw_query_body(&no);
     let mut raw = Raw::connect(&base, ca_pem.as_deref());
     // The SDK's own HTTP layer alone, same pre-built body: splits the gap between the two.
-    let transport = sdk::transport::Transport::new(&sdk::transport::Trust::Bundled(ca_pem.clone()), Duration::from_secs(5), Duration::from_secs(15)).unwrap();
+    let transport = sdk::transport::Transport::new(
+        &sdk::transport::Trust::Bundled(ca_pem.clone()),
+        Duration::from_secs(5),
+        Duration::from_secs(15),
+    )
+    .unwrap();
     // libcurl, where the system has it: the client the latency goals are stated against.
     let mut curl = Curl::new(&base, "query_order", ca_file.as_deref());
     let paths = if curl.is_some() { 4 } else { 3 };
@@ -425,19 +453,38 @@ fn latency(sb: &Sandbox, tls: bool, heading: &str) {
     }
     let q50: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.5)).collect();
     let q99: Vec<f64> = wall.iter_mut().map(|v| quantile(v, 0.99)).collect();
-    println!("| | SDK (C ABI) µs | raw POST µs | ratio | libcurl POST µs | ratio to libcurl (goal ≤ 1.10 median, ≤ 1.5 p99) |\n|---|---|---|---|---|---|");
-    let vs_curl = |k: usize, v: &[f64]| if curl.is_some() { (format!("{:.0}", v[3]), format!("**{:.2}**", v[k] / v[3])) } else { ("(no libcurl.so.4)".into(), "–".into()) };
+    println!(
+        "| | SDK (C ABI) µs | raw POST µs | ratio | libcurl POST µs | ratio to libcurl (goal ≤ 1.10 median, ≤ 1.5 p99) |\n|---|---|---|---|---|---|"
+    );
+    let vs_curl = |k: usize, v: &[f64]| {
+        if curl.is_some() {
+            (format!("{:.0}", v[3]), format!("**{:.2}**", v[k] / v[3]))
+        } else {
+            ("(no libcurl.so.4)".into(), "–".into())
+        }
+    };
     let (c50, r50) = vs_curl(2, &q50);
     let (c99, r99) = vs_curl(2, &q99);
     println!("| median | {:.0} | {:.0} | **{:.2}** | {c50} | {r50} |", q50[2], q50[0], q50[2] / q50[0]);
     println!("| p99 | {:.0} | {:.0} | **{:.2}** | {c99} | {r99} |", q99[2], q99[0], q99[2] / q99[0]);
-    println!("\n| path ({n} calls each, interleaved) | median µs | p99 µs | CPU µs / call (calling thread) | allocations / call | bytes / call |\n|---|---|---|---|---|---|");
-    let names = ["raw POST (baseline)", "SDK HTTP layer alone (`transport::Transport::post`, same body)", "whole export (`cloud_pay_query_order`)", "libcurl easy handle, keep-alive (system libcurl.so.4)"];
+    println!(
+        "\n| path ({n} calls each, interleaved) | median µs | p99 µs | CPU µs / call (calling thread) | allocations / call | bytes / call |\n|---|---|---|---|---|---|"
+    );
+    let names = [
+        "raw POST (baseline)",
+        "SDK HTTP layer alone (`transport::Transport::post`, same body)",
+        "whole export (`cloud_pay_query_order`)",
+        "libcurl easy handle, keep-alive (system libcurl.so.4)",
+    ];
     for (k, name) in names.iter().enumerate().take(paths) {
         let cpu_us = us(cpu[k]) / n as f64;
         // The raw client is not counted; libcurl allocates with C's malloc, which the counting
         // allocator does not see.
-        let (a, b) = if k == 0 || k == 3 { ("–".to_string(), "–".to_string()) } else { (format!("{:.1}", alloc[k].0 as f64 / n as f64), format!("{:.0}", alloc[k].1 as f64 / n as f64)) };
+        let (a, b) = if k == 0 || k == 3 {
+            ("–".to_string(), "–".to_string())
+        } else {
+            (format!("{:.1}", alloc[k].0 as f64 / n as f64), format!("{:.0}", alloc[k].1 as f64 / n as f64))
+        };
         println!("| {name} | {:.0} | {:.0} | {cpu_us:.1} | {a} | {b} |", q50[k], q99[k]);
     }
     sdk::cloud_pay_fini();
@@ -523,7 +570,11 @@ fn stages(sb: &Sandbox) {
     let len = raw.post("query_order", &raw_query_body(&no));
     let reply = raw.buf[raw.buf.len() - len..].to_vec();
     let env = ResponseEnvelope::parse(&reply).unwrap();
-    println!("\n## stages (one query_order reply: {} bytes, response_content {} bytes)", reply.len(), env.response_content.len());
+    println!(
+        "\n## stages (one query_order reply: {} bytes, response_content {} bytes)",
+        reply.len(),
+        env.response_content.len()
+    );
     println!("| step | CPU µs / call | allocations / call |\n|---|---|---|");
     let n = 20_000;
     let step = |name: &str, f: &mut dyn FnMut()| {
@@ -547,26 +598,52 @@ fn stages(sb: &Sandbox) {
     step("nonce_str", &mut || drop(std::hint::black_box(sdk::nonce::nonce_str())));
     step("request text (`wire::to_text`)", &mut || drop(std::hint::black_box(wire::to_text(&req))));
     let text = wire::to_text(&req);
-    step("seal (HMAC) + envelope text", &mut || drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body())));
+    step("seal (HMAC) + envelope text", &mut || {
+        drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY.as_bytes())).to_body()))
+    });
     // RSA mode signs every request: milliseconds, so fewer rounds.
-    let key = cloud_pay_protocol::crypto::SigningKey::from_pem(include_str!("../tests/data/TEST-ONLY-private-key-pkcs1.pem")).unwrap();
+    let key =
+        cloud_pay_protocol::crypto::SigningKey::from_pem(include_str!("../tests/data/TEST-ONLY-private-key-pkcs1.pem"))
+            .unwrap();
     let rounds = 200;
     let (a0, c0) = (allocs(), thread_cpu());
     for _ in 0..rounds {
         drop(std::hint::black_box(RequestEnvelope::seal(text.clone(), Authenticator::Sign(&key)).to_body()));
     }
     let (c1, a1) = (thread_cpu(), allocs());
-    println!("| seal (RSASSA-PSS-2048 sign) + envelope text | {:.2} | {:.1} |", us(c1 - c0) / rounds as f64, (a1.0 - a0.0) as f64 / rounds as f64);
+    println!(
+        "| seal (RSASSA-PSS-2048 sign) + envelope text | {:.2} | {:.1} |",
+        us(c1 - c0) / rounds as f64,
+        (a1.0 - a0.0) as f64 / rounds as f64
+    );
     step("reply envelope parse", &mut || drop(std::hint::black_box(ResponseEnvelope::parse(&reply).unwrap())));
     step("reply HMAC check", &mut || assert_eq!(env.check(KEY.as_bytes()), envelope::AuthCheck::Verified));
-    step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || drop(std::hint::black_box(Response::<sdk::trade::OrderOnly>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, &env.response_content).unwrap())));
-    step("  of which: the members in place (`wire::RawMembers`)", &mut || drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap())));
+    step("response_content decode (`Response::from_content`, the SDK's `OrderOnly` read)", &mut || {
+        drop(std::hint::black_box(
+            Response::<sdk::trade::OrderOnly>::from_content(
+                cloud_pay_protocol::Endpoint::QueryOrder,
+                &env.response_content,
+            )
+            .unwrap(),
+        ))
+    });
+    step("  of which: the members in place (`wire::RawMembers`)", &mut || {
+        drop(std::hint::black_box(serde_json::from_str::<wire::RawMembers<'_>>(&env.response_content).unwrap()))
+    });
     let content: Value = serde_json::from_str(&env.response_content).unwrap();
     let result_text = content["query_order"].to_string();
-    step("  of which: typed result (`OrderOnly`: the order)", &mut || drop(std::hint::black_box(serde_json::from_str::<sdk::trade::OrderOnly>(&result_text).unwrap())));
-    step("(for comparison: the whole result typed, `QueryOrderResult`)", &mut || drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap())));
-    step("(for comparison: a `serde_json::Value` tree of it)", &mut || drop(std::hint::black_box(serde_json::from_str::<Value>(&env.response_content).unwrap())));
-    step("open_reply (envelope, HMAC, decode: the reply side)", &mut || drop(std::hint::black_box(envelope::open_reply::<sdk::trade::QueryOrderRead>(&reply, KEY.as_bytes()))));
+    step("  of which: typed result (`OrderOnly`: the order)", &mut || {
+        drop(std::hint::black_box(serde_json::from_str::<sdk::trade::OrderOnly>(&result_text).unwrap()))
+    });
+    step("(for comparison: the whole result typed, `QueryOrderResult`)", &mut || {
+        drop(std::hint::black_box(serde_json::from_str::<t::QueryOrderResult>(&result_text).unwrap()))
+    });
+    step("(for comparison: a `serde_json::Value` tree of it)", &mut || {
+        drop(std::hint::black_box(serde_json::from_str::<Value>(&env.response_content).unwrap()))
+    });
+    step("open_reply (envelope, HMAC, decode: the reply side)", &mut || {
+        drop(std::hint::black_box(envelope::open_reply::<sdk::trade::QueryOrderRead>(&reply, KEY.as_bytes())))
+    });
 }
 
 /// `BENCH_ONLY=fastpaths`: each hand-written JSON reader against the serde code that would
@@ -583,7 +660,14 @@ fn fast_paths(sb: &Sandbox) {
     let no = order_no("F", 0);
     let pay = seal(&t::PayRequest {
         pay_mch_key: mch_key(Some(PayPlatform::WXPAY)),
-        pay_content: t::PayContent { out_trade_no: no.clone(), author_code: Some("134567890123456789".into()), total_fee: 1, fee_type: "CNY".into(), body: "bench-goods".into(), ..Default::default() },
+        pay_content: t::PayContent {
+            out_trade_no: no.clone(),
+            author_code: Some("134567890123456789".into()),
+            total_fee: 1,
+            fee_type: "CNY".into(),
+            body: "bench-goods".into(),
+            ..Default::default()
+        },
         order_client: order_client(true),
         nonce_str: sdk::nonce::nonce_str(),
     });
@@ -593,8 +677,14 @@ fn fast_paths(sb: &Sandbox) {
     let env = ResponseEnvelope::parse(&reply).unwrap();
     let content = env.response_content.clone();
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
-    println!("\n## fast paths (paid order's query_order reply: {} bytes, response_content {} bytes; {rounds} alternating blocks of 2,000 calls)", reply.len(), content.len());
-    println!("| fast path | input | fast µs / call | serde µs / call | saving µs | serde / fast |\n|---|---|---|---|---|---|");
+    println!(
+        "\n## fast paths (paid order's query_order reply: {} bytes, response_content {} bytes; {rounds} alternating blocks of 2,000 calls)",
+        reply.len(),
+        content.len()
+    );
+    println!(
+        "| fast path | input | fast µs / call | serde µs / call | saving µs | serde / fast |\n|---|---|---|---|---|---|"
+    );
     let block = |f: &mut dyn FnMut()| {
         let c0 = thread_cpu();
         for _ in 0..2000 {
@@ -623,11 +713,29 @@ fn fast_paths(sb: &Sandbox) {
     use std::hint::black_box as bb;
 
     // Request text: the null-member strip against the tree (`to_value`, nulls removed, `to_string`).
-    let query = t::QueryOrderRequest { pay_mch_key: mch_key(None), order_client: order_client(false), out_trade_no: no.clone(), trade_type: Some(TradeType::MICRO_PAY), nonce_str: sdk::nonce::nonce_str() };
+    let query = t::QueryOrderRequest {
+        pay_mch_key: mch_key(None),
+        order_client: order_client(false),
+        out_trade_no: no.clone(),
+        trade_type: Some(TradeType::MICRO_PAY),
+        nonce_str: sdk::nonce::nonce_str(),
+    };
     assert_eq!(wire::to_text(&query), wire::to_value(&query).to_string());
-    compare("`wire::to_text` (`strip_null_members`)", "query_order request", &mut || drop(bb(wire::to_text(bb(&query)))), &mut || drop(bb(wire::to_value(bb(&query)).to_string())));
-    let pay_req: t::PayRequest = serde_json::from_str(serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap()).unwrap();
-    compare("`wire::to_text` (`strip_null_members`)", "micro_pay request", &mut || drop(bb(wire::to_text(bb(&pay_req)))), &mut || drop(bb(wire::to_value(bb(&pay_req)).to_string())));
+    compare(
+        "`wire::to_text` (`strip_null_members`)",
+        "query_order request",
+        &mut || drop(bb(wire::to_text(bb(&query)))),
+        &mut || drop(bb(wire::to_value(bb(&query)).to_string())),
+    );
+    let pay_req: t::PayRequest =
+        serde_json::from_str(serde_json::from_str::<Value>(&pay).unwrap()["request_content"].as_str().unwrap())
+            .unwrap();
+    compare(
+        "`wire::to_text` (`strip_null_members`)",
+        "micro_pay request",
+        &mut || drop(bb(wire::to_text(bb(&pay_req)))),
+        &mut || drop(bb(wire::to_value(bb(&pay_req)).to_string())),
+    );
 
     // response_content: the normalising scan and direct read against the tree path.
     type Q = sdk::trade::OrderOnly;
@@ -654,7 +762,14 @@ fn raw_run(threads: usize, per_thread: usize) -> (f64, u64) {
     let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
     let base = sb.http_base_url();
     let bodies: Vec<Vec<(String, String)>> = (0..threads)
-        .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("R{th:02}"), i); (raw_pay_body(&no), raw_query_body(&no)) }).collect())
+        .map(|th| {
+            (0..per_thread)
+                .map(|i| {
+                    let no = order_no(&format!("R{th:02}"), i);
+                    (raw_pay_body(&no), raw_query_body(&no))
+                })
+                .collect()
+        })
         .collect();
     let c0 = sb.control().connections_accepted();
     let start = Arc::new(std::sync::Barrier::new(threads + 1));
@@ -701,7 +816,14 @@ fn sdk_run(threads: usize, per_thread: usize, state_dir: Option<&str>) -> SdkRun
     let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
     init(&conf(&sb.http_base_url(), None, state_dir.map_or(json!({}), |d| json!({"state_dir": d}))));
     let reqs: Vec<Vec<(CString, CString)>> = (0..threads)
-        .map(|th| (0..per_thread).map(|i| { let no = order_no(&format!("S{th:02}"), i); (pay_req(&no, NEVER_CONFIRMS), query_req(&no)) }).collect())
+        .map(|th| {
+            (0..per_thread)
+                .map(|i| {
+                    let no = order_no(&format!("S{th:02}"), i);
+                    (pay_req(&no, NEVER_CONFIRMS), query_req(&no))
+                })
+                .collect()
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(100)); // the pre-warm ping
     let c0 = sb.control().connections_accepted();
@@ -736,14 +858,19 @@ fn sdk_run(threads: usize, per_thread: usize, state_dir: Option<&str>) -> SdkRun
 fn throughput() {
     const ROUNDS: usize = 5;
     println!("\n## 2. Throughput: micro_pay + live query_order per thread (never-confirming code), HTTP");
-    println!("{ROUNDS} rounds per row; in each, raw, SDK (journal on disk) and SDK (journal on tmpfs) run in rotating order, each on a fresh in-memory sandbox. Rates are medians of the rounds, ratios the medians of the rounds' ratios to that round's raw rate.");
-    println!("| threads | payments per round | raw pay+query/s | SDK pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK, journal on tmpfs, pay+query/s | ratio | ratios of the rounds | journal fsyncs per payment | fsync time per payment µs | 1/rate, SDK − raw µs (disk / tmpfs) | connections SDK / raw |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "{ROUNDS} rounds per row; in each, raw, SDK (journal on disk) and SDK (journal on tmpfs) run in rotating order, each on a fresh in-memory sandbox. Rates are medians of the rounds, ratios the medians of the rounds' ratios to that round's raw rate."
+    );
+    println!(
+        "| threads | payments per round | raw pay+query/s | SDK pay+query/s | ratio (goal ≥ 0.9) | ratios of the rounds | SDK, journal on tmpfs, pay+query/s | ratio | ratios of the rounds | journal fsyncs per payment | fsync time per payment µs | 1/rate, SDK − raw µs (disk / tmpfs) | connections SDK / raw |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     let sizes: Vec<(usize, usize)> = match std::env::var("BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
         Some(t) => vec![(t, (2000 / t).max(64))],
         None => vec![(1, 2000), (8, 500), (64, 64)],
     };
     for (threads, per_thread) in sizes {
-        let (mut raw_r, mut disk_r, mut shm_r, mut disk_q, mut shm_q) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut raw_r, mut disk_r, mut shm_r, mut disk_q, mut shm_q) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut conns, mut syncs, mut sync_time) = ((0, 0), 0, Duration::ZERO);
         for round in 0..ROUNDS {
             let (mut raw, mut disk, mut shm) = (None, None, None);
@@ -775,7 +902,11 @@ fn throughput() {
         let (disk_shown, shm_shown) = (shown(&disk_q), shown(&shm_q));
         let raw_rate = quantile(&mut raw_r, 0.5);
         let disk_rate = quantile(&mut disk_r, 0.5);
-        let (shm_rate, shm_ratio) = if shm_r.is_empty() { (f64::NAN, f64::NAN) } else { (quantile(&mut shm_r, 0.5), quantile(&mut shm_q, 0.5)) };
+        let (shm_rate, shm_ratio) = if shm_r.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            (quantile(&mut shm_r, 0.5), quantile(&mut shm_q, 0.5))
+        };
         println!(
             "| {threads} | {} | {raw_rate:.0} | {disk_rate:.0} | **{:.2}** | {disk_shown} | {shm_rate:.0} | {shm_ratio:.2} | {shm_shown} | {:.2} | {:.0} | {:.0} / {:.0} | {} / {} |",
             threads * per_thread,
@@ -829,8 +960,16 @@ fn handshakes() {
     let c0 = ctl.connections_accepted();
     payments("H1", 20, &mut out);
     let c = ctl.connections_accepted() - c0;
-    println!("| default (pre-warm at init): 20 payments after init | {c} | {} | {:.2} |", ctl.request_count("ping") - p0, c as f64 / 20.0);
-    println!("(init returned after {:.1} ms; the pre-warm ping had opened the TLS connection {:.1} ms after init started)", init_t.as_secs_f64() * 1e3, warm_t.as_secs_f64() * 1e3);
+    println!(
+        "| default (pre-warm at init): 20 payments after init | {c} | {} | {:.2} |",
+        ctl.request_count("ping") - p0,
+        c as f64 / 20.0
+    );
+    println!(
+        "(init returned after {:.1} ms; the pre-warm ping had opened the TLS connection {:.1} ms after init started)",
+        init_t.as_secs_f64() * 1e3,
+        warm_t.as_secs_f64() * 1e3
+    );
     sdk::cloud_pay_fini();
     // Idle time: pings keep the connection in use; the next payment needs no handshake.
     let p0 = ctl.request_count("ping");
@@ -840,7 +979,11 @@ fn handshakes() {
     std::thread::sleep(Duration::from_millis(3500));
     payments("H2", 5, &mut out);
     let c = ctl.connections_accepted() - c0;
-    println!("| keep_alive_ping_interval 1 s: 3.5 s idle, then 5 payments | {c} | {} | {:.2} |", ctl.request_count("ping") - p0, c as f64 / 5.0);
+    println!(
+        "| keep_alive_ping_interval 1 s: 3.5 s idle, then 5 payments | {c} | {} | {:.2} |",
+        ctl.request_count("ping") - p0,
+        c as f64 / 5.0
+    );
     sdk::cloud_pay_fini();
     sb.stop();
 }
@@ -851,8 +994,14 @@ fn size_and_init() {
     println!("\n## 4. Library size and init time");
     let lib = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/libCloudPayAPI_SDK_CPP.so");
     match std::fs::metadata(lib) {
-        Ok(m) => println!("target/release/libCloudPayAPI_SDK_CPP.so (profile strip = \"symbols\"): {} bytes ({:.2} MiB)", m.len(), m.len() as f64 / 1048576.0),
-        Err(e) => println!("target/release/libCloudPayAPI_SDK_CPP.so: not found ({e}); run `cargo build --release` first"),
+        Ok(m) => println!(
+            "target/release/libCloudPayAPI_SDK_CPP.so (profile strip = \"symbols\"): {} bytes ({:.2} MiB)",
+            m.len(),
+            m.len() as f64 / 1048576.0
+        ),
+        Err(e) => {
+            println!("target/release/libCloudPayAPI_SDK_CPP.so: not found ({e}); run `cargo build --release` first")
+        }
     }
     // Nothing listens on port 9: the background ping fails, init must not care.
     let mut times = Vec::new();
@@ -863,7 +1012,11 @@ fn size_and_init() {
         times.push(us(s.elapsed()) / 1e3);
         sdk::cloud_pay_fini();
     }
-    println!("cloud_pay_init without network (base_url 127.0.0.1:9, nothing listening), 50 runs: median {:.2} ms, max {:.2} ms", quantile(&mut times, 0.5), quantile(&mut times, 1.0));
+    println!(
+        "cloud_pay_init without network (base_url 127.0.0.1:9, nothing listening), 50 runs: median {:.2} ms, max {:.2} ms",
+        quantile(&mut times, 0.5),
+        quantile(&mut times, 1.0)
+    );
 }
 
 // ---- 5. result latency ----
@@ -890,7 +1043,9 @@ fn result_latency(scale: f64) {
             (c, ((lo + (hi - lo) * rng.next()) * scale * 10.0).round() as u32)
         })
         .collect();
-    println!("| schedule | customers | orders | median latency s | p90 latency s | max s | queries per order (polls due before the SDK knew) |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| schedule | customers | orders | median latency s | p90 latency s | max s | queries per order (polls due before the SDK knew) |\n|---|---|---|---|---|---|---|"
+    );
     for schedule in ["fixed", "adaptive"] {
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
         init(&conf(
@@ -904,7 +1059,8 @@ fn result_latency(scale: f64) {
             .enumerate()
             .map(|(i, &(class, tenths))| {
                 let ctl = ctl.clone();
-                let offsets = poll_offsets(PollSchedule::parse(schedule).unwrap(), 25, Duration::from_secs_f64(interval));
+                let offsets =
+                    poll_offsets(PollSchedule::parse(schedule).unwrap(), 25, Duration::from_secs_f64(interval));
                 std::thread::spawn(move || {
                     let no = order_no(&format!("P{}", &schedule[..1]), i);
                     let code = format!("1391{tenths:03}00000000000");
@@ -929,7 +1085,8 @@ fn result_latency(scale: f64) {
                     assert_eq!(rc, 0, "order {no} (delay {tenths}) paid");
                     // Background queries this order got: the polls due before the SDK knew.
                     let known = returned.elapsed();
-                    let queries = if rec.cached_final { offsets.iter().filter(|t| **t <= known).count() as u32 } else { 25 };
+                    let queries =
+                        if rec.cached_final { offsets.iter().filter(|t| **t <= known).count() as u32 } else { 25 };
                     (class, (done_ms - paid_ms).max(0.0) / 1e3, queries)
                 })
             })
@@ -949,14 +1106,22 @@ fn result_latency(scale: f64) {
                 quantile(&mut lat, 1.0)
             );
         }
-        println!("| {schedule} | all, sandbox's query_order count | {} | | | | {:.1} |", results.len(), total_queries as f64 / results.len() as f64);
+        println!(
+            "| {schedule} | all, sandbox's query_order count | {} | | | | {:.1} |",
+            results.len(),
+            total_queries as f64 / results.len() as f64
+        );
         sdk::cloud_pay_fini();
         sb.stop();
     }
     let f = poll_offsets(PollSchedule::Fixed, 25, Duration::from_secs_f64(interval));
     let a = poll_offsets(PollSchedule::Adaptive, 25, Duration::from_secs_f64(interval));
     let show = |v: &[Duration]| v.iter().map(|d| format!("{:.1}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
-    println!("poll times (s after micro_pay): fixed {}\n                                adaptive {}", show(&f), show(&a));
+    println!(
+        "poll times (s after micro_pay): fixed {}\n                                adaptive {}",
+        show(&f),
+        show(&a)
+    );
 }
 
 fn main() {
@@ -981,7 +1146,14 @@ fn main() {
         let all = affinity();
         set_affinity(&[all[0]]);
         let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-        latency(&sb, false, &format!("1c. query_order latency on one CPU (the bench, its sandbox and the SDK's threads pinned to CPU {}), HTTP", all[0]));
+        latency(
+            &sb,
+            false,
+            &format!(
+                "1c. query_order latency on one CPU (the bench, its sandbox and the SDK's threads pinned to CPU {}), HTTP",
+                all[0]
+            ),
+        );
         sb.stop();
         set_affinity(&all);
     }

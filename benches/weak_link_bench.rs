@@ -10,8 +10,8 @@ use std::ffi::{CString, c_char, c_int};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cloud_pay_sdk as sdk;
 use cloud_pay_sandbox::{LinkProfile, Relay, Sandbox, SandboxOptions};
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 type OutFn = unsafe extern "C" fn(*const c_char, *mut c_char, c_int) -> c_int;
@@ -39,7 +39,8 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 /// customer short of funds or an order still open after 240 s —, a false "paid" or "failed").
 fn pay(sb: &Sandbox, no: &str, tenths: u32, pays: bool) -> (Option<f64>, bool) {
     let code = format!("139{}{tenths:03}00000000000", if pays { 1 } else { 3 });
-    let req = json!({"out_trade_no": no, "author_code": code, "total_fee": 1, "fee_type": "CNY", "body": "bench"}).to_string();
+    let req = json!({"out_trade_no": no, "author_code": code, "total_fee": 1, "fee_type": "CNY", "body": "bench"})
+        .to_string();
     let rc = call(sdk::cloud_pay_micro_pay, &req);
     let mut wrong = pays && rc == sdk::CLOUD_PAY_FAIL;
     let confirmed_ms = sb.control().order(no).and_then(|o| o["pending"]["at_ms"].as_f64()).unwrap_or_else(now_ms);
@@ -60,7 +61,8 @@ fn pay(sb: &Sandbox, no: &str, tenths: u32, pays: bool) -> (Option<f64>, bool) {
 
 fn run(name: &str, profile: &LinkProfile, schedule: &str, payments: usize, tills: usize) {
     let sb = Sandbox::start(SandboxOptions::demo()).unwrap();
-    let https: SocketAddr = sb.https_base_url().trim_start_matches("https://").trim_end_matches("/cpay/").parse().unwrap();
+    let https: SocketAddr =
+        sb.https_base_url().trim_start_matches("https://").trim_end_matches("/cpay/").parse().unwrap();
     let relay = Relay::start(https, profile.clone(), 11).unwrap();
     let conf = json!({
         "common_conf": {
@@ -86,7 +88,13 @@ fn run(name: &str, profile: &LinkProfile, schedule: &str, payments: usize, tills
                             let k = t * per_till + i;
                             // Customers confirm after 1–8 s; one in ten is short of funds.
                             let tenths = 10 + ((k * 37) % 71) as u32;
-                            let no = format!("sz0100test{}{:03}{:05}{:06}", &schedule[..1], t, i, std::process::id() % 1_000_000);
+                            let no = format!(
+                                "sz0100test{}{:03}{:05}{:06}",
+                                &schedule[..1],
+                                t,
+                                i,
+                                std::process::id() % 1_000_000
+                            );
                             pay(sb, &no, tenths, k % 10 != 9)
                         })
                         .collect::<Vec<_>>()
@@ -124,7 +132,9 @@ fn main() {
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let (payments, tills) = (env("WEAK_PAYMENTS", 200), env("WEAK_TILLS", 16));
     println!("# weak_link_bench: {payments} payments per row, {tills} tills, HTTPS through the shaping relay");
-    println!("| link | schedule | payments | confirm → query_order = 0, median s | p95 s | requests / payment | TLS handshakes / payment | false paid or failed | paid, still open after 240 s | run |");
+    println!(
+        "| link | schedule | payments | confirm → query_order = 0, median s | p95 s | requests / payment | TLS handshakes / payment | false paid or failed | paid, still open after 240 s | run |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let lossy = LinkProfile::lossy();
     // Dead for 10 s once every 40 s, on top of the lossy link.

@@ -7,8 +7,8 @@
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk as sdk;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 fn errmsg() -> String {
@@ -55,21 +55,38 @@ fn main() {
     let out_trade_no = format!("sz0100test{secs}0001");
     // Sandbox payment code 13 9 1 020 …: the customer enters a password and pays after 2.0 s.
     let author_code = "139102000000000000";
-    step(2, &format!("customer shows WeChat payment code {}…; cashier calls cloud_pay_micro_pay for 12.34 CNY", &author_code[..6]));
-    let (rc, out) = call(sdk::cloud_pay_micro_pay, &json!({
-        "out_trade_no": out_trade_no, "author_code": author_code, "total_fee": 1234, "fee_type": "CNY",
-        "body": "Demo shop - coffee", "detail": {"goods_detail": [{"goods_id": "c1", "goods_name": "coffee", "quantity": 2, "price": 617}]}
-    }));
+    step(
+        2,
+        &format!(
+            "customer shows WeChat payment code {}…; cashier calls cloud_pay_micro_pay for 12.34 CNY",
+            &author_code[..6]
+        ),
+    );
+    let (rc, out) = call(
+        sdk::cloud_pay_micro_pay,
+        &json!({
+            "out_trade_no": out_trade_no, "author_code": author_code, "total_fee": 1234, "fee_type": "CNY",
+            "body": "Demo shop - coffee", "detail": {"goods_detail": [{"goods_id": "c1", "goods_name": "coffee", "quantity": 2, "price": 617}]}
+        }),
+    );
     println!("    cloud_pay_micro_pay -> {rc} {out} {}", errmsg());
     assert_eq!(rc, 0, "accepted");
 
     step(3, "waiting for the result with cloud_pay_query_order (the SDK also polls in the background)");
     let started = Instant::now();
     let order = loop {
-        let (rc, order) = call(sdk::cloud_pay_query_order, &json!({"out_trade_no": out_trade_no, "trade_type": 1, "pay_platform": out["pay_platform"]}));
+        let (rc, order) = call(
+            sdk::cloud_pay_query_order,
+            &json!({"out_trade_no": out_trade_no, "trade_type": 1, "pay_platform": out["pay_platform"]}),
+        );
         match rc {
             sdk::CLOUD_PAY_ORDER_UNKNOWN => {
-                println!("    {:>4.1}s  -2 not final yet (state {}, current_trade_state {})", started.elapsed().as_secs_f32(), order["state"], order["current_trade_state"]);
+                println!(
+                    "    {:>4.1}s  -2 not final yet (state {}, current_trade_state {})",
+                    started.elapsed().as_secs_f32(),
+                    order["state"],
+                    order["current_trade_state"]
+                );
                 std::thread::sleep(Duration::from_millis(500));
             }
             sdk::CLOUD_PAY_ORDER_PAID => break order,
@@ -77,7 +94,13 @@ fn main() {
         }
         assert!(started.elapsed() < Duration::from_secs(30), "no result in time");
     };
-    println!("    {:>4.1}s  0 PAID: transaction_id {}, total_fee {}, time_end {}", started.elapsed().as_secs_f32(), order["transaction_id"], order["total_fee"], order["time_end"]);
+    println!(
+        "    {:>4.1}s  0 PAID: transaction_id {}, total_fee {}, time_end {}",
+        started.elapsed().as_secs_f32(),
+        order["transaction_id"],
+        order["total_fee"],
+        order["time_end"]
+    );
 
     let out_refund_no = format!("sz0100test{secs}0001R1");
     step(4, &format!("customer returns one coffee: cloud_pay_refund 6.17 CNY as {out_refund_no}"));
@@ -88,7 +111,10 @@ fn main() {
 
     step(5, "cloud_pay_query_refund until the refund is final");
     let refund = loop {
-        let (rc, refund) = call(sdk::cloud_pay_query_refund, &json!({"pay_platform": 1, "out_trade_no": out_trade_no, "out_refund_no": out_refund_no}));
+        let (rc, refund) = call(
+            sdk::cloud_pay_query_refund,
+            &json!({"pay_platform": 1, "out_trade_no": out_trade_no, "out_refund_no": out_refund_no}),
+        );
         assert_eq!(rc, 0, "{}", errmsg());
         match refund["state"].as_i64() {
             Some(1) => {
@@ -98,7 +124,13 @@ fn main() {
             _ => break refund,
         }
     };
-    println!("    refund state {} ({}), refund_fee {}, refund_id {}", refund["state"], if refund["state"] == 2 { "SUCCESS" } else { "FAILED" }, refund["refund_fee"], refund["refund_id"]);
+    println!(
+        "    refund state {} ({}), refund_fee {}, refund_id {}",
+        refund["state"],
+        if refund["state"] == 2 { "SUCCESS" } else { "FAILED" },
+        refund["refund_fee"],
+        refund["refund_id"]
+    );
 
     step(6, "cloud_pay_query_order after the refund");
     let (rc, order) = call(sdk::cloud_pay_query_order, &json!({"out_trade_no": out_trade_no, "trade_type": 1}));

@@ -86,7 +86,10 @@ impl Client {
     /// Builds the client for a configuration. Nothing is sent.
     pub fn new(cfg: &Config) -> Result<Client, SdkError> {
         let transport = Transport::new(&cfg.trust(), cfg.connect_timeout, cfg.timeout)?.with_proxy(cfg.proxy.clone());
-        Ok(Client { channel: Channel::new(transport, cfg.domains.clone(), cfg.prober_dns, cfg.retry_pause), trade: cfg.trade.clone() })
+        Ok(Client {
+            channel: Channel::new(transport, cfg.domains.clone(), cfg.prober_dns, cfg.retry_pause),
+            trade: cfg.trade.clone(),
+        })
     }
 
     /// The merchant identity and terminal settings.
@@ -132,7 +135,12 @@ impl Client {
 
     /// Sends an exact request_content text, authenticated with this merchant's key or
     /// signature; the reply is trusted only if its HMAC verifies.
-    pub fn call_text<A: Api>(&self, pinned: Option<&str>, request_content: String, auth: AuthChoice) -> Exchange<A::Result> {
+    pub fn call_text<A: Api>(
+        &self,
+        pinned: Option<&str>,
+        request_content: String,
+        auth: AuthChoice,
+    ) -> Exchange<A::Result> {
         let key = self.trade.authen_key.expose();
         let authenticator = match (auth, &self.trade.private_key) {
             (AuthChoice::SignIfConfigured, Some(k)) => Authenticator::Sign(k),
@@ -215,7 +223,13 @@ impl Channel {
     /// nothing was sent (connection refused) — to the next healthy domain when fail-over found
     /// one —, and after a pause when the server answers 103. `verify_key` None is only for the
     /// login bootstrap, before any key exists (see `open_reply_unverified`).
-    pub fn exchange<A: Api>(&self, pinned: Option<&str>, request_content: String, authenticator: Authenticator<'_>, verify_key: Option<&[u8]>) -> Exchange<A::Result> {
+    pub fn exchange<A: Api>(
+        &self,
+        pinned: Option<&str>,
+        request_content: String,
+        authenticator: Authenticator<'_>,
+        verify_key: Option<&[u8]>,
+    ) -> Exchange<A::Result> {
         let body = RequestEnvelope::seal(request_content, authenticator).to_body();
         let endpoint = A::ENDPOINT;
         let mut base = self.domains.route(pinned);
@@ -256,7 +270,13 @@ impl Channel {
                         c.dedup();
                         c.join("; ")
                     });
-                    return Exchange { class: StatusClass::Unknown, response: None, detail: format!("{}: {e}", endpoint.path()), domain: base, not_sent };
+                    return Exchange {
+                        class: StatusClass::Unknown,
+                        response: None,
+                        detail: format!("{}: {e}", endpoint.path()),
+                        domain: base,
+                        not_sent,
+                    };
                 }
             };
             // Bytes came back: the request reached a server.
@@ -269,11 +289,15 @@ impl Channel {
                 Some(r) => (r.status, r.log_id),
                 None => (local_status::BAD_REPLY, 0),
             };
-            let description = reply.response.as_ref().map(|r| r.description.as_str()).or(reply.problem.as_deref()).unwrap_or("");
+            let description =
+                reply.response.as_ref().map(|r| r.description.as_str()).or(reply.problem.as_deref()).unwrap_or("");
             self.record(endpoint, &base, started, status, description, log_id);
             match &reply.response {
                 Some(r) => crate::sdklog::note_reply(r.status, r.internal_status, r.log_id, &base),
-                None => crate::sdklog::note_problem(&base, &describe(endpoint, reply.response.as_ref(), reply.problem.as_deref())),
+                None => crate::sdklog::note_problem(
+                    &base,
+                    &describe(endpoint, reply.response.as_ref(), reply.problem.as_deref()),
+                ),
             }
             if status == cloud_pay_protocol::status::code::RETRY_SAME && retries_103 < MAX_103_RETRIES {
                 retries_103 += 1;
@@ -285,7 +309,6 @@ impl Channel {
         }
     }
 }
-
 
 /// `endpoint: status S, internal_status I, log_id L, description` (the sibling C SDK's format).
 fn describe<T>(endpoint: Endpoint, resp: Option<&Response<T>>, problem: Option<&str>) -> String {

@@ -79,17 +79,46 @@ struct RawTrade {
 
 /// Keys of `common_conf` this SDK reads (the fields of `RawCommon`).
 const COMMON_KEYS: &[&str] = &[
-    "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
-    "scan_code_pay_query_order_interval", "prober_dns", "base_url", "ca_file", "state_dir", "timeout_ms",
-    "connect_timeout_ms", "upload_monitor", "retry_pause_ms", "domain_list", "upload_monitor_interval",
-    "micro_pay_query_order_schedule", "keep_alive_ping_interval", "proxy", "allow_insecure_http", "use_system_roots",
-    "log_dir", "log_max_bytes",
+    "micro_pay_query_order_count",
+    "micro_pay_query_order_interval",
+    "scan_code_pay_query_order_count",
+    "scan_code_pay_query_order_interval",
+    "prober_dns",
+    "base_url",
+    "ca_file",
+    "state_dir",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "upload_monitor",
+    "retry_pause_ms",
+    "domain_list",
+    "upload_monitor_interval",
+    "micro_pay_query_order_schedule",
+    "keep_alive_ping_interval",
+    "proxy",
+    "allow_insecure_http",
+    "use_system_roots",
+    "log_dir",
+    "log_max_bytes",
 ];
 /// Keys of `trade_conf` this SDK reads (the fields of `RawTrade`).
 const TRADE_KEYS: &[&str] = &[
-    "out_mch_id", "out_sub_mch_id", "out_shop_id", "device_id", "staff_id", "authen_type", "authen_key",
-    "sign_type", "private_key", "terminal_type", "sub_terminal_type", "machine_no", "spbill_create_ip",
-    "sdk_version", "cloud_cashier_id", "pay_platform",
+    "out_mch_id",
+    "out_sub_mch_id",
+    "out_shop_id",
+    "device_id",
+    "staff_id",
+    "authen_type",
+    "authen_key",
+    "sign_type",
+    "private_key",
+    "terminal_type",
+    "sub_terminal_type",
+    "machine_no",
+    "spbill_create_ip",
+    "sdk_version",
+    "cloud_cashier_id",
+    "pay_platform",
 ];
 
 /// Keys of a CloudPayConf this SDK does not read, each with the known key it nearly matches:
@@ -101,14 +130,20 @@ fn unknown_keys(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (key, value) in &top {
         let Some((section, known)) = sections.iter().find(|(s, _)| s == key) else {
-            let hint = near_miss(key, &["common_conf", "trade_conf"]).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
+            let hint = near_miss(key, &["common_conf", "trade_conf"])
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
             out.push(format!("{key}{hint}"));
             continue;
         };
         for k in value.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| !known.contains(&k.as_str())) {
             let hint = match near_miss(k, known) {
                 Some(m) => format!(" (did you mean {m}?)"),
-                None => sections.iter().find(|(s, keys)| s != section && keys.contains(&k.as_str())).map(|(s, _)| format!(" (it belongs in {s})")).unwrap_or_default(),
+                None => sections
+                    .iter()
+                    .find(|(s, keys)| s != section && keys.contains(&k.as_str()))
+                    .map(|(s, _)| format!(" (it belongs in {s})"))
+                    .unwrap_or_default(),
             };
             out.push(format!("{section}.{k}{hint}"));
         }
@@ -119,7 +154,12 @@ fn unknown_keys(text: &str) -> Vec<String> {
 /// The known key within a small edit distance of `key` (about one typo per four letters).
 fn near_miss<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     let limit = (key.chars().count() / 4).clamp(1, 3);
-    known.iter().map(|k| (edit_distance(&key.to_ascii_lowercase(), k), *k)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, k)| k)
+    known
+        .iter()
+        .map(|k| (edit_distance(&key.to_ascii_lowercase(), k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 /// Levenshtein distance over characters.
@@ -270,7 +310,11 @@ fn optional(v: Option<String>) -> Option<String> {
 impl Config {
     /// What servers' certificates must chain to.
     pub fn trust(&self) -> crate::transport::Trust {
-        if self.use_system_roots { crate::transport::Trust::System } else { crate::transport::Trust::Bundled(self.extra_ca_pem.clone()) }
+        if self.use_system_roots {
+            crate::transport::Trust::System
+        } else {
+            crate::transport::Trust::Bundled(self.extra_ca_pem.clone())
+        }
     }
 
     /// Parses CloudPayConf JSON text. Every error names the offending field.
@@ -281,11 +325,18 @@ impl Config {
 
         match t.authen_type {
             None | Some(1) => {}
-            Some(n) => return Err(bad("trade_conf.authen_type", &format!("only 1 (HMAC-SHA256) is supported, got {n}"))),
+            Some(n) => {
+                return Err(bad("trade_conf.authen_type", &format!("only 1 (HMAC-SHA256) is supported, got {n}")));
+            }
         }
         match t.sign_type {
             None | Some(1) => {}
-            Some(n) => return Err(bad("trade_conf.sign_type", &format!("only 1 (RSASSA-PSS-2048-SHA256) is supported, got {n}"))),
+            Some(n) => {
+                return Err(bad(
+                    "trade_conf.sign_type",
+                    &format!("only 1 (RSASSA-PSS-2048-SHA256) is supported, got {n}"),
+                ));
+            }
         }
         let authen_key = required(t.authen_key, "trade_conf.authen_key")?;
         let private_key = match optional(t.private_key) {
@@ -302,15 +353,22 @@ impl Config {
             }
             None => (optional(c.base_url), "common_conf.base_url"),
         };
-        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), base_field, insecure_ok).map_err(SdkError::BadConfig)?;
+        let base_url = normalize_base_url(base_url.as_deref().unwrap_or(DEFAULT_BASE_URL), base_field, insecure_ok)
+            .map_err(SdkError::BadConfig)?;
         let prober_dns = flag(c.prober_dns, false, "common_conf.prober_dns")?;
         // The domain list: the base URL first; with prober_dns the configured list (tests use
         // local sandboxes) or, for the default service, its documented sister hosts.
         let mut domains = vec![base_url.clone()];
         if prober_dns {
             let extra: Vec<String> = match c.domain_list {
-                Some(list) => list.iter().map(|u| normalize_base_url(u, "common_conf.domain_list", insecure_ok)).collect::<Result<_, _>>().map_err(SdkError::BadConfig)?,
-                None if base_url == DEFAULT_BASE_URL => crate::domains::DEFAULT_DOMAINS.iter().map(|s| s.to_string()).collect(),
+                Some(list) => list
+                    .iter()
+                    .map(|u| normalize_base_url(u, "common_conf.domain_list", insecure_ok))
+                    .collect::<Result<_, _>>()
+                    .map_err(SdkError::BadConfig)?,
+                None if base_url == DEFAULT_BASE_URL => {
+                    crate::domains::DEFAULT_DOMAINS.iter().map(|s| s.to_string()).collect()
+                }
                 None => Vec::new(),
             };
             for d in extra {
@@ -326,14 +384,20 @@ impl Config {
         let use_system_roots = c.use_system_roots.unwrap_or(false);
         let extra_ca_pem = match optional(c.ca_file) {
             Some(_) if use_system_roots => {
-                return Err(bad("common_conf.ca_file", "cannot be combined with use_system_roots: true (add that CA to the system's trust store, or drop use_system_roots)"));
+                return Err(bad(
+                    "common_conf.ca_file",
+                    "cannot be combined with use_system_roots: true (add that CA to the system's trust store, or drop use_system_roots)",
+                ));
             }
             None if use_system_roots => None,
             Some(path) => Some(
-                std::fs::read_to_string(&path).map_err(|e| bad("common_conf.ca_file", &format!("cannot read {path}: {e}")))?,
+                std::fs::read_to_string(&path)
+                    .map_err(|e| bad("common_conf.ca_file", &format!("cannot read {path}: {e}")))?,
             ),
             None => std::fs::read_to_string(VENDOR_CA_FILE).ok().inspect(|_| {
-                outside_sources.push(format!("trusting the root CA in ./{VENDOR_CA_FILE} (working directory) besides the built-in roots"));
+                outside_sources.push(format!(
+                    "trusting the root CA in ./{VENDOR_CA_FILE} (working directory) besides the built-in roots"
+                ));
             }),
         };
         let terminal_type = match t.terminal_type {
@@ -348,9 +412,21 @@ impl Config {
         let _ = t.pay_platform; // informational in the vendor config; each request names its platform
         Ok(Config {
             micro_pay_query_count: count(c.micro_pay_query_order_count, 25, "common_conf.micro_pay_query_order_count")?,
-            micro_pay_query_interval: seconds(c.micro_pay_query_order_interval, 6.0, "common_conf.micro_pay_query_order_interval")?,
-            scan_code_query_count: count(c.scan_code_pay_query_order_count, 5, "common_conf.scan_code_pay_query_order_count")?,
-            scan_code_query_interval: seconds(c.scan_code_pay_query_order_interval, 6.0, "common_conf.scan_code_pay_query_order_interval")?,
+            micro_pay_query_interval: seconds(
+                c.micro_pay_query_order_interval,
+                6.0,
+                "common_conf.micro_pay_query_order_interval",
+            )?,
+            scan_code_query_count: count(
+                c.scan_code_pay_query_order_count,
+                5,
+                "common_conf.scan_code_pay_query_order_count",
+            )?,
+            scan_code_query_interval: seconds(
+                c.scan_code_pay_query_order_interval,
+                6.0,
+                "common_conf.scan_code_pay_query_order_interval",
+            )?,
             prober_dns,
             domains,
             extra_ca_pem,
@@ -362,7 +438,12 @@ impl Config {
             upload_monitor_interval: seconds(c.upload_monitor_interval, 60.0, "common_conf.upload_monitor_interval")?,
             micro_pay_query_schedule: match c.micro_pay_query_order_schedule.as_deref() {
                 None => PollSchedule::Fixed,
-                Some(s) => PollSchedule::parse(s).ok_or_else(|| bad("common_conf.micro_pay_query_order_schedule", &format!("must be \"fixed\" or \"adaptive\", got {s:?}")))?,
+                Some(s) => PollSchedule::parse(s).ok_or_else(|| {
+                    bad(
+                        "common_conf.micro_pay_query_order_schedule",
+                        &format!("must be \"fixed\" or \"adaptive\", got {s:?}"),
+                    )
+                })?,
             },
             keep_alive_ping_interval: match c.keep_alive_ping_interval {
                 Some(0.0) => None,
@@ -371,7 +452,10 @@ impl Config {
             retry_pause: millis(c.retry_pause_ms, 3_000, "common_conf.retry_pause_ms", 0)?,
             outside_sources,
             log: crate::sdklog::settings(c.log_dir, c.log_max_bytes).map_err(SdkError::BadConfig)?,
-            proxy: optional(c.proxy).map(|u| crate::transport::Proxy::parse(&u)).transpose().map_err(|e| bad("common_conf.proxy", &e))?,
+            proxy: optional(c.proxy)
+                .map(|u| crate::transport::Proxy::parse(&u))
+                .transpose()
+                .map_err(|e| bad("common_conf.proxy", &e))?,
             trade: TradeConf {
                 out_mch_id: required(t.out_mch_id, "trade_conf.out_mch_id")?,
                 out_sub_mch_id: required(t.out_sub_mch_id, "trade_conf.out_sub_mch_id")?,
@@ -425,13 +509,16 @@ mod tests {
     #[test]
     fn unknown_keys_are_named_with_near_misses() {
         let text = r#"{"common_conf":{"base_ur1":"x","timeout_ms":1,"authen_key":"k","vendor_thing":1},"trade_conf":{"out_mch_idd":"m","staff_id":"1"},"trade_cnf":{}}"#;
-        assert_eq!(unknown_keys(text), vec![
-            "common_conf.base_ur1 (did you mean base_url?)",
-            "common_conf.authen_key (it belongs in trade_conf)",
-            "common_conf.vendor_thing",
-            "trade_conf.out_mch_idd (did you mean out_mch_id?)",
-            "trade_cnf (did you mean trade_conf?)",
-        ]);
+        assert_eq!(
+            unknown_keys(text),
+            vec![
+                "common_conf.base_ur1 (did you mean base_url?)",
+                "common_conf.authen_key (it belongs in trade_conf)",
+                "common_conf.vendor_thing",
+                "trade_conf.out_mch_idd (did you mean out_mch_id?)",
+                "trade_cnf (did you mean trade_conf?)",
+            ]
+        );
         assert!(unknown_keys(r#"{"common_conf":{"base_url":"x"},"trade_conf":{"authen_key":"k"}}"#).is_empty());
     }
 
@@ -450,10 +537,22 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed() {
-        for ok in ["http://127.0.0.1:8080/cpay", "http://127.9.9.9/", "http://localhost:1/x/", "http://[::1]:81/cpay/", "https://pay.qcloud.com/cpay/"] {
+        for ok in [
+            "http://127.0.0.1:8080/cpay",
+            "http://127.9.9.9/",
+            "http://localhost:1/x/",
+            "http://[::1]:81/cpay/",
+            "https://pay.qcloud.com/cpay/",
+        ] {
             assert!(normalize_base_url(ok, "f", false).is_ok(), "{ok}");
         }
-        for refused in ["http://192.168.1.5:8080/cpay/", "http://pay.qcloud.com/cpay/", "http://localhost.evil.com/", "http://127.0.0.1.nip.io/", "http://[::2]/"] {
+        for refused in [
+            "http://192.168.1.5:8080/cpay/",
+            "http://pay.qcloud.com/cpay/",
+            "http://localhost.evil.com/",
+            "http://127.0.0.1.nip.io/",
+            "http://[::2]/",
+        ] {
             let e = normalize_base_url(refused, "f", false).unwrap_err();
             assert!(e.contains("allow_insecure_http"), "{e}");
             assert!(normalize_base_url(refused, "f", true).is_ok(), "{refused} with the flag");

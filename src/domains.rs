@@ -30,7 +30,13 @@ impl Domains {
     /// A list (first = preferred). `prober` enables probing and fail-over.
     pub fn new(list: Vec<String>, prober: bool) -> Domains {
         let n = list.len();
-        Domains { list, current: AtomicUsize::new(0), down: Mutex::new(vec![false; n]), probing: Mutex::new(()), prober }
+        Domains {
+            list,
+            current: AtomicUsize::new(0),
+            down: Mutex::new(vec![false; n]),
+            probing: Mutex::new(()),
+            prober,
+        }
     }
 
     /// Whether fail-over is on.

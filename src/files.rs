@@ -12,7 +12,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut rnd = [0u8; 8];
     getrandom::getrandom(&mut rnd).map_err(std::io::Error::other)?;
     let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp: PathBuf = dir.join(format!(".{}.tmp-{suffix}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+    let tmp: PathBuf =
+        dir.join(format!(".{}.tmp-{suffix}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
     let written = (|| {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);

@@ -6,15 +6,24 @@ use crate::error::SdkError;
 
 /// Numeric fields of the SDK's own JSON (CloudPayConf) that are not wire field names.
 const SDK_NUMERIC_FIELDS: &[&str] = &[
-    "micro_pay_query_order_count", "micro_pay_query_order_interval", "scan_code_pay_query_order_count",
-    "scan_code_pay_query_order_interval", "prober_dns", "timeout_ms", "connect_timeout_ms", "upload_monitor",
-    "retry_pause_ms", "upload_monitor_interval", "keep_alive_ping_interval",
+    "micro_pay_query_order_count",
+    "micro_pay_query_order_interval",
+    "scan_code_pay_query_order_count",
+    "scan_code_pay_query_order_interval",
+    "prober_dns",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "upload_monitor",
+    "retry_pause_ms",
+    "upload_monitor_interval",
+    "keep_alive_ping_interval",
 ];
 
 /// Parses JSON text into `T` leniently (numeric strings for integers, see
 /// `cloud_pay_protocol::wire`). Errors say where: `total_fee: invalid type: …`.
 pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, SdkError> {
-    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| SdkError::BadInput(redact(&format!("{what} is not valid JSON: {e}"))))?;
+    let mut v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| SdkError::BadInput(redact(&format!("{what} is not valid JSON: {e}"))))?;
     if !v.is_object() {
         return Err(SdkError::BadInput(format!("{what} must be a JSON object")));
     }
@@ -25,7 +34,11 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, SdkE
             return SdkError::BadInput(redact(&format!("{what}.{path}: {m}")));
         }
         // serde quotes the offending value: a payment code sent as a number would reach errmsg.
-        SdkError::BadInput(redact(&if path == "." { format!("{what}: {}", e.inner()) } else { format!("{what}.{path}: {}", e.inner()) }))
+        SdkError::BadInput(redact(&if path == "." {
+            format!("{what}: {}", e.inner())
+        } else {
+            format!("{what}.{path}: {}", e.inner())
+        }))
     })
 }
 

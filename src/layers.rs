@@ -93,7 +93,12 @@ fn referenced(code: &str) -> Vec<String> {
 
 /// A cycle among the modules, if any (depth-first search over the import graph).
 fn cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(n: &str, edges: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
         if let Some(at) = path.iter().position(|p| p == n) {
             let mut c = path[at..].to_vec();
             c.push(n.to_owned());
@@ -127,7 +132,9 @@ fn modules_form_a_one_way_stack() {
         match (layer_of(from), layer_of(to)) {
             (None, _) => wrong.push(format!("{file}:{line}: module `{from}` has no layer in LAYERS")),
             (_, None) => wrong.push(format!("{file}:{line}: `{to}` has no layer in LAYERS")),
-            (Some(a), Some(b)) if b >= a => wrong.push(format!("{file}:{line}: `{from}` (layer {a}) imports `{to}` (layer {b})")),
+            (Some(a), Some(b)) if b >= a => {
+                wrong.push(format!("{file}:{line}: `{from}` (layer {a}) imports `{to}` (layer {b})"))
+            }
             _ => {}
         }
     }

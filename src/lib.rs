@@ -9,9 +9,9 @@
 pub mod client;
 pub mod config;
 pub mod domains;
-pub mod files;
 pub mod error;
 pub mod ffi;
+pub mod files;
 pub mod input;
 pub mod machine;
 pub mod merchant;

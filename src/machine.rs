@@ -78,7 +78,11 @@ fn windows_adapter() -> Option<([u8; 6], Option<std::net::Ipv4Addr>)> {
             // SAFETY: a node of the list written above.
             let a = unsafe { &*p };
             let mac: [u8; 6] = a.PhysicalAddress[..6].try_into().ok()?;
-            if a.OperStatus == IfOperStatusUp && a.IfType != IF_TYPE_SOFTWARE_LOOPBACK && a.PhysicalAddressLength == 6 && mac != [0; 6] {
+            if a.OperStatus == IfOperStatusUp
+                && a.IfType != IF_TYPE_SOFTWARE_LOOPBACK
+                && a.PhysicalAddressLength == 6
+                && mac != [0; 6]
+            {
                 let mut ip = None;
                 let mut u = a.FirstUnicastAddress.cast_const();
                 while !u.is_null() && ip.is_none() {

@@ -85,13 +85,21 @@ fn now() -> i64 {
 fn outcome<T>(ex: Exchange<T>, output: impl FnOnce(&Exchange<T>) -> Value) -> CallOutcome {
     match ex.class {
         StatusClass::Success => CallOutcome { code: CallCode::Ok, output: Some(output(&ex)), message: None },
-        StatusClass::Unknown => CallOutcome { code: CallCode::Unknown, output: None, message: Some(format!("{} — result unknown, try again", ex.detail)) },
+        StatusClass::Unknown => CallOutcome {
+            code: CallCode::Unknown,
+            output: None,
+            message: Some(format!("{} — result unknown, try again", ex.detail)),
+        },
         _ => CallOutcome { code: CallCode::Failed, output: None, message: Some(ex.detail) },
     }
 }
 
 fn raw<T>(ex: &Exchange<T>) -> Value {
-    ex.response.as_ref().and_then(|r| r.raw_result.as_deref()).and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_else(|| json!({}))
+    ex.response
+        .as_ref()
+        .and_then(|r| r.raw_result.as_deref())
+        .and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or_else(|| json!({}))
 }
 
 /// The merchant-information calls.
@@ -133,7 +141,8 @@ impl Merchant {
             match &filter {
                 None => json!({"total_count": r.total_count, "shop_infos": wire::to_value(&r.shop_infos)}),
                 Some(id) => {
-                    let shops: Vec<&t::ShopInfo> = r.shop_infos.iter().filter(|s| s.out_shop_id.as_deref() == Some(id)).collect();
+                    let shops: Vec<&t::ShopInfo> =
+                        r.shop_infos.iter().filter(|s| s.out_shop_id.as_deref() == Some(id)).collect();
                     json!({"total_count": shops.len(), "shop_infos": wire::to_value(&shops)})
                 }
             }
@@ -143,10 +152,14 @@ impl Merchant {
     /// set_shop_info: `{is_all, shop_infos:[…]}` → every shop after the update.
     pub fn set_shop_info(&self, req_text: &str) -> Result<CallOutcome, SdkError> {
         let req: ShopSetSdkRequest = crate::input::parse_json(req_text, "req")?;
-        let is_all = req.is_all.ok_or_else(|| SdkError::BadInput("is_all is required (true replaces every shop, false adds/modifies)".into()))?;
+        let is_all = req.is_all.ok_or_else(|| {
+            SdkError::BadInput("is_all is required (true replaces every shop, false adds/modifies)".into())
+        })?;
         let mut shops = req.shop_infos.ok_or_else(|| SdkError::BadInput("shop_infos is required".into()))?;
         for (i, s) in shops.iter_mut().enumerate() {
-            if s.shop_id.as_deref().is_none_or(|x| x.trim().is_empty()) || s.shop_name.as_deref().is_none_or(|x| x.trim().is_empty()) {
+            if s.shop_id.as_deref().is_none_or(|x| x.trim().is_empty())
+                || s.shop_name.as_deref().is_none_or(|x| x.trim().is_empty())
+            {
                 return Err(SdkError::BadInput(format!("shop_infos[{i}]: shop_id and shop_name are required")));
             }
             // The HTTP StaffInfo requires shop_manager; the SDK request may leave it out.
@@ -183,7 +196,9 @@ impl Merchant {
             out_shop_id,
             staff_id,
             device_id: req.device_id.filter(|s| !s.trim().is_empty()),
-            query_order_type: t::QueryOrderType(small(req.query_order_type, "query_order_type", &[1, 2, 3])?.unwrap_or(3)),
+            query_order_type: t::QueryOrderType(
+                small(req.query_order_type, "query_order_type", &[1, 2, 3])?.unwrap_or(3),
+            ),
             trade_type: small(req.trade_type, "trade_type", &[])?.map(t::TradeType),
             start_time: Some(req.start_time.unwrap_or(0)),
             end_time: req.end_time.filter(|t| *t > 0).unwrap_or_else(now),
@@ -205,7 +220,11 @@ impl Merchant {
             Some(Value::String(s)) => vec![s],
             Some(Value::Array(items)) => items
                 .into_iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| SdkError::BadInput("out_shop_id must be an array of strings".into())))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| SdkError::BadInput("out_shop_id must be an array of strings".into()))
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(SdkError::BadInput("out_shop_id must be a string or an array of strings".into())),
         };
@@ -214,8 +233,12 @@ impl Merchant {
         let request = t::SalesOverviewRequest {
             out_mch_id,
             out_sub_mch_id,
-            shops: (!shop_ids.is_empty())
-                .then(|| shop_ids.into_iter().map(|out_shop_id| t::StatShop { out_shop_id, staff_ids: staff_ids.clone() }).collect()),
+            shops: (!shop_ids.is_empty()).then(|| {
+                shop_ids
+                    .into_iter()
+                    .map(|out_shop_id| t::StatShop { out_shop_id, staff_ids: staff_ids.clone() })
+                    .collect()
+            }),
             pay_platform: small(req.pay_platform, "pay_platform", &[1, 2, 3, 4])?.map(PayPlatform),
             trade_type: small(req.trade_type, "trade_type", &[])?.map(t::TradeType),
             stat_type: Some(t::StatType(small(req.stat_type, "stat_type", &[1, 2, 3, 4])?.unwrap_or(1))),
@@ -252,8 +275,15 @@ impl Merchant {
                 let owned = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
                 CallOutcome {
                     code: CallCode::Ok,
-                    output: Some(prefix_output(&owned(PUBLIC_WX_PREFIXES), &owned(PUBLIC_ALI_PREFIXES), "public_rules")),
-                    message: Some(format!("server prefixes unavailable, public rules returned (\"source\":\"public_rules\"): {}", ex.detail)),
+                    output: Some(prefix_output(
+                        &owned(PUBLIC_WX_PREFIXES),
+                        &owned(PUBLIC_ALI_PREFIXES),
+                        "public_rules",
+                    )),
+                    message: Some(format!(
+                        "server prefixes unavailable, public rules returned (\"source\":\"public_rules\"): {}",
+                        ex.detail
+                    )),
                 }
             }
         }

@@ -33,6 +33,8 @@ mod tests {
         });
         let all: std::collections::HashSet<&String> = per_thread.iter().flatten().collect();
         assert_eq!(all.len(), 20_000, "a nonce repeated");
-        assert!(all.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))));
+        assert!(
+            all.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)))
+        );
     }
 }

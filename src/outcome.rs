@@ -78,4 +78,3 @@ pub struct CallOutcome {
     /// Why, when not Ok.
     pub message: Option<String>,
 }
-

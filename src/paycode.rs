@@ -42,7 +42,9 @@ impl Prefixes {
     pub fn platform_of(&self, code: &str) -> Option<PayPlatform> {
         let guard = self.0.read();
         let (wx, ali) = guard.as_ref()?;
-        let longest = |list: &[String]| list.iter().filter(|p| !p.is_empty() && code.starts_with(p.as_str())).map(|p| p.len()).max();
+        let longest = |list: &[String]| {
+            list.iter().filter(|p| !p.is_empty() && code.starts_with(p.as_str())).map(|p| p.len()).max()
+        };
         match (longest(wx), longest(ali)) {
             (Some(a), Some(b)) if a >= b => Some(PayPlatform::WXPAY),
             (_, Some(_)) => Some(PayPlatform::ALIPAY),

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
 use crate::client::{AuthChoice, Client};
-use crate::monitor;
 use crate::config::Config;
 use crate::error::SdkError;
+use crate::monitor;
 use crate::schedule::{PollSettings, Scheduler};
 use crate::security::Security;
 use crate::trade::Trade;
@@ -162,7 +162,10 @@ impl Runtime {
         };
         let prefixes = Arc::new(crate::paycode::Prefixes::default());
         let (journal, recovery) = crate::trade::journal::Journal::open(&config.state_dir).map_err(|e| {
-            SdkError::BadConfig(format!("common_conf.state_dir: cannot open the order journal in {}: {e}", config.state_dir.display()))
+            SdkError::BadConfig(format!(
+                "common_conf.state_dir: cannot open the order journal in {}: {e}",
+                config.state_dir.display()
+            ))
         })?;
         let trade = Arc::new(Trade::new(client.clone(), poll, scheduler.clone(), prefixes.clone(), journal));
         let merchant = crate::merchant::Merchant::new(client.clone(), prefixes);
@@ -260,7 +263,10 @@ fn worker(trade: &Trade, sched: &Scheduler) {
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trade.poll_once(&no))).ok().flatten();
         if logged {
             // "none": no more background queries (a final state, or the window is over).
-            let after = next.map_or_else(|| "none".to_owned(), |due| format!("{}ms", due.saturating_duration_since(Instant::now()).as_millis()));
+            let after = next.map_or_else(
+                || "none".to_owned(),
+                |due| format!("{}ms", due.saturating_duration_since(Instant::now()).as_millis()),
+            );
             crate::sdklog::end("background_query_order", started, None, "", Some(after));
         }
         if let Some(due) = next {

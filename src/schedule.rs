@@ -82,8 +82,15 @@ impl PollSettings {
     /// The wait before the next background poll of an order of `trade_type` that has
     /// `polls_left` polls still to make (the next one included), `interval` being its
     /// configured interval. The fixed schedule returns `interval` unchanged.
-    pub fn next_delay(&self, trade_type: cloud_pay_protocol::types::TradeType, polls_left: u32, interval: Duration) -> Duration {
-        if trade_type == cloud_pay_protocol::types::TradeType::SCAN_CODE || self.micro_pay_schedule == PollSchedule::Fixed {
+    pub fn next_delay(
+        &self,
+        trade_type: cloud_pay_protocol::types::TradeType,
+        polls_left: u32,
+        interval: Duration,
+    ) -> Duration {
+        if trade_type == cloud_pay_protocol::types::TradeType::SCAN_CODE
+            || self.micro_pay_schedule == PollSchedule::Fixed
+        {
             return interval;
         }
         let count = self.micro_pay_count;
@@ -116,7 +123,12 @@ pub struct Scheduler {
 
 impl Default for Scheduler {
     fn default() -> Self {
-        Scheduler { queue: Mutex::new(BinaryHeap::new()), wake: Condvar::new(), stopped: AtomicBool::new(false), seq: AtomicU64::new(0) }
+        Scheduler {
+            queue: Mutex::new(BinaryHeap::new()),
+            wake: Condvar::new(),
+            stopped: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+        }
     }
 }
 
@@ -201,7 +213,8 @@ mod tests {
             assert!(close(*t.last().unwrap(), interval * count), "{count} × {secs}: ends at {:?}", t.last());
             assert!(close(t[0], interval / ADAPTIVE_FIRST_DIVISOR), "{count} × {secs}: first {:?}", t[0]);
             // Strictly increasing times, non-decreasing gaps: it only ever backs off.
-            let gaps: Vec<Duration> = (1..=count).map(|n| interval_before(PollSchedule::Adaptive, count, interval, n)).collect();
+            let gaps: Vec<Duration> =
+                (1..=count).map(|n| interval_before(PollSchedule::Adaptive, count, interval, n)).collect();
             assert!(gaps.iter().all(|g| !g.is_zero()));
             assert!(gaps.windows(2).all(|w| w[1] + Duration::from_millis(1) >= w[0]), "{count} × {secs}: {gaps:?}");
         }
@@ -212,7 +225,11 @@ mod tests {
         let t = poll_offsets(PollSchedule::Adaptive, 25, SIX);
         assert!(close(t[0], Duration::from_millis(750)));
         // Customers entering a password (2–10 s) meet a poll at least every 2 s (fixed: 6 s).
-        let gaps_2_to_10: Vec<f64> = t.windows(2).filter(|w| w[1].as_secs_f64() > 2.0 && w[0].as_secs_f64() < 10.0).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+        let gaps_2_to_10: Vec<f64> = t
+            .windows(2)
+            .filter(|w| w[1].as_secs_f64() > 2.0 && w[0].as_secs_f64() < 10.0)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect();
         assert!(gaps_2_to_10.len() >= 6 && gaps_2_to_10.iter().all(|g| *g <= 2.0), "{gaps_2_to_10:?}");
         // 18 of the 25 polls fall within the first minute (fixed: 10).
         assert_eq!(t.iter().filter(|x| x.as_secs_f64() <= 60.0).count(), 18);

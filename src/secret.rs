@@ -57,7 +57,8 @@ pub fn wipe_json(v: &mut serde_json::Value) {
 mod tests {
     #[test]
     fn wipe_json_clears_every_string_value() {
-        let mut v = serde_json::json!({"trade_conf": {"authen_key": "TESTONLY-KEY", "list": ["a", {"b": "c"}], "n": 1}});
+        let mut v =
+            serde_json::json!({"trade_conf": {"authen_key": "TESTONLY-KEY", "list": ["a", {"b": "c"}], "n": 1}});
         super::wipe_json(&mut v);
         assert_eq!(v, serde_json::json!({"trade_conf": {"authen_key": "", "list": ["", {"b": ""}], "n": 1}}));
     }

@@ -19,7 +19,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector, Transport as UreqTransport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector,
+    Transport as UreqTransport,
 };
 
 use crate::error::SdkError;
@@ -111,8 +112,10 @@ impl Transport {
         let roots = match trust {
             Trust::System => ureq::tls::RootCerts::PlatformVerifier,
             Trust::Bundled(extra_ca_pem) => {
-                let mut roots: Vec<ureq::tls::Certificate<'static>> =
-                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+                let mut roots: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                    .collect();
                 if let Some(pem) = extra_ca_pem {
                     let before = roots.len();
                     for c in CertificateDer::pem_slice_iter(pem.as_bytes()).filter_map(Result::ok) {
@@ -153,7 +156,10 @@ impl Transport {
     fn build_agent(&self) -> Result<ureq::Agent, SdkError> {
         let proxy = match &self.proxy {
             // ureq decodes the percent-escapes of the user and password once, as we do.
-            Some(p) => Some(ureq::Proxy::new(&p.url()).map_err(|_| SdkError::BadConfig(format!("common_conf.proxy: unusable proxy {p:?}")))?),
+            Some(p) => Some(
+                ureq::Proxy::new(&p.url())
+                    .map_err(|_| SdkError::BadConfig(format!("common_conf.proxy: unusable proxy {p:?}")))?,
+            ),
             None => None,
         };
         let config = ureq::Agent::config_builder()
@@ -173,12 +179,12 @@ impl Transport {
             .timeout_resolve(Some(self.connect_timeout))
             .timeout_connect(Some(self.connect_timeout))
             .build();
-        let connector = ()
-            .chain(ConnectProxyConnector::default())
-            .chain(TcpConnector::default())
-            .chain(Mark { proxied: self.proxy.is_some(), handshake: true })
-            .chain(RustlsConnector::default())
-            .chain(Mark { proxied: self.proxy.is_some(), handshake: false });
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(Mark { proxied: self.proxy.is_some(), handshake: true })
+                .chain(RustlsConnector::default())
+                .chain(Mark { proxied: self.proxy.is_some(), handshake: false });
         Ok(ureq::Agent::with_parts(config, connector, CachingResolver::default()))
     }
 
@@ -191,12 +197,8 @@ impl Transport {
             return Err(TransportError::NotSent(why.clone()));
         }
         let url = format!("{base}{}", endpoint.path());
-        let result = self
-            .agent
-            .post(&url)
-            .content_type("application/json")
-            .send(body.as_bytes())
-            .and_then(|mut reply| {
+        let result =
+            self.agent.post(&url).content_type("application/json").send(body.as_bytes()).and_then(|mut reply| {
                 let status = reply.status().as_u16();
                 let bytes = reply.body_mut().with_config().limit(MAX_REPLY_BYTES as u64).read_to_vec()?;
                 Ok((status, bytes))
@@ -215,12 +217,19 @@ impl Transport {
         let via = self.proxy.as_ref().map(|p| format!(" (proxy {})", p.authority)).unwrap_or_default();
         let what = match e {
             ureq::Error::Timeout(_) => "timed out".to_owned(),
-            ureq::Error::ConnectProxyFailed(m) if m.contains(" 407") => match self.proxy.as_ref().is_some_and(|p| p.has_credentials) {
-                true => "the proxy refused the credentials in common_conf.proxy (HTTP 407)".into(),
-                false => "the proxy wants credentials: http://user:password@host:port in common_conf.proxy (HTTP 407)".into(),
-            },
+            ureq::Error::ConnectProxyFailed(m) if m.contains(" 407") => {
+                match self.proxy.as_ref().is_some_and(|p| p.has_credentials) {
+                    true => "the proxy refused the credentials in common_conf.proxy (HTTP 407)".into(),
+                    false => {
+                        "the proxy wants credentials: http://user:password@host:port in common_conf.proxy (HTTP 407)"
+                            .into()
+                    }
+                }
+            }
             ureq::Error::ConnectProxyFailed(m) => format!("the proxy refused the tunnel: {m}"),
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "connection closed before the whole reply".to_owned(),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "connection closed before the whole reply".to_owned()
+            }
             ureq::Error::BodyExceedsLimit(_) | ureq::Error::LargeResponseHeader(..) => "reply too large".to_owned(),
             other => other.to_string(),
         };
@@ -334,7 +343,12 @@ struct CachingResolver {
 }
 
 impl Resolver for CachingResolver {
-    fn resolve(&self, uri: &ureq::http::Uri, config: &ureq::config::Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
@@ -393,7 +407,8 @@ impl Proxy {
         if authority.contains(['/', '?', '#']) {
             return Err("a proxy URL is http://host:port, without a path".into());
         }
-        let (_, port) = split_host_port(authority).ok_or_else(|| format!("cannot read host and port from {authority:?}"))?;
+        let (_, port) =
+            split_host_port(authority).ok_or_else(|| format!("cannot read host and port from {authority:?}"))?;
         port.ok_or_else(|| format!("give the proxy's port: http://{authority}:PORT"))?;
         if let Some(u) = userinfo {
             let (user, password) = u.split_once(':').unwrap_or((u, ""));
@@ -406,7 +421,11 @@ impl Proxy {
                 }
             }
         }
-        Ok(Proxy { authority: authority.to_owned(), has_credentials: userinfo.is_some(), url: Secret::new(url.to_owned()) })
+        Ok(Proxy {
+            authority: authority.to_owned(),
+            has_credentials: userinfo.is_some(),
+            url: Secret::new(url.to_owned()),
+        })
     }
 
     /// The URL as configured, credentials included: only in memory, for the agent and to tell

@@ -29,7 +29,8 @@ const OUT: &[OutFn] = &[
     sdk::cloud_pay_security_identification,
     sdk::cloud_pay_security_identification_check,
 ];
-const IN: &[InFn] = &[sdk::cloud_pay_cancel_order, sdk::cloud_pay_scan_code_pay, sdk::cloud_pay_refund, sdk::cloud_pay_security_init];
+const IN: &[InFn] =
+    &[sdk::cloud_pay_cancel_order, sdk::cloud_pay_scan_code_pay, sdk::cloud_pay_refund, sdk::cloud_pay_security_init];
 
 static INIT: Once = Once::new();
 

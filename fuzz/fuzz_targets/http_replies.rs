@@ -47,5 +47,8 @@ fuzz_target!(|data: &[u8]| {
     let req = CString::new(r#"{"out_trade_no":"sz0100fuzz0000000001","trade_type":1}"#).unwrap();
     let mut buf = vec![0u8; 4096];
     let code = unsafe { sdk::cloud_pay_query_order(req.as_ptr(), buf.as_mut_ptr().cast(), buf.len() as c_int) };
-    assert!(code != sdk::CLOUD_PAY_ORDER_PAID && code != sdk::CLOUD_PAY_ORDER_FAILED, "final answer {code} from unsigned bytes");
+    assert!(
+        code != sdk::CLOUD_PAY_ORDER_PAID && code != sdk::CLOUD_PAY_ORDER_FAILED,
+        "final answer {code} from unsigned bytes"
+    );
 });

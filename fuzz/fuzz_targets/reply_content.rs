@@ -34,7 +34,9 @@ fuzz_target!(|data: &[u8]| {
     // Known differences inside serde itself, left alone: text its validator accepts and its
     // tree refuses (a number beyond f64 such as `1E04081602`, a lone surrogate `\uDF5C`) in a
     // member the typed read skips is accepted by the direct read and refused by the tree.
-    if serde_json::from_str::<Value>(text).is_err() && serde_json::from_str::<&serde_json::value::RawValue>(text).is_ok() {
+    if serde_json::from_str::<Value>(text).is_err()
+        && serde_json::from_str::<&serde_json::value::RawValue>(text).is_ok()
+    {
         return;
     }
     let ours = Response::<QueryOrderResult>::from_content(Endpoint::QueryOrder, text).ok().map(|r| {

@@ -95,7 +95,10 @@ impl RequestEnvelope {
             }),
             Authenticator::Sign(key) => Some(AuthenInfo {
                 a: None,
-                s: Some(Signature { sign_type: SIGN_TYPE_RSA_PSS_SHA256, sign: key.sign_pss(request_content.as_bytes()) }),
+                s: Some(Signature {
+                    sign_type: SIGN_TYPE_RSA_PSS_SHA256,
+                    sign: key.sign_pss(request_content.as_bytes()),
+                }),
             }),
             Authenticator::None => None,
         };
@@ -175,7 +178,9 @@ impl ResponseEnvelope {
             response_content: Option<String>,
             authen_info: Option<AuthenInfo>,
         }
-        if let Ok(Shape { response_content: Some(response_content), authen_info }) = serde_json::from_slice::<Shape>(body) {
+        if let Ok(Shape { response_content: Some(response_content), authen_info }) =
+            serde_json::from_slice::<Shape>(body)
+        {
             return Ok(ResponseEnvelope { response_content, authen_info });
         }
         let v: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError(format!("reply is not JSON: {e}")))?;
@@ -194,8 +199,9 @@ impl ResponseEnvelope {
     pub fn check(&self, key: &[u8]) -> AuthCheck {
         match self.authen_info.as_ref().and_then(|i| i.a.as_ref()) {
             None => AuthCheck::Missing,
-            Some(a) if a.authen_type == AUTHEN_TYPE_HMAC_SHA256
-                && crypto::verify_authen_code(key, self.response_content.as_bytes(), &a.authen_code, false) =>
+            Some(a)
+                if a.authen_type == AUTHEN_TYPE_HMAC_SHA256
+                    && crypto::verify_authen_code(key, self.response_content.as_bytes(), &a.authen_code, false) =>
             {
                 AuthCheck::Verified
             }
@@ -226,7 +232,8 @@ pub struct Response<T> {
 /// Equal when every member is, the raw result compared as text.
 impl<T: PartialEq> PartialEq for Response<T> {
     fn eq(&self, o: &Self) -> bool {
-        (self.status, &self.description, self.log_id, self.internal_status, &self.result) == (o.status, &o.description, o.log_id, o.internal_status, &o.result)
+        (self.status, &self.description, self.log_id, self.internal_status, &self.result)
+            == (o.status, &o.description, o.log_id, o.internal_status, &o.result)
             && self.raw_result.as_deref().map(RawValue::get) == o.raw_result.as_deref().map(RawValue::get)
     }
 }
@@ -248,21 +255,25 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
         {
             return Ok(r);
         }
-        let mut m = wire::object_from_text(text).map_err(|e| EnvelopeError(format!("response_content is not a JSON object: {e}")))?;
+        let mut m = wire::object_from_text(text)
+            .map_err(|e| EnvelopeError(format!("response_content is not a JSON object: {e}")))?;
         let int = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_i64);
         let status = int(&m, "status").ok_or_else(|| EnvelopeError("response_content has no integer status".into()))?;
         let raw_result = m.remove(endpoint.result_key());
         let result = match &raw_result {
             // Already normalised by object_from_text: read it in place, no copy.
             Some(v) if !v.is_null() => Some(
-                T::deserialize(v).map_err(|e| EnvelopeError(format!("{} result object: {e}", endpoint.result_key())))?,
+                T::deserialize(v)
+                    .map_err(|e| EnvelopeError(format!("{} result object: {e}", endpoint.result_key())))?,
             ),
             _ => None,
         };
         Ok(Response {
             status: i32::try_from(status).unwrap_or(i32::MIN),
             description: m.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            log_id: int(&m, "log_id").or_else(|| m.get("log_id").and_then(Value::as_u64).map(|u| u as i64)).unwrap_or(0),
+            log_id: int(&m, "log_id")
+                .or_else(|| m.get("log_id").and_then(Value::as_u64).map(|u| u as i64))
+                .unwrap_or(0),
             internal_status: int(&m, "internal_status").and_then(|x| i32::try_from(x).ok()).unwrap_or(0),
             result,
             // Compact text of a tree cannot fail to be a raw value.
@@ -345,7 +356,8 @@ pub fn open_reply_unverified<A: Api>(body: &[u8]) -> Reply<A::Result> {
 }
 
 fn open_reply_with<A: Api>(body: &[u8], key: Option<&[u8]>) -> Reply<A::Result> {
-    let unknown = |auth, problem: String| Reply { class: StatusClass::Unknown, auth, response: None, problem: Some(problem) };
+    let unknown =
+        |auth, problem: String| Reply { class: StatusClass::Unknown, auth, response: None, problem: Some(problem) };
     let env = match ResponseEnvelope::parse(body) {
         Ok(e) => e,
         Err(e) => return unknown(AuthCheck::Missing, e.0),
@@ -364,7 +376,9 @@ fn open_reply_with<A: Api>(body: &[u8], key: Option<&[u8]>) -> Reply<A::Result> 
     let class = status::classify(A::ENDPOINT, resp.status, resp.internal_status, trusted);
     let problem = match (auth, trusted) {
         (AuthCheck::Mismatch, _) => Some("reply authen_code does not match (reply not trusted)".to_owned()),
-        (AuthCheck::Missing, false) => Some(format!("status {} reply carries no authen_info (reply not trusted)", resp.status)),
+        (AuthCheck::Missing, false) => {
+            Some(format!("status {} reply carries no authen_info (reply not trusted)", resp.status))
+        }
         _ => None,
     };
     Reply { class, auth, response: Some(resp), problem }

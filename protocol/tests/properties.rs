@@ -6,10 +6,25 @@ use cloud_pay_protocol::{Endpoint, StatusClass, crypto, wire};
 use proptest::prelude::*;
 
 fn pay_request() -> impl Strategy<Value = PayRequest> {
-    (any::<String>(), "[0-9A-Za-z]{1,32}", any::<i64>(), any::<String>(), proptest::option::of(any::<String>()), proptest::option::of(0i32..200), any::<[u8; 32]>())
+    (
+        any::<String>(),
+        "[0-9A-Za-z]{1,32}",
+        any::<i64>(),
+        any::<String>(),
+        proptest::option::of(any::<String>()),
+        proptest::option::of(0i32..200),
+        any::<[u8; 32]>(),
+    )
         .prop_map(|(body, no, fee, staff, remark, tt, seed)| PayRequest {
             pay_mch_key: PayMchKey { out_mch_id: "m".into(), out_sub_mch_id: "s".into(), ..Default::default() },
-            pay_content: PayContent { out_trade_no: no, total_fee: fee, fee_type: "CNY".into(), body, remark, ..Default::default() },
+            pay_content: PayContent {
+                out_trade_no: no,
+                total_fee: fee,
+                fee_type: "CNY".into(),
+                body,
+                remark,
+                ..Default::default()
+            },
             order_client: OrderClient { staff_id: Some(staff), sub_terminal_type: tt, ..Default::default() },
             nonce_str: crypto::nonce_from(&seed, 0),
         })
@@ -89,13 +104,22 @@ fn json_tree() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         // Strings that look like the pieces the stripper looks for.
-        prop_oneof![Just("null".to_string()), Just("\":null,\"".to_string()), Just("a\\\"b".to_string()), any::<String>()].prop_map(Value::from),
+        prop_oneof![
+            Just("null".to_string()),
+            Just("\":null,\"".to_string()),
+            Just("a\\\"b".to_string()),
+            any::<String>()
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-            proptest::collection::vec((prop_oneof![Just("null".to_string()), "[a-z]{1,3}", any::<String>()], inner), 0..6)
-                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            proptest::collection::vec(
+                (prop_oneof![Just("null".to_string()), "[a-z]{1,3}", any::<String>()], inner),
+                0..6
+            )
+            .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
         ]
     })
 }
@@ -181,7 +205,9 @@ fn tree_read(text: &str) -> Result<Read, String> {
     let status = int(&m, "status").ok_or("no status")?;
     let raw = m.remove("query_order");
     let result = match &raw {
-        Some(v) if !v.is_null() => Some(serde_json::from_value::<QueryOrderResult>(v.clone()).map_err(|e| e.to_string())?),
+        Some(v) if !v.is_null() => {
+            Some(serde_json::from_value::<QueryOrderResult>(v.clone()).map_err(|e| e.to_string())?)
+        }
         _ => None,
     };
     Ok((
@@ -235,36 +261,39 @@ proptest! {
 /// member order, `authen_info` null or malformed, a duplicate, another member, an escaped
 /// name, trailing bytes, a cut or a flipped byte.
 fn reply_body() -> impl Strategy<Value = Vec<u8>> {
-    (reply_content(), any::<String>(), any::<bool>(), 0u8..16, any::<usize>(), any::<u8>()).prop_map(|(content, other, seal, twist, at, byte)| {
-        let content = if twist % 2 == 0 { content } else { other };
-        let env = ResponseEnvelope::seal(content, seal.then_some(b"TESTONLY-key".as_slice()));
-        let body = env.to_body();
-        let lit = serde_json::to_string(&env.response_content).unwrap();
-        let info = env.authen_info.as_ref().map(|a| serde_json::to_string(a).unwrap()).unwrap_or_else(|| "null".into());
-        let text = match twist {
-            2 => format!(" \r\n{{ \"authen_info\" :\t{info} ,\n \"response_content\" : {lit} }}\n "),
-            3 => format!("{{\"response_content\":{lit},\"authen_info\":null}}"),
-            4 => format!("{{\"response_content\":{lit},\"authen_info\":7}}"),
-            5 => format!("{{\"response_content\":{lit},\"response_content\":\"{{}}\"}}"),
-            6 => format!("{{\"response_content\":{lit},\"x\":[1,{{\"a\":null}}],\"authen_info\":{info}}}"),
-            7 => format!("{{\"response\\u005fcontent\":{lit}}}"),
-            8 => format!("{body} x"),
-            9 => format!("{{\"authen_info\":{info}}}"),
-            10 => format!("{{\"response_content\":{lit},\"authen_info\":{info},\"authen_info\":{info}}}"),
-            11 => format!("{{\"response_content\":{lit}\u{c}}}"),
-            _ => body,
-        };
-        let mut bytes = text.into_bytes();
-        match twist {
-            12 if !bytes.is_empty() => bytes.truncate(at % bytes.len()),
-            13 if !bytes.is_empty() => {
-                let n = bytes.len();
-                bytes[at % n] = byte;
+    (reply_content(), any::<String>(), any::<bool>(), 0u8..16, any::<usize>(), any::<u8>()).prop_map(
+        |(content, other, seal, twist, at, byte)| {
+            let content = if twist % 2 == 0 { content } else { other };
+            let env = ResponseEnvelope::seal(content, seal.then_some(b"TESTONLY-key".as_slice()));
+            let body = env.to_body();
+            let lit = serde_json::to_string(&env.response_content).unwrap();
+            let info =
+                env.authen_info.as_ref().map(|a| serde_json::to_string(a).unwrap()).unwrap_or_else(|| "null".into());
+            let text = match twist {
+                2 => format!(" \r\n{{ \"authen_info\" :\t{info} ,\n \"response_content\" : {lit} }}\n "),
+                3 => format!("{{\"response_content\":{lit},\"authen_info\":null}}"),
+                4 => format!("{{\"response_content\":{lit},\"authen_info\":7}}"),
+                5 => format!("{{\"response_content\":{lit},\"response_content\":\"{{}}\"}}"),
+                6 => format!("{{\"response_content\":{lit},\"x\":[1,{{\"a\":null}}],\"authen_info\":{info}}}"),
+                7 => format!("{{\"response\\u005fcontent\":{lit}}}"),
+                8 => format!("{body} x"),
+                9 => format!("{{\"authen_info\":{info}}}"),
+                10 => format!("{{\"response_content\":{lit},\"authen_info\":{info},\"authen_info\":{info}}}"),
+                11 => format!("{{\"response_content\":{lit}\u{c}}}"),
+                _ => body,
+            };
+            let mut bytes = text.into_bytes();
+            match twist {
+                12 if !bytes.is_empty() => bytes.truncate(at % bytes.len()),
+                13 if !bytes.is_empty() => {
+                    let n = bytes.len();
+                    bytes[at % n] = byte;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        bytes
-    })
+            bytes
+        },
+    )
 }
 
 proptest! {

@@ -33,8 +33,14 @@ fn every_hmac_vector() {
         let expected = c["expected_authen_code"].as_str().unwrap();
         assert_eq!(crypto::authen_code(key, msg.as_bytes()), expected, "{name}");
         assert!(crypto::verify_authen_code(key, msg.as_bytes(), expected, false), "{name}");
-        assert!(!crypto::verify_authen_code(key, msg.as_bytes(), &expected.to_lowercase(), false), "{name}: lower case is not the documented form");
-        assert!(crypto::verify_authen_code(key, msg.as_bytes(), &expected.to_lowercase(), true), "{name}: lower case when allowed");
+        assert!(
+            !crypto::verify_authen_code(key, msg.as_bytes(), &expected.to_lowercase(), false),
+            "{name}: lower case is not the documented form"
+        );
+        assert!(
+            crypto::verify_authen_code(key, msg.as_bytes(), &expected.to_lowercase(), true),
+            "{name}: lower case when allowed"
+        );
         let mut flipped = msg.as_bytes().to_vec();
         flipped[0] ^= 1;
         assert!(!crypto::verify_authen_code(key, &flipped, expected, false), "{name}: one bit changes the code");
@@ -59,7 +65,12 @@ fn hmac_is_sensitive_to_whitespace_newline_and_escapes() {
     assert_ne!(all[0], all[2]);
     assert_ne!(code("non_ascii_raw_utf8"), code("non_ascii_u_escaped"));
     // The escaped and raw forms are the same JSON value: only the bytes differ.
-    let find = |name: &str| v["hmac_vectors"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["message"].as_str().unwrap().to_owned();
+    let find = |name: &str| {
+        v["hmac_vectors"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let a: Value = serde_json::from_str(&find("non_ascii_raw_utf8")).unwrap();
     let b: Value = serde_json::from_str(&find("non_ascii_u_escaped")).unwrap();
     assert_eq!(a, b);
@@ -73,7 +84,10 @@ fn rsa_vector() -> Value {
 fn pss_vector_verifies_with_both_public_key_forms() {
     let r = rsa_vector();
     let msg = r["message"].as_str().unwrap().as_bytes();
-    assert_eq!(crypto::hex_upper(&<sha2::Sha256 as sha2::Digest>::digest(msg)).to_lowercase(), r["message_sha256_hex"].as_str().unwrap());
+    assert_eq!(
+        crypto::hex_upper(&<sha2::Sha256 as sha2::Digest>::digest(msg)).to_lowercase(),
+        r["message_sha256_hex"].as_str().unwrap()
+    );
     let sig = r["signature_base64"].as_str().unwrap();
     assert_eq!(B64.decode(sig).unwrap().len(), 256);
     for pem in ["public_key_spki_pem", "public_key_pkcs1_pem"] {
@@ -104,7 +118,10 @@ fn pss_signing_with_pkcs1_and_pkcs8_keys_uses_maximum_salt() {
         let raw = B64.decode(&s1).unwrap();
         let hashed = <sha2::Sha256 as sha2::Digest>::digest(msg);
         assert!(rsa_pub.verify(rsa::Pss::new_with_salt::<sha2::Sha256>(222), &hashed, &raw).is_ok(), "{pem}: salt 222");
-        assert!(rsa_pub.verify(rsa::Pss::new_with_salt::<sha2::Sha256>(32), &hashed, &raw).is_err(), "{pem}: not salt 32");
+        assert!(
+            rsa_pub.verify(rsa::Pss::new_with_salt::<sha2::Sha256>(32), &hashed, &raw).is_err(),
+            "{pem}: not salt 32"
+        );
         assert!(format!("{key:?}").contains("redacted"));
     }
     assert!(SigningKey::from_pem("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----").is_err());
@@ -123,7 +140,9 @@ fn pss_accepts_any_salt_length() {
     let public = VerifyingKey::from_pem(r["public_key_spki_pem"].as_str().unwrap()).unwrap();
     let hashed = <sha2::Sha256 as sha2::Digest>::digest(msg);
     for salt in [0usize, 20, 32, 64, 222] {
-        let sig = private.sign_with_rng(&mut rsa::rand_core::OsRng, rsa::Pss::new_with_salt::<sha2::Sha256>(salt), &hashed).unwrap();
+        let sig = private
+            .sign_with_rng(&mut rsa::rand_core::OsRng, rsa::Pss::new_with_salt::<sha2::Sha256>(salt), &hashed)
+            .unwrap();
         assert!(public.verify_pss(msg, &B64.encode(&sig)), "salt {salt}");
     }
 }
@@ -179,7 +198,13 @@ fn query_order_response_envelope_opens_as_trusted_success() {
 #[test]
 fn error_101_without_authen_is_a_final_failure_and_with_forged_code_too() {
     let v = vectors();
-    let c = v["hmac_vectors"].as_array().unwrap().iter().find(|c| c["name"] == "response_content_error_101").unwrap().clone();
+    let c = v["hmac_vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "response_content_error_101")
+        .unwrap()
+        .clone();
     let content = c["message"].as_str().unwrap().to_owned();
     let key = b"TESTONLY0123456789ABCDEFGHIJKLMN";
     let body = ResponseEnvelope::seal(content.clone(), None).to_body();

@@ -23,7 +23,12 @@ pub fn identity_mapping(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
             match c.shop_id.as_deref().filter(|s| !s.is_empty()) {
                 None => None,
                 Some(sid) => Some(
-                    ctx.store.shops.get(&m.out_sub_mch_id).and_then(|v| v.iter().find(|s| s.shop_id == sid)).map(|s| s.out_shop_id.clone()).ok_or_else(|| Outcome::biz(1, "门店不存在 (unknown shop_id)"))?,
+                    ctx.store
+                        .shops
+                        .get(&m.out_sub_mch_id)
+                        .and_then(|v| v.iter().find(|s| s.shop_id == sid))
+                        .map(|s| s.out_shop_id.clone())
+                        .ok_or_else(|| Outcome::biz(1, "门店不存在 (unknown shop_id)"))?,
                 ),
             }
         }
@@ -59,9 +64,10 @@ pub fn login_url(base: &str, activator: &str) -> String {
 pub fn client_initialize(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let r: ClientInitializeRequest = typed(req)?;
     if let Some(s) = r.out_shop_id.as_deref().filter(|s| !s.is_empty())
-        && ctx.store.shop(&ctx.m.out_sub_mch_id, s).is_none() {
-            return Err(Outcome::bad("参数out_shop_id错误 (unknown out_shop_id)"));
-        }
+        && ctx.store.shop(&ctx.m.out_sub_mch_id, s).is_none()
+    {
+        return Err(Outcome::bad("参数out_shop_id错误 (unknown out_shop_id)"));
+    }
     let activator = random_from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 12);
     let token = random_alnum(32);
     let ttl = ctx.cfg.login_ttl_secs;
@@ -131,7 +137,11 @@ pub fn try_get_initializers(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let manager_types = vec![if manager { ManagerType::SHOP } else { ManagerType::STAFF }];
     let manager_entities = shops
         .iter()
-        .map(|s| ManagerEntity { manager_type: manager_types[0], out_id: Some(s.out_shop_id.clone()), staff_id: Some(staff_id.clone()) })
+        .map(|s| ManagerEntity {
+            manager_type: manager_types[0],
+            out_id: Some(s.out_shop_id.clone()),
+            staff_id: Some(staff_id.clone()),
+        })
         .collect();
     Ok(Outcome::ok(TryGetInitializersResult {
         initialization_granted: true,
@@ -161,11 +171,22 @@ pub fn try_get_initializers(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
             .map(|s| InitShopInfo {
                 out_shop_id: s.out_shop_id.clone(),
                 shop_name: Some(s.shop_name.clone()),
-                devices: s.devices.iter().map(|d| InitDevice { device_id: d.device_id.clone(), device_type: Some(DeviceType(d.device_type)) }).collect(),
+                devices: s
+                    .devices
+                    .iter()
+                    .map(|d| InitDevice {
+                        device_id: d.device_id.clone(),
+                        device_type: Some(DeviceType(d.device_type)),
+                    })
+                    .collect(),
                 staffs: s
                     .staff
                     .iter()
-                    .map(|x| InitStaff { staff_id: x.staff_id.clone(), staff_name: Some(x.staff_name.clone()), refund_auth: Some(x.refund_auth) })
+                    .map(|x| InitStaff {
+                        staff_id: x.staff_id.clone(),
+                        staff_name: Some(x.staff_name.clone()),
+                        refund_auth: Some(x.refund_auth),
+                    })
                     .collect(),
             })
             .collect(),

@@ -195,11 +195,14 @@ impl SandboxConfig {
 
     /// Parses config JSON text.
     pub fn from_json(text: &str) -> io::Result<Self> {
-        let cfg: SandboxConfig =
-            serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("sandbox config: {e}")))?;
+        let cfg: SandboxConfig = serde_json::from_str(text)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("sandbox config: {e}")))?;
         for m in &cfg.merchants {
             if m.out_sub_mch_id.is_empty() || m.authen_key.is_empty() {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "sandbox config: every merchant needs out_sub_mch_id and authen_key"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "sandbox config: every merchant needs out_sub_mch_id and authen_key",
+                ));
             }
         }
         Ok(cfg)
@@ -219,12 +222,20 @@ impl MerchantConfig {
 
     /// WeChat payment-code prefixes.
     pub fn wx_prefixes(&self) -> Vec<String> {
-        if self.wx_author_codes.is_empty() { (10..=15).map(|n| n.to_string()).collect() } else { self.wx_author_codes.clone() }
+        if self.wx_author_codes.is_empty() {
+            (10..=15).map(|n| n.to_string()).collect()
+        } else {
+            self.wx_author_codes.clone()
+        }
     }
 
     /// Alipay payment-code prefixes.
     pub fn ali_prefixes(&self) -> Vec<String> {
-        if self.ali_author_codes.is_empty() { (25..=30).map(|n| n.to_string()).collect() } else { self.ali_author_codes.clone() }
+        if self.ali_author_codes.is_empty() {
+            (25..=30).map(|n| n.to_string()).collect()
+        } else {
+            self.ali_author_codes.clone()
+        }
     }
 }
 
@@ -237,12 +248,18 @@ mod tests {
         let v = serde_json::json!({"d": "操作成功。", "u": "https://qr.alipay.com/x", "e": "🍵", "q": "a\"b\\c"});
         let text = ReplyStyle::Escaped.apply(v.to_string());
         assert!(text.is_ascii(), "{text}");
-        assert!(text.contains(r"\u64cd\u4f5c\u6210\u529f\u3002") && text.contains(r"https:\/\/qr.alipay.com\/x"), "{text}");
+        assert!(
+            text.contains(r"\u64cd\u4f5c\u6210\u529f\u3002") && text.contains(r"https:\/\/qr.alipay.com\/x"),
+            "{text}"
+        );
         assert!(text.contains(r"\ud83c\udf75"), "surrogate pair: {text}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
         assert_eq!(ReplyStyle::Raw.apply(v.to_string()), v.to_string());
         assert_eq!(ReplyStyle::Escaped.apply("{\"a\":1}".into()), "{\"a\":1}");
-        assert_eq!((ReplyStyle::parse(" RAW "), ReplyStyle::parse("escaped"), ReplyStyle::parse("x")), (Some(ReplyStyle::Raw), Some(ReplyStyle::Escaped), None));
+        assert_eq!(
+            (ReplyStyle::parse(" RAW "), ReplyStyle::parse("escaped"), ReplyStyle::parse("x")),
+            (Some(ReplyStyle::Raw), Some(ReplyStyle::Escaped), None)
+        );
         let c: SandboxConfig = serde_json::from_str(r#"{"reply_style":"raw"}"#).unwrap();
         assert_eq!((c.reply_style, SandboxConfig::default().reply_style), (ReplyStyle::Raw, ReplyStyle::Escaped));
     }

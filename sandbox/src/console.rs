@@ -105,7 +105,8 @@ fn make_view(sh: &Shared, l: &Login, now: u64, base: &str) -> View {
         .map(|v| v.iter().filter(|s| l.out_shop_id.as_deref().is_none_or(|o| o == s.out_shop_id)).cloned().collect())
         .unwrap_or_default();
     drop(st);
-    let merchant_name = sh.cfg.read().merchant(&l.out_sub_mch_id).map(|m| m.sub_merchant_name.clone()).unwrap_or_default();
+    let merchant_name =
+        sh.cfg.read().merchant(&l.out_sub_mch_id).map(|m| m.sub_merchant_name.clone()).unwrap_or_default();
     let shop_name = l.out_shop_id.as_ref().and_then(|_| shops.first()).map(|s| s.shop_name.clone());
     let mut staff: Vec<(String, String)> = Vec::new();
     for s in shops.iter().flat_map(|s| s.staff.iter()) {
@@ -180,7 +181,11 @@ fn percent_decode(s: &str) -> String {
 
 /// The first value of `key` in a query string.
 fn query_param(query: &str, key: &str) -> Option<String> {
-    query.split('&').filter_map(|kv| kv.split_once('=').or(Some((kv, "")))).find(|(k, _)| percent_decode(k) == key).map(|(_, v)| percent_decode(v))
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .find(|(k, _)| percent_decode(k) == key)
+        .map(|(_, v)| percent_decode(v))
 }
 
 /// The QR code of `text` as an inline `<svg id="qr">` (the qrcode crate's SVG renderer, quiet
@@ -190,7 +195,12 @@ pub fn qr_svg(text: &str) -> String {
         Ok(c) => c,
         Err(e) => return format!("<p id=\"qr-error\">cannot encode the QR code: {}</p>", escape(&e.to_string())),
     };
-    let doc = code.render::<svg::Color>().min_dimensions(240, 240).dark_color(svg::Color("#000")).light_color(svg::Color("#fff")).build();
+    let doc = code
+        .render::<svg::Color>()
+        .min_dimensions(240, 240)
+        .dark_color(svg::Color("#000"))
+        .light_color(svg::Color("#fff"))
+        .build();
     // The renderer writes a standalone document: drop the XML declaration and name the element.
     let start = doc.find("<svg").unwrap_or(0);
     doc[start..].replacen("<svg ", "<svg id=\"qr\" role=\"img\" aria-label=\"QR code of the login URL\" ", 1)
@@ -199,7 +209,12 @@ pub fn qr_svg(text: &str) -> String {
 /// A standalone SVG document of the QR code of `text` (for `<img src=…>`).
 fn qr_svg_document(text: &str) -> String {
     match QrCode::new(text.as_bytes()) {
-        Ok(code) => code.render::<svg::Color>().min_dimensions(200, 200).dark_color(svg::Color("#000")).light_color(svg::Color("#fff")).build(),
+        Ok(code) => code
+            .render::<svg::Color>()
+            .min_dimensions(200, 200)
+            .dark_color(svg::Color("#000"))
+            .light_color(svg::Color("#fff"))
+            .build(),
         Err(_) => "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\" height=\"1\"/>".to_owned(),
     }
 }
@@ -250,7 +265,11 @@ fn status_text(v: &View) -> String {
 }
 
 fn left_text(v: &View) -> String {
-    if v.status == "pending" { format!("{} s left of {} s", v.left_secs, v.ttl) } else { format!("— (ttl {} s)", v.ttl) }
+    if v.status == "pending" {
+        format!("{} s left of {} s", v.left_secs, v.ttl)
+    } else {
+        format!("— (ttl {} s)", v.ttl)
+    }
 }
 
 fn login_page(v: &View) -> String {
@@ -391,7 +410,8 @@ fn index_page(sh: &Shared) -> String {
         );
     }
     let table = if views.is_empty() {
-        "<p id=\"empty\" class=\"muted\">No logins yet. A cashier's <code>client_initialize</code> creates one.</p>".to_owned()
+        "<p id=\"empty\" class=\"muted\">No logins yet. A cashier's <code>client_initialize</code> creates one.</p>"
+            .to_owned()
     } else {
         format!(
             "<table id=\"logins\"><tr><th>Activator</th><th>Merchant</th><th>Shop</th><th>Status</th><th>Left</th><th>Created (China time)</th></tr>{rows}</table>"

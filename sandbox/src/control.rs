@@ -104,7 +104,12 @@ impl Control {
 
     /// Requests received for `/cpay/<endpoint_path>` about order `out_trade_no`.
     pub fn order_request_count(&self, endpoint_path: &str, out_trade_no: &str) -> u64 {
-        self.shared.order_requests.lock().get(&(endpoint_path.to_owned(), out_trade_no.to_owned())).copied().unwrap_or(0)
+        self.shared
+            .order_requests
+            .lock()
+            .get(&(endpoint_path.to_owned(), out_trade_no.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Closes every live connection, idle keep-alive ones included (a server's idle timeout,
@@ -244,13 +249,17 @@ fn control_http(ctl: &Control, action: &str, body: &[u8]) -> HttpReply {
             ctl.clear_faults();
             reply(json!({"ok": true}))
         }
-        "faults" => reply(json!(ctl.faults().into_iter().map(|(id, r)| json!({"id": id, "rule": r})).collect::<Vec<_>>())),
+        "faults" => {
+            reply(json!(ctl.faults().into_iter().map(|(id, r)| json!({"id": id, "rule": r})).collect::<Vec<_>>()))
+        }
         "scan" => done(ctl.customer_scan(&a.out_trade_no, a.action.unwrap_or(ScanAction::Pay))),
         "login/approve" => done(ctl.approve_login(&a.activator, &a.staff_id)),
         "login/reject" => done(ctl.reject_login(&a.activator)),
         "login/expire" => done(ctl.expire_login(&a.activator)),
         "order" => match ctl.order(&a.out_trade_no) {
-            Some(o) => reply(json!({"order": o, "refunds": ctl.refunds(&a.out_trade_no), "charge_count": ctl.charge_count(&a.out_trade_no)})),
+            Some(o) => reply(
+                json!({"order": o, "refunds": ctl.refunds(&a.out_trade_no), "charge_count": ctl.charge_count(&a.out_trade_no)}),
+            ),
             None => err(404, format!("no order {}", a.out_trade_no)),
         },
         "charge_count" => reply(json!({"charge_count": ctl.charge_count(&a.out_trade_no)})),
@@ -290,7 +299,8 @@ fn default_limit() -> usize {
 /// The dashboard's actions (`customer`, `refund_outcome`, `orders`); `None` for other actions.
 fn dashboard_http(ctl: &Control, action: &str, text: &[u8]) -> Option<HttpReply> {
     fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<T, HttpReply> {
-        serde_json::from_slice(text).map_err(|e| HttpReply::json(400, json!({"error": format!("arguments: {e}")}).to_string()))
+        serde_json::from_slice(text)
+            .map_err(|e| HttpReply::json(400, json!({"error": format!("arguments: {e}")}).to_string()))
     }
     let done = |r: Result<(), String>| match r {
         Ok(()) => HttpReply::json(200, json!({"ok": true}).to_string()),
@@ -298,8 +308,12 @@ fn dashboard_http(ctl: &Control, action: &str, text: &[u8]) -> Option<HttpReply>
     };
     let reply = match action {
         "customer" => parse::<CustomerArgs>(text).map(|a| done(ctl.customer(&a.out_trade_no, a.action))),
-        "refund_outcome" => parse::<RefundOutcomeArgs>(text).map(|a| done(ctl.refund_outcome(&a.out_refund_no, a.outcome))),
-        "orders" => parse::<OrdersArgs>(text).map(|a| HttpReply::json(200, ctl.orders(a.limit.clamp(1, 1000)).to_string())),
+        "refund_outcome" => {
+            parse::<RefundOutcomeArgs>(text).map(|a| done(ctl.refund_outcome(&a.out_refund_no, a.outcome)))
+        }
+        "orders" => {
+            parse::<OrdersArgs>(text).map(|a| HttpReply::json(200, ctl.orders(a.limit.clamp(1, 1000)).to_string()))
+        }
         _ => return None,
     };
     Some(reply.unwrap_or_else(|e| e))

@@ -81,7 +81,8 @@ pub fn customer(store: &mut Store, no: &str, action: CustomerAction, now: u64) -
 
 /// Decides how a processing refund ends.
 pub fn refund_outcome(store: &mut Store, out_refund_no: &str, outcome: RefundOutcome, now: u64) -> Result<(), String> {
-    let trade_no = store.refunds.get(out_refund_no).ok_or_else(|| format!("no refund {out_refund_no}"))?.out_trade_no.clone();
+    let trade_no =
+        store.refunds.get(out_refund_no).ok_or_else(|| format!("no refund {out_refund_no}"))?.out_trade_no.clone();
     scenario::advance_trade(store, &trade_no, now);
     let r = store.refunds.get_mut(out_refund_no).expect("checked above");
     if r.state != refund_state::PROCESSING {
@@ -111,7 +112,8 @@ pub fn overview(store: &mut Store, now: u64, limit: usize) -> (Value, bool) {
         .map(|o| {
             let mut v = scenario::order_truth(store, o);
             v["waiting"] = waiting(o).into();
-            v["refunds"] = Value::Array(store.refunds_of(&o.out_trade_no).into_iter().map(scenario::refund_truth).collect());
+            v["refunds"] =
+                Value::Array(store.refunds_of(&o.out_trade_no).into_iter().map(scenario::refund_truth).collect());
             v
         })
         .collect();

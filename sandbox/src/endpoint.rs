@@ -50,9 +50,10 @@ impl Outcome {
     pub fn ok(result: impl Serialize) -> Outcome {
         let mut v = wire::to_value(&result);
         if let Value::Object(m) = &mut v
-            && !m.contains_key("nonce_str") {
-                m.insert("nonce_str".into(), random_alnum(32).into());
-            }
+            && !m.contains_key("nonce_str")
+        {
+            m.insert("nonce_str".into(), random_alnum(32).into());
+        }
         Outcome { status: 0, internal_status: 0, description: OK_TEXT.into(), result: Some(v) }
     }
 

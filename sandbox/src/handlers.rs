@@ -58,15 +58,27 @@ fn authenticate(
     let auth_err = || Outcome::fail(101, status::internal::AUTHEN_CODE_ERROR, "参数authen_code错误.");
     let info = env.authen_info.as_ref().filter(|i| i.a.is_some() || i.s.is_some());
     let Some(info) = info else {
-        return if ep.auth() == AuthMode::HmacIfKnown { Ok(()) } else { Err(Outcome::fail(101, 7, "参数authen_info缺失 (authen_info missing)")) };
+        return if ep.auth() == AuthMode::HmacIfKnown {
+            Ok(())
+        } else {
+            Err(Outcome::fail(101, 7, "参数authen_info缺失 (authen_info missing)"))
+        };
     };
     let strict_sign = cfg.legacy_strict_sign && matches!(ep, Endpoint::Refund | Endpoint::Reverse);
     if let Some(s) = &info.s {
         if ep.auth() != AuthMode::HmacOrSign {
-            return Err(Outcome::fail(101, 7, format!("{} does not accept authen_info.s; use authen_info.a", ep.path())));
+            return Err(Outcome::fail(
+                101,
+                7,
+                format!("{} does not accept authen_info.s; use authen_info.a", ep.path()),
+            ));
         }
         let ok = s.sign_type == 1 && key.is_some_and(|k| k.verify_pss(env.request_content.as_bytes(), &s.sign));
-        return if ok { Ok(()) } else { Err(Outcome::fail(101, 7, "参数sign错误 (RSA signature does not verify)")) };
+        return if ok {
+            Ok(())
+        } else {
+            Err(Outcome::fail(101, 7, "参数sign错误 (RSA signature does not verify)"))
+        };
     }
     if strict_sign {
         return Err(Outcome::fail(101, 7, "legacy-strict: reverse/refund must carry an RSA signature (authen_info.s)"));
@@ -95,7 +107,8 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     let result_key = if sub_mch_info { crate::shops::SUB_MCH_INFO_RESULT } else { ep.result_key() };
     if ep == Endpoint::Ping {
         let fault = sh.faults.lock().take(path, None);
-        let reply = HttpReply::json(200, json!({"description":"ok","status":0,"timestamp": now_ms() / 1000}).to_string());
+        let reply =
+            HttpReply::json(200, json!({"description":"ok","status":0,"timestamp": now_ms() / 1000}).to_string());
         return apply_transport_fault(fault, reply);
     }
     let cfg = sh.cfg.read().clone();
@@ -126,7 +139,8 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
         } else {
             // Not applied: a status fault replies with its status; anything else corrupts a 103.
             let (st, is) = f.kind.status().unwrap_or((103, 0));
-            let (reply, content) = reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?}: request not processed", f.kind)));
+            let (reply, content) =
+                reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?}: request not processed", f.kind)));
             return if f.kind.status().is_some() { reply } else { corrupt(f, reply, content, m) };
         }
     }
@@ -146,7 +160,8 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
     match fault {
         Some(f) if f.phase == FaultPhase::AfterProcessing => {
             if let Some((st, is)) = f.kind.status() {
-                let (reply, _) = reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?} (request was processed)", f.kind)));
+                let (reply, _) =
+                    reply_for(m, &Outcome::fail(st, is, format!("sandbox fault {:?} (request was processed)", f.kind)));
                 return reply;
             }
             corrupt(&f, reply, content, m)
@@ -156,7 +171,14 @@ pub fn handle_cpay(sh: &Shared, path: &str, body: &[u8]) -> HttpReply {
 }
 
 /// Runs the business handler under the store lock and persists changes.
-fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, sub_mch_info: bool, req: &Map<String, Value>) -> Outcome {
+fn process(
+    sh: &Shared,
+    cfg: &SandboxConfig,
+    m: &MerchantConfig,
+    ep: Endpoint,
+    sub_mch_info: bool,
+    req: &Map<String, Value>,
+) -> Outcome {
     let bootstrap = matches!(ep.auth(), AuthMode::HmacIfKnown)
         || matches!(ep, Endpoint::ClientOrderDetail | Endpoint::ClientSubMchSalesOverview);
     if let Err(o) = check_nonce(req, bootstrap) {
@@ -209,7 +231,13 @@ fn process(sh: &Shared, cfg: &SandboxConfig, m: &MerchantConfig, ep: Endpoint, s
 /// Seals an outcome: response_content text plus, for 0/102/103/104 with a known merchant,
 /// the HMAC over exactly that text. Returns the reply and the content text.
 /// The text is written in the configured reply style before the HMAC is computed over it.
-fn seal(result_key: &str, m: Option<&MerchantConfig>, o: &Outcome, log_id: i64, style: ReplyStyle) -> (HttpReply, String) {
+fn seal(
+    result_key: &str,
+    m: Option<&MerchantConfig>,
+    o: &Outcome,
+    log_id: i64,
+    style: ReplyStyle,
+) -> (HttpReply, String) {
     // Response::to_content's layout, with the result key given (sdk_query_sub_mch_info has none in the table).
     let mut c = Map::new();
     c.insert("status".into(), o.status.into());
@@ -272,9 +300,18 @@ fn apply_transport_fault(f: Option<ActiveFault>, mut reply: HttpReply) -> HttpRe
             r.content_type = "text/html; charset=utf-8";
             return r;
         }
-        FaultKind::Status3 | FaultKind::Status101 | FaultKind::Status102 | FaultKind::Status103 | FaultKind::Status104 { .. } | FaultKind::ReEntry407 => {
+        FaultKind::Status3
+        | FaultKind::Status101
+        | FaultKind::Status102
+        | FaultKind::Status103
+        | FaultKind::Status104 { .. }
+        | FaultKind::ReEntry407 => {
             let (st, is) = f.kind.status().unwrap_or((3, 0));
-            return HttpReply::json(200, json!({"description":"sandbox fault","status":st,"internal_status":is,"timestamp":now_ms()/1000}).to_string());
+            return HttpReply::json(
+                200,
+                json!({"description":"sandbox fault","status":st,"internal_status":is,"timestamp":now_ms()/1000})
+                    .to_string(),
+            );
         }
         _ => {}
     }

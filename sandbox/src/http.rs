@@ -199,7 +199,10 @@ fn write_reply<S: Write>(s: &mut S, r: &HttpReply, keep_alive: bool) -> io::Resu
 /// A chunked reply that never ends within reason: an endless first chunk, or the real body
 /// followed by endless trailer lines. Stops at [`HOSTILE_BYTES`] or when the client goes away.
 fn write_hostile<S: Write>(s: &mut S, r: &HttpReply, oversized_chunk: bool) -> io::Result<()> {
-    let head = format!("HTTP/1.1 {} OK\r\nContent-Type: {}\r\nTransfer-Encoding: chunked\r\nServer: cloud-pay-sandbox\r\n\r\n", r.code, r.content_type);
+    let head = format!(
+        "HTTP/1.1 {} OK\r\nContent-Type: {}\r\nTransfer-Encoding: chunked\r\nServer: cloud-pay-sandbox\r\n\r\n",
+        r.code, r.content_type
+    );
     s.write_all(head.as_bytes())?;
     let filler: Vec<u8> = if oversized_chunk {
         s.write_all(b"FFFFFFFFFFFFFFFF\r\n")?;
@@ -309,7 +312,8 @@ fn read_chunked<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
         };
         let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
         buf.drain(..line_end + 2);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad("bad chunk size"))?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| bad("bad chunk size"))?;
         if body.len() + size > MAX_BODY {
             return Err(bad("body too large"));
         }

@@ -98,7 +98,11 @@ impl Sandbox {
         let (dir, temp_dir) = match opts.state_dir {
             Some(d) => (d, None),
             None => {
-                let d = std::env::temp_dir().join(format!("cloud-pay-sandbox-{}-{}", std::process::id(), util::random_alnum(10)));
+                let d = std::env::temp_dir().join(format!(
+                    "cloud-pay-sandbox-{}-{}",
+                    std::process::id(),
+                    util::random_alnum(10)
+                ));
                 (d.clone(), Some(d))
             }
         };

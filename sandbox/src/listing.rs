@@ -172,7 +172,9 @@ pub fn sales_overview(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
             && (shops.is_empty()
                 || shops.iter().any(|s| {
                     s.out_shop_id == o.out_shop_id
-                        && s.staff_ids.as_ref().is_none_or(|ids| ids.is_empty() || ids.contains(&client_str(client, "staff_id")))
+                        && s.staff_ids
+                            .as_ref()
+                            .is_none_or(|ids| ids.is_empty() || ids.contains(&client_str(client, "staff_id")))
                 }))
     };
     let in_range = |ms: u64| (start..=end).contains(&((ms / 1000) as i64));

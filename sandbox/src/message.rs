@@ -38,17 +38,32 @@ pub struct HttpReply {
 impl HttpReply {
     /// A JSON reply.
     pub fn json(code: u16, body: String) -> HttpReply {
-        HttpReply { code, content_type: "application/json; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
+        HttpReply {
+            code,
+            content_type: "application/json; charset=utf-8",
+            body: body.into_bytes(),
+            action: ReplyAction::Normal,
+        }
     }
 
     /// An HTML page (the web console).
     pub fn html(code: u16, body: String) -> HttpReply {
-        HttpReply { code, content_type: "text/html; charset=utf-8", body: body.into_bytes(), action: ReplyAction::Normal }
+        HttpReply {
+            code,
+            content_type: "text/html; charset=utf-8",
+            body: body.into_bytes(),
+            action: ReplyAction::Normal,
+        }
     }
 
     /// A plain-text reply.
     pub fn text(code: u16, body: &str) -> HttpReply {
-        HttpReply { code, content_type: "text/plain; charset=utf-8", body: body.as_bytes().to_vec(), action: ReplyAction::Normal }
+        HttpReply {
+            code,
+            content_type: "text/plain; charset=utf-8",
+            body: body.as_bytes().to_vec(),
+            action: ReplyAction::Normal,
+        }
     }
 }
 

@@ -87,13 +87,17 @@ pub fn micro_pay(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         ));
     };
     if let Some(given) = r.pay_mch_key.pay_platform
-        && given.0 != platform {
-            return Err(Outcome::biz(1, "付款码与支付平台不符 (payment code does not belong to pay_platform)"));
-        }
+        && given.0 != platform
+    {
+        return Err(Outcome::biz(1, "付款码与支付平台不符 (payment code does not belong to pay_platform)"));
+    }
     let fp = fingerprint(req, platform, 1);
     if let Some(o) = ctx.store.orders.get(&r.pay_content.out_trade_no) {
         if o.fingerprint != fp || o.out_sub_mch_id != ctx.m.out_sub_mch_id {
-            return Err(Outcome::biz(407, "订单号重复，且订单内容不一致 (re-entry: out_trade_no already used with different content; do not reverse)"));
+            return Err(Outcome::biz(
+                407,
+                "订单号重复，且订单内容不一致 (re-entry: out_trade_no already used with different content; do not reverse)",
+            ));
         }
         return Ok(existing_micro_pay(ctx, &r.pay_content.out_trade_no));
     }
@@ -133,9 +137,10 @@ pub fn scan_code_pay(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
         _ => return Err(Outcome::bad("参数pay_platform错误 (scan_code_pay needs pay_platform 1 or 2)")),
     };
     if let Some(te) = r.pay_content.time_expire
-        && te <= (ctx.now / 1000) as i64 {
-            return Err(Outcome::bad("参数time_expire错误 (time_expire is in the past)"));
-        }
+        && te <= (ctx.now / 1000) as i64
+    {
+        return Err(Outcome::bad("参数time_expire错误 (time_expire is in the past)"));
+    }
     let fp = fingerprint(req, platform, 2);
     let no = r.pay_content.out_trade_no.clone();
     if let Some(o) = ctx.store.orders.get(&no) {
@@ -198,10 +203,14 @@ pub fn reverse(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     if o.trade_type != 1 {
         return Err(Outcome::biz(1, "只能撤销付款码支付订单 (only micro_pay orders can be reversed; use close_order)"));
     }
-    let done = if o.pay_platform == ALI { o.state == ali::CLOSED && o.charge_count == 0 } else { o.state == wx::REVOKED };
+    let done =
+        if o.pay_platform == ALI { o.state == ali::CLOSED && o.charge_count == 0 } else { o.state == wx::REVOKED };
     if !done {
         if o.pay_platform == ALI && o.is_paid() {
-            return Err(Outcome::biz(1, "支付宝订单已支付，不能撤销 (paid Alipay orders cannot be reversed; refund instead)"));
+            return Err(Outcome::biz(
+                1,
+                "支付宝订单已支付，不能撤销 (paid Alipay orders cannot be reversed; refund instead)",
+            ));
         }
         if live_refunds > 0 {
             return Err(Outcome::biz(1, "订单已有退款，不能撤销 (order has refunds)"));

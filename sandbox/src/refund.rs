@@ -42,7 +42,11 @@ pub fn refund(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     let fp = req.get("refund_content").cloned().unwrap_or(Value::Null);
     if let Some(existing) = ctx.store.refunds.get(&rc.out_refund_no) {
         if existing.fingerprint != fp || existing.out_sub_mch_id != ctx.m.out_sub_mch_id {
-            return Err(Outcome::fail(102, 1, "退款单号重复 (out_refund_no already used with different content; use a new number)"));
+            return Err(Outcome::fail(
+                102,
+                1,
+                "退款单号重复 (out_refund_no already used with different content; use a new number)",
+            ));
         }
         return Ok(refund_reply(ctx, &rc.out_refund_no));
     }
@@ -62,7 +66,11 @@ pub fn refund(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     if live + rc.refund_fee > o.total_fee {
         return Err(Outcome::biz(
             1,
-            format!("退款金额超过可退金额 (refunds would total {} fen, order is {} fen)", live + rc.refund_fee, o.total_fee),
+            format!(
+                "退款金额超过可退金额 (refunds would total {} fen, order is {} fen)",
+                live + rc.refund_fee,
+                o.total_fee
+            ),
         ));
     }
     let refund = Refund {
@@ -100,8 +108,12 @@ pub fn query_refund_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     ctx.dirty |= scenario::advance_trade(ctx.store, &r.out_trade_no, ctx.now);
     let o = &ctx.store.orders[&r.out_trade_no];
     let want = r.out_refund_no.as_deref().filter(|s| !s.is_empty());
-    let refunds: Vec<&Refund> =
-        ctx.store.refunds_of(&r.out_trade_no).into_iter().filter(|x| want.is_none_or(|w| w == x.out_refund_no)).collect();
+    let refunds: Vec<&Refund> = ctx
+        .store
+        .refunds_of(&r.out_trade_no)
+        .into_iter()
+        .filter(|x| want.is_none_or(|w| w == x.out_refund_no))
+        .collect();
     if refunds.is_empty() {
         return Err(Outcome::biz(426, "退款单不存在 (refund order does not exist)"));
     }
@@ -112,7 +124,10 @@ pub fn query_refund_order(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
     Ok(Outcome::ok(QueryRefundOrderResult {
         nonce_str: None,
         pay_mch_key: Some(scenario::pay_mch_key(ctx.m, o)),
-        refund_order_content: refunds.iter().map(|x| scenario::refund_content(x, o.pay_platform, o.trade_type)).collect(),
+        refund_order_content: refunds
+            .iter()
+            .map(|x| scenario::refund_content(x, o.pay_platform, o.trade_type))
+            .collect(),
         order_client: Some(Value::Array(clients)),
     }))
 }

@@ -140,10 +140,14 @@ pub fn micro_pay_start(platform: i32, sc: Scenario, now: u64) -> (i32, String, O
     match sc {
         Scenario::PayNow | Scenario::Rejected => (paying, "USERPAYING".into(), pend(0, paid, true, "支付成功")),
         Scenario::PayAfter(d) => (paying, "需要用户输入支付密码".into(), pend(d, paid, true, "支付成功")),
-        Scenario::CancelAfter(d) => (paying, "需要用户输入支付密码".into(), pend(d, failed(wx::STOPPED), false, "用户取消支付")),
-        Scenario::ErrorAfter(d) => {
-            (paying, "需要用户输入支付密码".into(), pend(d, failed(wx::PAY_ERROR), false, "支付失败，余额不足 (insufficient balance)"))
+        Scenario::CancelAfter(d) => {
+            (paying, "需要用户输入支付密码".into(), pend(d, failed(wx::STOPPED), false, "用户取消支付"))
         }
+        Scenario::ErrorAfter(d) => (
+            paying,
+            "需要用户输入支付密码".into(),
+            pend(d, failed(wx::PAY_ERROR), false, "支付失败，余额不足 (insufficient balance)"),
+        ),
         Scenario::Never => (paying, "需要用户输入支付密码".into(), None),
     }
 }
@@ -152,25 +156,28 @@ pub fn micro_pay_start(platform: i32, sc: Scenario, now: u64) -> (i32, String, O
 pub fn advance_order(o: &mut Order, now: u64) -> bool {
     let mut changed = false;
     if let Some(p) = o.pending.clone()
-        && now >= p.at_ms {
-            o.pending = None;
-            o.state = p.to_state;
-            o.state_desc = p.desc;
-            o.update_ms = p.at_ms;
-            if p.pays {
-                mark_paid(o, p.at_ms);
-            }
-            changed = true;
+        && now >= p.at_ms
+    {
+        o.pending = None;
+        o.state = p.to_state;
+        o.state_desc = p.desc;
+        o.update_ms = p.at_ms;
+        if p.pays {
+            mark_paid(o, p.at_ms);
         }
+        changed = true;
+    }
     let awaiting = (o.pay_platform == ALI && o.state == ali::WAIT) || (o.pay_platform != ALI && o.state == wx::NOT_PAY);
-    if o.trade_type == 2 && awaiting
+    if o.trade_type == 2
+        && awaiting
         && let Some(te) = o.time_expire
-            && now / 1000 >= te.max(0) as u64 {
-                o.state = if o.pay_platform == ALI { ali::CLOSED } else { wx::CLOSED };
-                o.state_desc = "订单已过期 (order expired)".into();
-                o.update_ms = (te.max(0) as u64) * 1000;
-                changed = true;
-            }
+        && now / 1000 >= te.max(0) as u64
+    {
+        o.state = if o.pay_platform == ALI { ali::CLOSED } else { wx::CLOSED };
+        o.state_desc = "订单已过期 (order expired)".into();
+        o.update_ms = (te.max(0) as u64) * 1000;
+        changed = true;
+    }
     changed
 }
 
@@ -289,7 +296,11 @@ pub fn order_content(o: &Order, refunded_fee: Option<i64>) -> OrderContent {
         oc.alipay_order_content_ext = Some(AlipayOrderContentExt {
             current_trade_state: AlipayOrderState(o.state),
             fund_bill_list: paid.then(|| {
-                vec![AlipayFundBill { fund_channel: Some("ALIPAYACCOUNT".into()), amount: Some(o.total_fee), real_amount: None }]
+                vec![AlipayFundBill {
+                    fund_channel: Some("ALIPAYACCOUNT".into()),
+                    amount: Some(o.total_fee),
+                    real_amount: None,
+                }]
             }),
             buyer_logon_id: paid.then(|| "san***@sandbox.test".into()),
             extra,

@@ -162,7 +162,8 @@ pub fn sub_mch_info(ctx: &mut Ctx, req: &Map<String, Value>) -> Res {
             "is_use_cpay_shop_system": true,
             "direct": true,
         });
-        info[if platform == 1 { "wxpay_sub_mch_info_ext" } else { "alipay_sub_mch_info_ext" }] = json!({"direct": true});
+        info[if platform == 1 { "wxpay_sub_mch_info_ext" } else { "alipay_sub_mch_info_ext" }] =
+            json!({"direct": true});
         subs.push(json!({
             "mch_id": mch_id,
             "pay_platform": platform,

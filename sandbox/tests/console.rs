@@ -62,13 +62,17 @@ fn svg_modules(html: &str, modules: usize) -> Vec<Vec<bool>> {
     let mut m = vec![vec![false; modules]; modules];
     for rect in d.split('M').filter(|s| !s.is_empty()) {
         // "{x} {y}h{w}v{h}H{x}V{y}"
-        let nums: Vec<usize> = rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let nums: Vec<usize> =
+            rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
         let [x, y, w, h, x2, y2] = nums[..] else { panic!("unexpected path segment {rect}") };
         assert_eq!((x, y), (x2, y2), "closed rectangle {rect}");
         assert!(x % unit == 0 && y % unit == 0 && w % unit == 0 && h % unit == 0, "on the module grid: {rect}");
         for row in y / unit..(y + h) / unit {
             for col in x / unit..(x + w) / unit {
-                assert!((4..modules + 4).contains(&row) && (4..modules + 4).contains(&col), "dark module in the quiet zone: {rect}");
+                assert!(
+                    (4..modules + 4).contains(&row) && (4..modules + 4).contains(&col),
+                    "dark module in the quiet zone: {rect}"
+                );
                 m[row - 4][col - 4] = true;
             }
         }
@@ -104,7 +108,10 @@ fn login_page_is_html_with_the_qr_code_and_both_buttons() {
     }
     assert!(!html.contains(" disabled>"), "buttons enabled while pending");
     // Self-contained: no external scripts, styles or images.
-    let outside_svg_and_url = html.replace("http://www.w3.org/2000/svg", "").replace(&i.qr_code_url, "").replace(r#"<link rel="icon" href="data:,">"#, "");
+    let outside_svg_and_url = html
+        .replace("http://www.w3.org/2000/svg", "")
+        .replace(&i.qr_code_url, "")
+        .replace(r#"<link rel="icon" href="data:,">"#, "");
     for bad in ["<script src", "<link", "<img", "src=", "url(", "@import", "http://", "https://"] {
         assert!(!outside_svg_and_url.contains(bad), "external reference {bad}");
     }
@@ -122,7 +129,8 @@ fn svg_encodes_the_qr_code_url() {
     let want = QrCode::new(i.qr_code_url.as_bytes()).unwrap();
     let n = want.width();
     let colors = want.to_colors();
-    let expected: Vec<Vec<bool>> = (0..n).map(|r| (0..n).map(|col| colors[r * n + col] == Color::Dark).collect()).collect();
+    let expected: Vec<Vec<bool>> =
+        (0..n).map(|r| (0..n).map(|col| colors[r * n + col] == Color::Dark).collect()).collect();
     let got = svg_modules(&html, n);
     assert_eq!(got, expected, "rendered modules differ from QrCode::new(qr_code_url)");
     // Another login has another code.
@@ -148,12 +156,20 @@ fn status_json_follows_approve_reject_and_expire() {
     assert_eq!(code, 200);
     assert_eq!((s["status"].as_str(), s["ttl"].as_u64(), s["staff_id"].is_null()), (Some("pending"), Some(300), true));
     // What the Approve button sends.
-    let (code, body) = ctl.post("login/approve", &format!(r#"{{"activator":"{}","staff_id":"1001"}}"#, i.activator)).unwrap();
+    let (code, body) =
+        ctl.post("login/approve", &format!(r#"{{"activator":"{}","staff_id":"1001"}}"#, i.activator)).unwrap();
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
     let (_, s) = status(&i.activator);
-    assert_eq!((s["status"].as_str(), s["staff_id"].as_str(), s["ttl_left"].as_u64()), (Some("approved"), Some("1001"), Some(0)));
+    assert_eq!(
+        (s["status"].as_str(), s["staff_id"].as_str(), s["ttl_left"].as_u64()),
+        (Some("approved"), Some("1001"), Some(0))
+    );
     let (_, _, html) = page(&sb, &i.activator);
-    assert!(html.contains(">approved (staff 1001)</span>") && html.contains("<button id=\"approve\" type=\"button\" disabled>"), "{html}");
+    assert!(
+        html.contains(">approved (staff 1001)</span>")
+            && html.contains("<button id=\"approve\" type=\"button\" disabled>"),
+        "{html}"
+    );
     // A second click is refused with a message the page shows.
     let (code, body) = ctl.post("login/reject", &format!(r#"{{"activator":"{}"}}"#, i.activator)).unwrap();
     assert_eq!(code, 409);
@@ -199,8 +215,12 @@ fn index_lists_logins_pending_first_with_links() {
         let (code, _, html) = get(&format!("{}{path}", root(&sb)));
         assert_eq!(code, 200);
         assert!(html.contains("<span id=\"pending-count\">1</span>"), "{html}");
-        let a = html.find(&format!("<a href=\"/sandbox/console/login?activator={}\">", open.activator)).expect("link to the pending login");
-        let b = html.find(&format!("<a href=\"/sandbox/console/login?activator={}\">", done.activator)).expect("link to the rejected login");
+        let a = html
+            .find(&format!("<a href=\"/sandbox/console/login?activator={}\">", open.activator))
+            .expect("link to the pending login");
+        let b = html
+            .find(&format!("<a href=\"/sandbox/console/login?activator={}\">", done.activator))
+            .expect("link to the rejected login");
         assert!(a < b, "pending first");
     }
     // The control API's index points at the console.

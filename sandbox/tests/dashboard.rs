@@ -50,7 +50,8 @@ fn svg_modules(svg: &str, modules: usize) -> Vec<Vec<bool>> {
     let d = attr(&svg[svg.find("<path").expect("a path")..], "d");
     let mut m = vec![vec![false; modules]; modules];
     for rect in d.split('M').filter(|s| !s.is_empty()) {
-        let n: Vec<usize> = rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let n: Vec<usize> =
+            rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
         let [x, y, w, h, ..] = n[..] else { panic!("unexpected path segment {rect}") };
         for row in y / unit..(y + h) / unit {
             for col in x / unit..(x + w) / unit {
@@ -80,7 +81,10 @@ fn customer_pays_cancels_or_keeps_paying_a_micro_pay_order() {
     assert_eq!(act(&ctl, "customer", json!({"out_trade_no": n, "action": "Pay"})), (200, json!({"ok": true})));
     assert_eq!(state_of(&c, &n), (PayPlatform::WXPAY, WxpayOrderState::MICRO_PAY_SUCCESS.0));
     let o = order_json(&ctl, &n);
-    assert_eq!((o["charge_count"].as_u64(), o["paid"].as_bool(), o["is_final"].as_bool()), (Some(1), Some(true), Some(true)));
+    assert_eq!(
+        (o["charge_count"].as_u64(), o["paid"].as_bool(), o["is_final"].as_bool()),
+        (Some(1), Some(true), Some(true))
+    );
     let (code, v) = act(&ctl, "customer", json!({"out_trade_no": n, "action": "Pay"}));
     assert_eq!(code, 409, "{v}");
     assert!(v["error"].as_str().unwrap().contains("not waiting"), "{v}");
@@ -191,7 +195,10 @@ fn orders_list_is_newest_first_with_refunds_and_waiting_flags() {
     assert_eq!(rows.iter().map(|o| o["waiting"].as_bool().unwrap()).collect::<Vec<_>>(), [true, true, false]);
     assert!(rows[0]["code_url"].as_str().unwrap().starts_with("https://qr.alipay.com/"), "{}", rows[0]);
     let refunds = rows[2]["refunds"].as_array().unwrap();
-    assert_eq!((refunds.len(), refunds[0]["refund_fee"].as_i64(), refunds[0]["state"].as_i64()), (1, Some(200), Some(4)));
+    assert_eq!(
+        (refunds.len(), refunds[0]["refund_fee"].as_i64(), refunds[0]["state"].as_i64()),
+        (1, Some(200), Some(4))
+    );
     assert_eq!(act(&ctl, "orders", json!({"limit": 1})).1["orders"].as_array().unwrap().len(), 1);
 
     // The dashboard's QR image of the scan-code order is an SVG document; unknown → 404.
@@ -208,7 +215,16 @@ fn orders_list_is_newest_first_with_refunds_and_waiting_flags() {
     let (code, page) = root.get("sandbox/console/");
     assert_eq!(code, 200);
     let page = String::from_utf8(page).unwrap();
-    for id in ["order-rows", "orders-empty", "fault-endpoint", "fault-kind", "fault-times", "fault-add", "fault-list", "pending-count"] {
+    for id in [
+        "order-rows",
+        "orders-empty",
+        "fault-endpoint",
+        "fault-kind",
+        "fault-times",
+        "fault-add",
+        "fault-list",
+        "pending-count",
+    ] {
         assert!(page.contains(&format!("id=\"{id}\"")), "missing #{id}");
     }
     for action in ["'customer'", "'refund_outcome'", "'fault'", "post('orders'"] {

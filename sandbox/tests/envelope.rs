@@ -26,7 +26,8 @@ fn bad_hmac_is_101_7_without_authen_info_and_nothing_happens() {
     let text = cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100));
     let mut env = RequestEnvelope::seal(text.clone(), Authenticator::Hmac(KEY));
     // The code of a different text (one character changed).
-    env.authen_info.as_mut().unwrap().a.as_mut().unwrap().authen_code = crypto::authen_code(KEY, format!("{text} ").as_bytes());
+    env.authen_info.as_mut().unwrap().a.as_mut().unwrap().authen_code =
+        crypto::authen_code(KEY, format!("{text} ").as_bytes());
     let (_, body) = c.post("micro_pay", &env.to_body()).unwrap();
     let resp = ResponseEnvelope::parse(&body).unwrap();
     assert!(resp.authen_info.is_none(), "101 carries no authen_info");
@@ -133,7 +134,11 @@ fn what_real_clients_send_is_accepted() {
 fn success_replies_are_signed_and_carry_the_documented_common_fields() {
     let sb = start();
     let c = Client::https(&sb);
-    let body = c.send_text("micro_pay", cloud_pay_protocol::wire::to_text(&micro(&no("s"), WX_NOW, 1)), Authenticator::Hmac(KEY));
+    let body = c.send_text(
+        "micro_pay",
+        cloud_pay_protocol::wire::to_text(&micro(&no("s"), WX_NOW, 1)),
+        Authenticator::Hmac(KEY),
+    );
     let env = ResponseEnvelope::parse(&body).unwrap();
     assert_eq!(env.check(KEY), AuthCheck::Verified);
     let v = json(env.response_content.as_bytes());
@@ -142,7 +147,11 @@ fn success_replies_are_signed_and_carry_the_documented_common_fields() {
     let log1 = v["log_id"].as_i64().unwrap();
     let nonce1 = v["micro_pay"]["nonce_str"].as_str().unwrap().to_owned();
     assert_eq!(nonce1.len(), 32);
-    let body = c.send_text("micro_pay", cloud_pay_protocol::wire::to_text(&micro(&no("s"), WX_NOW, 1)), Authenticator::Hmac(KEY));
+    let body = c.send_text(
+        "micro_pay",
+        cloud_pay_protocol::wire::to_text(&micro(&no("s"), WX_NOW, 1)),
+        Authenticator::Hmac(KEY),
+    );
     let v = json(ResponseEnvelope::parse(&body).unwrap().response_content.as_bytes());
     assert!(v["log_id"].as_i64().unwrap() > log1, "log_id is a counter");
     assert_ne!(v["micro_pay"]["nonce_str"].as_str().unwrap(), nonce1);
@@ -179,7 +188,8 @@ fn keep_alive_and_chunked_bodies() {
     assert_eq!(sb.control().connections_accepted(), before + 1);
     // A chunked micro_pay body.
     let n = no("ch");
-    let env = RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 7)), Authenticator::Hmac(KEY)).to_body();
+    let env = RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 7)), Authenticator::Hmac(KEY))
+        .to_body();
     let (a, b) = env.split_at(env.len() / 2);
     let req = format!(
         "POST /cpay/micro_pay HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",

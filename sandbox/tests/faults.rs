@@ -70,7 +70,11 @@ fn envelope_corruptions_are_untrusted_but_applied() {
     }
     // The HMAC of HmacOverOtherContent is genuine — for a different text.
     ctl.add_fault(rule(FaultKind::HmacOverOtherContent, None));
-    let body = c.send_text("micro_pay", cloud_pay_protocol::wire::to_text(&micro(&no("o"), WX_NOW, 1)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+    let body = c.send_text(
+        "micro_pay",
+        cloud_pay_protocol::wire::to_text(&micro(&no("o"), WX_NOW, 1)),
+        cloud_pay_protocol::Authenticator::Hmac(KEY),
+    );
     let env = cloud_pay_protocol::ResponseEnvelope::parse(&body).unwrap();
     let code = env.authen_info.unwrap().a.unwrap().authen_code;
     assert_eq!(code.len(), 64);
@@ -86,7 +90,10 @@ fn transport_faults() {
     ctl.add_fault(rule(FaultKind::DropMidReply, None));
     let n = no("drop");
     let req = micro(&n, WX_NOW, 100);
-    let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&req), cloud_pay_protocol::Authenticator::Hmac(KEY));
+    let env = cloud_pay_protocol::RequestEnvelope::seal(
+        cloud_pay_protocol::wire::to_text(&req),
+        cloud_pay_protocol::Authenticator::Hmac(KEY),
+    );
     assert!(c.post("micro_pay", &env.to_body()).is_err(), "truncated reply is a transport error");
     assert_eq!(ctl.charge_count(&n), 1);
     ok(&c.call::<MicroPay>(&req));
@@ -95,19 +102,28 @@ fn transport_faults() {
     for (phase, charged) in [(None, 0), (Some(FaultPhase::AfterProcessing), 1)] {
         ctl.add_fault(rule(FaultKind::ResetBeforeReply, phase));
         let n = no("rst");
-        let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+        let env = cloud_pay_protocol::RequestEnvelope::seal(
+            cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)),
+            cloud_pay_protocol::Authenticator::Hmac(KEY),
+        );
         assert!(c.post("micro_pay", &env.to_body()).is_err());
         assert_eq!(ctl.charge_count(&n), charged, "{phase:?}");
     }
     // HTTP 500 and a non-JSON body (applied).
     ctl.add_fault(rule(FaultKind::Http500, None));
     let n = no("500");
-    let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+    let env = cloud_pay_protocol::RequestEnvelope::seal(
+        cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)),
+        cloud_pay_protocol::Authenticator::Hmac(KEY),
+    );
     assert_eq!(c.post("micro_pay", &env.to_body()).unwrap().0, 500);
     assert_eq!(ctl.charge_count(&n), 1);
     ctl.add_fault(rule(FaultKind::NonJsonBody, None));
     let n = no("html");
-    let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+    let env = cloud_pay_protocol::RequestEnvelope::seal(
+        cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)),
+        cloud_pay_protocol::Authenticator::Hmac(KEY),
+    );
     let (code, body) = c.post("micro_pay", &env.to_body()).unwrap();
     assert_eq!(code, 200);
     let r = cloud_pay_protocol::envelope::open_reply::<MicroPay>(&body, KEY);
@@ -121,7 +137,13 @@ fn transport_faults() {
     ok(&c.call::<MicroPay>(&micro(&n, WX_NOW, 100)));
     assert!(t.elapsed().as_millis() >= 300);
     // Faults work on ping too (host failover tests).
-    ctl.add_fault(FaultRule { endpoint: Some("ping".into()), out_trade_no: None, kind: FaultKind::Http500, times: Some(1), phase: None });
+    ctl.add_fault(FaultRule {
+        endpoint: Some("ping".into()),
+        out_trade_no: None,
+        kind: FaultKind::Http500,
+        times: Some(1),
+        phase: None,
+    });
     assert_eq!(c.get("ping").0, 500);
     assert_eq!(c.get("ping").0, 200);
 }
@@ -140,7 +162,13 @@ fn times_filters_and_clear() {
     ok(&c.call::<MicroPay>(&req));
     // out_trade_no filter: only that order; endpoint filter: only that endpoint.
     let target = no("only");
-    ctl.add_fault(FaultRule { endpoint: None, out_trade_no: Some(target.clone()), kind: FaultKind::Status3, times: None, phase: None });
+    ctl.add_fault(FaultRule {
+        endpoint: None,
+        out_trade_no: Some(target.clone()),
+        kind: FaultKind::Status3,
+        times: None,
+        phase: None,
+    });
     ok(&c.call::<MicroPay>(&micro(&no("other"), WX_NOW, 1)));
     assert_eq!(status(&c.call::<MicroPay>(&micro(&target, WX_NOW, 1))).0, 3);
     assert_eq!(status(&c.call::<QueryOrder>(&query(&target))).0, 3, "any endpoint about that order");
@@ -158,7 +186,8 @@ fn faults_over_the_http_control_api() {
     let sb = start();
     let c = Client::http(&sb);
     let ctl_client = Client::with_base(sb.http_base_url().replace("/cpay/", "/sandbox/"), None);
-    let (code, body) = ctl_client.post("fault", r#"{"endpoint":"micro_pay","kind":{"Delay":{"ms":300}},"times":1}"#).unwrap();
+    let (code, body) =
+        ctl_client.post("fault", r#"{"endpoint":"micro_pay","kind":{"Delay":{"ms":300}},"times":1}"#).unwrap();
     assert_eq!(code, 200);
     assert!(json(&body)["id"].as_u64().unwrap() > 0);
     let (_, body) = ctl_client.post("faults", "").unwrap();
@@ -182,7 +211,10 @@ fn transport_faults_before_processing_apply_nothing() {
     for kind in [FaultKind::DropMidReply, FaultKind::Http500, FaultKind::NonJsonBody] {
         ctl.add_fault(rule(kind.clone(), Some(FaultPhase::BeforeProcessing)));
         let n = no("tb");
-        let env = cloud_pay_protocol::RequestEnvelope::seal(cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)), cloud_pay_protocol::Authenticator::Hmac(KEY));
+        let env = cloud_pay_protocol::RequestEnvelope::seal(
+            cloud_pay_protocol::wire::to_text(&micro(&n, WX_NOW, 100)),
+            cloud_pay_protocol::Authenticator::Hmac(KEY),
+        );
         match c.post("micro_pay", &env.to_body()) {
             Ok((code, body)) => {
                 let r = cloud_pay_protocol::envelope::open_reply::<MicroPay>(&body, KEY);

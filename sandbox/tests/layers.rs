@@ -95,7 +95,10 @@ fn strip(src: &str) -> String {
                 }
             }
             out.push(' ');
-        } else if at(i) == 'r' && (at(i + 1) == '"' || at(i + 1) == '#') && (i == 0 || !ident(at(i - 1)) || at(i - 1) == 'b') {
+        } else if at(i) == 'r'
+            && (at(i + 1) == '"' || at(i + 1) == '#')
+            && (i == 0 || !ident(at(i - 1)) || at(i - 1) == 'b')
+        {
             // Raw string r"…" / r#"…"# (possibly after b).
             let mut j = i + 1;
             let mut hashes = 0;
@@ -335,7 +338,8 @@ fn cycles(g: &Graph) -> Vec<String> {
             t.sccs.push(scc);
         }
     }
-    let mut t = T { g, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), on: BTreeSet::new(), sccs: Vec::new() };
+    let mut t =
+        T { g, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), on: BTreeSet::new(), sccs: Vec::new() };
     for v in g.keys() {
         if !t.index.contains_key(v.as_str()) {
             visit(&mut t, v);
@@ -367,7 +371,8 @@ fn cycles(g: &Graph) -> Vec<String> {
             back.push(v);
             v = prev[v];
         }
-        let path: Vec<&str> = std::iter::once(start).chain(back.into_iter().rev()).chain(std::iter::once(start)).collect();
+        let path: Vec<&str> =
+            std::iter::once(start).chain(back.into_iter().rev()).chain(std::iter::once(start)).collect();
         out.push(format!("import cycle: {} (all of {{{}}} import each other)", path.join(" -> "), scc.join(", ")));
     }
     out
@@ -380,7 +385,9 @@ fn layer_violations(g: &Graph) -> Vec<String> {
     for (from, tos) in g {
         for to in tos {
             match (layer(from), layer(to)) {
-                (Some(lf), Some(lt)) if !lf.may_import(lt) => out.push(format!("{from} ({lf:?}) imports {to} ({lt:?})")),
+                (Some(lf), Some(lt)) if !lf.may_import(lt) => {
+                    out.push(format!("{from} ({lf:?}) imports {to} ({lt:?})"))
+                }
                 (Some(_), Some(_)) => {}
                 _ => {}
             }
@@ -414,7 +421,8 @@ fn sandbox_modules_form_one_way_layers() {
     for (name, _) in LAYERS.iter().filter(|(n, _)| !files.contains_key(*n)) {
         problems.push(format!("{name}: in the layer table but not in src/"));
     }
-    let edges: Vec<String> = g.iter().map(|(f, t)| format!("  {f} -> {}", t.iter().cloned().collect::<Vec<_>>().join(", "))).collect();
+    let edges: Vec<String> =
+        g.iter().map(|(f, t)| format!("  {f} -> {}", t.iter().cloned().collect::<Vec<_>>().join(", "))).collect();
     assert!(problems.is_empty(), "\n{}\n\nimport graph:\n{}\n", problems.join("\n"), edges.join("\n"));
 }
 

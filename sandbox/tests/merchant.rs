@@ -14,7 +14,13 @@ fn now() -> i64 {
 fn shop_info_query_paging_and_set_merge_and_replace() {
     let sb = start();
     let c = Client::http(&sb);
-    let q = |page_num, page_size| QueryShopInfoRequest { out_mch_id: MCH.into(), out_sub_mch_id: SUB.into(), page_num, page_size, nonce_str: nonce() };
+    let q = |page_num, page_size| QueryShopInfoRequest {
+        out_mch_id: MCH.into(),
+        out_sub_mch_id: SUB.into(),
+        page_num,
+        page_size,
+        nonce_str: nonce(),
+    };
     let r = ok(&c.call::<QuerySubMchShopInfo>(&q(1, 10)));
     assert_eq!(r.total_count, 1);
     let s = &r.shop_infos[0];
@@ -28,7 +34,13 @@ fn shop_info_query_paging_and_set_merge_and_replace() {
         device_infos: Some(vec![DeviceInfo { device_id: "dev02".into(), ..Default::default() }]),
         ..Default::default()
     };
-    let set = |is_all, shops: Vec<ShopInfo>| SetShopInfoRequest { out_mch_id: MCH.into(), out_sub_mch_id: SUB.into(), is_all, shop_infos: shops, nonce_str: nonce() };
+    let set = |is_all, shops: Vec<ShopInfo>| SetShopInfoRequest {
+        out_mch_id: MCH.into(),
+        out_sub_mch_id: SUB.into(),
+        is_all,
+        shop_infos: shops,
+        nonce_str: nonce(),
+    };
     let r = ok(&c.call::<SetSubMchShopInfo>(&set(false, vec![new_shop.clone()])));
     assert_eq!(r.set_shop_infos.as_ref().unwrap().len(), 2);
     assert_eq!(r.set_shop_infos, r.shop_infos, "both names carry the list");
@@ -43,13 +55,21 @@ fn shop_info_query_paging_and_set_merge_and_replace() {
     req.pay_mch_key.out_shop_id = Some(out2.clone());
     ok(&c.call::<MicroPay>(&req));
     // Replace: only shop02 remains, with the same out_shop_id.
-    let r = ok(&c.call::<SetSubMchShopInfo>(&set(true, vec![ShopInfo { shop_name: Some("Renamed".into()), ..new_shop }])));
+    let r =
+        ok(&c.call::<SetSubMchShopInfo>(&set(true, vec![ShopInfo { shop_name: Some("Renamed".into()), ..new_shop }])));
     assert_eq!(r.shops().len(), 1);
     assert_eq!(r.shops()[0].out_shop_id.as_deref(), Some(out2.as_str()));
     assert_eq!(r.shops()[0].shop_name.as_deref(), Some("Renamed"));
     assert_eq!(ok(&c.call::<QuerySubMchShopInfo>(&q(1, 10))).total_count, 1);
     // Shops need shop_id and shop_name.
-    assert_eq!(status(&c.call::<SetSubMchShopInfo>(&set(false, vec![ShopInfo { shop_name: Some("x".into()), ..Default::default() }]))).0, 101);
+    assert_eq!(
+        status(&c.call::<SetSubMchShopInfo>(&set(
+            false,
+            vec![ShopInfo { shop_name: Some("x".into()), ..Default::default() }]
+        )))
+        .0,
+        101
+    );
     assert_eq!(status(&c.call::<QuerySubMchShopInfo>(&q(0, 10))).0, 101);
 }
 
@@ -93,7 +113,12 @@ fn listings_and_statistics_follow_the_payments_made() {
     // Newest first: the refund row comes first; its order shows refunded_fee.
     let refund_row = all.order_details[0].receipt.refund_order.as_ref().expect("refund row first");
     assert_eq!(refund_row.refund_order_content.out_refund_no, rn);
-    let order_a = all.order_details.iter().filter_map(|d| d.receipt.order.as_ref()).find(|o| o.order_content.out_trade_no == a).unwrap();
+    let order_a = all
+        .order_details
+        .iter()
+        .filter_map(|d| d.receipt.order.as_ref())
+        .find(|o| o.order_content.out_trade_no == a)
+        .unwrap();
     assert_eq!(order_a.order_content.refunded_fee, Some(50));
     assert_eq!(order_a.order_mch.out_shop_id.as_deref(), Some(SHOP));
     assert_eq!(all.order_details[0].shop_info.as_ref().unwrap().shop_id.as_deref(), Some("shop01"));
@@ -104,15 +129,25 @@ fn listings_and_statistics_follow_the_payments_made() {
     assert!(orders.order_details.iter().all(|d| d.receipt.order.is_some()));
     let refunds = ok(&c.call::<ClientOrderDetail>(&detail_req(2)));
     assert_eq!(refunds.total_count, 1);
-    let ali = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { pay_platform: Some(PayPlatform::ALIPAY), ..detail_req(1) }));
+    let ali =
+        ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest {
+            pay_platform: Some(PayPlatform::ALIPAY),
+            ..detail_req(1)
+        }));
     assert_eq!(ali.total_count, 1);
-    let staff = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { out_shop_id: Some(SHOP.into()), staff_id: Some("2002".into()), ..detail_req(3) }));
+    let staff = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest {
+        out_shop_id: Some(SHOP.into()),
+        staff_id: Some("2002".into()),
+        ..detail_req(3)
+    }));
     assert_eq!(staff.total_count, 1);
-    let dev = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { device_id: Some("dev01".into()), ..detail_req(1) }));
+    let dev =
+        ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { device_id: Some("dev01".into()), ..detail_req(1) }));
     assert_eq!(dev.total_count, 3);
     let page = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { page_num: 2, page_size: 2, ..detail_req(3) }));
     assert_eq!((page.total_count, page.order_details.len()), (5, 2));
-    let past = ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { start_time: Some(1), end_time: 1000, ..detail_req(3) }));
+    let past =
+        ok(&c.call::<ClientOrderDetail>(&OrderDetailRequest { start_time: Some(1), end_time: 1000, ..detail_req(3) }));
     assert_eq!(past.total_count, 0);
 
     // Sales overview: everything today, in one daily row and one yearly row.
@@ -143,17 +178,30 @@ fn listings_and_statistics_follow_the_payments_made() {
 fn identity_mapping_by_out_ids_and_platform_ids() {
     let sb = start();
     let c = Client::http(&sb);
-    let by_out = IdentityMappingRequest { out: Some(OutCondition { out_mch_id: MCH.into(), out_sub_mch_id: SUB.into(), out_shop_id: Some(SHOP.into()) }), ..Default::default() };
+    let by_out = IdentityMappingRequest {
+        out: Some(OutCondition { out_mch_id: MCH.into(), out_sub_mch_id: SUB.into(), out_shop_id: Some(SHOP.into()) }),
+        ..Default::default()
+    };
     let r = ok(&c.call::<QueryIdentityMapping>(&by_out));
     assert_eq!(r.out_sub_mch_id, SUB);
     assert_eq!(r.out_shop_id.as_deref(), Some(SHOP));
     assert_eq!(r.wx_author_codes, ["10", "11", "12", "13", "14", "15"]);
     assert_eq!(r.ali_author_codes, ["25", "26", "27", "28", "29", "30"]);
     // Platform ids, without authen_info (bootstrap endpoints accept that) and without a nonce.
-    let by_mch = IdentityMappingRequest { mch: Some(MchCondition { mch_id: "1900000109".into(), sub_mch_id: "1900000110".into(), shop_id: Some("shop01".into()) }), ..Default::default() };
+    let by_mch = IdentityMappingRequest {
+        mch: Some(MchCondition {
+            mch_id: "1900000109".into(),
+            sub_mch_id: "1900000110".into(),
+            shop_id: Some("shop01".into()),
+        }),
+        ..Default::default()
+    };
     let r = ok(&c.call_with::<QueryIdentityMapping>(&by_mch, Authenticator::None));
     assert_eq!((r.out_mch_id.as_str(), r.out_shop_id.as_deref()), (MCH, Some(SHOP)));
-    let wrong = IdentityMappingRequest { mch: Some(MchCondition { mch_id: "1900000109".into(), sub_mch_id: "1".into(), shop_id: None }), ..Default::default() };
+    let wrong = IdentityMappingRequest {
+        mch: Some(MchCondition { mch_id: "1900000109".into(), sub_mch_id: "1".into(), shop_id: None }),
+        ..Default::default()
+    };
     assert_eq!(status(&c.call::<QueryIdentityMapping>(&wrong)).0, 101, "unknown merchant");
     let both = IdentityMappingRequest { mch: by_mch.mch.clone(), out: by_out.out.clone(), ..Default::default() };
     assert_eq!(status(&c.call::<QueryIdentityMapping>(&both)).0, 101);
@@ -162,12 +210,20 @@ fn identity_mapping_by_out_ids_and_platform_ids() {
 }
 
 fn init(c: &Client) -> ClientInitializeResult {
-    let req = ClientInitializeRequest { out_sub_mch_id: SUB.into(), out_shop_id: Some(SHOP.into()), authorize_terminal_type: Some(AuthorizeTerminalType::PC), nonce_str: None };
+    let req = ClientInitializeRequest {
+        out_sub_mch_id: SUB.into(),
+        out_shop_id: Some(SHOP.into()),
+        authorize_terminal_type: Some(AuthorizeTerminalType::PC),
+        nonce_str: None,
+    };
     ok(&c.call_with::<ClientInitialize>(&req, Authenticator::None))
 }
 
 fn poll(c: &Client, token: &str) -> cloud_pay_protocol::envelope::Reply<TryGetInitializersResult> {
-    c.call_with::<ClientTryGetInitializers>(&TryGetInitializersRequest { out_sub_mch_id: SUB.into(), token: token.into(), nonce_str: None }, Authenticator::None)
+    c.call_with::<ClientTryGetInitializers>(
+        &TryGetInitializersRequest { out_sub_mch_id: SUB.into(), token: token.into(), nonce_str: None },
+        Authenticator::None,
+    )
 }
 
 #[test]
@@ -234,7 +290,16 @@ fn monitor_and_conf_uploads_are_stored() {
         compress_type: None,
         compressed_monitor_info: None,
         uncompressed_monitor_info: Some(UncompressedMonitorInfo {
-            client_int_results: vec![ClientIntResult { interface: 100, status: 0, description: "ok".into(), time_cost: 120, start_time: 1, logs: None, log_id: 7, domain_name: "x".into() }],
+            client_int_results: vec![ClientIntResult {
+                interface: 100,
+                status: 0,
+                description: "ok".into(),
+                time_cost: 120,
+                start_time: 1,
+                logs: None,
+                log_id: 7,
+                domain_name: "x".into(),
+            }],
             machine_info: "{\"ip\":\"127.0.0.1\"}".into(),
         }),
         nonce_str: nonce(),
@@ -244,7 +309,14 @@ fn monitor_and_conf_uploads_are_stored() {
     let ups = sb.control().monitor_uploads();
     assert_eq!(ups.len(), 1);
     assert_eq!(ups[0]["uncompressed_monitor_info"]["client_int_results"][0]["interface"], 100);
-    let conf = ConfInfoRequest { out_mch_id: MCH.into(), out_sub_mch_id: SUB.into(), out_shop_id: SHOP.into(), order_client: order_client(), machine_info: "{\"cpu_num\":2}".into(), nonce_str: nonce() };
+    let conf = ConfInfoRequest {
+        out_mch_id: MCH.into(),
+        out_sub_mch_id: SUB.into(),
+        out_shop_id: SHOP.into(),
+        order_client: order_client(),
+        machine_info: "{\"cpu_num\":2}".into(),
+        nonce_str: nonce(),
+    };
     ok(&c.call::<UploadClientConfInfo>(&conf));
     assert_eq!(sb.control().conf_uploads()[0]["machine_info"], "{\"cpu_num\":2}");
     assert_eq!(status(&c.call::<UploadClientConfInfo>(&ConfInfoRequest { out_shop_id: String::new(), ..conf })).0, 101);

@@ -118,13 +118,22 @@ fn sub_mch_info_and_stat_dates() {
     for s in subs {
         assert_eq!(s["out_mch_id"], json!(MCH));
         let info = &s["sub_mch_infos"][0];
-        assert_eq!((info["out_sub_mch_id"].as_str(), info["cloud_cashier_id"].as_str()), (Some(SUB), Some("sz0100test")));
+        assert_eq!(
+            (info["out_sub_mch_id"].as_str(), info["cloud_cashier_id"].as_str()),
+            (Some(SUB), Some("sz0100test"))
+        );
         assert!(info["merchant_name"].is_string() && info["direct"] == json!(true), "{info}");
         assert!(info.get("authen_key").is_none(), "no key material");
     }
-    let v = wire::object_from_text(&ResponseEnvelope::parse(&c.send_text("sdk_query_sub_mch_info", req(1, 2), Authenticator::Hmac(KEY))).unwrap().response_content).unwrap();
+    let v = wire::object_from_text(
+        &ResponseEnvelope::parse(&c.send_text("sdk_query_sub_mch_info", req(1, 2), Authenticator::Hmac(KEY)))
+            .unwrap()
+            .response_content,
+    )
+    .unwrap();
     assert_eq!(v["status"], json!(101), "page_size must be 1");
-    let bad = c.send_text("sdk_query_sub_mch_info", req(1, 1), Authenticator::Hmac(b"TESTONLY0123456789ABCDEFGHIJKLMX"));
+    let bad =
+        c.send_text("sdk_query_sub_mch_info", req(1, 1), Authenticator::Hmac(b"TESTONLY0123456789ABCDEFGHIJKLMX"));
     let v = wire::object_from_text(&ResponseEnvelope::parse(&bad).unwrap().response_content).unwrap();
     assert_eq!((v["status"].as_i64(), v["internal_status"].as_i64()), (Some(101), Some(7)), "HMAC checked");
 

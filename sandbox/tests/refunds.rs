@@ -13,7 +13,11 @@ fn fast() -> Sandbox {
 }
 
 fn refund_state(r: &RefundOrderContent) -> i32 {
-    r.wxpay_refund_order_content_ext.as_ref().map(|w| w.state.0).or(r.alipay_refund_order_content_ext.as_ref().map(|a| a.refund_status.0)).unwrap()
+    r.wxpay_refund_order_content_ext
+        .as_ref()
+        .map(|w| w.state.0)
+        .or(r.alipay_refund_order_content_ext.as_ref().map(|a| a.refund_status.0))
+        .unwrap()
 }
 
 #[test]
@@ -88,7 +92,12 @@ fn refund_sum_limit_total_fee_match_and_unpaid_orders() {
     // Reversed after payment: money already back, no refund.
     let n4 = no("v");
     ok(&c.call::<MicroPay>(&micro(&n4, WX_NOW, 1000)));
-    let rev = ReverseRequest { pay_mch_key: pay_mch_key(None), order_client: order_client(), out_trade_no: n4.clone(), nonce_str: nonce() };
+    let rev = ReverseRequest {
+        pay_mch_key: pay_mch_key(None),
+        order_client: order_client(),
+        out_trade_no: n4.clone(),
+        nonce_str: nonce(),
+    };
     ok(&c.call::<Reverse>(&rev));
     assert_eq!(status(&c.call::<Refund>(&refund_req(&n4, &no("v1"), 1000, 10))).0, 104);
 }
@@ -180,6 +189,11 @@ fn legacy_strict_sign_requires_rsa_on_refund_and_reverse() {
     assert_eq!(status(&c.call::<Refund>(&refund_req(&n, &no("l1"), 500, 5))), (101, 7));
     let key = signing_key();
     ok(&c.call_with::<Refund>(&refund_req(&n, &no("l2"), 500, 5), Authenticator::Sign(&key)));
-    let rev = ReverseRequest { pay_mch_key: pay_mch_key(None), order_client: order_client(), out_trade_no: n, nonce_str: nonce() };
+    let rev = ReverseRequest {
+        pay_mch_key: pay_mch_key(None),
+        order_client: order_client(),
+        out_trade_no: n,
+        nonce_str: nonce(),
+    };
     assert_eq!(status(&c.call::<Reverse>(&rev)), (101, 7));
 }

@@ -40,7 +40,11 @@ fn loaded_tls_certificates_are_used() {
     let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().self_signed(&key).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-    let sb = Sandbox::start(SandboxOptions { tls: Some((dir.join("cert.pem"), dir.join("key.pem"))), ..SandboxOptions::demo() }).unwrap();
+    let sb = Sandbox::start(SandboxOptions {
+        tls: Some((dir.join("cert.pem"), dir.join("key.pem"))),
+        ..SandboxOptions::demo()
+    })
+    .unwrap();
     assert_eq!(sb.ca_pem(), "");
     let c = Client::with_base(sb.https_base_url(), Some(cert.pem()));
     assert_eq!(c.get("ping").0, 200);
@@ -62,7 +66,10 @@ fn state_survives_stop_and_start() {
     let rn = no("r");
     ok(&c.call::<Refund>(&refund_req(&paid, &rn, 800, 300)));
     let ca = sb.ca_pem();
-    let login = ok(&c.call_with::<ClientInitialize>(&ClientInitializeRequest { out_sub_mch_id: SUB.into(), ..Default::default() }, cloud_pay_protocol::Authenticator::None));
+    let login = ok(&c.call_with::<ClientInitialize>(
+        &ClientInitializeRequest { out_sub_mch_id: SUB.into(), ..Default::default() },
+        cloud_pay_protocol::Authenticator::None,
+    ));
     let t = Instant::now();
     sb.stop();
     assert!(t.elapsed() < Duration::from_secs(1), "stop is prompt");
@@ -145,10 +152,17 @@ fn http_control_api() {
     assert_eq!(code, 409, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json(&ctl.post("charge_count", &format!(r#"{{"out_trade_no":"{n}"}}"#)).unwrap().1)["charge_count"], 1);
     assert_eq!(ctl.post("order", r#"{"out_trade_no":"nope"}"#).unwrap().0, 404);
-    let login = ok(&c.call_with::<ClientInitialize>(&ClientInitializeRequest { out_sub_mch_id: SUB.into(), ..Default::default() }, cloud_pay_protocol::Authenticator::None));
-    let (code, _) = ctl.post("login/approve", &format!(r#"{{"activator":"{}","staff_id":"1001"}}"#, login.activator)).unwrap();
+    let login = ok(&c.call_with::<ClientInitialize>(
+        &ClientInitializeRequest { out_sub_mch_id: SUB.into(), ..Default::default() },
+        cloud_pay_protocol::Authenticator::None,
+    ));
+    let (code, _) =
+        ctl.post("login/approve", &format!(r#"{{"activator":"{}","staff_id":"1001"}}"#, login.activator)).unwrap();
     assert_eq!(code, 200);
-    let g = ok(&c.call_with::<ClientTryGetInitializers>(&TryGetInitializersRequest { out_sub_mch_id: SUB.into(), token: login.token, nonce_str: None }, cloud_pay_protocol::Authenticator::None));
+    let g = ok(&c.call_with::<ClientTryGetInitializers>(
+        &TryGetInitializersRequest { out_sub_mch_id: SUB.into(), token: login.token, nonce_str: None },
+        cloud_pay_protocol::Authenticator::None,
+    ));
     assert!(g.initialization_granted);
     let stats = json(&ctl.post("stats", "").unwrap().1);
     assert_eq!(stats["requests"]["scan_code_pay"], 1);

@@ -9,11 +9,11 @@ use common::*;
 fn scenarios(pp: &str, paying: i32, paid: i32, cancelled: i32, error: i32) -> Vec<(String, i32, i32)> {
     let code = |tail: &str| format!("{pp}{tail}");
     vec![
-        (code("9000000000000000"), paid, paid),      // S=0 pays at once
-        (code("9100200000000000"), paying, paid),    // S=1 password, pays after 0.2 s
+        (code("9000000000000000"), paid, paid),        // S=0 pays at once
+        (code("9100200000000000"), paying, paid),      // S=1 password, pays after 0.2 s
         (code("9200200000000000"), paying, cancelled), // S=2 cancels after 0.2 s
-        (code("9300200000000000"), paying, error),   // S=3 insufficient funds after 0.2 s
-        (code("9400000000000000"), paying, paying),  // S=4 never confirms
+        (code("9300200000000000"), paying, error),     // S=3 insufficient funds after 0.2 s
+        (code("9400000000000000"), paying, paying),    // S=4 never confirms
     ]
 }
 
@@ -144,7 +144,9 @@ fn scan_code_pay_customer_pays_or_cancels_and_close_rules() {
     let sb = start();
     let c = Client::http(&sb);
     let ctl = sb.control();
-    for (platform, waiting, paid, closed, url) in [(1, 6, 3, 7, "weixin://wxpay/bizpayurl?pr="), (2, 4, 2, 5, "https://qr.alipay.com/")] {
+    for (platform, waiting, paid, closed, url) in
+        [(1, 6, 3, 7, "weixin://wxpay/bizpayurl?pr="), (2, 4, 2, 5, "https://qr.alipay.com/")]
+    {
         let n = no("qp");
         let r = ok(&c.call::<ScanCodePay>(&scan(&n, platform, 300)));
         assert!(r.code_url.as_deref().unwrap().starts_with(url));
@@ -159,9 +161,20 @@ fn scan_code_pay_customer_pays_or_cancels_and_close_rules() {
         assert!(ctl.customer_scan(&n, cloud_pay_sandbox::ScanAction::Pay).is_err(), "cannot pay twice");
         assert_eq!(ctl.charge_count(&n), 1);
         // Close of a paid order → 104; reverse of a scan order → 104.
-        let close = CloseOrderRequest { pay_mch_key: pay_mch_key(Some(platform)), order_client: order_client(), out_trade_no: n.clone(), trade_type: Some(TradeType::SCAN_CODE), nonce_str: nonce() };
+        let close = CloseOrderRequest {
+            pay_mch_key: pay_mch_key(Some(platform)),
+            order_client: order_client(),
+            out_trade_no: n.clone(),
+            trade_type: Some(TradeType::SCAN_CODE),
+            nonce_str: nonce(),
+        };
         assert_eq!(status(&c.call::<CloseOrder>(&close)).0, 104);
-        let rev = ReverseRequest { pay_mch_key: pay_mch_key(Some(platform)), order_client: order_client(), out_trade_no: n.clone(), nonce_str: nonce() };
+        let rev = ReverseRequest {
+            pay_mch_key: pay_mch_key(Some(platform)),
+            order_client: order_client(),
+            out_trade_no: n.clone(),
+            nonce_str: nonce(),
+        };
         assert_eq!(status(&c.call::<Reverse>(&rev)).0, 104);
 
         // Customer gives up: still waiting; close → closed; closing again is fine.
@@ -209,7 +222,12 @@ fn scan_code_pay_expires_at_time_expire() {
 }
 
 fn reverse_req(n: &str) -> ReverseRequest {
-    ReverseRequest { pay_mch_key: pay_mch_key(None), order_client: order_client(), out_trade_no: n.into(), nonce_str: nonce() }
+    ReverseRequest {
+        pay_mch_key: pay_mch_key(None),
+        order_client: order_client(),
+        out_trade_no: n.into(),
+        nonce_str: nonce(),
+    }
 }
 
 #[test]
@@ -252,7 +270,13 @@ fn reverse_rules_wechat_and_alipay() {
     // Unknown order → 400.
     assert_eq!(status(&c.call::<Reverse>(&reverse_req(&no("none")))), (104, 400));
     // micro_pay orders cannot be closed.
-    let close = CloseOrderRequest { pay_mch_key: pay_mch_key(None), order_client: order_client(), out_trade_no: n, trade_type: None, nonce_str: nonce() };
+    let close = CloseOrderRequest {
+        pay_mch_key: pay_mch_key(None),
+        order_client: order_client(),
+        out_trade_no: n,
+        trade_type: None,
+        nonce_str: nonce(),
+    };
     assert_eq!(status(&c.call::<CloseOrder>(&close)).0, 104);
 }
 

@@ -126,7 +126,9 @@ pub(crate) fn identification(c: SecCode) -> c_int {
     match c {
         SecCode::Ok => CLOUD_PAY_OK,
         SecCode::Unknown => CLOUD_PAY_UNKNOWN,
-        SecCode::NeedIds | SecCode::NoConfiguration | SecCode::Rejected | SecCode::Expired | SecCode::Failed => CLOUD_PAY_FAIL,
+        SecCode::NeedIds | SecCode::NoConfiguration | SecCode::Rejected | SecCode::Expired | SecCode::Failed => {
+            CLOUD_PAY_FAIL
+        }
     }
 }
 
@@ -174,14 +176,57 @@ const fn plain(name: &'static str) -> Export {
     Export { name, input: "req", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Plain, error: internal }
 }
 
-pub(crate) const INIT: Export = Export { name: "cloud_pay_init", input: "conf", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Plain, error: bad_config };
-pub(crate) const FINI: Export = Export { name: "cloud_pay_fini", input: "req", panic: (CLOUD_PAY_OK, ""), output: Output::Plain, error: internal };
-pub(crate) const MICRO_PAY: Export = Export { name: "cloud_pay_micro_pay", input: "req", panic: PAY_PANIC, output: Output::Payment, error: not_accepted };
-pub(crate) const QUERY_ORDER: Export = Export { name: "cloud_pay_query_order", input: "req", panic: (CLOUD_PAY_ORDER_ERROR, ""), output: Output::Money, error: order_error };
-pub(crate) const CANCEL_ORDER: Export = Export { name: "cloud_pay_cancel_order", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Money, error: cancel_error };
-pub(crate) const SCAN_CODE_PAY: Export = Export { name: "cloud_pay_scan_code_pay", input: "req", panic: PAY_PANIC, output: Output::Money, error: not_accepted };
-pub(crate) const REFUND: Export = Export { name: "cloud_pay_refund", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Money, error: internal };
-pub(crate) const QUERY_REFUND: Export = Export { name: "cloud_pay_query_refund", input: "req", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Money, error: internal };
+pub(crate) const INIT: Export = Export {
+    name: "cloud_pay_init",
+    input: "conf",
+    panic: (CLOUD_PAY_INTERNAL, ""),
+    output: Output::Plain,
+    error: bad_config,
+};
+pub(crate) const FINI: Export =
+    Export { name: "cloud_pay_fini", input: "req", panic: (CLOUD_PAY_OK, ""), output: Output::Plain, error: internal };
+pub(crate) const MICRO_PAY: Export = Export {
+    name: "cloud_pay_micro_pay",
+    input: "req",
+    panic: PAY_PANIC,
+    output: Output::Payment,
+    error: not_accepted,
+};
+pub(crate) const QUERY_ORDER: Export = Export {
+    name: "cloud_pay_query_order",
+    input: "req",
+    panic: (CLOUD_PAY_ORDER_ERROR, ""),
+    output: Output::Money,
+    error: order_error,
+};
+pub(crate) const CANCEL_ORDER: Export = Export {
+    name: "cloud_pay_cancel_order",
+    input: "req",
+    panic: (CLOUD_PAY_INTERNAL, ""),
+    output: Output::Money,
+    error: cancel_error,
+};
+pub(crate) const SCAN_CODE_PAY: Export = Export {
+    name: "cloud_pay_scan_code_pay",
+    input: "req",
+    panic: PAY_PANIC,
+    output: Output::Money,
+    error: not_accepted,
+};
+pub(crate) const REFUND: Export = Export {
+    name: "cloud_pay_refund",
+    input: "req",
+    panic: (CLOUD_PAY_INTERNAL, ""),
+    output: Output::Money,
+    error: internal,
+};
+pub(crate) const QUERY_REFUND: Export = Export {
+    name: "cloud_pay_query_refund",
+    input: "req",
+    panic: (CLOUD_PAY_INTERNAL, ""),
+    output: Output::Money,
+    error: internal,
+};
 pub(crate) const QUERY_SHOP_INFO: Export = plain("cloud_pay_query_shop_info");
 pub(crate) const SET_SHOP_INFO: Export = plain("cloud_pay_set_shop_info");
 pub(crate) const ORDER_DETAIL: Export = plain("cloud_pay_order_detail");
@@ -189,7 +234,13 @@ pub(crate) const ORDER_STAT: Export = plain("cloud_pay_order_stat");
 pub(crate) const AUTHOR_CODE_PREFIX: Export = plain("cloud_pay_security_author_code_prefix");
 pub(crate) const SECURITY_LOGIN: Export = plain("cloud_pay_security_login");
 pub(crate) const SECURITY_LOGIN_CHECK: Export = plain("cloud_pay_security_login_check");
-pub(crate) const SECURITY_INIT: Export = Export { name: "cloud_pay_security_init", input: "conf_json_c", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Plain, error: refused_config };
+pub(crate) const SECURITY_INIT: Export = Export {
+    name: "cloud_pay_security_init",
+    input: "conf_json_c",
+    panic: (CLOUD_PAY_INTERNAL, ""),
+    output: Output::Plain,
+    error: refused_config,
+};
 pub(crate) const SECURITY_IDENTIFICATION: Export = plain("cloud_pay_security_identification");
 pub(crate) const SECURITY_IDENTIFICATION_CHECK: Export = plain("cloud_pay_security_identification_check");
 
@@ -258,8 +309,14 @@ mod tests {
             assert_eq!(s as c_int, c);
         }
         for (code, c) in [
-            (OrderCode::Paid, 0), (OrderCode::Failed, -1), (OrderCode::Unknown, -2), (OrderCode::Error, -3),
-            (OrderCode::Closed, -4), (OrderCode::Prepay, -5), (OrderCode::ReEntry, -6), (OrderCode::NotExist, -7),
+            (OrderCode::Paid, 0),
+            (OrderCode::Failed, -1),
+            (OrderCode::Unknown, -2),
+            (OrderCode::Error, -3),
+            (OrderCode::Closed, -4),
+            (OrderCode::Prepay, -5),
+            (OrderCode::ReEntry, -6),
+            (OrderCode::NotExist, -7),
         ] {
             assert_eq!(order(code), c);
             assert_eq!(code as c_int, c);
@@ -270,11 +327,26 @@ mod tests {
     /// (login_check) are both 1, and mean different things.
     #[test]
     fn security_codes_per_call() {
-        assert_eq!((login(SecCode::Ok), login(SecCode::NeedIds), login(SecCode::Unknown), login(SecCode::NoConfiguration)), (0, 1, -2, -3));
         assert_eq!(
-            [SecCode::Ok, SecCode::NoConfiguration, SecCode::Unknown, SecCode::Rejected, SecCode::Expired, SecCode::Failed, SecCode::NeedIds].map(login_check),
+            (login(SecCode::Ok), login(SecCode::NeedIds), login(SecCode::Unknown), login(SecCode::NoConfiguration)),
+            (0, 1, -2, -3)
+        );
+        assert_eq!(
+            [
+                SecCode::Ok,
+                SecCode::NoConfiguration,
+                SecCode::Unknown,
+                SecCode::Rejected,
+                SecCode::Expired,
+                SecCode::Failed,
+                SecCode::NeedIds
+            ]
+            .map(login_check),
             [0, 1, -2, -1, -4, -3, -3]
         );
-        assert_eq!([SecCode::Ok, SecCode::Unknown, SecCode::Failed, SecCode::Expired].map(identification), [0, -2, -1, -1]);
+        assert_eq!(
+            [SecCode::Ok, SecCode::Unknown, SecCode::Failed, SecCode::Expired].map(identification),
+            [0, -2, -1, -1]
+        );
     }
 }

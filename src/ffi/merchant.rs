@@ -16,7 +16,11 @@ use super::{current, export};
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&QUERY_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| current()?.merchant.query_shop_info(t).map(call_outcome)) }
+    unsafe {
+        export(&QUERY_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| {
+            current()?.merchant.query_shop_info(t).map(call_outcome)
+        })
+    }
 }
 
 /// Creates or replaces shops: `{"is_all":bool,"shop_infos":[{"shop_id","shop_name",
@@ -30,7 +34,11 @@ pub unsafe extern "C" fn cloud_pay_query_shop_info(req: *const c_char, shop_info
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&SET_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| current()?.merchant.set_shop_info(t).map(call_outcome)) }
+    unsafe {
+        export(&SET_SHOP_INFO, Some(req), Some((shop_info, length, "shop_info")), |t| {
+            current()?.merchant.set_shop_info(t).map(call_outcome)
+        })
+    }
 }
 
 /// Lists orders and refunds: `{"page_num","page_size","pay_platform"?,"query_order_type"?
@@ -42,9 +50,17 @@ pub unsafe extern "C" fn cloud_pay_set_shop_info(req: *const c_char, shop_info: 
 /// # Safety
 /// `req` NUL-terminated; `order_details` has `length` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_details: *mut c_char, length: c_int) -> c_int {
+pub unsafe extern "C" fn cloud_pay_order_detail(
+    req: *const c_char,
+    order_details: *mut c_char,
+    length: c_int,
+) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&ORDER_DETAIL, Some(req), Some((order_details, length, "order_details")), |t| current()?.merchant.order_detail(t).map(call_outcome)) }
+    unsafe {
+        export(&ORDER_DETAIL, Some(req), Some((order_details, length, "order_details")), |t| {
+            current()?.merchant.order_detail(t).map(call_outcome)
+        })
+    }
 }
 
 /// Sales statistics (`__stdcall` on 32-bit Windows, like the vendor's): `{"page_num",
@@ -56,9 +72,17 @@ pub unsafe extern "C" fn cloud_pay_order_detail(req: *const c_char, order_detail
 /// # Safety
 /// `req` NUL-terminated; `order_stat` has `length` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int {
+pub unsafe extern "system" fn cloud_pay_order_stat(
+    req: *const c_char,
+    order_stat: *mut c_char,
+    length: c_int,
+) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&ORDER_STAT, Some(req), Some((order_stat, length, "order_stat")), |t| current()?.merchant.order_stat(t).map(call_outcome)) }
+    unsafe {
+        export(&ORDER_STAT, Some(req), Some((order_stat, length, "order_stat")), |t| {
+            current()?.merchant.order_stat(t).map(call_outcome)
+        })
+    }
 }
 
 /// The payment-code prefixes of WeChat Pay and Alipay:
@@ -73,5 +97,9 @@ pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_sta
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_author_code_prefix(resp: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&AUTHOR_CODE_PREFIX, None, Some((resp, length, "resp")), |_| Ok(call_outcome(current()?.merchant.author_code_prefix()))) }
+    unsafe {
+        export(&AUTHOR_CODE_PREFIX, None, Some((resp, length, "resp")), |_| {
+            Ok(call_outcome(current()?.merchant.author_code_prefix()))
+        })
+    }
 }

@@ -5,8 +5,9 @@
 pub mod codes;
 pub mod merchant;
 pub mod security;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trade;
-#[cfg(feature = "testing")] pub mod testing;
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -83,16 +84,28 @@ fn install_panic_hook() {
             if IN_EXPORT.try_with(|n| n.get()).unwrap_or(0) == 0 {
                 return previous(info);
             }
-            let text = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
+            let text = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned());
             let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-            eprintln!("CloudPay SDK internal error{at}: {}", crate::input::redact(text.as_deref().unwrap_or("unknown panic")));
+            eprintln!(
+                "CloudPay SDK internal error{at}: {}",
+                crate::input::redact(text.as_deref().unwrap_or("unknown panic"))
+            );
         }));
     });
 }
 
 /// Runs an export body: clears errmsg, catches any panic and turns it into `panic_code`, and
 /// hands the call's line (export, code, errmsg, elapsed time) to the SDK log when it is on.
-pub(crate) fn boundary(export: &'static str, panic_code: c_int, panic_note: &str, body: impl FnOnce() -> c_int) -> c_int {
+pub(crate) fn boundary(
+    export: &'static str,
+    panic_code: c_int,
+    panic_note: &str,
+    body: impl FnOnce() -> c_int,
+) -> c_int {
     let started = std::time::Instant::now();
     clear_errmsg();
     install_panic_hook();
@@ -103,7 +116,9 @@ pub(crate) fn boundary(export: &'static str, panic_code: c_int, panic_note: &str
         return code;
     }
     let _ = catch_unwind(|| {
-        let msg = ERRMSG.try_with(|e| e.try_borrow().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).unwrap_or_default();
+        let msg = ERRMSG
+            .try_with(|e| e.try_borrow().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+            .unwrap_or_default();
         crate::sdklog::end(export, started, Some(code), &msg, None);
     });
     code
@@ -239,7 +254,12 @@ pub(crate) type Buffer<'a> = (*mut c_char, c_int, &'a str);
 /// # Safety
 /// `req` is NULL or NUL-terminated and valid during the call; `out`'s pointer has `length`
 /// writable bytes.
-pub(crate) unsafe fn export(spec: &Export, req: Option<*const c_char>, out: Option<Buffer>, core: impl FnOnce(&str) -> Result<Reply, SdkError>) -> c_int {
+pub(crate) unsafe fn export(
+    spec: &Export,
+    req: Option<*const c_char>,
+    out: Option<Buffer>,
+    core: impl FnOnce(&str) -> Result<Reply, SdkError>,
+) -> c_int {
     boundary(spec.name, spec.panic.0, spec.panic.1, || {
         let out = match out.map(|(p, length, name)| OutBuf::new(p, length, name)).transpose() {
             Ok(o) => o,
@@ -279,7 +299,9 @@ pub(crate) unsafe fn export(spec: &Export, req: Option<*const c_char>, out: Opti
             }
             (Err(small), m) if spec.output == Output::Payment && reply.code == codes::CLOUD_PAY_OK => {
                 let unknown = m.map(|m| format!(" (or outcome unknown: {m})")).unwrap_or_default();
-                set_errmsg(&format!("payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"));
+                set_errmsg(&format!(
+                    "payment accepted{unknown}; only the output did not fit: {small}; get the result with cloud_pay_query_order"
+                ));
             }
             (Err(small), Some(m)) => set_errmsg(&format!("{small}; {m}")),
             (Err(small), None) => set_errmsg(&small),
@@ -355,7 +377,9 @@ mod tests {
 
     #[test]
     fn reader_rejects_null_and_gbk() {
-        assert!(matches!(unsafe { read_str(std::ptr::null(), "req") }, Err(SdkError::BadInput(m)) if m == "req is NULL"));
+        assert!(
+            matches!(unsafe { read_str(std::ptr::null(), "req") }, Err(SdkError::BadInput(m)) if m == "req is NULL")
+        );
         let gbk = b"{\"body\":\"\xc9\xcc\xc6\xb7\"}\0"; // "商品" in GBK
         let e = unsafe { read_str(gbk.as_ptr().cast(), "req") }.unwrap_err();
         assert!(e.to_string().contains("not valid UTF-8") && e.to_string().contains("GBK"), "{e}");

@@ -33,7 +33,11 @@ fn capacity(length: c_int) -> usize {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&SECURITY_LOGIN, Some(req), Some((resp, length, "resp")), |t| Ok(security(with_running(|c| sdk().security.login(t, c))?, login))) }
+    unsafe {
+        export(&SECURITY_LOGIN, Some(req), Some((resp, length, "resp")), |t| {
+            Ok(security(with_running(|c| sdk().security.login(t, c))?, login))
+        })
+    }
 }
 
 /// Polls the login: `{"activator"?}` (default: the latest). Returns CLOUD_PAY_OK (0: logged in;
@@ -49,9 +53,17 @@ pub unsafe extern "C" fn cloud_pay_security_login(req: *const c_char, resp: *mut
 /// # Safety
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cloud_pay_security_login_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+pub unsafe extern "C" fn cloud_pay_security_login_check(
+    req_json: *const c_char,
+    resp: *mut c_char,
+    length: c_int,
+) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&SECURITY_LOGIN_CHECK, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(sdk().security.login_check(t, capacity(length))?, login_check))) }
+    unsafe {
+        export(&SECURITY_LOGIN_CHECK, Some(req_json), Some((resp, length, "resp")), |t| {
+            Ok(security(sdk().security.login_check(t, capacity(length))?, login_check))
+        })
+    }
 }
 
 /// Initialises after a successful login check, exactly like cloud_pay_init, and stores the
@@ -84,9 +96,17 @@ pub unsafe extern "C" fn cloud_pay_security_init(conf_json_c: *const c_char) -> 
 /// # Safety
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+pub unsafe extern "C" fn cloud_pay_security_identification(
+    req_json: *const c_char,
+    resp: *mut c_char,
+    length: c_int,
+) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&SECURITY_IDENTIFICATION, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(with_running(|c| sdk().security.identification(t, c))?, identification))) }
+    unsafe {
+        export(&SECURITY_IDENTIFICATION, Some(req_json), Some((resp, length, "resp")), |t| {
+            Ok(security(with_running(|c| sdk().security.identification(t, c))?, identification))
+        })
+    }
 }
 
 /// Polls an identity check: `{"activator"?}` (default: the latest *started* one; after a
@@ -101,7 +121,15 @@ pub unsafe extern "C" fn cloud_pay_security_identification(req_json: *const c_ch
 /// # Safety
 /// `req_json` NUL-terminated; `resp` has `length` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cloud_pay_security_identification_check(req_json: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
+pub unsafe extern "C" fn cloud_pay_security_identification_check(
+    req_json: *const c_char,
+    resp: *mut c_char,
+    length: c_int,
+) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&SECURITY_IDENTIFICATION_CHECK, Some(req_json), Some((resp, length, "resp")), |t| Ok(security(sdk().security.identification_check(t, capacity(length))?, identification))) }
+    unsafe {
+        export(&SECURITY_IDENTIFICATION_CHECK, Some(req_json), Some((resp, length, "resp")), |t| {
+            Ok(security(sdk().security.identification_check(t, capacity(length))?, identification))
+        })
+    }
 }

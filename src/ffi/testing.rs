@@ -15,7 +15,9 @@ use super::codes::CLOUD_PAY_INTERNAL;
 /// cbindgen:ignore
 #[unsafe(no_mangle)]
 pub extern "C" fn cloud_pay_testing_panic() -> c_int {
-    boundary("cloud_pay_testing_panic", CLOUD_PAY_INTERNAL, "", || panic!("testing panic with payment code 134567890123456789"))
+    boundary("cloud_pay_testing_panic", CLOUD_PAY_INTERNAL, "", || {
+        panic!("testing panic with payment code 134567890123456789")
+    })
 }
 
 #[cfg(test)]

@@ -108,7 +108,9 @@ pub extern "C" fn cloud_pay_get_errmsg() -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&MICRO_PAY, Some(req), Some((resp, length, "resp")), |t| current()?.trade.micro_pay(&parse(t)?).map(pay)) }
+    unsafe {
+        export(&MICRO_PAY, Some(req), Some((resp, length, "resp")), |t| current()?.trade.micro_pay(&parse(t)?).map(pay))
+    }
 }
 
 /// Queries an order: `{"out_trade_no","trade_type"?,"pay_platform"?}` (trade_type 1 micro pay,
@@ -129,7 +131,11 @@ pub unsafe extern "C" fn cloud_pay_micro_pay(req: *const c_char, resp: *mut c_ch
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_order(req: *const c_char, order: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&QUERY_ORDER, Some(req), Some((order, length, "order")), |t| current()?.trade.query_order(&parse(t)?).map(query)) }
+    unsafe {
+        export(&QUERY_ORDER, Some(req), Some((order, length, "order")), |t| {
+            current()?.trade.query_order(&parse(t)?).map(query)
+        })
+    }
 }
 
 /// Cancels an order: `{"out_trade_no","trade_type","pay_platform"?}`; trade_type 1 reverses a
@@ -191,5 +197,9 @@ pub unsafe extern "C" fn cloud_pay_refund(req: *const c_char) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cloud_pay_query_refund(req: *const c_char, refund_order: *mut c_char, length: c_int) -> c_int {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { export(&QUERY_REFUND, Some(req), Some((refund_order, length, "refund_order")), |t| current()?.trade.query_refund(&parse(t)?).map(refunds)) }
+    unsafe {
+        export(&QUERY_REFUND, Some(req), Some((refund_order, length, "refund_order")), |t| {
+            current()?.trade.query_refund(&parse(t)?).map(refunds)
+        })
+    }
 }

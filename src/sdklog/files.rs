@@ -80,7 +80,9 @@ impl Files {
     fn set_aside(&mut self) -> std::io::Result<()> {
         self.file = None;
         let now = self.path(self.day);
-        let part = (1..1000).map(|n| self.settings.dir.join(format!("cloudpay-{:08}.{n:03}.log", self.day))).find(|p| !p.exists());
+        let part = (1..1000)
+            .map(|n| self.settings.dir.join(format!("cloudpay-{:08}.{n:03}.log", self.day)))
+            .find(|p| !p.exists());
         if let Some(part) = part {
             std::fs::rename(&now, part)?;
         } else {
@@ -111,7 +113,9 @@ impl Files {
                 continue;
             }
             let day = name.get(9..17).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
-            if (day < oldest_kept || total > self.settings.max_bytes) && std::fs::remove_file(self.settings.dir.join(name)).is_ok() {
+            if (day < oldest_kept || total > self.settings.max_bytes)
+                && std::fs::remove_file(self.settings.dir.join(name)).is_ok()
+            {
                 total = total.saturating_sub(*len);
             }
         }
@@ -120,12 +124,11 @@ impl Files {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
+    use super::super::is_log_file;
     use super::*;
     use std::time::SystemTime;
-    use super::super::is_log_file;
 
     #[test]
     fn the_cap_deletes_the_oldest_files_and_old_days() {
@@ -141,14 +144,21 @@ mod tests {
         std::fs::write(dir.join("other.log"), "not ours").unwrap();
         let mut f = Files::new(Settings { dir: dir.clone(), max_bytes: 2000 });
         f.open(today).unwrap();
-        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert!(!names.contains(&format!("cloudpay-{old}.log")), "older than {KEEP_DAYS} days: {names:?}");
         assert!(!names.contains(&format!("cloudpay-{d2}.log")), "oldest first: {names:?}");
         assert!(names.contains(&format!("cloudpay-{d1}.log")) && names.contains(&"other.log".to_owned()), "{names:?}");
         // Today's file past a quarter of the cap goes on in a new file; the total stays capped.
-        let many: Vec<Record> = (0..40).map(|i| Record { what: "cloud_pay_query_order", code: Some(i), ..Record::default() }).collect();
+        let many: Vec<Record> =
+            (0..40).map(|i| Record { what: "cloud_pay_query_order", code: Some(i), ..Record::default() }).collect();
         f.append(&many).unwrap();
-        let total: u64 = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| is_log_file(&e.path())).map(|e| e.metadata().unwrap().len()).sum();
+        let total: u64 = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| is_log_file(&e.path()))
+            .map(|e| e.metadata().unwrap().len())
+            .sum();
         assert!(total <= 2000 + 200, "total {total}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -55,7 +55,11 @@ fn order_field(v: &str) -> String {
 }
 
 fn quoted_if_needed(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' && c != '=') { v.to_owned() } else { quote(v) }
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' && c != '=') {
+        v.to_owned()
+    } else {
+        quote(v)
+    }
 }
 
 /// `"…"` with `"`, `\` and control characters escaped, so one call is always one line.
@@ -99,14 +103,19 @@ fn utc_timestamp(t: SystemTime) -> String {
     let ms = unix_ms(t);
     let (y, mo, d) = civil(ms.div_euclid(86_400_000));
     let in_day = ms.rem_euclid(86_400_000);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
 }
-
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::Reply;
+    use super::*;
     use std::time::Duration;
 
     #[test]
@@ -120,7 +129,6 @@ mod tests {
         assert_eq!(day_minus(20260101, 1), 20251231);
     }
 
-
     #[test]
     fn a_line_has_the_fields_and_no_payment_code() {
         let r = Record {
@@ -129,7 +137,13 @@ mod tests {
             out_trade_no: Some("sz0100test0001".into()),
             out_refund_no: Some("sz0100test0001R01".into()),
             code: Some(-2),
-            reply: Some(Reply { status: Some(3), internal_status: Some(0), log_id: Some(4_294_967_299), domain: "https://pay.qcloud.com/cpay".into(), problem: None }),
+            reply: Some(Reply {
+                status: Some(3),
+                internal_status: Some(0),
+                log_id: Some(4_294_967_299),
+                domain: "https://pay.qcloud.com/cpay".into(),
+                problem: None,
+            }),
             elapsed_ms: 12,
             errmsg: "refund: code 134567890123456789 \"x\"\nline".into(),
             next: None,
@@ -141,8 +155,10 @@ mod tests {
             "2026-12-06T02:34:36.123Z cloud_pay_refund out_trade_no=sz0100test0001 out_refund_no=sz0100test0001R01 code=-2 status=3 internal_status=0 log_id=4294967299 domain=https://pay.qcloud.com/cpay elapsed_ms=12 errmsg=\"refund: code ****************** \\\"x\\\"\\nline\"\n"
         );
         let mut s = String::new();
-        format_line(&Record { what: "poll", out_trade_no: Some("134567890123456789".into()), ..Record::default() }, &mut s);
+        format_line(
+            &Record { what: "poll", out_trade_no: Some("134567890123456789".into()), ..Record::default() },
+            &mut s,
+        );
         assert!(s.contains("out_trade_no=****************** ") && !s.contains("errmsg"), "{s}");
     }
-
 }

@@ -23,7 +23,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 
-
 mod files;
 mod line;
 
@@ -160,7 +159,10 @@ pub(crate) fn note_request(text: &str) {
         out_refund_no: Option<serde_json::Value>,
     }
     if let Ok(k) = serde_json::from_str::<Keys>(text) {
-        note_orders(k.out_trade_no.as_ref().and_then(|v| v.as_str()), k.out_refund_no.as_ref().and_then(|v| v.as_str()));
+        note_orders(
+            k.out_trade_no.as_ref().and_then(|v| v.as_str()),
+            k.out_refund_no.as_ref().and_then(|v| v.as_str()),
+        );
     }
 }
 
@@ -168,7 +170,13 @@ pub(crate) fn note_request(text: &str) {
 pub(crate) fn note_reply(status: i32, internal_status: i32, log_id: i64, base_url: &str) {
     with_note(|n| {
         if n.active {
-            n.reply = Some(Reply { status: Some(status), internal_status: Some(internal_status), log_id: Some(log_id), domain: domain(base_url), problem: None });
+            n.reply = Some(Reply {
+                status: Some(status),
+                internal_status: Some(internal_status),
+                log_id: Some(log_id),
+                domain: domain(base_url),
+                problem: None,
+            });
         }
     });
 }
@@ -189,7 +197,9 @@ fn domain(base_url: &str) -> String {
 /// Ends the call begun on this thread: queues its line when the log is on.
 /// `code` None is a background query; `next` says what the worker does next.
 pub(crate) fn end(what: &'static str, started: Instant, code: Option<i32>, errmsg: &str, next: Option<String>) {
-    let note = NOTE.try_with(|n| n.try_borrow_mut().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()).unwrap_or_default();
+    let note = NOTE
+        .try_with(|n| n.try_borrow_mut().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default())
+        .unwrap_or_default();
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
@@ -233,14 +243,16 @@ pub fn dropped() -> u64 {
 pub fn start(settings: &Settings) -> Option<String> {
     stop();
     let mut files = Files::new(settings.clone());
-    let notice = files.open(utc_day(SystemTime::now())).err().map(|e| {
-        format!("SDK log: cannot write to {}: {e} — payments go on without the log", settings.dir.display())
-    });
+    let notice = files
+        .open(utc_day(SystemTime::now()))
+        .err()
+        .map(|e| format!("SDK log: cannot write to {}: {e} — payments go on without the log", settings.dir.display()));
     let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
     let dropped = Arc::new(AtomicU64::new(0));
     let noticed = notice.is_some();
     let d = dropped.clone();
-    let writer = std::thread::Builder::new().name("cloud-pay-log".into()).spawn(move || write_loop(rx, files, noticed, d));
+    let writer =
+        std::thread::Builder::new().name("cloud-pay-log".into()).spawn(move || write_loop(rx, files, noticed, d));
     match writer {
         Ok(h) => {
             *SINK.lock() = Some(Arc::new(Sink { tx, dropped, writer: Mutex::new(Some(h)) }));
@@ -311,7 +323,10 @@ fn write_loop(rx: Receiver<Msg>, mut files: Files, mut noticed: bool, dropped: A
                 failed_at = Some(Instant::now());
                 if !noticed {
                     noticed = true;
-                    eprintln!("CloudPay SDK: cannot write the SDK log in {}: {e}; payments go on, log lines are dropped until it can", files.settings.dir.display());
+                    eprintln!(
+                        "CloudPay SDK: cannot write the SDK log in {}: {e}; payments go on, log lines are dropped until it can",
+                        files.settings.dir.display()
+                    );
                 }
             }
         }
@@ -328,7 +343,9 @@ pub(crate) fn settings(dir: Option<String>, max_bytes: Option<i64>) -> Result<Op
     };
     match dir {
         Some(d) => Ok(Some(Settings { dir: PathBuf::from(d), max_bytes })),
-        None if max_bytes != DEFAULT_MAX_BYTES => Err("common_conf.log_max_bytes: set common_conf.log_dir too (the log is off without it)".into()),
+        None if max_bytes != DEFAULT_MAX_BYTES => {
+            Err("common_conf.log_max_bytes: set common_conf.log_dir too (the log is off without it)".into())
+        }
         None => Ok(None),
     }
 }
@@ -337,7 +354,6 @@ pub(crate) fn settings(dir: Option<String>, max_bytes: Option<i64>) -> Result<Op
 pub fn is_log_file(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("cloudpay-") && n.ends_with(".log"))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -357,13 +373,14 @@ mod tests {
         assert_eq!(rx.try_iter().count(), 2);
     }
 
-
     #[test]
     fn settings_are_checked() {
         assert_eq!(settings(None, None), Ok(None));
         assert!(settings(None, Some(4096)).unwrap_err().contains("log_dir"));
         assert!(settings(Some("x".into()), Some(10)).unwrap_err().contains("at least"));
-        assert_eq!(settings(Some(" logs ".into()), None).unwrap().unwrap(), Settings { dir: "logs".into(), max_bytes: DEFAULT_MAX_BYTES });
+        assert_eq!(
+            settings(Some(" logs ".into()), None).unwrap().unwrap(),
+            Settings { dir: "logs".into(), max_bytes: DEFAULT_MAX_BYTES }
+        );
     }
-
 }

@@ -29,7 +29,8 @@ pub fn key_dir() -> Result<PathBuf, StoreError> {
     let base = env("LOCALAPPDATA");
     #[cfg(not(windows))]
     let base = env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config")));
-    base.map(|b| b.join("cloud-pay-sdk")).ok_or_else(|| StoreError(format!("no folder for the login key: set {KEY_DIR_ENV}")))
+    base.map(|b| b.join("cloud-pay-sdk"))
+        .ok_or_else(|| StoreError(format!("no folder for the login key: set {KEY_DIR_ENV}")))
 }
 
 /// The login-identity key, created on first use.
@@ -62,13 +63,19 @@ pub fn login_key() -> Result<Key, StoreError> {
 fn generation_slot(state_dir: &std::path::Path, out_sub_mch_id: &str) -> String {
     use sha2::{Digest, Sha256};
     let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
-    let d = Sha256::new().chain_update(dir.to_string_lossy().as_bytes()).chain_update([0]).chain_update(out_sub_mch_id.as_bytes()).finalize();
+    let d = Sha256::new()
+        .chain_update(dir.to_string_lossy().as_bytes())
+        .chain_update([0])
+        .chain_update(out_sub_mch_id.as_bytes())
+        .finalize();
     d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_generations(path: &std::path::Path) -> Vec<(String, u64)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().filter_map(|l| l.split_once(' ').and_then(|(k, n)| Some((k.to_owned(), n.trim().parse().ok()?)))).collect()
+    text.lines()
+        .filter_map(|l| l.split_once(' ').and_then(|(k, n)| Some((k.to_owned(), n.trim().parse().ok()?))))
+        .collect()
 }
 
 /// The highest generation written for this state folder and merchant (0: none recorded).
@@ -103,7 +110,8 @@ fn read_key(path: &std::path::Path) -> std::io::Result<Key> {
     let plain = unprotect(&bytes);
     crate::secret::zeroize(&mut bytes);
     let mut plain = plain?;
-    let key = <[u8; 16]>::try_from(plain.as_slice()).map(Key::new).map_err(|_| std::io::Error::other("not a 16-byte key"));
+    let key =
+        <[u8; 16]>::try_from(plain.as_slice()).map(Key::new).map_err(|_| std::io::Error::other("not a 16-byte key"));
     crate::secret::zeroize(&mut plain);
     key
 }
@@ -148,7 +156,10 @@ fn check_private(meta: &std::fs::Metadata, expected: u32) -> std::io::Result<()>
         return Err(std::io::Error::other("not owned by this user (or a symlink): refused"));
     }
     if meta.mode() & 0o077 != 0 {
-        return Err(std::io::Error::other(format!("mode {:o} lets other users in: must be {expected:o}", meta.mode() & 0o777)));
+        return Err(std::io::Error::other(format!(
+            "mode {:o} lets other users in: must be {expected:o}",
+            meta.mode() & 0o777
+        )));
     }
     Ok(())
 }
@@ -177,16 +188,34 @@ fn unprotect(stored: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(windows)]
 fn dpapi(input: &[u8], protect: bool) -> std::io::Result<Vec<u8>> {
     use windows_sys::Win32::Foundation::LocalFree;
-    use windows_sys::Win32::Security::Cryptography::{CRYPT_INTEGER_BLOB, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData, CryptUnprotectData};
+    use windows_sys::Win32::Security::Cryptography::{
+        CRYPT_INTEGER_BLOB, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData, CryptUnprotectData,
+    };
     let len = u32::try_from(input.len()).map_err(|_| std::io::Error::other("key file too large"))?;
     let blob_in = CRYPT_INTEGER_BLOB { cbData: len, pbData: input.as_ptr() as *mut u8 };
     let mut out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: std::ptr::null_mut() };
     // SAFETY: valid input blob for the call; DPAPI allocates `out` with LocalAlloc.
     let ok = unsafe {
         if protect {
-            CryptProtectData(&blob_in, std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null(), CRYPTPROTECT_UI_FORBIDDEN, &mut out)
+            CryptProtectData(
+                &blob_in,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                &mut out,
+            )
         } else {
-            CryptUnprotectData(&blob_in, std::ptr::null_mut(), std::ptr::null(), std::ptr::null(), std::ptr::null(), CRYPTPROTECT_UI_FORBIDDEN, &mut out)
+            CryptUnprotectData(
+                &blob_in,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                &mut out,
+            )
         }
     };
     if ok == 0 {

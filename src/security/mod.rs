@@ -149,9 +149,12 @@ impl Server {
     fn check_http(&self) -> Result<(), SdkError> {
         let Some(rest) = self.url.strip_prefix("http://") else { return Ok(()) };
         let authority = rest.split('/').next().unwrap_or("");
-        let host = authority.rsplit_once(':').map_or(authority, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback =
+            host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if loopback || self.allow_insecure_http || self.verify.is_some() {
             return Ok(());
         }
@@ -171,7 +174,8 @@ impl Server {
         {
             return Ok(ch.clone());
         }
-        let transport = Transport::new(&self.trust, Duration::from_secs(5), Duration::from_secs(15))?.with_proxy(self.proxy.clone());
+        let transport = Transport::new(&self.trust, Duration::from_secs(5), Duration::from_secs(15))?
+            .with_proxy(self.proxy.clone());
         let ch = Arc::new(Channel::new(transport, vec![self.url.clone()], false, Duration::from_secs(3)));
         st.bootstrap = Some((id, ch.clone()));
         Ok(ch)
@@ -230,7 +234,9 @@ impl State {
         self.pending.retain(|_, p| p.deadline + OUTCOME_GRACE > now);
         self.completed.retain(|_, c| c.until > now);
         while self.pending.len() > MAX_PENDING {
-            let Some(oldest) = self.pending.iter().min_by_key(|(_, p)| p.deadline).map(|(a, _)| a.clone()) else { break };
+            let Some(oldest) = self.pending.iter().min_by_key(|(_, p)| p.deadline).map(|(a, _)| a.clone()) else {
+                break;
+            };
             self.pending.remove(&oldest);
         }
         if self.pending.is_empty() {
@@ -257,8 +263,12 @@ impl Security {
 /// What later pollers read once an approval (and any configuration) was handed out.
 fn used(activator: &str, purpose: Purpose) -> SecOutcome {
     let text = match purpose {
-        Purpose::Identification => format!("identification {activator} was already used: an approval counts once, start a new one"),
-        Purpose::Login { .. } => format!("login {activator} was already completed and its configuration handed out once: log in again"),
+        Purpose::Identification => {
+            format!("identification {activator} was already used: an approval counts once, start a new one")
+        }
+        Purpose::Login { .. } => {
+            format!("login {activator} was already completed and its configuration handed out once: log in again")
+        }
     };
     SecOutcome::new(SecCode::Failed, json!({}), Some(text))
 }
@@ -271,11 +281,21 @@ fn to_keep(activator: &str, purpose: Purpose, o: &SecOutcome, capacity: usize) -
 }
 
 /// Records the final outcome of a QR code (one step: no poller can see neither) and returns it.
-fn complete(sec: &Security, activator: &str, purpose: Purpose, deadline: Instant, o: SecOutcome, capacity: usize) -> SecOutcome {
+fn complete(
+    sec: &Security,
+    activator: &str,
+    purpose: Purpose,
+    deadline: Instant,
+    o: SecOutcome,
+    capacity: usize,
+) -> SecOutcome {
     let stored = to_keep(activator, purpose, &o, capacity);
     let mut st = sec.state.lock();
     st.pending.remove(activator);
-    st.completed.insert(activator.to_owned(), Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE });
+    st.completed.insert(
+        activator.to_owned(),
+        Completed { outcome: stored, purpose, until: deadline.max(Instant::now()) + OUTCOME_GRACE },
+    );
     o
 }
 
@@ -291,7 +311,15 @@ struct TakenGuard<'a> {
 impl Drop for TakenGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let o = SecOutcome::new(SecCode::Failed, json!({}), Some(format!("{} {} failed while being completed: start a new one", self.purpose.kind(), self.activator)));
+            let o = SecOutcome::new(
+                SecCode::Failed,
+                json!({}),
+                Some(format!(
+                    "{} {} failed while being completed: start a new one",
+                    self.purpose.kind(),
+                    self.activator
+                )),
+            );
             complete(self.sec, self.activator, self.purpose, self.deadline, o, 0);
         }
     }
@@ -319,16 +347,30 @@ fn held_key(running: Option<&Config>, out_sub_mch_id: &str) -> Option<Secret> {
 /// Server settings from a login request (or the environment, or the official URL). The CA
 /// is only the one named: none is picked up from the working directory here.
 fn request_server(req: &LoginRequest) -> Result<Server, SdkError> {
-    let url = std::env::var(crate::config::BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty()).or(none_if_empty(req.base_url.clone()));
-    let url = crate::config::normalize_base_url(url.as_deref().unwrap_or(crate::config::DEFAULT_BASE_URL), "base_url", true).map_err(SdkError::BadInput)?;  // http: Server::check_http decides
+    let url = std::env::var(crate::config::BASE_URL_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or(none_if_empty(req.base_url.clone()));
+    let url =
+        crate::config::normalize_base_url(url.as_deref().unwrap_or(crate::config::DEFAULT_BASE_URL), "base_url", true)
+            .map_err(SdkError::BadInput)?; // http: Server::check_http decides
     let system = req.use_system_roots == Some(1);
     let trust = match none_if_empty(req.ca_file.clone()) {
-        Some(_) if system => return Err(SdkError::BadInput("ca_file cannot be combined with use_system_roots: 1 (add that CA to the system's trust store)".into())),
-        Some(p) => Trust::Bundled(Some(std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?)),
+        Some(_) if system => {
+            return Err(SdkError::BadInput(
+                "ca_file cannot be combined with use_system_roots: 1 (add that CA to the system's trust store)".into(),
+            ));
+        }
+        Some(p) => Trust::Bundled(Some(
+            std::fs::read_to_string(&p).map_err(|e| SdkError::BadInput(format!("ca_file: cannot read {p}: {e}")))?,
+        )),
         None if system => Trust::System,
         None => Trust::Bundled(None),
     };
-    let proxy = none_if_empty(req.proxy.clone()).map(|p| Proxy::parse(&p)).transpose().map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
+    let proxy = none_if_empty(req.proxy.clone())
+        .map(|p| Proxy::parse(&p))
+        .transpose()
+        .map_err(|e| SdkError::BadInput(format!("proxy: {e}")))?;
     Ok(Server { url, trust, proxy, verify: None, allow_insecure_http: req.allow_insecure_http == Some(1) })
 }
 
@@ -340,7 +382,8 @@ fn read_identity(state_dir: &std::path::Path) -> Option<Result<Identity, store::
     let bytes = std::fs::read(state_dir.join(LOGIN_FILE)).ok()?;
     Some(local_key::login_key().and_then(|key| {
         let opened = store::open(Kind::Login, None, &key, &bytes)?;
-        let id: Identity = serde_json::from_slice(&opened.plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))?;
+        let id: Identity =
+            serde_json::from_slice(&opened.plain).map_err(|e| store::StoreError(format!("{LOGIN_FILE}: {e}")))?;
         if id.out_sub_mch_id != opened.merchant || id.generation != opened.generation {
             return Err(store::StoreError(format!("{LOGIN_FILE}: its header does not match its content")));
         }
@@ -368,7 +411,9 @@ impl Security {
         let (identity, first_run) = match (read_identity(&state_dir), given_ids) {
             (Some(Ok(id)), None) => (id, false),
             (Some(Err(e)), None) => {
-                return Err(SdkError::Refused(format!("{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run")));
+                return Err(SdkError::Refused(format!(
+                    "{e}; pass pay_platform, mch_id, sub_mch_id and shop_id to log in as on a first run"
+                )));
             }
             (_, None) => {
                 return Ok(SecOutcome::new(
@@ -385,15 +430,23 @@ impl Security {
                 };
                 server.check_http()?;
                 let ch = server.channel(self)?;
-                let ex = call::<t::QueryIdentityMapping>(&server, &ch, &t::IdentityMappingRequest {
-                    mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
-                    pay_platform: Some(platform),
-                    nonce_str: Some(crate::nonce::nonce_str()),
-                    ..Default::default()
-                });
+                let ex = call::<t::QueryIdentityMapping>(
+                    &server,
+                    &ch,
+                    &t::IdentityMappingRequest {
+                        mch: Some(t::MchCondition { mch_id, sub_mch_id, shop_id: none_if_empty(req.shop_id.clone()) }),
+                        pay_platform: Some(platform),
+                        nonce_str: Some(crate::nonce::nonce_str()),
+                        ..Default::default()
+                    },
+                );
                 let Some(r) = ex.result() else {
                     let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::NeedIds };
-                    return Ok(SecOutcome::new(code, json!({}), Some(format!("{} — the ids were not recognised or the server did not answer", ex.detail))));
+                    return Ok(SecOutcome::new(
+                        code,
+                        json!({}),
+                        Some(format!("{} — the ids were not recognised or the server did not answer", ex.detail)),
+                    ));
                 };
                 let id = Identity {
                     out_mch_id: r.out_mch_id.clone(),
@@ -411,7 +464,13 @@ impl Security {
     }
 
     /// Starts a QR code (client_initialize) for a login or an identification.
-    fn start_qr(&self, identity: Identity, state_dir: PathBuf, purpose: Purpose, server: Server) -> Result<SecOutcome, SdkError> {
+    fn start_qr(
+        &self,
+        identity: Identity,
+        state_dir: PathBuf,
+        purpose: Purpose,
+        server: Server,
+    ) -> Result<SecOutcome, SdkError> {
         let kind = purpose.kind();
         let ch = {
             // Before anything can fail: `{}` must not fall back to an older QR code's approval.
@@ -421,12 +480,16 @@ impl Security {
             drop(st);
             server.channel(self)?
         };
-        let ex = call::<t::ClientInitialize>(&server, &ch, &t::ClientInitializeRequest {
-            out_sub_mch_id: identity.out_sub_mch_id.clone(),
-            out_shop_id: identity.out_shop_id.clone(),
-            authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
-            nonce_str: Some(crate::nonce::nonce_str()),
-        });
+        let ex = call::<t::ClientInitialize>(
+            &server,
+            &ch,
+            &t::ClientInitializeRequest {
+                out_sub_mch_id: identity.out_sub_mch_id.clone(),
+                out_shop_id: identity.out_shop_id.clone(),
+                authorize_terminal_type: Some(t::AuthorizeTerminalType::PC),
+                nonce_str: Some(crate::nonce::nonce_str()),
+            },
+        );
         let Some(r) = ex.result().cloned() else {
             let code = if ex.class == StatusClass::Unknown { SecCode::Unknown } else { SecCode::Failed };
             return Ok(SecOutcome::new(code, json!({}), Some(ex.detail)));
@@ -439,7 +502,10 @@ impl Security {
         st.latest.insert(kind, r.activator.clone());
         // A reused activator must not inherit an older outcome.
         st.completed.remove(&r.activator);
-        st.pending.insert(r.activator.clone(), Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false });
+        st.pending.insert(
+            r.activator.clone(),
+            Pending { server, identity, state_dir, token: r.token.clone(), deadline, purpose, taken: false },
+        );
         st.sweep(now);
         Ok(SecOutcome::new(SecCode::Ok, qr_output(&r), None))
     }
@@ -456,7 +522,10 @@ impl Security {
             let mut st = self.state.lock();
             st.sweep(Instant::now());
             let activator = none_if_empty(req.activator).or_else(|| st.latest.get(kind).cloned()).ok_or_else(|| {
-                SdkError::Refused(format!("no {kind} in progress: call cloud_pay_security_{}", if kind == "login" { "login" } else { "identification" }))
+                SdkError::Refused(format!(
+                    "no {kind} in progress: call cloud_pay_security_{}",
+                    if kind == "login" { "login" } else { "identification" }
+                ))
             })?;
             // A QR code answers only for what it was started for.
             if let Some(done) = st.completed.get(&activator) {
@@ -471,7 +540,8 @@ impl Security {
                 }
                 return Ok(Err(o));
             }
-            let p = st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
+            let p =
+                st.pending.get(&activator).filter(|p| p.purpose.kind() == kind).ok_or_else(|| no_such(&activator))?;
             if p.taken {
                 return Ok(Err(being_completed(&activator, kind)));
             }
@@ -479,15 +549,23 @@ impl Security {
         };
         let (activator, p) = pending;
         if Instant::now() >= p.deadline {
-            let o = SecOutcome::new(SecCode::Expired, json!({}), Some(format!("QR code {activator} expired (ttl): start a new {kind}")));
+            let o = SecOutcome::new(
+                SecCode::Expired,
+                json!({}),
+                Some(format!("QR code {activator} expired (ttl): start a new {kind}")),
+            );
             return Ok(Err(complete(self, &activator, p.purpose, p.deadline, o, 0)));
         }
         let ch = p.server.channel(self)?;
-        let ex = call::<t::ClientTryGetInitializers>(&p.server, &ch, &t::TryGetInitializersRequest {
-            out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
-            token: p.token.clone(),
-            nonce_str: Some(crate::nonce::nonce_str()),
-        });
+        let ex = call::<t::ClientTryGetInitializers>(
+            &p.server,
+            &ch,
+            &t::TryGetInitializersRequest {
+                out_sub_mch_id: p.identity.out_sub_mch_id.clone(),
+                token: p.token.clone(),
+                nonce_str: Some(crate::nonce::nonce_str()),
+            },
+        );
         match (ex.class, ex.result()) {
             (StatusClass::Success, Some(r)) if r.initialization_granted => {
                 // One poller takes the grant and records the outcome; a concurrent poller of the
@@ -505,12 +583,25 @@ impl Security {
                     _ => Ok(Err(being_completed(&activator, kind))),
                 }
             }
-            (StatusClass::Success, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("waiting for the staff member to scan QR code {activator}"))))),
-            (StatusClass::Unknown, _) => Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{} — poll again", ex.detail))))),
+            (StatusClass::Success, _) => Ok(Err(SecOutcome::new(
+                SecCode::Unknown,
+                json!({}),
+                Some(format!("waiting for the staff member to scan QR code {activator}")),
+            ))),
+            (StatusClass::Unknown, _) => {
+                Ok(Err(SecOutcome::new(SecCode::Unknown, json!({}), Some(format!("{} — poll again", ex.detail)))))
+            }
             _ => {
                 let text = ex.response.as_ref().map(|r| r.description.to_lowercase()).unwrap_or_default();
                 let code = if text.contains("expire") { SecCode::Expired } else { SecCode::Rejected };
-                Ok(Err(complete(self, &activator, p.purpose, p.deadline, SecOutcome::new(code, json!({}), Some(ex.detail)), 0)))
+                Ok(Err(complete(
+                    self,
+                    &activator,
+                    p.purpose,
+                    p.deadline,
+                    SecOutcome::new(code, json!({}), Some(ex.detail)),
+                    0,
+                )))
             }
         }
     }
@@ -539,7 +630,13 @@ impl Security {
             Ok(g) => g,
             Err(o) => return Ok(o),
         };
-        let mut guard = TakenGuard { sec: self, activator: &activator, purpose: pending.purpose, deadline: pending.deadline, armed: true };
+        let mut guard = TakenGuard {
+            sec: self,
+            activator: &activator,
+            purpose: pending.purpose,
+            deadline: pending.deadline,
+            armed: true,
+        };
         let (purpose, deadline) = (pending.purpose, pending.deadline);
         let outcome = self.finish_login(r, pending);
         guard.armed = false;
@@ -559,7 +656,9 @@ impl Security {
             .sub_mch_info
             .as_ref()
             .and_then(|s| s.client_configuration_ciphers.iter().find(|c| c.algorithm == t::EncryptType::AES_128_GCM))
-            .ok_or_else(|| SdkError::Refused("the server granted the login but sent no AES-128-GCM configuration key".into()))?;
+            .ok_or_else(|| {
+                SdkError::Refused("the server granted the login but sent no AES-128-GCM configuration key".into())
+            })?;
         let key = Key::from_server(&cipher.key).map_err(|e| SdkError::Refused(e.0))?;
         let identity = Identity { staff_id: r.staff_id.clone(), ..pending.identity.clone() };
         let mut out = identity_output(&r, &identity);
@@ -570,7 +669,9 @@ impl Security {
             Err(e) => return Err(SdkError::Refused(format!("{KEY_FILE}: {e}"))),
         };
         let opened = stored.map(|bytes| store::open(Kind::Configuration, Some(&identity.out_sub_mch_id), &key, &bytes));
-        let floor = identity.generation.max(local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?);
+        let floor = identity.generation.max(
+            local_key::high_water(&pending.state_dir, &identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?,
+        );
         let code = match opened {
             None => SecCode::NoConfiguration,
             // First run (no usable login file): an intact configuration is still handed out, so
@@ -588,13 +689,21 @@ impl Security {
                 )));
             }
             Some(Ok(file)) => {
-                let conf: Value = serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
+                let conf: Value =
+                    serde_json::from_slice(&file.plain).map_err(|e| SdkError::Refused(format!("{KEY_FILE}: {e}")))?;
                 out.insert("conf".into(), conf);
                 SecCode::Ok
             }
         };
-        self.state.lock().granted = Some(Granted { identity, state_dir: pending.state_dir, server: Server { verify: None, ..pending.server }, key });
-        let message = (code == SecCode::NoConfiguration).then(|| "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned());
+        self.state.lock().granted = Some(Granted {
+            identity,
+            state_dir: pending.state_dir,
+            server: Server { verify: None, ..pending.server },
+            key,
+        });
+        let message = (code == SecCode::NoConfiguration).then(|| {
+            "logged in; no stored configuration yet: call cloud_pay_security_init with the configuration".to_owned()
+        });
         Ok(SecOutcome::new(code, Value::Object(out), message))
     }
 
@@ -606,12 +715,17 @@ impl Security {
     pub fn security_init(&self, conf_text: &str) -> Result<Config, SdkError> {
         let config = Config::parse(conf_text)?;
         // The files go where the configuration says, else where the login looked for them.
-        let explicit_dir = serde_json::from_str::<Value>(conf_text).ok().and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty())).unwrap_or(false);
+        let explicit_dir = serde_json::from_str::<Value>(conf_text)
+            .ok()
+            .and_then(|v| v.pointer("/common_conf/state_dir").and_then(Value::as_str).map(|s| !s.trim().is_empty()))
+            .unwrap_or(false);
         let (sealed, login_bytes, dir, out_sub_mch_id, generation) = {
             // One lock for the whole read of the grant: another login completing meanwhile must
             // not pair this grant's key with that one's folder.
             let st = self.state.lock();
-            let g = st.granted.as_ref().ok_or_else(|| SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into()))?;
+            let g = st.granted.as_ref().ok_or_else(|| {
+                SdkError::Refused("log in first: cloud_pay_security_login_check has not succeeded".into())
+            })?;
             if config.trade.out_sub_mch_id != g.identity.out_sub_mch_id {
                 return Err(SdkError::BadConfig(format!(
                     "trade_conf.out_sub_mch_id {} is not the logged-in sub-merchant {}",
@@ -621,17 +735,28 @@ impl Security {
             let dir = if explicit_dir { config.state_dir.clone() } else { g.state_dir.clone() };
             // One more than anything this folder has seen, so every older file counts as a rollback.
             let seen = read_identity(&dir).and_then(Result::ok).map_or(0, |id| id.generation);
-            let recorded = local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
+            let recorded =
+                local_key::high_water(&dir, &g.identity.out_sub_mch_id).map_err(|e| SdkError::Internal(e.0))?;
             let generation = seen.max(recorded).max(g.identity.generation).saturating_add(1);
-            let identity = Identity { device_id: config.trade.device_id.clone(), out_shop_id: Some(config.trade.out_shop_id.clone()), generation, ..g.identity.clone() };
+            let identity = Identity {
+                device_id: config.trade.device_id.clone(),
+                out_shop_id: Some(config.trade.out_shop_id.clone()),
+                generation,
+                ..g.identity.clone()
+            };
             let local = local_key::login_key().map_err(|e| SdkError::Internal(e.0))?;
-            let seal = |kind, key: &Key, plain: &[u8]| store::seal(kind, &identity.out_sub_mch_id, generation, key, plain).map_err(|e| SdkError::BadConfig(e.0));
+            let seal = |kind, key: &Key, plain: &[u8]| {
+                store::seal(kind, &identity.out_sub_mch_id, generation, key, plain)
+                    .map_err(|e| SdkError::BadConfig(e.0))
+            };
             let sealed = seal(Kind::Configuration, &g.key, conf_text.as_bytes())?;
             let login_bytes = seal(Kind::Login, &local, &serde_json::to_vec(&identity).unwrap_or_default())?;
             (sealed, login_bytes, dir, identity.out_sub_mch_id.clone(), generation)
         };
-        crate::files::write_atomic(&dir.join(KEY_FILE), &sealed).map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
-        crate::files::write_atomic(&dir.join(LOGIN_FILE), &login_bytes).map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
+        crate::files::write_atomic(&dir.join(KEY_FILE), &sealed)
+            .map_err(|e| SdkError::Internal(format!("cannot write {KEY_FILE}: {e}")))?;
+        crate::files::write_atomic(&dir.join(LOGIN_FILE), &login_bytes)
+            .map_err(|e| SdkError::Internal(format!("cannot write {LOGIN_FILE}: {e}")))?;
         local_key::set_high_water(&dir, &out_sub_mch_id, generation).map_err(|e| SdkError::Internal(e.0))?;
         Ok(config)
     }
@@ -643,9 +768,20 @@ impl Security {
             // After init: the running configuration's server, CA, proxy and key (replies verified).
             (Some(config), _) => {
                 let tc = &config.trade;
-                let id = Identity { out_mch_id: tc.out_mch_id.clone(), out_sub_mch_id: tc.out_sub_mch_id.clone(), out_shop_id: Some(tc.out_shop_id.clone()), ..Default::default() };
+                let id = Identity {
+                    out_mch_id: tc.out_mch_id.clone(),
+                    out_sub_mch_id: tc.out_sub_mch_id.clone(),
+                    out_shop_id: Some(tc.out_shop_id.clone()),
+                    ..Default::default()
+                };
                 let url = config.domains.first().cloned().unwrap_or_else(|| crate::config::DEFAULT_BASE_URL.to_owned());
-                let server = Server { url, trust: config.trust(), proxy: config.proxy.clone(), verify: Some(tc.authen_key.clone()), allow_insecure_http: false };
+                let server = Server {
+                    url,
+                    trust: config.trust(),
+                    proxy: config.proxy.clone(),
+                    verify: Some(tc.authen_key.clone()),
+                    allow_insecure_http: false,
+                };
                 (id, config.state_dir.clone(), server)
             }
             (None, Some(g)) => (g.identity.clone(), g.state_dir.clone(), g.server.clone()),
@@ -668,7 +804,14 @@ impl Security {
             "manager_entities": wire::to_value(&r.manager_entities),
             "out_sub_mch_id": pending.identity.out_sub_mch_id,
         });
-        Ok(complete(self, &activator, pending.purpose, pending.deadline, SecOutcome::new(SecCode::Ok, out, None), capacity))
+        Ok(complete(
+            self,
+            &activator,
+            pending.purpose,
+            pending.deadline,
+            SecOutcome::new(SecCode::Ok, out, None),
+            capacity,
+        ))
     }
 }
 
@@ -677,15 +820,33 @@ mod tests {
     use super::*;
 
     fn http(url: &str, allow: bool, verify: bool) -> Result<(), SdkError> {
-        Server { url: url.into(), trust: Trust::Bundled(None), proxy: None, verify: verify.then(|| Secret::new("k".into())), allow_insecure_http: allow }.check_http()
+        Server {
+            url: url.into(),
+            trust: Trust::Bundled(None),
+            proxy: None,
+            verify: verify.then(|| Secret::new("k".into())),
+            allow_insecure_http: allow,
+        }
+        .check_http()
     }
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed_or_verified() {
-        for ok in ["https://pay.example.com/cpay/", "http://127.0.0.1:8080/cpay/", "http://127.9.0.1/", "http://localhost:1/", "http://[::1]:8080/cpay/"] {
+        for ok in [
+            "https://pay.example.com/cpay/",
+            "http://127.0.0.1:8080/cpay/",
+            "http://127.9.0.1/",
+            "http://localhost:1/",
+            "http://[::1]:8080/cpay/",
+        ] {
             assert!(http(ok, false, false).is_ok(), "{ok}");
         }
-        for refused in ["http://192.0.2.1/cpay/", "http://pay.example.com:8080/", "http://127.0.0.1.example.com/", "http://[2001:db8::1]:80/"] {
+        for refused in [
+            "http://192.0.2.1/cpay/",
+            "http://pay.example.com:8080/",
+            "http://127.0.0.1.example.com/",
+            "http://[2001:db8::1]:80/",
+        ] {
             assert!(http(refused, false, false).is_err(), "{refused}");
             assert!(http(refused, true, false).is_ok(), "{refused} with allow_insecure_http");
             assert!(http(refused, false, true).is_ok(), "{refused} with replies verified");

@@ -9,7 +9,6 @@
 //! file atomically (unpredictable temporary name, exclusive creation, no symlink following,
 //! owner-only, fsync, rename, fsync of the directory).
 
-
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Nonce};
 
@@ -112,7 +111,9 @@ pub fn seal(kind: Kind, out_sub_mch_id: &str, generation: u64, key: &Key, plain:
     let mut nonce = [0u8; 12];
     getrandom::getrandom(&mut nonce).map_err(|e| StoreError(format!("OS random source: {e}")))?;
     let cipher = Aes128Gcm::new_from_slice(&key.0).map_err(|_| StoreError("AES key length".into()))?;
-    let ct = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: &aad }).map_err(|_| StoreError("AES-GCM encryption failed".into()))?;
+    let ct = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: &aad })
+        .map_err(|_| StoreError("AES-GCM encryption failed".into()))?;
     let mut out = aad;
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -149,7 +150,9 @@ pub fn open(kind: Kind, expected_merchant: Option<&str>, key: &Key, bytes: &[u8]
         (VERSION, _) | (VERSION_1, Kind::Configuration) => {}
         (VERSION_1, Kind::Login) => {
             // Version 1 kept base_url, ca_file and proxy under a key anyone could compute.
-            return Err(StoreError(format!("{what} was written by an older SDK (format 1, which stored server settings) and is ignored")));
+            return Err(StoreError(format!(
+                "{what} was written by an older SDK (format 1, which stored server settings) and is ignored"
+            )));
         }
         (v, _) => return Err(StoreError(format!("{what} has unsupported format version {v}"))),
     }
@@ -170,8 +173,13 @@ pub fn open(kind: Kind, expected_merchant: Option<&str>, key: &Key, bytes: &[u8]
     }
     let cipher = Aes128Gcm::new_from_slice(&key.0).map_err(|_| StoreError("AES key length".into()))?;
     let plain = cipher
-        .decrypt(Nonce::from_slice(&bytes[body_at..body_at + 12]), Payload { msg: &bytes[body_at + 12..], aad: &bytes[..body_at] })
-        .map_err(|_| StoreError(format!("{what} cannot be decrypted: wrong key, or the file was truncated or tampered with")))?;
+        .decrypt(
+            Nonce::from_slice(&bytes[body_at..body_at + 12]),
+            Payload { msg: &bytes[body_at + 12..], aad: &bytes[..body_at] },
+        )
+        .map_err(|_| {
+            StoreError(format!("{what} cannot be decrypted: wrong key, or the file was truncated or tampered with"))
+        })?;
     let generation = bytes[gen_at..body_at].try_into().map(u64::from_be_bytes).unwrap_or(0);
     Ok(Opened { merchant, generation, plain })
 }
@@ -217,7 +225,10 @@ mod tests {
     fn version_1_configuration_still_opens_but_a_version_1_login_file_does_not() {
         let v1 = |kind: Kind| {
             let aad = header(VERSION_1, kind, "sub1", 0).unwrap();
-            let ct = Aes128Gcm::new_from_slice(&[1; 16]).unwrap().encrypt(Nonce::from_slice(&[0; 12]), Payload { msg: b"{}", aad: &aad }).unwrap();
+            let ct = Aes128Gcm::new_from_slice(&[1; 16])
+                .unwrap()
+                .encrypt(Nonce::from_slice(&[0; 12]), Payload { msg: b"{}", aad: &aad })
+                .unwrap();
             [aad, vec![0; 12], ct].concat()
         };
         assert_eq!(open(Kind::Configuration, Some("sub1"), &key(1), &v1(Kind::Configuration)).unwrap().generation, 0);

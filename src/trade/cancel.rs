@@ -6,8 +6,9 @@ impl Trade {
     /// cancel_order: trade_type 1 → reverse, 2 → close_order. A re-entry order is refused locally.
     pub fn cancel_order(&self, req: &OrderRefSdkRequest) -> Result<CallOutcome, SdkError> {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
-        let trade_type = trade_type_arg(req.trade_type)?
-            .ok_or_else(|| SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into()))?;
+        let trade_type = trade_type_arg(req.trade_type)?.ok_or_else(|| {
+            SdkError::BadInput("trade_type is required (1 reverse a micro-pay order, 2 close a scan-code order)".into())
+        })?;
         // An order no verified reply has shown may be another sale's (the create's reply did
         // not verify, or never came): a verified query first tells it apart, so a reverse or
         // close never reaches an order another till created under the number.
@@ -51,7 +52,9 @@ impl Trade {
                 }
                 // Its reply may yet be re-entry: a reverse now could reverse another sale.
                 if rec.submitting {
-                    return Err(SdkError::Refused(format!("order {out_trade_no}: payment still being submitted: query it with cloud_pay_query_order; nothing was sent")));
+                    return Err(SdkError::Refused(format!(
+                        "order {out_trade_no}: payment still being submitted: query it with cloud_pay_query_order; nothing was sent"
+                    )));
                 }
             }
             // Queries already under way predate the cancel: their answers no longer count. The
@@ -91,7 +94,8 @@ impl Trade {
             StatusClass::Success => {
                 let change = self.orders.lock().get_mut(&out_trade_no).and_then(|rec| {
                     let before = state::journal_key(rec);
-                    rec.local = if trade_type == TradeType::MICRO_PAY { LocalState::Reverse } else { LocalState::Closed };
+                    rec.local =
+                        if trade_type == TradeType::MICRO_PAY { LocalState::Reverse } else { LocalState::Closed };
                     rec.code = OrderCode::Closed;
                     rec.cached_final = false; // the next query_order reads the new state from the server
                     rec.polls_left = 0;

@@ -185,7 +185,9 @@ impl Recovery {
     /// retention has not run out.
     pub fn tombstones(&self) -> impl Iterator<Item = &JournaledOrder> {
         let oldest = unix_now().saturating_sub(TOMBSTONE_RETENTION.as_secs());
-        self.orders.values().filter(move |o| o.fin && (o.refused || o.state == Some(REENTRY_STATE)) && o.at.is_some_and(|t| t >= oldest))
+        self.orders.values().filter(move |o| {
+            o.fin && (o.refused || o.state == Some(REENTRY_STATE)) && o.at.is_some_and(|t| t >= oldest)
+        })
     }
 }
 
@@ -244,7 +246,10 @@ fn apply(r: &mut Recovery, e: Entry) {
         // A later create of a number starts afresh: the SDK writes one only for a number it
         // holds no open order or guard for (done and forgotten, or never sent).
         Entry::Order { no, .. } => {
-            r.orders.insert(no.clone(), JournaledOrder { order: e.clone(), state: None, fin: false, at: None, refused: false });
+            r.orders.insert(
+                no.clone(),
+                JournaledOrder { order: e.clone(), state: None, fin: false, at: None, refused: false },
+            );
         }
         Entry::State { no, state, fin, at, refused } => {
             if let Some(o) = r.orders.get_mut(no) {
@@ -343,7 +348,8 @@ impl Journal {
         let recovery = read(&bytes);
         if !recovery.aside.is_empty() {
             // Nanoseconds: two recoveries within a second must not overwrite each other's file.
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
             let aside = journal.path.with_extension(format!("journal.corrupt-{nanos}"));
             let _ = std::fs::write(aside, &recovery.aside);
         }
@@ -479,11 +485,22 @@ impl Journal {
         for o in r.open_orders().chain(r.tombstones()) {
             text.push_str(&encode(&o.order));
             if let (Some(state), Entry::Order { no, .. }) = (o.state, &o.order) {
-                text.push_str(&encode(&Entry::State { no: no.clone(), state, fin: o.fin, at: o.at, refused: o.refused }));
+                text.push_str(&encode(&Entry::State {
+                    no: no.clone(),
+                    state,
+                    fin: o.fin,
+                    at: o.at,
+                    refused: o.refused,
+                }));
             }
         }
         for (refund_no, p) in &r.refunds {
-            text.push_str(&encode(&Entry::Refund { no: p.no.clone(), refund_no: refund_no.clone(), fee: p.fee, digest: p.digest.clone() }));
+            text.push_str(&encode(&Entry::Refund {
+                no: p.no.clone(),
+                refund_no: refund_no.clone(),
+                fee: p.fee,
+                digest: p.digest.clone(),
+            }));
         }
         crate::files::write_atomic(&self.path, text.as_bytes())?;
         Ok(text.len() as u64)
@@ -502,7 +519,10 @@ fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
         Ok(()) => Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
             std::io::ErrorKind::WouldBlock,
-            format!("the order journal in {} is in use by another process or SDK instance (one writer per state_dir: give each till its own state_dir)", dir.display()),
+            format!(
+                "the order journal in {} is in use by another process or SDK instance (one writer per state_dir: give each till its own state_dir)",
+                dir.display()
+            ),
         )),
         Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
@@ -533,7 +553,15 @@ mod tests {
     use super::*;
 
     fn order(no: &str) -> Entry {
-        Entry::Order { no: no.into(), fee: 1, platform: 1, trade_type: 1, digest: "ab".into(), domain: None, nonce: None }
+        Entry::Order {
+            no: no.into(),
+            fee: 1,
+            platform: 1,
+            trade_type: 1,
+            digest: "ab".into(),
+            domain: None,
+            nonce: None,
+        }
     }
 
     fn dir(name: &str) -> PathBuf {
@@ -574,7 +602,8 @@ mod tests {
         let (j, r) = Journal::open(&d).unwrap();
         assert_eq!(r.orders.len(), 0);
         j.append_durable(&[order("a"), order("b")]).unwrap();
-        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None, refused: false }, order("c")]).unwrap();
+        j.append_durable(&[Entry::State { no: "a".into(), state: 3, fin: true, at: None, refused: false }, order("c")])
+            .unwrap();
         // A crash in the middle of writing the next line.
         let mut f = std::fs::OpenOptions::new().append(true).open(d.join(FILE)).unwrap();
         f.write_all(b"{\"t\":\"order\",\"no\":\"d\",\"fee\"").unwrap();
@@ -628,13 +657,49 @@ mod tests {
         let d = dir("tombstones");
         let (j, _) = Journal::open(&d).unwrap();
         let now = unix_now();
-        j.append_durable(&[order("reentry"), Entry::State { no: "reentry".into(), state: 8, fin: true, at: Some(now), refused: false }]).unwrap();
-        j.append_durable(&[order("old"), Entry::State { no: "old".into(), state: 8, fin: true, at: Some(now - TOMBSTONE_RETENTION.as_secs() - 10), refused: false }]).unwrap();
-        j.append_durable(&[order("refused"), Entry::State { no: "refused".into(), state: 4, fin: true, at: Some(now), refused: true }]).unwrap();
-        j.append_durable(&[order("failed"), Entry::State { no: "failed".into(), state: 4, fin: true, at: Some(now), refused: false }]).unwrap();
-        j.append_durable(&[order("paid"), Entry::State { no: "paid".into(), state: 3, fin: true, at: Some(now), refused: false }]).unwrap();
-        j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R1".into(), fee: 5, digest: Some("D1".into()) }]).unwrap();
-        j.append_durable(&[Entry::Refund { no: "paid".into(), refund_no: "R2".into(), fee: 5, digest: None }, Entry::RefundSettled { refund_no: "R2".into() }]).unwrap();
+        j.append_durable(&[
+            order("reentry"),
+            Entry::State { no: "reentry".into(), state: 8, fin: true, at: Some(now), refused: false },
+        ])
+        .unwrap();
+        j.append_durable(&[
+            order("old"),
+            Entry::State {
+                no: "old".into(),
+                state: 8,
+                fin: true,
+                at: Some(now - TOMBSTONE_RETENTION.as_secs() - 10),
+                refused: false,
+            },
+        ])
+        .unwrap();
+        j.append_durable(&[
+            order("refused"),
+            Entry::State { no: "refused".into(), state: 4, fin: true, at: Some(now), refused: true },
+        ])
+        .unwrap();
+        j.append_durable(&[
+            order("failed"),
+            Entry::State { no: "failed".into(), state: 4, fin: true, at: Some(now), refused: false },
+        ])
+        .unwrap();
+        j.append_durable(&[
+            order("paid"),
+            Entry::State { no: "paid".into(), state: 3, fin: true, at: Some(now), refused: false },
+        ])
+        .unwrap();
+        j.append_durable(&[Entry::Refund {
+            no: "paid".into(),
+            refund_no: "R1".into(),
+            fee: 5,
+            digest: Some("D1".into()),
+        }])
+        .unwrap();
+        j.append_durable(&[
+            Entry::Refund { no: "paid".into(), refund_no: "R2".into(), fee: 5, digest: None },
+            Entry::RefundSettled { refund_no: "R2".into() },
+        ])
+        .unwrap();
         let mut w = j.file.lock();
         let r = read(&std::fs::read(d.join(FILE)).unwrap());
         j.compact(&mut w, &r).unwrap();
@@ -662,7 +727,8 @@ mod tests {
                     for i in 0..25 {
                         let no = format!("t{t:02}o{i:02}");
                         j.append_durable(&[order(&no)]).unwrap();
-                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0, at: None, refused: false }]).unwrap();
+                        j.append_state(&[Entry::State { no, state: 3, fin: i % 2 == 0, at: None, refused: false }])
+                            .unwrap();
                     }
                 })
             })
@@ -741,12 +807,17 @@ mod tests {
         let mut n = 0;
         while std::fs::metadata(d.join(FILE)).map(|m| m.len()).unwrap_or(0) < COMPACT_AT / 2 || n < 10 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0, at: None, refused: false }]).unwrap();
+            j.append_durable(&[
+                order(&no),
+                Entry::State { no: no.clone(), state: 3, fin: n % 100 != 0, at: None, refused: false },
+            ])
+            .unwrap();
             n += 1;
         }
         for _ in 0..3000 {
             let no = format!("order{n:06}");
-            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true, at: None, refused: false }]).unwrap();
+            j.append_durable(&[order(&no), Entry::State { no, state: 3, fin: true, at: None, refused: false }])
+                .unwrap();
             n += 1;
         }
         let size = std::fs::metadata(d.join(FILE)).unwrap().len();

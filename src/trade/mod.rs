@@ -21,21 +21,21 @@ use std::time::{Duration, Instant};
 
 use cloud_pay_protocol::types::{self as t, PayPlatform, TradeType};
 use cloud_pay_protocol::{StatusClass, status, wire};
+use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::client::{AuthChoice, Client, Exchange};
 use crate::error::SdkError;
 use crate::input;
+pub use crate::outcome::{Accept, CallCode, CallOutcome, OrderCode, PayOutcome, QueryOutcome};
 use crate::paycode::{Prefixes, platform_from_author_code};
 use crate::schedule::{PollSettings, Scheduler};
-use requests::*;
 use output::{cached_outcome, local_output, order_output, refund_output, unknown_outcome};
+use requests::*;
 pub use state::{LocalState, OrderRecord};
-pub use crate::outcome::{Accept, CallCode, CallOutcome, OrderCode, PayOutcome, QueryOutcome};
 
 /// Sends of one refund number: whether one may have reached a server, and how many run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -104,7 +104,9 @@ fn platform_arg(v: Option<i64>, field: &str) -> Result<Option<PayPlatform>, SdkE
     match v {
         None | Some(0) => Ok(None),
         Some(n @ (1 | 2)) => Ok(Some(PayPlatform(n as i32))),
-        Some(n) => Err(SdkError::BadInput(input::redact(&format!("{field} must be 1 (WeChat Pay) or 2 (Alipay), got {n}")))),
+        Some(n) => {
+            Err(SdkError::BadInput(input::redact(&format!("{field} must be 1 (WeChat Pay) or 2 (Alipay), got {n}"))))
+        }
     }
 }
 
@@ -112,14 +114,18 @@ fn trade_type_arg(v: Option<i64>) -> Result<Option<TradeType>, SdkError> {
     match v {
         None | Some(0) => Ok(None),
         Some(n @ (1 | 2)) => Ok(Some(TradeType(n as i32))),
-        Some(n) => Err(SdkError::BadInput(input::redact(&format!("trade_type must be 1 (micro pay) or 2 (scan code), got {n}")))),
+        Some(n) => Err(SdkError::BadInput(input::redact(&format!(
+            "trade_type must be 1 (micro pay) or 2 (scan code), got {n}"
+        )))),
     }
 }
 
 fn positive(v: Option<i64>, field: &str) -> Result<i64, SdkError> {
     match v {
         Some(n) if n > 0 => Ok(n),
-        Some(n) => Err(SdkError::BadInput(input::redact(&format!("{field} must be a positive amount in fen, got {n}")))),
+        Some(n) => {
+            Err(SdkError::BadInput(input::redact(&format!("{field} must be a positive amount in fen, got {n}"))))
+        }
         None => Err(SdkError::BadInput(format!("{field} is required"))),
     }
 }
@@ -137,8 +143,24 @@ fn none_if_empty(v: &Option<String>) -> Option<String> {
 
 impl Trade {
     /// A trade core over a client.
-    pub fn new(client: Arc<Client>, poll: PollSettings, scheduler: Arc<Scheduler>, prefixes: Arc<Prefixes>, journal: journal::Journal) -> Trade {
-        Trade { client, orders: Mutex::new(HashMap::new()), pending_refund_numbers: Mutex::new(HashMap::new()), refund_attempts: Mutex::new(HashMap::new()), journaled_before: Mutex::default(), poll, scheduler, prefixes, journal }
+    pub fn new(
+        client: Arc<Client>,
+        poll: PollSettings,
+        scheduler: Arc<Scheduler>,
+        prefixes: Arc<Prefixes>,
+        journal: journal::Journal,
+    ) -> Trade {
+        Trade {
+            client,
+            orders: Mutex::new(HashMap::new()),
+            pending_refund_numbers: Mutex::new(HashMap::new()),
+            refund_attempts: Mutex::new(HashMap::new()),
+            journaled_before: Mutex::default(),
+            poll,
+            scheduler,
+            prefixes,
+            journal,
+        }
     }
 
     /// Turns true once this Trade is gone and its journal's folder lock released.
@@ -153,7 +175,9 @@ impl Trade {
     pub fn restore(&self, recovery: &journal::Recovery) -> usize {
         let mut n = 0;
         for o in recovery.open_orders().chain(recovery.tombstones()) {
-            let journal::Entry::Order { no, fee, platform, trade_type, digest, domain, nonce } = &o.order else { continue };
+            let journal::Entry::Order { no, fee, platform, trade_type, digest, domain, nonce } = &o.order else {
+                continue;
+            };
             let trade_type = TradeType(*trade_type);
             let (polls, interval) = self.poll_settings(trade_type);
             let reentry = o.state == Some(LocalState::ReEntry as i32);
@@ -162,51 +186,68 @@ impl Trade {
                 (true, true) => (LocalState::ReEntry, OrderCode::ReEntry),
                 (true, false) => (LocalState::Fail, OrderCode::Failed),
             };
-            self.orders.lock().insert(no.clone(), OrderRecord {
-                out_trade_no: no.clone(),
-                trade_type,
-                pay_platform: Some(PayPlatform(*platform)),
-                content_digest: digest_from_hex(digest),
-                request_content: String::new(),
-                local,
-                code,
-                // A re-entry tombstone answers -6 from memory; a refused number asks the server.
-                cached_final: reentry && o.fin,
-                output: None,
-                platform_state: None,
-                code_url: None,
-                polls_left: if o.fin { 0 } else { polls },
-                poll_interval: interval,
-                last_detail: if reentry { "re-entry recorded in the order journal".into() } else { "recovered from the order journal after a restart".into() },
-                domain: domain.clone(),
-                total_fee: Some(*fee),
-                create_nonce: nonce.clone(),
-                generation: 0,
-                submitting: false,
-                seen: false,
-                refused: o.refused,
-                // An unfinished order's payment may have reached its domain: a "does not
-                // exist" from another one is not the truth.
-                maybe_at: if o.fin { None } else { domain.clone() },
-                // A journaled attempt of an earlier process may have arrived.
-                reached: true,
-                creates_in_flight: 0,
-            });
+            self.orders.lock().insert(
+                no.clone(),
+                OrderRecord {
+                    out_trade_no: no.clone(),
+                    trade_type,
+                    pay_platform: Some(PayPlatform(*platform)),
+                    content_digest: digest_from_hex(digest),
+                    request_content: String::new(),
+                    local,
+                    code,
+                    // A re-entry tombstone answers -6 from memory; a refused number asks the server.
+                    cached_final: reentry && o.fin,
+                    output: None,
+                    platform_state: None,
+                    code_url: None,
+                    polls_left: if o.fin { 0 } else { polls },
+                    poll_interval: interval,
+                    last_detail: if reentry {
+                        "re-entry recorded in the order journal".into()
+                    } else {
+                        "recovered from the order journal after a restart".into()
+                    },
+                    domain: domain.clone(),
+                    total_fee: Some(*fee),
+                    create_nonce: nonce.clone(),
+                    generation: 0,
+                    submitting: false,
+                    seen: false,
+                    refused: o.refused,
+                    // An unfinished order's payment may have reached its domain: a "does not
+                    // exist" from another one is not the truth.
+                    maybe_at: if o.fin { None } else { domain.clone() },
+                    // A journaled attempt of an earlier process may have arrived.
+                    reached: true,
+                    creates_in_flight: 0,
+                },
+            );
             if !o.fin {
                 self.scheduler.schedule(no, Instant::now());
                 n += 1;
             }
         }
         let restored = self.orders.lock();
-        self.journaled_before.lock().extend(recovery.orders.iter().filter(|(no, _)| !restored.contains_key(*no)).filter_map(|(no, o)| match &o.order {
-            journal::Entry::Order { digest, nonce, .. } => Some((no.clone(), (digest_from_hex(digest), nonce.clone()))),
-            _ => None,
-        }));
+        self.journaled_before.lock().extend(
+            recovery.orders.iter().filter(|(no, _)| !restored.contains_key(*no)).filter_map(|(no, o)| match &o.order {
+                journal::Entry::Order { digest, nonce, .. } => {
+                    Some((no.clone(), (digest_from_hex(digest), nonce.clone())))
+                }
+                _ => None,
+            }),
+        );
         drop(restored);
         // An unsettled refund of an earlier process may have arrived.
         // So may a settled one the journal still holds: a retry of its number that cannot
         // connect is unknown, never "no refund was made".
-        self.refund_attempts.lock().extend(recovery.refunds.keys().chain(&recovery.settled_refunds).map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })));
+        self.refund_attempts.lock().extend(
+            recovery
+                .refunds
+                .keys()
+                .chain(&recovery.settled_refunds)
+                .map(|no| (no.clone(), Attempts { reached: true, in_flight: 0 })),
+        );
         let mut pending = self.pending_refund_numbers.lock();
         for (refund_no, p) in &recovery.refunds {
             if let Some(d) = &p.digest {
@@ -339,7 +380,8 @@ fn apply_order(rec: &mut OrderRecord, order: &state::OrderFacts, raw_result: Opt
     if fin {
         rec.polls_left = 0;
     }
-    let (output, platform_state) = order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type));
+    let (output, platform_state) =
+        order_output(&rec.out_trade_no, local, rec.code_url.as_deref(), raw_result, Some(rec.trade_type));
     rec.output = Some(output);
     rec.platform_state = platform_state;
 }
@@ -355,7 +397,8 @@ fn other_sale(rec: &mut OrderRecord, fee: i64) -> String {
 /// A record refused at creation meets a paid order under its number: another sale's payment
 /// (this till's create charged nothing). Local re-entry, -6, never cancelled.
 fn refused_but_paid(rec: &mut OrderRecord) -> String {
-    let why = format!("the server refused this till's order {}, yet a paid order is under the number", rec.out_trade_no);
+    let why =
+        format!("the server refused this till's order {}, yet a paid order is under the number", rec.out_trade_no);
     another_sales_order(rec, why)
 }
 
@@ -393,7 +436,13 @@ mod tests {
         let a = digest(b"key-one", &["abc", "de"]);
         assert_ne!(a, digest(b"key-two", &["abc", "de"]));
         assert_ne!(a, digest(b"key-one", &["ab", "cde"]), "each part is framed by its length");
-        let bare: [u8; 32] = Sha256::new().chain_update(3u64.to_be_bytes()).chain_update(b"abc").chain_update(2u64.to_be_bytes()).chain_update(b"de").finalize().into();
+        let bare: [u8; 32] = Sha256::new()
+            .chain_update(3u64.to_be_bytes())
+            .chain_update(b"abc")
+            .chain_update(2u64.to_be_bytes())
+            .chain_update(b"de")
+            .finalize()
+            .into();
         assert_ne!(a, bare);
     }
 
@@ -403,7 +452,11 @@ mod tests {
         let request = t::PayRequest {
             pay_mch_key: t::PayMchKey { out_mch_id: "m".into(), out_sub_mch_id: "s".into(), ..Default::default() },
             pay_content: t::PayContent { out_trade_no: "n".into(), total_fee: 5, ..Default::default() },
-            order_client: t::OrderClient { spbill_create_ip: Some("10.0.0.5".into()), machine_no: Some("AA".into()), ..Default::default() },
+            order_client: t::OrderClient {
+                spbill_create_ip: Some("10.0.0.5".into()),
+                machine_no: Some("AA".into()),
+                ..Default::default()
+            },
             nonce_str: "N1".into(),
         };
         let mut moved = request.clone();
@@ -418,8 +471,9 @@ mod tests {
         let mut other_shop = request.clone();
         other_shop.pay_mch_key.out_sub_mch_id = "t".into();
         assert_ne!(content_digest(b"k", &request), content_digest(b"k", &other_shop));
-        assert_eq!(digest_from_hex(&cloud_pay_protocol::crypto::hex_upper(&content_digest(b"k", &request))), content_digest(b"k", &request));
+        assert_eq!(
+            digest_from_hex(&cloud_pay_protocol::crypto::hex_upper(&content_digest(b"k", &request))),
+            content_digest(b"k", &request)
+        );
     }
-
-
 }

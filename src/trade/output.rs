@@ -10,8 +10,8 @@ use cloud_pay_protocol::wire;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::state::{self, LocalState, OrderCode, OrderRecord};
 use super::QueryOutcome;
+use super::state::{self, LocalState, OrderCode, OrderRecord};
 
 pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
     let state = rec.platform_state.map(|s| format!(" (current_trade_state {s})")).unwrap_or_default();
@@ -23,7 +23,12 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
             rec.last_detail
         )),
         OrderCode::Failed => Some(failed_message(no, rec.output.as_deref(), rec.platform_state, rec.pay_platform)),
-        OrderCode::Closed => Some(rec.output.as_deref().and_then(|o| refunded_message(no, o)).unwrap_or_else(|| format!("order {no} was refunded, reversed or closed{state}"))),
+        OrderCode::Closed => Some(
+            rec.output
+                .as_deref()
+                .and_then(|o| refunded_message(no, o))
+                .unwrap_or_else(|| format!("order {no} was refunded, reversed or closed{state}")),
+        ),
         OrderCode::Prepay => Some(format!("order {no} waits for the customer to scan code_url{state}")),
         OrderCode::NotExist => Some(format!("order {no} does not exist at the platform{state}")),
         OrderCode::Unknown | OrderCode::Error => {
@@ -39,10 +44,15 @@ pub(super) fn cached_outcome(rec: &OrderRecord) -> QueryOutcome {
 
 /// errmsg of a failed payment: the platform's reason (`trade_state_desc` in the order, else
 /// the meaning of its state), never the envelope's own "success" description.
-pub(super) fn failed_message(no: &str, output: Option<&str>, platform_state: Option<i64>, platform: Option<t::PayPlatform>) -> String {
-    let desc = output
-        .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
-        .and_then(|m| m.get("trade_state_desc").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned));
+pub(super) fn failed_message(
+    no: &str,
+    output: Option<&str>,
+    platform_state: Option<i64>,
+    platform: Option<t::PayPlatform>,
+) -> String {
+    let desc = output.and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok()).and_then(|m| {
+        m.get("trade_state_desc").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned)
+    });
     let reason = desc.unwrap_or_else(|| {
         let wechat = platform != Some(t::PayPlatform::ALIPAY);
         match platform_state {
@@ -57,7 +67,12 @@ pub(super) fn failed_message(no: &str, output: Option<&str>, platform_state: Opt
 }
 
 /// The output with `refunded_fee` and `refund_count` added, and its errmsg.
-pub(super) fn refund_totals(no: &str, output: &str, refunded_fee: i64, refund_count: usize) -> (Arc<str>, Option<String>) {
+pub(super) fn refund_totals(
+    no: &str,
+    output: &str,
+    refunded_fee: i64,
+    refund_count: usize,
+) -> (Arc<str>, Option<String>) {
     let mut m = serde_json::from_str::<Map<String, Value>>(output).unwrap_or_default();
     m.insert("refunded_fee".into(), refunded_fee.into());
     m.insert("refund_count".into(), refund_count.into());
@@ -74,7 +89,9 @@ fn refunded_message(no: &str, output: &str) -> Option<String> {
     let total = m.get("total_fee").and_then(Value::as_i64);
     let how = if total.is_some_and(|t| refunded >= t) { "fully" } else { "partly" };
     let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
-    Some(format!("order {no} {how} refunded: {refunded}{of} fen in {count} refund(s) (refunded_fee, refund_count in the output)"))
+    Some(format!(
+        "order {no} {how} refunded: {refunded}{of} fen in {count} refund(s) (refunded_fee, refund_count in the output)"
+    ))
 }
 
 /// The output of micro_pay and scan_code_pay: `{"pay_platform":N,"out_trade_no":"…"}`.
@@ -88,13 +105,18 @@ pub(super) fn pay_output(platform: t::PayPlatform, out_trade_no: &str) -> String
 }
 
 pub(super) fn unknown_outcome(out_trade_no: &str, message: &str) -> QueryOutcome {
-    QueryOutcome { code: OrderCode::Unknown, output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}).to_string().into(), message: Some(message.to_owned()) }
+    QueryOutcome {
+        code: OrderCode::Unknown,
+        output: json!({"out_trade_no": out_trade_no, "state": LocalState::Unknown as i32}).to_string().into(),
+        message: Some(message.to_owned()),
+    }
 }
 
 /// What is known locally when the server gave nothing trusted: the last trusted output, if
 /// any, with the local facts on top.
 pub(super) fn local_output(rec: &OrderRecord) -> Arc<str> {
-    let mut m = rec.output.as_deref().and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok()).unwrap_or_default();
+    let mut m =
+        rec.output.as_deref().and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok()).unwrap_or_default();
     m.insert("out_trade_no".into(), rec.out_trade_no.clone().into());
     m.insert("trade_type".into(), rec.trade_type.0.into());
     if let Some(p) = rec.pay_platform {
@@ -183,7 +205,13 @@ fn member<'a>(members: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str
 /// the local state, plus the raw pay_mch_key and order_content objects. Written straight from the
 /// reply's text (members read in place, values copied as received), and the platform's
 /// `current_trade_state` for messages.
-pub(super) fn order_output(out_trade_no: &str, local: LocalState, code_url: Option<&str>, raw_result: Option<&RawValue>, trade_type: Option<TradeType>) -> (Arc<str>, Option<i64>) {
+pub(super) fn order_output(
+    out_trade_no: &str,
+    local: LocalState,
+    code_url: Option<&str>,
+    raw_result: Option<&RawValue>,
+    trade_type: Option<TradeType>,
+) -> (Arc<str>, Option<i64>) {
     let result = raw_result.and_then(|r| members_of(r.get()));
     let order_raw = result.as_deref().and_then(|r| member(r, "order_content"));
     let mch_raw = result.as_deref().and_then(|r| member(r, "pay_mch_key"));
@@ -284,4 +312,3 @@ pub(super) fn refund_output(out_trade_no: &str, wanted: Option<&str>, refunds: &
     top.insert("refund_orders".into(), Value::Array(all));
     Value::Object(top)
 }
-

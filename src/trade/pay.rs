@@ -78,7 +78,12 @@ impl Trade {
 
     /// Shared path of micro_pay and scan_code_pay: record first, send (or re-send the
     /// identical request), classify, schedule polling unless final.
-    fn create_order<A>(&self, mut request: t::PayRequest, platform: PayPlatform, trade_type: TradeType) -> Result<PayOutcome, SdkError>
+    fn create_order<A>(
+        &self,
+        mut request: t::PayRequest,
+        platform: PayPlatform,
+        trade_type: TradeType,
+    ) -> Result<PayOutcome, SdkError>
     where
         A: cloud_pay_protocol::Api<Request = t::PayRequest>,
         A::Result: OrderResult,
@@ -102,9 +107,13 @@ impl Trade {
                     // An unfinished payment under this number may still be paid: a new number
                     // now could charge the customer twice.
                     return Err(SdkError::Refused(if state::journal_key(rec).1 {
-                        format!("out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)")
+                        format!(
+                            "out_trade_no {out_trade_no} was already used for a different order (this process or the order journal); nothing was sent (use a new order number for a new sale)"
+                        )
                     } else {
-                        format!("an unfinished payment with other content exists for out_trade_no {out_trade_no} (this process or the order journal): query it with cloud_pay_query_order before anything else; nothing was sent")
+                        format!(
+                            "an unfinished payment with other content exists for out_trade_no {out_trade_no} (this process or the order journal): query it with cloud_pay_query_order before anything else; nothing was sent"
+                        )
                     }));
                 }
                 // A retry: the identical bytes again (after a restart, the same content anew).
@@ -129,7 +138,15 @@ impl Trade {
                     rec.generation += 1;
                     rec.submitting = true;
                     rec.creates_in_flight += 1;
-                    (rec.request_content.clone(), rec.domain.clone(), reopen, rec.generation, no_earlier_order, rec.refused, rec.create_nonce.clone())
+                    (
+                        rec.request_content.clone(),
+                        rec.domain.clone(),
+                        reopen,
+                        rec.generation,
+                        no_earlier_order,
+                        rec.refused,
+                        rec.create_nonce.clone(),
+                    )
                 }
                 // A finished order of an earlier process under this number, with other content:
                 // another sale, as for a record of this process.
@@ -141,33 +158,36 @@ impl Trade {
                 None => {
                     // The same content under a number an earlier process journaled: its nonce.
                     let text = text_under(&mut request, journaled.and_then(|j| j.1), text);
-                    orders.insert(out_trade_no.clone(), OrderRecord {
-                        out_trade_no: out_trade_no.clone(),
-                        trade_type,
-                        pay_platform: Some(platform),
-                        content_digest,
-                        request_content: text.clone(),
-                        local: LocalState::Unknown,
-                        code: OrderCode::Unknown,
-                        cached_final: false,
-                        output: None,
-                        platform_state: None,
-                        code_url: None,
-                        polls_left: poll_count,
-                        poll_interval,
-                        last_detail: String::new(),
-                        domain: None,
-                        total_fee: Some(total_fee),
-                        create_nonce: Some(request.nonce_str.clone()),
-                        generation: 1,
-                        submitting: true,
-                        seen: false,
-                        maybe_at: None,
-                        refused: false,
-                        // An attempt journaled by an earlier process may have arrived.
-                        reached: journaled_before,
-                        creates_in_flight: 1,
-                    });
+                    orders.insert(
+                        out_trade_no.clone(),
+                        OrderRecord {
+                            out_trade_no: out_trade_no.clone(),
+                            trade_type,
+                            pay_platform: Some(platform),
+                            content_digest,
+                            request_content: text.clone(),
+                            local: LocalState::Unknown,
+                            code: OrderCode::Unknown,
+                            cached_final: false,
+                            output: None,
+                            platform_state: None,
+                            code_url: None,
+                            polls_left: poll_count,
+                            poll_interval,
+                            last_detail: String::new(),
+                            domain: None,
+                            total_fee: Some(total_fee),
+                            create_nonce: Some(request.nonce_str.clone()),
+                            generation: 1,
+                            submitting: true,
+                            seen: false,
+                            maybe_at: None,
+                            refused: false,
+                            // An attempt journaled by an earlier process may have arrived.
+                            reached: journaled_before,
+                            creates_in_flight: 1,
+                        },
+                    );
                     (text, None, true, 1, !journaled_before, false, Some(request.nonce_str.clone()))
                 }
             }
@@ -187,7 +207,13 @@ impl Trade {
             // domain this send goes to); a number refused at creation stays guarded.
             let mut entries = vec![entry];
             if refused {
-                entries.push(journal::Entry::State { no: out_trade_no.clone(), state: LocalState::Unknown as i32, fin: false, at: None, refused: true });
+                entries.push(journal::Entry::State {
+                    no: out_trade_no.clone(),
+                    state: LocalState::Unknown as i32,
+                    fin: false,
+                    at: None,
+                    refused: true,
+                });
             }
             if let Err(e) = self.journal.append_durable(&entries) {
                 let mut orders = self.orders.lock();
@@ -202,7 +228,9 @@ impl Trade {
                         (rec.local, rec.code, rec.polls_left) = (LocalState::Fail, OrderCode::Failed, 0);
                     }
                 }
-                return Err(SdkError::Internal(format!("cannot record the order in the journal ({e}); nothing was sent")));
+                return Err(SdkError::Internal(format!(
+                    "cannot record the order in the journal ({e}); nothing was sent"
+                )));
             }
         }
 
@@ -219,24 +247,46 @@ impl Trade {
             rec.reached = true;
         }
         rec.last_detail = ex.detail.clone();
-        let domain_change = (ex.domain != journaled_domain).then(|| journal::Entry::Domain { no: out_trade_no.clone(), domain: ex.domain.clone() });
+        let domain_change = (ex.domain != journaled_domain)
+            .then(|| journal::Entry::Domain { no: out_trade_no.clone(), domain: ex.domain.clone() });
         rec.domain = Some(ex.domain.clone());
         let before = state::journal_key(rec);
         let class = decided_class(&ex);
         // The create's own verified reply is trusted with the order it shows (the server
         // answered this request); the creating nonce is compared on queries only.
-        let echo = ex.result().and_then(|r| r.order_content().map(|o| state::echo(o, &out_trade_no, r.sub_mch(), &self.client.trade_conf().out_sub_mch_id, rec.total_fee, None)));
+        let echo = ex.result().and_then(|r| {
+            r.order_content().map(|o| {
+                state::echo(
+                    o,
+                    &out_trade_no,
+                    r.sub_mch(),
+                    &self.client.trade_conf().out_sub_mch_id,
+                    rec.total_fee,
+                    None,
+                )
+            })
+        });
         let result = match class {
             StatusClass::Success if matches!(echo, Some(state::Echo::Other(_))) => {
                 let Some(state::Echo::Other(about)) = echo else { unreachable!() };
                 rec.maybe_at = Some(ex.domain.clone());
-                let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; outcome unknown, the SDK keeps querying the order", ex.detail);
+                let message = format!(
+                    "{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; outcome unknown, the SDK keeps querying the order",
+                    ex.detail
+                );
                 (PayOutcome { accept: Accept::Accepted, output, message: Some(message) }, rec.polls_left > 0)
             }
             StatusClass::Success if matches!(echo, Some(state::Echo::OtherAmount(_))) => {
                 let Some(state::Echo::OtherAmount(fee)) = echo else { unreachable!() };
                 let message = other_sale(rec, fee);
-                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{} — {message}", ex.detail)) }, false)
+                (
+                    PayOutcome {
+                        accept: Accept::NotAccepted,
+                        output,
+                        message: Some(format!("{} — {message}", ex.detail)),
+                    },
+                    false,
+                )
             }
             StatusClass::Success => {
                 // The server took this till's create: a sale of this till is under the number,
@@ -293,8 +343,15 @@ impl Trade {
                 // Proof that no sale of this till is under the number only when no earlier
                 // send of ours may have created it.
                 rec.refused |= no_earlier_order;
-                let advice = if ex.class == StatusClass::FailedRetryNewNumber { " (retry only with a new out_trade_no)" } else { "" };
-                (PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) }, false)
+                let advice = if ex.class == StatusClass::FailedRetryNewNumber {
+                    " (retry only with a new out_trade_no)"
+                } else {
+                    ""
+                };
+                (
+                    PayOutcome { accept: Accept::NotAccepted, output, message: Some(format!("{}{advice}", ex.detail)) },
+                    false,
+                )
             }
             StatusClass::Unknown if rec.never_sent() => {
                 // No attempt of this order reached any server: the customer cannot have been
@@ -323,7 +380,8 @@ impl Trade {
         self.journal_state(change);
         let (outcome, schedule) = result;
         if schedule {
-            self.scheduler.schedule(&out_trade_no, Instant::now() + self.poll.next_delay(trade_type, poll_count, poll_interval));
+            self.scheduler
+                .schedule(&out_trade_no, Instant::now() + self.poll.next_delay(trade_type, poll_count, poll_interval));
         }
         Ok(outcome)
     }

@@ -18,11 +18,18 @@ impl Trade {
     }
 
     /// One `query_order` exchange, applied to the local record.
-    pub(super) fn live_query(&self, out_trade_no: &str, platform: Option<PayPlatform>, trade_type: Option<TradeType>) -> QueryOutcome {
+    pub(super) fn live_query(
+        &self,
+        out_trade_no: &str,
+        platform: Option<PayPlatform>,
+        trade_type: Option<TradeType>,
+    ) -> QueryOutcome {
         // A number an earlier process journaled and this one does not follow: its create's nonce.
         let journaled_nonce = self.journaled_before.lock().get(out_trade_no).and_then(|j| j.1.clone());
         let (platform, trade_type, pinned, generation) = match self.orders.lock().get(out_trade_no) {
-            Some(r) => (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone(), Some(r.generation)),
+            Some(r) => {
+                (platform.or(r.pay_platform), trade_type.or(Some(r.trade_type)), r.domain.clone(), Some(r.generation))
+            }
             None => (platform, trade_type, None, None),
         };
         let request = t::QueryOrderRequest {
@@ -46,7 +53,10 @@ impl Trade {
         if let Some(rec) = &rec
             && Some(rec.generation) != generation
         {
-            let message = format!("{} — a newer request about order {out_trade_no} went out while this query was under way; query again", ex.detail);
+            let message = format!(
+                "{} — a newer request about order {out_trade_no} went out while this query was under way; query again",
+                ex.detail
+            );
             return QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) };
         }
         // This till never got the order out, and the query cannot reach a server either: the
@@ -55,7 +65,10 @@ impl Trade {
             && ex.not_sent.is_some()
             && let Some(rec) = rec.as_deref().filter(|r| r.never_sent() && r.local == LocalState::Fail)
         {
-            let message = format!("order {out_trade_no} was never sent ({}): it does not exist and the customer was not charged; this query could not reach a server either: {}", rec.last_detail, ex.detail);
+            let message = format!(
+                "order {out_trade_no} was never sent ({}): it does not exist and the customer was not charged; this query could not reach a server either: {}",
+                rec.last_detail, ex.detail
+            );
             return QueryOutcome { code: OrderCode::NotExist, output: local_output(rec), message: Some(message) };
         }
         match ex.class {
@@ -76,18 +89,35 @@ impl Trade {
                     Some(r) => r.create_nonce.as_deref().filter(|_| !r.seen),
                     None => journaled_nonce.as_deref(),
                 };
-                let echo = state::echo(order, out_trade_no, result.sub_mch(), &self.client.trade_conf().out_sub_mch_id, sent_fee, create_nonce);
+                let echo = state::echo(
+                    order,
+                    out_trade_no,
+                    result.sub_mch(),
+                    &self.client.trade_conf().out_sub_mch_id,
+                    sent_fee,
+                    create_nonce,
+                );
                 if let state::Echo::Other(about) = &echo {
-                    let message = format!("{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again", ex.detail);
+                    let message = format!(
+                        "{} — the verified reply is about {about}, not order {out_trade_no}: not trusted; result unknown, query again",
+                        ex.detail
+                    );
                     return unknown_with_record(rec.as_deref(), out_trade_no, message);
                 }
                 // Created by this till's own create (its nonce): after a refusal, the repeat of
                 // the same sale took the number.
-                let own_create = rec.as_ref().and_then(|r| r.create_nonce.as_deref()).is_some_and(|n| order.nonce_str.as_deref() == Some(n));
+                let own_create = rec
+                    .as_ref()
+                    .and_then(|r| r.create_nonce.as_deref())
+                    .is_some_and(|n| order.nonce_str.as_deref() == Some(n));
                 // Another sale's order under this number: another amount, or paid although the
                 // server refused this till's create of it (and no nonce says it is this till's).
-                let refused_paid = rec.as_ref().is_some_and(|r| r.refused) && !own_create && state::map_order(order, trade_type, false).0 == OrderCode::Paid;
-                if let Some(rec) = rec.as_deref_mut().filter(|_| refused_paid || matches!(echo, state::Echo::OtherAmount(_))) {
+                let refused_paid = rec.as_ref().is_some_and(|r| r.refused)
+                    && !own_create
+                    && state::map_order(order, trade_type, false).0 == OrderCode::Paid;
+                if let Some(rec) =
+                    rec.as_deref_mut().filter(|_| refused_paid || matches!(echo, state::Echo::OtherAmount(_)))
+                {
                     let before = state::journal_key(rec);
                     let message = match echo {
                         state::Echo::OtherAmount(fee) => other_sale(rec, fee),
@@ -119,26 +149,40 @@ impl Trade {
                         apply_order(rec, order, raw.as_deref());
                         let change = state::journal_change(rec, before);
                         let outcome = cached_outcome(rec);
-                        let refunds = refunds_possible(outcome.code, rec.local, rec.pay_platform).then(|| (rec.pay_platform, rec.domain.clone(), rec.generation));
+                        let refunds = refunds_possible(outcome.code, rec.local, rec.pay_platform)
+                            .then(|| (rec.pay_platform, rec.domain.clone(), rec.generation));
                         drop(orders);
                         self.journal_state(change);
                         match refunds {
-                            Some((platform, domain, generation)) => self.with_refund_totals(outcome, out_trade_no, platform, domain.as_deref(), Some(generation)),
+                            Some((platform, domain, generation)) => self.with_refund_totals(
+                                outcome,
+                                out_trade_no,
+                                platform,
+                                domain.as_deref(),
+                                Some(generation),
+                            ),
                             None => outcome,
                         }
                     }
                     None => {
                         let (code, local, _) = state::map_order(order, trade_type, order.code_url.is_some());
-                        let (output, platform_state) = order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
+                        let (output, platform_state) =
+                            order_output(out_trade_no, local, order.code_url.as_deref(), raw.as_deref(), trade_type);
                         let platform = order.trade_state().map(|(p, _)| p);
                         let message = match code {
                             OrderCode::Paid => None,
-                            OrderCode::Failed => Some(output::failed_message(out_trade_no, Some(&output), platform_state, platform)),
+                            OrderCode::Failed => {
+                                Some(output::failed_message(out_trade_no, Some(&output), platform_state, platform))
+                            }
                             _ => Some(ex.detail),
                         };
                         let outcome = QueryOutcome { code, output, message };
                         drop(orders);
-                        if refunds_possible(code, local, platform) { self.with_refund_totals(outcome, out_trade_no, platform, Some(&ex.domain), None) } else { outcome }
+                        if refunds_possible(code, local, platform) {
+                            self.with_refund_totals(outcome, out_trade_no, platform, Some(&ex.domain), None)
+                        } else {
+                            outcome
+                        }
                     }
                 }
             }
@@ -149,16 +193,31 @@ impl Trade {
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber | StatusClass::ReEntry => {
                 // Only a verified reply says "does not exist": an unsigned 101 is an error (-3)
                 // whatever internal_status it carries.
-                let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND && !unsigned(&ex) { OrderCode::NotExist } else { OrderCode::Error };
+                let code = if ex.internal_status() == status::internal::ORDER_NOT_FOUND && !unsigned(&ex) {
+                    OrderCode::NotExist
+                } else {
+                    OrderCode::Error
+                };
                 // "Does not exist" contradicts an earlier verified reply that showed the order,
                 // and says nothing about a domain other than the one that may have taken it.
                 if let Some(rec) = &rec
                     && code == OrderCode::NotExist
                     && (rec.seen || rec.maybe_at.as_ref().is_some_and(|d| *d != ex.domain))
                 {
-                    let why = if rec.seen { "an earlier verified reply showed it".to_owned() } else { format!("its payment may have reached {}", rec.maybe_at.as_deref().unwrap_or("")) };
-                    let message = format!("{} — the server says order {out_trade_no} does not exist, but {why}: result unknown, query again", ex.detail);
-                    return QueryOutcome { code: OrderCode::Unknown, output: local_output(rec), message: Some(message) };
+                    let why = if rec.seen {
+                        "an earlier verified reply showed it".to_owned()
+                    } else {
+                        format!("its payment may have reached {}", rec.maybe_at.as_deref().unwrap_or(""))
+                    };
+                    let message = format!(
+                        "{} — the server says order {out_trade_no} does not exist, but {why}: result unknown, query again",
+                        ex.detail
+                    );
+                    return QueryOutcome {
+                        code: OrderCode::Unknown,
+                        output: local_output(rec),
+                        message: Some(message),
+                    };
                 }
                 // An order the server still does not know when its polls have run out was never
                 // created (e.g. the process died before sending): the journal can forget it.
@@ -173,7 +232,11 @@ impl Trade {
                     drop(orders);
                     self.journal_state(change);
                 }
-                QueryOutcome { code, output: json!({"out_trade_no": out_trade_no}).to_string().into(), message: Some(ex.detail) }
+                QueryOutcome {
+                    code,
+                    output: json!({"out_trade_no": out_trade_no}).to_string().into(),
+                    message: Some(ex.detail),
+                }
             }
         }
     }
@@ -182,7 +245,14 @@ impl Trade {
     /// to a -4 outcome, and says "partly refunded" or "fully refunded". Without a verified
     /// answer, or when there are no refunds (closed unpaid), the outcome stays as it is. The
     /// record keeps the totals unless a newer request about the order went out meanwhile.
-    fn with_refund_totals(&self, mut outcome: QueryOutcome, no: &str, platform: Option<PayPlatform>, domain: Option<&str>, generation: Option<u64>) -> QueryOutcome {
+    fn with_refund_totals(
+        &self,
+        mut outcome: QueryOutcome,
+        no: &str,
+        platform: Option<PayPlatform>,
+        domain: Option<&str>,
+        generation: Option<u64>,
+    ) -> QueryOutcome {
         let request = t::QueryRefundOrderRequest {
             pay_mch_key: self.client.pay_mch_key(platform),
             order_client: self.client.order_client(false),
@@ -190,14 +260,17 @@ impl Trade {
             out_refund_no: None,
             nonce_str: crate::nonce::nonce_str(),
         };
-        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call_at::<t::QueryRefundOrder>(domain, &request, AuthChoice::Hmac);
+        let ex: Exchange<t::QueryRefundOrderResult> =
+            self.client.call_at::<t::QueryRefundOrder>(domain, &request, AuthChoice::Hmac);
         let sub_mch = &self.client.trade_conf().out_sub_mch_id;
         let Some(r) = ex.result().filter(|r| {
-            r.pay_mch_key.as_ref().is_none_or(|k| k.out_sub_mch_id.is_empty() || k.out_sub_mch_id == *sub_mch) && r.refund_order_content.iter().all(|c| c.out_trade_no == no)
+            r.pay_mch_key.as_ref().is_none_or(|k| k.out_sub_mch_id.is_empty() || k.out_sub_mch_id == *sub_mch)
+                && r.refund_order_content.iter().all(|c| c.out_trade_no == no)
         }) else {
             return outcome;
         };
-        let live: Vec<&t::RefundOrderContent> = r.refund_order_content.iter().filter(|c| state::refund_state(c) != 3).collect();
+        let live: Vec<&t::RefundOrderContent> =
+            r.refund_order_content.iter().filter(|c| state::refund_state(c) != 3).collect();
         if live.is_empty() {
             return outcome;
         }
@@ -232,7 +305,8 @@ impl Trade {
 /// Whether a -4 order may carry refunds worth counting: WeChat's "refund" state, or an Alipay
 /// order closed (Alipay closes a fully refunded order).
 fn refunds_possible(code: OrderCode, local: LocalState, platform: Option<PayPlatform>) -> bool {
-    code == OrderCode::Closed && (local == LocalState::Refund || (local == LocalState::Closed && platform == Some(PayPlatform::ALIPAY)))
+    code == OrderCode::Closed
+        && (local == LocalState::Refund || (local == LocalState::Closed && platform == Some(PayPlatform::ALIPAY)))
 }
 
 /// Unknown, with what is known locally: the record's last trusted output when this process

@@ -18,16 +18,21 @@ impl Trade {
         }
         let refund_fee_type = currency(&req.refund_fee_type, "refund_fee_type")?;
         let reason = none_if_empty(&req.refund_reason);
-        let request_digest = digest(self.key(), &[
-            &self.client.trade_conf().out_sub_mch_id,
-            &out_trade_no,
-            &platform.0.to_string(),
-            &total_fee.to_string(),
-            &refund_fee.to_string(),
-            reason.as_deref().unwrap_or(""),
-        ]);
+        let request_digest = digest(
+            self.key(),
+            &[
+                &self.client.trade_conf().out_sub_mch_id,
+                &out_trade_no,
+                &platform.0.to_string(),
+                &total_fee.to_string(),
+                &refund_fee.to_string(),
+                reason.as_deref().unwrap_or(""),
+            ],
+        );
         let (out_refund_no, generated) = match &req.out_refund_no {
-            Some(s) if !s.trim().is_empty() => (input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned(), false),
+            Some(s) if !s.trim().is_empty() => {
+                (input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned(), false)
+            }
             _ => {
                 let mut pending = self.pending_refund_numbers.lock();
                 let no = pending.entry(request_digest).or_insert_with(|| generate_refund_no(&out_trade_no)).clone();
@@ -55,13 +60,19 @@ impl Trade {
             fee: refund_fee,
             digest: generated.then(|| cloud_pay_protocol::crypto::hex_upper(&request_digest)),
         };
-        self.journal.append_durable(&[entry]).map_err(|e| SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent")))?;
+        self.journal.append_durable(&[entry]).map_err(|e| {
+            SdkError::Internal(format!("cannot record the refund in the journal ({e}); nothing was sent"))
+        })?;
         if let Some(rec) = self.orders.lock().get_mut(&out_trade_no) {
             // Queries already under way predate the refund: their answers no longer count.
             rec.generation += 1;
         }
         self.refund_attempts.lock().entry(out_refund_no.clone()).or_default().in_flight += 1;
-        let ex = self.client.call_at::<t::Refund>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::SignIfConfigured);
+        let ex = self.client.call_at::<t::Refund>(
+            local.as_ref().and_then(|r| r.domain.as_deref()),
+            &request,
+            AuthChoice::SignIfConfigured,
+        );
         let never_sent = {
             let mut attempts = self.refund_attempts.lock();
             let a = attempts.entry(out_refund_no.clone()).or_default();
@@ -69,7 +80,9 @@ impl Trade {
             a.reached |= ex.not_sent.is_none();
             !a.reached && a.in_flight == 0
         };
-        let about = ex.result().and_then(|r| refund_echo(r, &out_trade_no, &out_refund_no, &self.client.trade_conf().out_sub_mch_id));
+        let about = ex
+            .result()
+            .and_then(|r| refund_echo(r, &out_trade_no, &out_refund_no, &self.client.trade_conf().out_sub_mch_id));
         let code = match decided_class(&ex) {
             StatusClass::Success if about.is_some() => CallCode::Unknown,
             StatusClass::Success => CallCode::Ok,
@@ -99,18 +112,26 @@ impl Trade {
                 about.map(|a| format!(" — the verified reply is about {a}: not trusted")).unwrap_or_default()
             )),
             CallCode::Failed => Some(match ex.not_sent.as_deref().filter(|_| never_sent) {
-                Some(cause) => format!("nothing was sent: {cause} — no refund was made for out_refund_no {out_refund_no}; check common_conf.base_url, ca_file and the network, then refund again"),
+                Some(cause) => format!(
+                    "nothing was sent: {cause} — no refund was made for out_refund_no {out_refund_no}; check common_conf.base_url, ca_file and the network, then refund again"
+                ),
                 None => ex.detail,
             }),
         };
-        Ok(CallOutcome { code, output: Some(json!({"out_trade_no": out_trade_no, "out_refund_no": out_refund_no})), message })
+        Ok(CallOutcome {
+            code,
+            output: Some(json!({"out_trade_no": out_trade_no, "out_refund_no": out_refund_no})),
+            message,
+        })
     }
 
     /// query_refund: one refund or all refunds of an order.
     pub fn query_refund(&self, req: &QueryRefundSdkRequest) -> Result<CallOutcome, SdkError> {
         let out_trade_no = input::order_number(&req.out_trade_no, "out_trade_no")?.to_owned();
         let out_refund_no = match &req.out_refund_no {
-            Some(s) if !s.trim().is_empty() => Some(input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned()),
+            Some(s) if !s.trim().is_empty() => {
+                Some(input::order_number(&req.out_refund_no, "out_refund_no")?.to_owned())
+            }
             _ => None,
         };
         let local = self.record(&out_trade_no);
@@ -122,37 +143,64 @@ impl Trade {
             out_refund_no: out_refund_no.clone(),
             nonce_str: crate::nonce::nonce_str(),
         };
-        let ex: Exchange<t::QueryRefundOrderResult> =
-            self.client.call_at::<t::QueryRefundOrder>(local.as_ref().and_then(|r| r.domain.as_deref()), &request, AuthChoice::Hmac);
+        let ex: Exchange<t::QueryRefundOrderResult> = self.client.call_at::<t::QueryRefundOrder>(
+            local.as_ref().and_then(|r| r.domain.as_deref()),
+            &request,
+            AuthChoice::Hmac,
+        );
         let sub_mch = &self.client.trade_conf().out_sub_mch_id;
         let about = ex.result().and_then(|r| {
-            r.pay_mch_key.as_ref().map(|k| &k.out_sub_mch_id).filter(|s| !s.is_empty() && *s != sub_mch).map(|s| format!("sub-merchant {s}")).or_else(|| {
-                r.refund_order_content.iter().find_map(|c| {
-                    if c.out_trade_no != out_trade_no {
-                        Some(format!("order {}", c.out_trade_no))
-                    } else {
-                        out_refund_no.as_ref().filter(|n| **n != c.out_refund_no).map(|_| format!("refund {}", c.out_refund_no))
-                    }
+            r.pay_mch_key
+                .as_ref()
+                .map(|k| &k.out_sub_mch_id)
+                .filter(|s| !s.is_empty() && *s != sub_mch)
+                .map(|s| format!("sub-merchant {s}"))
+                .or_else(|| {
+                    r.refund_order_content.iter().find_map(|c| {
+                        if c.out_trade_no != out_trade_no {
+                            Some(format!("order {}", c.out_trade_no))
+                        } else {
+                            out_refund_no
+                                .as_ref()
+                                .filter(|n| **n != c.out_refund_no)
+                                .map(|_| format!("refund {}", c.out_refund_no))
+                        }
+                    })
                 })
-            })
         });
         match ex.class {
             StatusClass::Success if about.is_some() => Ok(CallOutcome {
                 code: CallCode::Unknown,
                 output: None,
-                message: Some(format!("{} — the verified reply is about {}, not what was asked: not trusted; result unknown, query again", ex.detail, about.unwrap_or_default())),
+                message: Some(format!(
+                    "{} — the verified reply is about {}, not what was asked: not trusted; result unknown, query again",
+                    ex.detail,
+                    about.unwrap_or_default()
+                )),
             }),
             StatusClass::Success => {
                 let refunds = ex.result().map(|r| r.refund_order_content.clone()).unwrap_or_default();
                 self.settle_refunds(&refunds);
-                Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &refunds)), message: None })
+                Ok(CallOutcome {
+                    code: CallCode::Ok,
+                    output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &refunds)),
+                    message: None,
+                })
             }
             StatusClass::FailedFinal | StatusClass::FailedRetryNewNumber
                 if ex.internal_status() == status::internal::REFUND_NOT_FOUND && !unsigned(&ex) =>
             {
-                Ok(CallOutcome { code: CallCode::Ok, output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &[])), message: None })
+                Ok(CallOutcome {
+                    code: CallCode::Ok,
+                    output: Some(refund_output(&out_trade_no, out_refund_no.as_deref(), &[])),
+                    message: None,
+                })
             }
-            StatusClass::Unknown => Ok(CallOutcome { code: CallCode::Unknown, output: None, message: Some(format!("{} — result unknown, query again", ex.detail)) }),
+            StatusClass::Unknown => Ok(CallOutcome {
+                code: CallCode::Unknown,
+                output: None,
+                message: Some(format!("{} — result unknown, query again", ex.detail)),
+            }),
             _ => Ok(CallOutcome { code: CallCode::Failed, output: None, message: Some(ex.detail) }),
         }
     }
@@ -203,7 +251,6 @@ fn generate_refund_no(out_trade_no: &str) -> String {
     getrandom::getrandom(&mut r).expect("the system's random source works");
     format!("{head}R{}", cloud_pay_protocol::crypto::hex_upper(&r))
 }
-
 
 #[cfg(test)]
 mod tests {

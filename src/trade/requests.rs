@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::error::SdkError;
 
-
 /// `MicroPaySdkRequest`: the request of `cloud_pay_micro_pay`.
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]

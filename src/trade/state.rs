@@ -84,7 +84,11 @@ impl OrderFacts {
 /// Maps a platform state to (code, local state, final?). `code_url_known` turns a
 /// waiting scan-code order into -5. A failure while the server still processes the
 /// order (`is_transforming`) is reported as unknown, never as failure.
-pub fn map_order(order: &OrderFacts, trade_type: Option<TradeType>, code_url_known: bool) -> (OrderCode, LocalState, bool) {
+pub fn map_order(
+    order: &OrderFacts,
+    trade_type: Option<TradeType>,
+    code_url_known: bool,
+) -> (OrderCode, LocalState, bool) {
     use LocalState as L;
     use OrderCode as C;
     let scan = trade_type == Some(TradeType::SCAN_CODE) || order.trade_type == Some(TradeType::SCAN_CODE);
@@ -147,7 +151,8 @@ pub fn refund_state(r: &cloud_pay_protocol::types::RefundOrderContent) -> i32 {
 /// What the journal tracks of a record: its local state and whether it is done
 /// (a known final platform state, reversed/closed by us, re-entry, or rejected at creation).
 pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool, bool) {
-    let done = rec.cached_final || matches!(rec.local, LocalState::Reverse | LocalState::Closed | LocalState::ReEntry | LocalState::Fail);
+    let done = rec.cached_final
+        || matches!(rec.local, LocalState::Reverse | LocalState::Closed | LocalState::ReEntry | LocalState::Fail);
     (rec.local, done, rec.refused)
 }
 
@@ -155,7 +160,13 @@ pub fn journal_key(rec: &OrderRecord) -> (LocalState, bool, bool) {
 pub fn journal_change(rec: &OrderRecord, before: (LocalState, bool, bool)) -> Option<super::journal::Entry> {
     let now = journal_key(rec);
     // A final state carries its time: the start of a tombstone's retention.
-    (now != before).then(|| super::journal::Entry::State { no: rec.out_trade_no.clone(), state: now.0 as i32, fin: now.1, at: now.1.then(super::journal::unix_now), refused: now.2 })
+    (now != before).then(|| super::journal::Entry::State {
+        no: rec.out_trade_no.clone(),
+        state: now.0 as i32,
+        fin: now.1,
+        at: now.1.then(super::journal::unix_now),
+        refused: now.2,
+    })
 }
 
 /// What the process knows about one order.
@@ -244,7 +255,14 @@ pub enum Echo {
 /// Compares a verified reply's order with what was asked: its number, the sub-merchant, when
 /// this SDK sent one the amount, and when given (`create_nonce`: an order no verified reply
 /// has shown yet) the nonce of the request that created it.
-pub fn echo(order: &OrderFacts, out_trade_no: &str, sub_mch: Option<&str>, expected_sub_mch: &str, sent_fee: Option<i64>, create_nonce: Option<&str>) -> Echo {
+pub fn echo(
+    order: &OrderFacts,
+    out_trade_no: &str,
+    sub_mch: Option<&str>,
+    expected_sub_mch: &str,
+    sent_fee: Option<i64>,
+    create_nonce: Option<&str>,
+) -> Echo {
     if let Some(no) = order.out_trade_no.as_deref().filter(|n| *n != out_trade_no) {
         return Echo::Other(format!("order {no}"));
     }
@@ -274,7 +292,10 @@ mod tests {
     }
 
     fn ali(state: i32) -> OrderFacts {
-        OrderFacts { alipay_order_content_ext: Some(PlatformState { current_trade_state: t::AlipayOrderState(state) }), ..Default::default() }
+        OrderFacts {
+            alipay_order_content_ext: Some(PlatformState { current_trade_state: t::AlipayOrderState(state) }),
+            ..Default::default()
+        }
     }
 
     /// The facts read from an order are those the full `OrderContent` gives, members in any
@@ -289,13 +310,31 @@ mod tests {
         ] {
             let full: t::OrderContent = serde_json::from_str(text).unwrap();
             let facts: OrderFacts = serde_json::from_str(text).unwrap();
-            assert_eq!((facts.out_trade_no.clone().unwrap_or_default(), facts.total_fee, &facts.nonce_str), (full.out_trade_no.clone(), full.total_fee, &full.nonce_str), "{text}");
+            assert_eq!(
+                (facts.out_trade_no.clone().unwrap_or_default(), facts.total_fee, &facts.nonce_str),
+                (full.out_trade_no.clone(), full.total_fee, &full.nonce_str),
+                "{text}"
+            );
             assert_eq!(facts.trade_state(), full.trade_state(), "{text}");
-            assert_eq!((facts.trade_type, facts.code_url.as_deref(), facts.is_transforming), (full.trade_type, full.code_url.as_deref(), full.is_transforming), "{text}");
+            assert_eq!(
+                (facts.trade_type, facts.code_url.as_deref(), facts.is_transforming),
+                (full.trade_type, full.code_url.as_deref(), full.is_transforming),
+                "{text}"
+            );
         }
         // A fact of the wrong type is refused as the full order refuses it.
-        for text in [r#"{"is_transforming":"no"}"#, r#"{"trade_type":1.5}"#, r#"{"wxpay_order_content_ext":{"current_trade_state":"x"}}"#, r#"{"code_url":7}"#, r#"{"nonce_str":5}"#] {
-            assert!(serde_json::from_str::<t::OrderContent>(text).is_err() && serde_json::from_str::<OrderFacts>(text).is_err(), "{text}");
+        for text in [
+            r#"{"is_transforming":"no"}"#,
+            r#"{"trade_type":1.5}"#,
+            r#"{"wxpay_order_content_ext":{"current_trade_state":"x"}}"#,
+            r#"{"code_url":7}"#,
+            r#"{"nonce_str":5}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<t::OrderContent>(text).is_err()
+                    && serde_json::from_str::<OrderFacts>(text).is_err(),
+                "{text}"
+            );
         }
     }
 
@@ -303,14 +342,23 @@ mod tests {
     /// (an order not yet shown) and the reply carries one; number and amount come first.
     #[test]
     fn the_creating_nonce_tells_another_requests_order_apart() {
-        let order = OrderFacts { out_trade_no: Some("x".into()), total_fee: Some(5), nonce_str: Some("N1".into()), ..Default::default() };
+        let order = OrderFacts {
+            out_trade_no: Some("x".into()),
+            total_fee: Some(5),
+            nonce_str: Some("N1".into()),
+            ..Default::default()
+        };
         assert_eq!(echo(&order, "x", None, "s", Some(5), Some("N1")), Echo::Matches);
         assert_eq!(echo(&order, "x", None, "s", Some(5), Some("N2")), Echo::OtherRequest);
         assert_eq!(echo(&order, "x", None, "s", Some(5), None), Echo::Matches, "no nonce asked: not compared");
         assert_eq!(echo(&order, "x", None, "s", Some(6), Some("N2")), Echo::OtherAmount(5));
         assert_eq!(echo(&order, "y", None, "s", Some(5), Some("N2")), Echo::Other("order x".into()));
         let bare = OrderFacts { nonce_str: None, ..order };
-        assert_eq!(echo(&bare, "x", None, "s", Some(5), Some("N2")), Echo::Matches, "a reply without a nonce cannot tell");
+        assert_eq!(
+            echo(&bare, "x", None, "s", Some(5), Some("N2")),
+            Echo::Matches,
+            "a reply without a nonce cannot tell"
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::ffi::c_char;
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 #[test]
@@ -44,7 +44,11 @@ fn init_rejects_bad_configuration_naming_the_field() {
         ("/trade_conf/out_sub_mch_id", json!(null), "trade_conf.out_sub_mch_id"),
         ("/trade_conf/out_shop_id", json!(null), "trade_conf.out_shop_id"),
         ("/trade_conf/authen_type", json!(2), "trade_conf.authen_type"),
-        ("/trade_conf/private_key", json!("-----BEGIN RSA PRIVATE KEY-----\nxx\n-----END RSA PRIVATE KEY-----"), "trade_conf.private_key"),
+        (
+            "/trade_conf/private_key",
+            json!("-----BEGIN RSA PRIVATE KEY-----\nxx\n-----END RSA PRIVATE KEY-----"),
+            "trade_conf.private_key",
+        ),
         ("/common_conf/micro_pay_query_order_interval", json!(-1), "micro_pay_query_order_interval"),
         ("/common_conf/micro_pay_query_order_count", json!("abc"), "micro_pay_query_order_count"),
         ("/common_conf/base_url", json!("ftp://x"), "common_conf.base_url"),
@@ -100,13 +104,31 @@ fn bad_requests_get_the_documented_code_and_a_precise_message() {
         (json!({"author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b"}), "out_trade_no is required"),
         (json!({"out_trade_no": "sz0100test1", "total_fee": 1, "body": "b"}), "author_code is required"),
         (json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "body": "b"}), "total_fee is required"),
-        (json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": 0, "body": "b"}), "total_fee must be a positive"),
-        (json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": "ten", "body": "b"}), "total_fee"),
+        (
+            json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": 0, "body": "b"}),
+            "total_fee must be a positive",
+        ),
+        (
+            json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": "ten", "body": "b"}),
+            "total_fee",
+        ),
         (json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": 1}), "body is required"),
-        (json!({"out_trade_no": "sz0100test1", "author_code": "77777", "total_fee": 1, "body": "b"}), "unsupported payment code"),
-        (json!({"out_trade_no": "x".repeat(33), "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b"}), "longer than 32"),
-        (json!({"out_trade_no": "sz0100 test", "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b"}), "may only contain"),
-        (json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b", "fee_type": "USD"}), "fee_type must be CNY"),
+        (
+            json!({"out_trade_no": "sz0100test1", "author_code": "77777", "total_fee": 1, "body": "b"}),
+            "unsupported payment code",
+        ),
+        (
+            json!({"out_trade_no": "x".repeat(33), "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b"}),
+            "longer than 32",
+        ),
+        (
+            json!({"out_trade_no": "sz0100 test", "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b"}),
+            "may only contain",
+        ),
+        (
+            json!({"out_trade_no": "sz0100test1", "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "b", "fee_type": "USD"}),
+            "fee_type must be CNY",
+        ),
     ];
     for (req, needle) in cases {
         let (code, _, err) = micro_pay(&req);
@@ -121,9 +143,16 @@ fn bad_requests_get_the_documented_code_and_a_precise_message() {
     assert!(err.contains("trade_type"), "{err}");
     assert_eq!(cancel(&json!({"out_trade_no": "sz0100test1"})).0, -3);
     assert!(errmsg().contains("trade_type is required"));
-    assert_eq!(refund(&json!({"out_trade_no": "sz0100test1", "pay_platform": 1, "total_fee": 5, "refund_fee": 6})).0, -3);
+    assert_eq!(
+        refund(&json!({"out_trade_no": "sz0100test1", "pay_platform": 1, "total_fee": 5, "refund_fee": 6})).0,
+        -3
+    );
     assert!(errmsg().contains("exceeds"), "{}", errmsg());
-    assert_eq!(sb.control().request_count("micro_pay") + sb.control().request_count("refund"), 0, "nothing was sent for bad input");
+    assert_eq!(
+        sb.control().request_count("micro_pay") + sb.control().request_count("refund"),
+        0,
+        "nothing was sent for bad input"
+    );
     sdk::cloud_pay_fini();
     sb.stop();
 }
@@ -139,7 +168,10 @@ fn a_short_buffer_keeps_the_money_code_and_never_writes_past_length() {
     let (code, out, err) = call_out(sdk::cloud_pay_micro_pay, &req, 10);
     assert_eq!(code, 0);
     assert_eq!(out, "");
-    assert!(err.starts_with("payment accepted") && err.contains("buffer too small, need") && err.contains("have 10"), "{err}");
+    assert!(
+        err.starts_with("payment accepted") && err.contains("buffer too small, need") && err.contains("have 10"),
+        "{err}"
+    );
     let need: usize = err.split("need ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     // The paid order into a 16-byte buffer: still 0 (paid), never an error code.
     let q = json!({"out_trade_no": no, "trade_type": 1}).to_string();
@@ -204,7 +236,13 @@ fn fini_stops_background_work_quickly_even_with_calls_in_flight() {
     for _ in 0..20 {
         assert_eq!(micro_pay(&pay_req(&order_no(), &wx_code(4, 0), 1)).0, 0); // pending forever
     }
-    sb.control().add_fault(FaultRule { endpoint: Some("query_order".into()), out_trade_no: None, kind: FaultKind::Delay { ms: 1500 }, times: None, phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("query_order".into()),
+        out_trade_no: None,
+        kind: FaultKind::Delay { ms: 1500 },
+        times: None,
+        phase: None,
+    });
     let inflight = std::thread::spawn(|| query_order(&order_no(), 1).0);
     std::thread::sleep(Duration::from_millis(100));
     let t0 = Instant::now();
@@ -240,19 +278,32 @@ fn thirty_two_threads_of_mixed_calls_then_fini_in_flight() {
                         0 => {
                             let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1 + i as i64));
                             assert!(code == 0 || err.contains("not initialised"), "thread {i}: {code} {err}");
-                            assert!(err.is_empty() || err.contains("not initialised"), "thread {i} sees only its own errmsg: {err}");
+                            assert!(
+                                err.is_empty() || err.contains("not initialised"),
+                                "thread {i} sees only its own errmsg: {err}"
+                            );
                         }
                         1 => {
-                            let (code, _, err) = micro_pay(&json!({"out_trade_no": format!("t{i}x{j}"), "total_fee": 1}));
+                            let (code, _, err) =
+                                micro_pay(&json!({"out_trade_no": format!("t{i}x{j}"), "total_fee": 1}));
                             assert_eq!(code, -1);
-                            assert!(err.contains("author_code is required") || err.contains("not initialised"), "thread {i}: {err}");
+                            assert!(
+                                err.contains("author_code is required") || err.contains("not initialised"),
+                                "thread {i}: {err}"
+                            );
                         }
                         2 => {
                             let (code, _, err) = query_order(&no, 1);
                             assert!(code == -7 || err.contains("not initialised"), "thread {i}: {code} {err}");
                         }
                         _ => {
-                            let code = unsafe { sdk::cloud_pay_scan_code_pay(c(&json!({"pay_platform": 2, "out_trade_no": no, "total_fee": 3, "body": "qr"}).to_string()).as_ptr()) };
+                            let code = unsafe {
+                                sdk::cloud_pay_scan_code_pay(
+                                    c(&json!({"pay_platform": 2, "out_trade_no": no, "total_fee": 3, "body": "qr"})
+                                        .to_string())
+                                    .as_ptr(),
+                                )
+                            };
                             let err = errmsg();
                             assert!(code == 0 || err.contains("not initialised"), "thread {i}: {code} {err}");
                         }
@@ -283,7 +334,12 @@ fn no_secret_reaches_any_file_the_sdk_writes() {
     let sb = start_sandbox();
     sb.control().set_refund_delay_ms(0);
     let dir = fresh_state_dir();
-    let mut c: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"upload_monitor": 1, "upload_monitor_interval": 0.1}))).unwrap();
+    let mut c: serde_json::Value = serde_json::from_str(&conf(
+        &sb.http_base_url(),
+        None,
+        json!({"upload_monitor": 1, "upload_monitor_interval": 0.1}),
+    ))
+    .unwrap();
     c["common_conf"]["state_dir"] = json!(dir);
     c["common_conf"]["log_dir"] = json!(dir.join("log"));
     c["trade_conf"]["private_key"] = private_key_pem().into();
@@ -292,7 +348,9 @@ fn no_secret_reaches_any_file_the_sdk_writes() {
     for code in &codes {
         let no = order_no();
         assert_eq!(micro_pay(&pay_req(&no, code, 10)).0, 0);
-        let _ = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}S", &no[..31]), "total_fee": 10, "refund_fee": 1}));
+        let _ = refund(
+            &json!({"out_trade_no": no, "out_refund_no": format!("{}S", &no[..31]), "total_fee": 10, "refund_fee": 1}),
+        );
     }
     std::thread::sleep(Duration::from_millis(300));
     sdk::cloud_pay_fini();
@@ -305,7 +363,11 @@ fn no_secret_reaches_any_file_the_sdk_writes() {
     for path in paths {
         let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         files += 1;
-        for secret in codes.iter().map(String::as_str).chain(["TESTONLY0123456789ABCDEFGHIJKLMN", pem.lines().nth(1).unwrap(), "PRIVATE KEY"]) {
+        for secret in codes.iter().map(String::as_str).chain([
+            "TESTONLY0123456789ABCDEFGHIJKLMN",
+            pem.lines().nth(1).unwrap(),
+            "PRIVATE KEY",
+        ]) {
             assert!(!text.contains(secret), "a secret in clear under state_dir or in the SDK log: {secret:?}");
         }
     }

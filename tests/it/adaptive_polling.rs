@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use sdk::schedule::{PollSchedule, poll_offsets};
 use serde_json::json;
 
@@ -38,10 +38,21 @@ fn adaptive_schedule_finds_a_payment_before_the_first_fixed_poll() {
     let no = order_no();
     let (code, _, err) = micro_pay(&pay_req(&no, &wx_code(1, 6), 9));
     assert_eq!(code, 0, "{err}");
-    assert!(wait_for(Duration::from_secs(10), || known_final(&no).then_some(())).is_some(), "the background loop found the payment");
+    assert!(
+        wait_for(Duration::from_secs(10), || known_final(&no).then_some(())).is_some(),
+        "the background loop found the payment"
+    );
     let queries = sb.control().request_count("query_order") as usize;
-    assert!((1..=first_after_payment + 1).contains(&queries), "found after {queries} queries; the first poll after the payment is #{first_after_payment}");
-    assert!(adaptive[queries - 1] < fixed[0], "query #{queries} is due at {:?}, before the fixed schedule's first at {:?}", adaptive[queries - 1], fixed[0]);
+    assert!(
+        (1..=first_after_payment + 1).contains(&queries),
+        "found after {queries} queries; the first poll after the payment is #{first_after_payment}"
+    );
+    assert!(
+        adaptive[queries - 1] < fixed[0],
+        "query #{queries} is due at {:?}, before the fixed schedule's first at {:?}",
+        adaptive[queries - 1],
+        fixed[0]
+    );
 
     // The answer now comes from memory, and the loop has stopped.
     assert_eq!(query_order(&no, 1).0, 0);

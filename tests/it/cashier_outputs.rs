@@ -1,7 +1,7 @@
 //! Outputs a cashier can act on: through the C exports against the sandbox.
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 #[test]
@@ -50,7 +50,8 @@ fn decimal_amounts_are_answered_in_fen() {
         assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{fee}: {err}");
         assert!(err.contains("amounts are integers in fen (1234 = 12.34 CNY)"), "{fee}: {err}");
     }
-    let (code, err) = refund(&json!({"out_trade_no": order_no(), "pay_platform": 1, "total_fee": 100, "refund_fee": 0.5}));
+    let (code, err) =
+        refund(&json!({"out_trade_no": order_no(), "pay_platform": 1, "total_fee": 100, "refund_fee": 0.5}));
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
     assert!(err.contains("refund_fee: amounts are integers in fen"), "{err}");
     assert_eq!(sb.control().request_count("micro_pay") + sb.control().request_count("refund"), 0);
@@ -66,14 +67,22 @@ fn a_refunded_order_says_how_much_was_refunded() {
     init_http(&sb);
     for (code_, platform) in [(WX_PAYS_AT_ONCE, 1), (ALI_PAYS_AT_ONCE, 2)] {
         let no = pay_and_wait(code_, 300);
-        let r = |n: &str, fee: i64| refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}{n}", &no[..31]), "total_fee": 300, "refund_fee": fee}));
+        let r = |n: &str, fee: i64| {
+            refund(
+                &json!({"out_trade_no": no, "out_refund_no": format!("{}{n}", &no[..31]), "total_fee": 300, "refund_fee": fee}),
+            )
+        };
         assert_eq!(r("A", 100).0, 0, "{}", errmsg());
         let (code, order, err) = query_order(&no, 1);
         if platform == 1 {
             // WeChat: the order is in its refund state (-4) with the totals.
             assert_eq!(code, sdk::CLOUD_PAY_ORDER_CLOSED, "{err}");
             assert!(err.contains("partly refunded: 100 of 300 fen in 1 refund(s)"), "{err}");
-            assert_eq!((order["refunded_fee"].as_i64(), order["refund_count"].as_i64()), (Some(100), Some(1)), "{order}");
+            assert_eq!(
+                (order["refunded_fee"].as_i64(), order["refund_count"].as_i64()),
+                (Some(100), Some(1)),
+                "{order}"
+            );
         }
         assert_eq!(r("B", 200).0, 0, "{}", errmsg());
         let (code, order, err) = query_order(&no, 1);

@@ -9,8 +9,8 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 /// The child cashier: init, (maybe) wait, pay, then poll until killed.
@@ -19,7 +19,12 @@ fn crash_child() {
     let Ok(spec) = std::env::var("CPS_CRASH_CHILD") else { return };
     let parts: Vec<&str> = spec.split('|').collect();
     let (base, dir, no, code, pre_ms) = (parts[0], parts[1], parts[2], parts[3], parts[4].parse::<u64>().unwrap());
-    let mut c: serde_json::Value = serde_json::from_str(&conf(base, None, json!({"micro_pay_query_order_interval": 0.05, "micro_pay_query_order_count": 200}))).unwrap();
+    let mut c: serde_json::Value = serde_json::from_str(&conf(
+        base,
+        None,
+        json!({"micro_pay_query_order_interval": 0.05, "micro_pay_query_order_count": 200}),
+    ))
+    .unwrap();
     c["common_conf"]["state_dir"] = json!(dir);
     assert_eq!(init(&c.to_string()), 0);
     std::thread::sleep(Duration::from_millis(pre_ms));
@@ -65,13 +70,19 @@ fn sigkill_at_random_points_loses_nothing() {
         let no = order_no();
         let code = match run % 4 {
             0 => WX_PAYS_AT_ONCE.to_owned(),
-            1 => wx_code(1, 3),        // pays after 0.3 s
-            2 => ali_code(1, 6),       // pays after 0.6 s
-            _ => wx_code(2, 3),        // customer cancels after 0.3 s
+            1 => wx_code(1, 3),  // pays after 0.3 s
+            2 => ali_code(1, 6), // pays after 0.6 s
+            _ => wx_code(2, 3),  // customer cancels after 0.3 s
         };
         if run % 3 == 1 {
             // A slow reply widens the window "processed by the server, reply not yet back".
-            sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::Delay { ms: 400 }, times: Some(1), phase: Some(FaultPhase::AfterProcessing) });
+            sb.control().add_fault(FaultRule {
+                endpoint: Some("micro_pay".into()),
+                out_trade_no: Some(no.clone()),
+                kind: FaultKind::Delay { ms: 400 },
+                times: Some(1),
+                phase: Some(FaultPhase::AfterProcessing),
+            });
         }
         // Some cashiers are still scanning when the till dies: killed before anything is sent.
         let pre_ms = if run % 6 == 5 { 5_000 } else { rng.next(150) };
@@ -102,7 +113,9 @@ fn sigkill_at_random_points_loses_nothing() {
         // The fresh process: same state_dir.
         sb.control().clear_faults();
         let queries_before = sb.control().request_count("query_order");
-        let mut c: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_interval": 0.05}))).unwrap();
+        let mut c: serde_json::Value =
+            serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_interval": 0.05})))
+                .unwrap();
         c["common_conf"]["state_dir"] = json!(dir);
         assert_eq!(init(&c.to_string()), 0, "{}", errmsg());
         let resumed = errmsg().contains("resumed 1 unfinished order");
@@ -118,7 +131,10 @@ fn sigkill_at_random_points_loses_nothing() {
         match (&truth, charged) {
             (None, _) => assert_eq!(final_code, sdk::CLOUD_PAY_ORDER_NOT_EXIST, "run {run}: never created"),
             (Some(_), 1) => assert_eq!(final_code, sdk::CLOUD_PAY_ORDER_PAID, "run {run}: the customer paid: {out}"),
-            (Some(_), _) => assert!(final_code == sdk::CLOUD_PAY_ORDER_FAILED || final_code == sdk::CLOUD_PAY_ORDER_CLOSED, "run {run}: not paid, got {final_code}"),
+            (Some(_), _) => assert!(
+                final_code == sdk::CLOUD_PAY_ORDER_FAILED || final_code == sdk::CLOUD_PAY_ORDER_CLOSED,
+                "run {run}: not paid, got {final_code}"
+            ),
         }
         if truth.is_some() && final_code == sdk::CLOUD_PAY_ORDER_UNKNOWN {
             t.lost += 1;
@@ -137,7 +153,10 @@ fn sigkill_at_random_points_loses_nothing() {
     eprintln!("crash recovery: {t:?}");
     assert_eq!((t.lost, t.duplicate_charges), (0, 0));
     assert!(t.runs >= 20);
-    assert!(t.before_sending >= 1 && t.after_sending_before_reply >= 1 && t.while_polling >= 1, "every kill point covered: {t:?}");
+    assert!(
+        t.before_sending >= 1 && t.after_sending_before_reply >= 1 && t.while_polling >= 1,
+        "every kill point covered: {t:?}"
+    );
     assert!(t.resumed >= 1, "{t:?}");
     sb.stop();
 }
@@ -154,7 +173,10 @@ fn guard_child() {
     assert_eq!(init(&c.to_string()), 0);
     assert_eq!(micro_pay(&pay_req(reentry, WX_PAYS_AT_ONCE, 301)).0, sdk::CLOUD_PAY_FAIL, "{}", errmsg());
     assert_eq!(micro_pay(&pay_req(paid, WX_PAYS_AT_ONCE, 100)).0, 0);
-    assert_eq!(refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0, sdk::CLOUD_PAY_UNKNOWN);
+    assert_eq!(
+        refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0,
+        sdk::CLOUD_PAY_UNKNOWN
+    );
     println!("DONE");
     std::thread::sleep(Duration::from_secs(60));
 }
@@ -173,7 +195,13 @@ fn sigkill_keeps_reentry_guards_and_unknown_refund_numbers() {
     init_http(&sb);
     assert_eq!(micro_pay(&pay_req(&reentry, WX_PAYS_AT_ONCE, 300)).0, 0);
     sdk::cloud_pay_fini();
-    sb.control().add_fault(FaultRule { endpoint: Some("refund".into()), out_trade_no: Some(paid.clone()), kind: FaultKind::DropMidReply, times: Some(1), phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("refund".into()),
+        out_trade_no: Some(paid.clone()),
+        kind: FaultKind::DropMidReply,
+        times: Some(1),
+        phase: None,
+    });
     let mut child = child_test(module_path!(), "guard_child")
         .env("CPS_GUARD_CHILD", format!("{}|{}|{reentry}|{paid}", sb.http_base_url(), dir.display()))
         .stdout(Stdio::piped())
@@ -198,7 +226,12 @@ fn sigkill_keeps_reentry_guards_and_unknown_refund_numbers() {
     assert_eq!(query_order(&reentry, 1).0, sdk::CLOUD_PAY_ORDER_REENTRY, "{}", errmsg());
     assert_eq!(cancel(&json!({"out_trade_no": reentry, "trade_type": 1, "pay_platform": 1})).0, sdk::CLOUD_PAY_FAIL);
     assert_eq!(sb.control().request_count("reverse"), 0, "the earlier sale is never reversed");
-    assert_eq!(refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0, 0, "{}", errmsg());
+    assert_eq!(
+        refund(&json!({"pay_platform": 1, "out_trade_no": paid, "total_fee": 100, "refund_fee": 40})).0,
+        0,
+        "{}",
+        errmsg()
+    );
     assert_eq!(sb.control().refunds(&paid).len(), 1, "one refund, not two");
     sdk::cloud_pay_fini();
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,8 +2,8 @@
 //! sandbox over real sockets. -1 only when no attempt of the order (or refund number) could
 //! have reached any server; any doubt keeps the unknown rules.
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 fn closed_base() -> String {
@@ -27,7 +27,8 @@ fn a_new_payment_that_reaches_no_server_is_not_sent_and_not_followed() {
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
     assert!(err.starts_with("nothing was sent: ") && err.contains("not charged"), "{err}");
     assert_eq!(out["out_trade_no"], no.as_str());
-    let (code, err) = scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": order_no(), "total_fee": 10, "body": "qr"}));
+    let (code, err) =
+        scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": order_no(), "total_fee": 10, "body": "qr"}));
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
     assert!(err.starts_with("nothing was sent: "), "{err}");
     sdk::cloud_pay_fini();
@@ -126,7 +127,11 @@ fn init_names_unknown_keys_with_near_misses() {
     conf_v["trade_conf"]["vendor_only_key"] = json!(1);
     assert_eq!(init(&conf_v.to_string()), 0);
     let notice = errmsg();
-    assert!(notice.contains("common_conf.base_ur1 (did you mean base_url?)") && notice.contains("trade_conf.vendor_only_key"), "{notice}");
+    assert!(
+        notice.contains("common_conf.base_ur1 (did you mean base_url?)")
+            && notice.contains("trade_conf.vendor_only_key"),
+        "{notice}"
+    );
     sdk::cloud_pay_fini();
 
     init_with(&sb.http_base_url(), &fresh_state_dir());

@@ -2,8 +2,8 @@
 //! return code, and that nothing is reported as succeeded or failed against the sandbox's
 //! truth. The table is printed (`--nocapture`) and written to target/fault-matrix.md.
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -60,7 +60,12 @@ const EXPORTS: &[Export] = &[
 ];
 
 fn init_at(base: &str) {
-    assert_eq!(init(&conf(base, None, json!({"timeout_ms": 800, "micro_pay_query_order_count": 1}))), 0, "{}", errmsg());
+    assert_eq!(
+        init(&conf(base, None, json!({"timeout_ms": 800, "micro_pay_query_order_count": 1}))),
+        0,
+        "{}",
+        errmsg()
+    );
 }
 
 /// Prepares what the export acts on (with the faults off) and returns the order number.
@@ -69,7 +74,10 @@ fn prepare(sb: &Sandbox, e: &Export) -> String {
     match e.endpoint {
         "micro_pay" | "scan_code_pay" => {}
         "reverse" => assert_eq!(micro_pay(&pay_req(&no, &wx_code(4, 0), 10)).0, 0), // customer never confirms
-        "close_order" => assert_eq!(scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 10, "body": "qr"})).0, 0),
+        "close_order" => assert_eq!(
+            scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 10, "body": "qr"})).0,
+            0
+        ),
         _ => {
             assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10)).0, 0);
             if e.endpoint == "query_refund_order" {
@@ -98,7 +106,9 @@ fn call(e: &Export, no: &str) -> i32 {
 fn check_truth(sb: &Sandbox, e: &Export, no: &str, code: i32, cell: &str) {
     let truth: Value = sb.control().order(no).unwrap_or(Value::Null);
     match e.endpoint {
-        "micro_pay" | "scan_code_pay" if code == -1 => assert!(truth.is_null() || truth["charge_count"] == 0, "{cell}: 'not accepted' but {truth}"),
+        "micro_pay" | "scan_code_pay" if code == -1 => {
+            assert!(truth.is_null() || truth["charge_count"] == 0, "{cell}: 'not accepted' but {truth}")
+        }
         "query_order" => {
             assert_eq!(truth["paid"], true);
             assert!(code != -1 && code != -4 && code != -7, "{cell}: a paid order reported as {code}");
@@ -114,7 +124,8 @@ fn check_truth(sb: &Sandbox, e: &Export, no: &str, code: i32, cell: &str) {
             _ => {}
         },
         "refund" => {
-            let created = sb.control().refunds(no).iter().any(|r| r["out_refund_no"].as_str().is_some_and(|s| s.ends_with('F')));
+            let created =
+                sb.control().refunds(no).iter().any(|r| r["out_refund_no"].as_str().is_some_and(|s| s.ends_with('F')));
             match code {
                 0 => assert!(created, "{cell}"),
                 -1 => assert!(!created, "{cell}: 'not accepted' but refunded"),
@@ -146,7 +157,13 @@ fn every_trade_export_under_every_fault() {
             init_at(&sb.http_base_url());
             let no = prepare(&sb, e);
             if let Some(f) = fault {
-                sb.control().add_fault(FaultRule { endpoint: Some(e.endpoint.into()), out_trade_no: None, kind: f.clone(), times: None, phase: None });
+                sb.control().add_fault(FaultRule {
+                    endpoint: Some(e.endpoint.into()),
+                    out_trade_no: None,
+                    kind: f.clone(),
+                    times: None,
+                    phase: None,
+                });
             } else {
                 // Same orders, but the server cannot be reached at all.
                 sdk::cloud_pay_fini();

@@ -28,7 +28,8 @@ fn parenthesise_negative_constants(header: &str) -> String {
     for line in header.split_inclusive('\n') {
         let body = line.trim_end_matches('\n');
         let mut words = body.split(' ');
-        if let (Some("#define"), Some(name), Some(value), None) = (words.next(), words.next(), words.next(), words.next())
+        if let (Some("#define"), Some(name), Some(value), None) =
+            (words.next(), words.next(), words.next(), words.next())
             && value.starts_with('-')
             && value.parse::<i64>().is_ok()
         {
@@ -79,11 +80,18 @@ fn header_declares_every_export_with_the_vendor_macro() {
         assert!(h.contains(&format!("CLOUDPAYAPI_SDK_CPP_API {f}")), "missing: {f}");
     }
     assert!(h.contains("#define CLOUD_PAY_ORDER_REENTRY (-6)"));
-    assert_eq!(h.lines().filter(|l| l.starts_with("CLOUDPAYAPI_SDK_CPP_API ")).count(), 19, "exactly the vendor's 19 exports");
+    assert_eq!(
+        h.lines().filter(|l| l.starts_with("CLOUDPAYAPI_SDK_CPP_API ")).count(),
+        19,
+        "exactly the vendor's 19 exports"
+    );
     // Every macro the header defines is the SDK's own: nothing internal leaks under a generic name.
     for line in h.lines().map(str::trim_start).filter(|l| l.starts_with('#') && l.contains("define ")) {
         let name = line.split_whitespace().skip_while(|w| !w.ends_with("define")).nth(1).unwrap_or("");
-        assert!(name.starts_with("CLOUD_PAY_") || name == "CLOUDPAYAPI_SDK_CPP_API", "unexpected macro in the header: {line}");
+        assert!(
+            name.starts_with("CLOUD_PAY_") || name == "CLOUDPAYAPI_SDK_CPP_API",
+            "unexpected macro in the header: {line}"
+        );
     }
     assert!(h.contains("#  define CLOUD_PAY_STDCALL __stdcall"), "order_stat is __stdcall on 32-bit Windows");
     // Every negative constant is parenthesised, so it can stand anywhere in an expression.
@@ -101,14 +109,21 @@ fn header_declares_every_export_with_the_vendor_macro() {
 #[test]
 fn hand_written_order_stat_prototype_matches_the_rust_signature() {
     let src = std::fs::read_to_string(root().join("src/ffi/merchant.rs")).unwrap();
-    assert!(src.contains(r#"pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int"#));
+    // On one line whatever the formatting: the signature as tokens, without a trailing comma.
+    let flat = src.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(").replace(", )", ")");
+    assert!(flat.contains(r#"pub unsafe extern "system" fn cloud_pay_order_stat(req: *const c_char, order_stat: *mut c_char, length: c_int) -> c_int"#));
     // And the export has the C type the header says (a compile-time check).
-    let _f: unsafe extern "system" fn(*const std::ffi::c_char, *mut std::ffi::c_char, std::ffi::c_int) -> std::ffi::c_int =
-        cloud_pay_sdk::cloud_pay_order_stat;
+    let _f: unsafe extern "system" fn(
+        *const std::ffi::c_char,
+        *mut std::ffi::c_char,
+        std::ffi::c_int,
+    ) -> std::ffi::c_int = cloud_pay_sdk::cloud_pay_order_stat;
 }
 
 fn compiles(compiler: &str, args: &[&str], src: &Path) {
-    let Ok(out) = Command::new(compiler).args(args).arg("-I").arg(root().join("include")).arg("-fsyntax-only").arg(src).output() else {
+    let Ok(out) =
+        Command::new(compiler).args(args).arg("-I").arg(root().join("include")).arg("-fsyntax-only").arg(src).output()
+    else {
         eprintln!("{compiler} not found: skipping");
         return;
     };
@@ -122,7 +137,8 @@ fn header_compiles_as_strict_c99_and_cpp17() {
     let c = dir.join("t.c");
     std::fs::write(&c, "#include \"cloud_pay.h\"\n#include \"cloud_pay.h\"\nint main(void) { char b[8]; (void)cloud_pay_order_stat(\"{}\", b, 8); return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
     let cpp = dir.join("t.cpp");
-    std::fs::write(&cpp, "#include \"cloud_pay.h\"\nint main() { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n").unwrap();
+    std::fs::write(&cpp, "#include \"cloud_pay.h\"\nint main() { return cloud_pay_fini() == CLOUD_PAY_OK ? 0 : 1; }\n")
+        .unwrap();
     compiles("cc", &["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"], &c);
     compiles("c++", &["-std=c++17", "-Wall", "-Wextra", "-pedantic", "-Werror"], &cpp);
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,9 +7,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
-use cloud_pay_sandbox::FaultKind;
 use crate::common::*;
+use cloud_pay_sandbox::FaultKind;
+use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_OK};
 use serde_json::json;
 
 const TIMEOUT_MS: u64 = 3000;
@@ -17,7 +17,12 @@ const TIMEOUT_MS: u64 = 3000;
 /// Peak resident memory of this process so far (VmHWM), in MiB.
 fn peak_rss_mib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()).unwrap_or(0) / 1024
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
 }
 
 /// A payment the server applies, answered with `kind`: micro_pay comes back in time and
@@ -25,7 +30,12 @@ fn peak_rss_mib() -> u64 {
 /// the same SDK instance finds the order paid.
 fn payment_answered_with(kind: FaultKind) {
     let sb = start_sandbox();
-    assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0}))), 0, "{}", errmsg());
+    assert_eq!(
+        init(&conf(&sb.http_base_url(), None, json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0}))),
+        0,
+        "{}",
+        errmsg()
+    );
     let no = order_no();
     sb.control().add_fault(fault("micro_pay", kind.clone(), Some(1)));
     let started = Instant::now();
@@ -130,7 +140,14 @@ fn framing_server(reply: &'static [u8]) -> (u16, std::sync::Arc<std::sync::atomi
                     buf.extend_from_slice(&b[..n]);
                     let text = String::from_utf8_lossy(&buf).into_owned();
                     let Some(end) = text.find("\r\n\r\n") else { continue };
-                    let len = text[..end].lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
                     if buf.len() < end + 4 + len {
                         continue;
                     }
@@ -163,7 +180,9 @@ fn a_signed_content_length_is_refused_and_the_payment_stays_unknown() {
 fn a_reply_with_content_length_and_chunked_does_not_keep_its_connection() {
     let _g = serial();
     // RFC 9112 §6.3: with both, chunked decides the body and the connection must be closed.
-    let (port, conns) = framing_server(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+    let (port, conns) = framing_server(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    );
     let extra = json!({"timeout_ms": TIMEOUT_MS, "keep_alive_ping_interval": 0, "upload_monitor": 0});
     assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, extra)), 0, "{}", errmsg());
     let no = order_no();

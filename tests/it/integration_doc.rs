@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 fn guide() -> String {
@@ -17,7 +17,10 @@ fn guide() -> String {
 /// The fenced block opened with "```<lang> file=<name>".
 fn block(name: &str) -> String {
     let doc = guide();
-    let open = doc.lines().find(|l| l.starts_with("```") && l.ends_with(&format!(" file={name}"))).unwrap_or_else(|| panic!("no block file={name}"));
+    let open = doc
+        .lines()
+        .find(|l| l.starts_with("```") && l.ends_with(&format!(" file={name}")))
+        .unwrap_or_else(|| panic!("no block file={name}"));
     let from = doc.find(open).unwrap() + open.len() + 1;
     doc[from..from + doc[from..].find("\n```").unwrap() + 1].to_owned()
 }
@@ -25,7 +28,8 @@ fn block(name: &str) -> String {
 /// A till folder: `cloudpay.json` for `sb` (its own state_dir and SDK log) and the program.
 fn till(sb: &Sandbox, file: &str) -> PathBuf {
     let dir = fresh_state_dir();
-    let conf = conf(&sb.http_base_url(), None, json!({"state_dir": dir.join("till-state"), "log_dir": dir.join("log")}));
+    let conf =
+        conf(&sb.http_base_url(), None, json!({"state_dir": dir.join("till-state"), "log_dir": dir.join("log")}));
     std::fs::write(dir.join("cloudpay.json"), conf).unwrap();
     std::fs::write(dir.join(file), block(file)).unwrap();
     dir
@@ -33,7 +37,12 @@ fn till(sb: &Sandbox, file: &str) -> PathBuf {
 
 fn build(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs the program with `args`: (exit status, stdout + stderr).
@@ -74,16 +83,27 @@ fn cashier_flow(program: &[&str], dir: &Path, sb: &Sandbox) {
     let late = order_no();
     let before = sb.control().request_count("micro_pay");
     let mut till = Command::new(program[0]);
-    till.args(&program[1..]).args(["pay", &late, &wx_code(1, 30), "800"]).current_dir(dir).env("LD_LIBRARY_PATH", library_dir());
+    till.args(&program[1..])
+        .args(["pay", &late, &wx_code(1, 30), "800"])
+        .current_dir(dir)
+        .env("LD_LIBRARY_PATH", library_dir());
     let mut child = till.stdout(std::process::Stdio::null()).spawn().unwrap();
-    assert!(wait_for(std::time::Duration::from_secs(10), || (sb.control().request_count("micro_pay") > before).then_some(())).is_some(), "the payment was sent");
+    assert!(
+        wait_for(std::time::Duration::from_secs(10), || (sb.control().request_count("micro_pay") > before)
+            .then_some(()))
+        .is_some(),
+        "the payment was sent"
+    );
     child.kill().unwrap();
     let _ = child.wait();
     let (status, out) = run(program, dir, &["resume", &late, "10"]);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("RESULT paid") && out.contains(&late), "{out}");
     // Resumed: this order and the one the customer never confirmed.
-    assert!(out.contains("notice: order journal: resumed 2 unfinished order(s)"), "the restart notice is shown, not taken for failure: {out}");
+    assert!(
+        out.contains("notice: order journal: resumed 2 unfinished order(s)"),
+        "the restart notice is shown, not taken for failure: {out}"
+    );
 
     // An order number nobody paid under: not-sent, pay again with the same number.
     let (status, out) = run(program, dir, &["resume", &order_no(), "1"]);
@@ -93,9 +113,15 @@ fn cashier_flow(program: &[&str], dir: &Path, sb: &Sandbox) {
     // The till's SDK log has the story of the resumed order, as the restarted till told it.
     // (The killed till's own micro_pay line may be lost: a line is written once its call
     // returns, and the kill can come first. The journal, not the log, is the durable record.)
-    let log: String = std::fs::read_dir(dir.join("log")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    let log: String = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
     let about_late: Vec<&str> = log.lines().filter(|l| l.contains(&format!("out_trade_no={late} "))).collect();
-    assert!(about_late.iter().any(|l| l.contains(" cloud_pay_query_order ") && l.contains(" code=0 ")), "{about_late:?}");
+    assert!(
+        about_late.iter().any(|l| l.contains(" cloud_pay_query_order ") && l.contains(" code=0 ")),
+        "{about_late:?}"
+    );
 }
 
 #[test]
@@ -106,7 +132,18 @@ fn the_c_program_follows_the_cashier_flow() {
     build(
         Command::new("cc")
             .current_dir(&dir)
-            .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-I", concat!(env!("CARGO_MANIFEST_DIR"), "/include"), "cashier.c", "-o", "cashier", "-L"])
+            .args([
+                "-std=c99",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-I",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/include"),
+                "cashier.c",
+                "-o",
+                "cashier",
+                "-L",
+            ])
             .arg(&lib)
             .arg("-lCloudPayAPI_SDK_CPP")
             .arg(format!("-Wl,-rpath,{}", lib.display())),
@@ -124,7 +161,13 @@ fn the_csharp_program_follows_the_cashier_flow() {
     }
     let sb = start_sandbox();
     let dir = till(&sb, "Cashier.cs");
-    build(Command::new("mcs").current_dir(&dir).args(["-nologo", "-warnaserror+", "-out:Cashier.exe", "Cashier.cs", concat!(env!("CARGO_MANIFEST_DIR"), "/bindings/csharp/CloudPay.cs")]));
+    build(Command::new("mcs").current_dir(&dir).args([
+        "-nologo",
+        "-warnaserror+",
+        "-out:Cashier.exe",
+        "Cashier.cs",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/bindings/csharp/CloudPay.cs"),
+    ]));
     let exe = dir.join("Cashier.exe");
     cashier_flow(&["mono", exe.to_str().unwrap()], &dir, &sb);
     sb.stop();

@@ -2,8 +2,8 @@
 
 use std::ffi::c_char;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 fn out_call(f: OutFn, req: &Value, cap: usize) -> (i32, Value, String) {
@@ -40,7 +40,11 @@ fn local_failures_are_minus_three() {
     let sb = start_sandbox();
     init_http(&sb);
     for (name, f) in fns {
-        let (code, out, err) = call_out(f, r#"{"page_num":1,"page_size":10,"is_all":false,"shop_infos":[{"shop_id":"x1","shop_name":"X"}]}"#, 4);
+        let (code, out, err) = call_out(
+            f,
+            r#"{"page_num":1,"page_size":10,"is_all":false,"shop_infos":[{"shop_id":"x1","shop_name":"X"}]}"#,
+            4,
+        );
         assert_eq!((code, out.as_str()), (-3, ""), "{name}: short buffer");
         assert!(err.contains("buffer too small, need"), "{name}: {err}");
     }
@@ -68,7 +72,11 @@ fn rejections_are_minus_one_and_unknown_replies_minus_two() {
     init_http(&sb);
     let cases: [(&str, OutFn, Value); 4] = [
         ("query_sub_mch_shop_info", sdk::cloud_pay_query_shop_info, json!({"page_num": 1, "page_size": 10})),
-        ("set_sub_mch_shop_info", sdk::cloud_pay_set_shop_info, json!({"is_all": false, "shop_infos": [{"shop_id": "s9", "shop_name": "n"}]})),
+        (
+            "set_sub_mch_shop_info",
+            sdk::cloud_pay_set_shop_info,
+            json!({"is_all": false, "shop_infos": [{"shop_id": "s9", "shop_name": "n"}]}),
+        ),
         ("client_order_detail", sdk::cloud_pay_order_detail, json!({"page_num": 1, "page_size": 10})),
         ("client_sub_mch_sales_overview", order_stat_c, json!({"page_num": 1, "page_size": 10})),
     ];
@@ -96,7 +104,11 @@ fn shops_are_listed_filtered_added_and_replaced() {
     let shops = out["shop_infos"].as_array().unwrap();
     assert!(shops.iter().any(|s| s["out_shop_id"] == "sz01TESTSHOP00000001"), "{out}");
     assert_eq!(out["total_count"].as_u64().unwrap() as usize, shops.len());
-    let (code, out, _) = out_call(sdk::cloud_pay_query_shop_info, &json!({"page_num": 1, "page_size": 100, "out_shop_id": "sz01TESTSHOP00000001"}), 65536);
+    let (code, out, _) = out_call(
+        sdk::cloud_pay_query_shop_info,
+        &json!({"page_num": 1, "page_size": 100, "out_shop_id": "sz01TESTSHOP00000001"}),
+        65536,
+    );
     assert_eq!((code, out["total_count"].as_i64()), (0, Some(1)));
     // Add a shop (is_all false): the reply lists every shop, the new one included.
     let before = shops.len();
@@ -132,7 +144,11 @@ fn order_detail_and_stat_agree_with_the_payments_just_made() {
     let (refund_no, _) = &paid[1];
     assert_eq!(refund(&json!({"out_trade_no": refund_no, "out_refund_no": format!("{}R", &refund_no[..31]), "total_fee": 250, "refund_fee": 50})).0, 0);
     let end = start + 3600;
-    let (code, out, err) = out_call(sdk::cloud_pay_order_detail, &json!({"page_num": 1, "page_size": 50, "query_order_type": 3, "start_time": start, "end_time": end}), 1 << 20);
+    let (code, out, err) = out_call(
+        sdk::cloud_pay_order_detail,
+        &json!({"page_num": 1, "page_size": 50, "query_order_type": 3, "start_time": start, "end_time": end}),
+        1 << 20,
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out["total_count"], 4, "3 orders and 1 refund: {out}");
     let rows = out["order_details"].as_array().unwrap();
@@ -146,16 +162,28 @@ fn order_detail_and_stat_agree_with_the_payments_just_made() {
     let refunded = orders.iter().find(|o| o["order_content"]["out_trade_no"] == refund_no.as_str()).unwrap();
     assert_eq!(refunded["order_content"]["refunded_fee"], 50);
     // Filter: Alipay orders only.
-    let (_, alipay, _) = out_call(sdk::cloud_pay_order_detail, &json!({"page_num": 1, "page_size": 50, "query_order_type": 1, "pay_platform": 2, "start_time": start, "end_time": end}), 1 << 20);
+    let (_, alipay, _) = out_call(
+        sdk::cloud_pay_order_detail,
+        &json!({"page_num": 1, "page_size": 50, "query_order_type": 1, "pay_platform": 2, "start_time": start, "end_time": end}),
+        1 << 20,
+    );
     assert_eq!(alipay["total_count"], 1, "{alipay}");
     // Statistics over the same range and shop.
-    let (code, stat, err) = out_call(order_stat_c, &json!({"page_num": 1, "page_size": 10, "start_time": start, "end_time": end, "out_shop_id": ["sz01TESTSHOP00000001"]}), 1 << 16);
+    let (code, stat, err) = out_call(
+        order_stat_c,
+        &json!({"page_num": 1, "page_size": 10, "start_time": start, "end_time": end, "out_shop_id": ["sz01TESTSHOP00000001"]}),
+        1 << 16,
+    );
     assert_eq!(code, 0, "{err}");
     let ov = &stat["overview"];
     assert_eq!(ov["success_count"], 3, "{stat}");
     assert_eq!(ov["success_amount"], 425);
     assert_eq!(ov["refund_amount"], 50);
-    let (_, wx, _) = out_call(order_stat_c, &json!({"page_num": 1, "page_size": 10, "start_time": start, "end_time": end, "pay_platform": 1}), 1 << 16);
+    let (_, wx, _) = out_call(
+        order_stat_c,
+        &json!({"page_num": 1, "page_size": 10, "start_time": start, "end_time": end, "pay_platform": 1}),
+        1 << 16,
+    );
     assert_eq!(wx["overview"]["success_amount"], 350, "{wx}");
     sdk::cloud_pay_fini();
     sb.stop();

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -124,25 +124,48 @@ pub enum Fault {
 }
 
 /// The endpoints a fault can hit.
-pub const ENDPOINTS: [&str; 7] = ["micro_pay", "scan_code_pay", "query_order", "reverse", "close_order", "refund", "query_refund_order"];
+pub const ENDPOINTS: [&str; 7] =
+    ["micro_pay", "scan_code_pay", "query_order", "reverse", "close_order", "refund", "query_refund_order"];
 
 /// A call of the till (this process or a child till).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Call {
     /// micro_pay; `retry` repeats the slot's last micro_pay of this till when there is one.
-    MicroPay { slot: u8, fee: u8, customer: Customer, retry: bool },
-    ScanCodePay { slot: u8, fee: u8 },
-    QueryOrder { slot: u8 },
-    Cancel { slot: u8 },
+    MicroPay {
+        slot: u8,
+        fee: u8,
+        customer: Customer,
+        retry: bool,
+    },
+    ScanCodePay {
+        slot: u8,
+        fee: u8,
+    },
+    QueryOrder {
+        slot: u8,
+    },
+    Cancel {
+        slot: u8,
+    },
     /// refund of 1 or 2 fen; `refund_no` Some(r): the cashier's own number r of the order.
-    Refund { slot: u8, refund_no: Option<u8>, fee: u8 },
-    QueryRefund { slot: u8, refund_no: Option<u8> },
+    Refund {
+        slot: u8,
+        refund_no: Option<u8>,
+        fee: u8,
+    },
+    QueryRefund {
+        slot: u8,
+        refund_no: Option<u8>,
+    },
 }
 
 /// The slot a call is about.
 fn call_slot(c: &Call) -> u8 {
     match c {
-        Call::MicroPay { slot, .. } | Call::ScanCodePay { slot, .. } | Call::QueryOrder { slot } | Call::Cancel { slot } => *slot,
+        Call::MicroPay { slot, .. }
+        | Call::ScanCodePay { slot, .. }
+        | Call::QueryOrder { slot }
+        | Call::Cancel { slot } => *slot,
         Call::Refund { slot, .. } | Call::QueryRefund { slot, .. } => *slot,
     }
 }
@@ -152,21 +175,34 @@ fn call_slot(c: &Call) -> u8 {
 pub enum Step {
     Till(Call),
     /// The customer of a scan_code_pay order scans its QR code and pays (or gives up).
-    Scan { slot: u8, pays: bool },
+    Scan {
+        slot: u8,
+        pays: bool,
+    },
     /// Arms a fault for the next request of `ENDPOINTS[endpoint]` about the slot's number
     /// (the call of a later step, or a background poll).
-    Fault { slot: u8, endpoint: u8, fault: Fault },
+    Fault {
+        slot: u8,
+        endpoint: u8,
+        fault: Fault,
+    },
     /// A call whose own (first) request meets the fault.
     Faulty(Fault, Call),
     /// Another till (its own journal and machine) pays the slot's number, customer pays at once.
-    OtherTill { slot: u8, fee: u8 },
+    OtherTill {
+        slot: u8,
+        fee: u8,
+    },
     /// Time passes (tenths of a second).
     Wait(u8),
     /// cloud_pay_fini + cloud_pay_init on the same state_dir.
     Restart,
     /// The till runs these calls in a child process and is SIGKILLed after `after_ms`; then
     /// it starts again on the same state_dir.
-    Kill { calls: Vec<Call>, after_ms: u16 },
+    Kill {
+        calls: Vec<Call>,
+        after_ms: u16,
+    },
     /// A second till process on this till's state_dir: must be refused at init.
     SecondTill,
     /// The network goes down (connection refused) or comes back.
@@ -246,7 +282,8 @@ impl Gate {
         let (target, path) = (target.to_owned(), path.to_owned());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (up, bound, stop) = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(false)));
+        let (up, bound, stop) =
+            (Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(false)));
         let (u, b, s) = (up.clone(), bound.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut listener = Some(listener);
@@ -285,7 +322,8 @@ impl Gate {
                 list.push(client.try_clone().unwrap());
                 list.push(server.try_clone().unwrap());
                 drop(list);
-                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
                         let _ = to.shutdown(std::net::Shutdown::Write);
@@ -302,7 +340,8 @@ impl Gate {
 
     fn set(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
-        wait_for(Duration::from_secs(5), || (self.bound.load(Ordering::SeqCst) == up).then_some(())).expect("the gate follows");
+        wait_for(Duration::from_secs(5), || (self.bound.load(Ordering::SeqCst) == up).then_some(()))
+            .expect("the gate follows");
     }
 }
 
@@ -348,11 +387,15 @@ fn request(nums: &Numbers, call: &Call, last_micro: &mut [Option<(u8, Customer)>
             req["body"] = json!(body(customer, fee));
             ("micro_pay", req)
         }
-        Call::ScanCodePay { slot, fee } => ("scan_code_pay", json!({"pay_platform": 1, "out_trade_no": nums.no(slot), "total_fee": FEES[fee as usize], "body": format!("s-{}", FEES[fee as usize])})),
+        Call::ScanCodePay { slot, fee } => (
+            "scan_code_pay",
+            json!({"pay_platform": 1, "out_trade_no": nums.no(slot), "total_fee": FEES[fee as usize], "body": format!("s-{}", FEES[fee as usize])}),
+        ),
         Call::QueryOrder { slot } => ("query_order", json!({"out_trade_no": nums.no(slot), "trade_type": 0})),
         Call::Cancel { slot } => ("cancel", json!({"out_trade_no": nums.no(slot), "pay_platform": 1})),
         Call::Refund { slot, refund_no, fee } => {
-            let mut req = json!({"pay_platform": 1, "out_trade_no": nums.no(slot), "total_fee": 0, "refund_fee": fee as i64});
+            let mut req =
+                json!({"pay_platform": 1, "out_trade_no": nums.no(slot), "total_fee": 0, "refund_fee": fee as i64});
             if let Some(r) = refund_no {
                 req["out_refund_no"] = json!(nums.refund_no(slot, r, fee));
             }
@@ -431,7 +474,8 @@ struct Child {
 
 impl Child {
     fn spawn(conf: &str, calls: &[(&str, Value)], hold: bool) -> Child {
-        let spec = json!({"conf": conf, "calls": calls.iter().map(|(f, r)| json!([f, r])).collect::<Vec<_>>(), "hold": hold});
+        let spec =
+            json!({"conf": conf, "calls": calls.iter().map(|(f, r)| json!([f, r])).collect::<Vec<_>>(), "hold": hold});
         let mut proc = child_test(module_path!(), "model_child")
             .env("CPS_MODEL_CHILD", spec.to_string())
             .stdout(Stdio::piped())
@@ -483,7 +527,12 @@ fn child_results(lines: &[String]) -> Vec<(usize, i32, u64, String)> {
         .filter_map(|l| {
             let rest = l.strip_prefix("END ")?;
             let mut it = rest.splitn(4, ' ');
-            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next().unwrap_or("").to_owned()))
+            Some((
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next().unwrap_or("").to_owned(),
+            ))
         })
         .collect()
 }
@@ -518,7 +567,8 @@ struct SlotModel {
 impl SlotModel {
     /// The sandbox's order under the number is this till's current sale.
     fn current(&self, body: Option<&str>) -> bool {
-        body.is_some() && (self.sale.as_deref() == body || (self.uncertain && self.sent.iter().any(|b| Some(b.as_str()) == body)))
+        body.is_some()
+            && (self.sale.as_deref() == body || (self.uncertain && self.sent.iter().any(|b| Some(b.as_str()) == body)))
     }
 }
 
@@ -582,7 +632,12 @@ impl<'a> Run<'a> {
 
     fn generated_refunds(&self, slot: u8) -> usize {
         let explicit = &self.slots[slot as usize].explicit_refunds;
-        self.sb.control().refunds(self.nums.no(slot)).iter().filter(|r| !explicit.iter().any(|e| Some(e.as_str()) == r["out_refund_no"].as_str())).count()
+        self.sb
+            .control()
+            .refunds(self.nums.no(slot))
+            .iter()
+            .filter(|r| !explicit.iter().any(|e| Some(e.as_str()) == r["out_refund_no"].as_str()))
+            .count()
     }
 
     /// Cancelling the slot's number must send nothing: re-entry met, or the order at the
@@ -594,7 +649,8 @@ impl<'a> Run<'a> {
         }
         let t = self.truth(slot)?;
         let body = t["body"].as_str().unwrap_or("");
-        (body.starts_with("f-") || !m.current(Some(body))).then(|| format!("the sandbox's order is sale {body:?}, this till's sale is {:?}", m.sale))
+        (body.starts_with("f-") || !m.current(Some(body)))
+            .then(|| format!("the sandbox's order is sale {body:?}, this till's sale is {:?}", m.sale))
     }
 
     fn init(&mut self) -> String {
@@ -608,14 +664,28 @@ impl<'a> Run<'a> {
 
     /// Applies a till call's answer to the model and checks the invariants that concern it.
     #[allow(clippy::too_many_arguments)]
-    fn observe(&mut self, call: &Call, f: &str, req: &Value, code: i32, err: &str, ms: u64, reverses_before: Option<u64>) {
+    fn observe(
+        &mut self,
+        call: &Call,
+        f: &str,
+        req: &Value,
+        code: i32,
+        err: &str,
+        ms: u64,
+        reverses_before: Option<u64>,
+    ) {
         let bound = if f == "cancel" { 2 * EXCHANGE_BOUND_MS } else { EXCHANGE_BOUND_MS };
         self.stats.max_call_ms = self.stats.max_call_ms.max(ms);
         if ms > bound + 1000 {
             self.violation(format!("{f} took {ms} ms, deadline {bound} ms"));
         }
         let slot = match *call {
-            Call::MicroPay { slot, .. } | Call::ScanCodePay { slot, .. } | Call::QueryOrder { slot } | Call::Cancel { slot } | Call::Refund { slot, .. } | Call::QueryRefund { slot, .. } => slot,
+            Call::MicroPay { slot, .. }
+            | Call::ScanCodePay { slot, .. }
+            | Call::QueryOrder { slot }
+            | Call::Cancel { slot }
+            | Call::Refund { slot, .. }
+            | Call::QueryRefund { slot, .. } => slot,
         };
         let no = self.nums.no(slot).to_owned();
         let s = slot as usize;
@@ -640,9 +710,14 @@ impl<'a> Run<'a> {
                     // Not accepted: no order of this sale may be paid or still payable (unless a
                     // later repeat of the same killed till made one).
                     if let Some(t) = self.truth(slot)
-                        && t["body"].as_str() == Some(&body) && (t["paid"] == json!(true) || t["is_final"] == json!(false)) {
-                            self.violation(format!("{f} {no} answered -1 ({err}) but the sandbox holds this sale's order {}", short(&t)));
-                        }
+                        && t["body"].as_str() == Some(&body)
+                        && (t["paid"] == json!(true) || t["is_final"] == json!(false))
+                    {
+                        self.violation(format!(
+                            "{f} {no} answered -1 ({err}) but the sandbox holds this sale's order {}",
+                            short(&t)
+                        ));
+                    }
                 }
             }
             "query_order" => {
@@ -662,13 +737,23 @@ impl<'a> Run<'a> {
                         Some(t) if t["paid"] == json!(true) && m.current(t["body"].as_str()) && !m.reentry => {}
                         // This sale's order, reversed or refunded since by the same killed till.
                         Some(t) if self.moved_later && m.current(t["body"].as_str()) && !m.reentry => {}
-                        _ => self.violation(format!("query_order {no} answered paid; sandbox: {}; this till's sale {:?}", t.as_ref().map_or("no order".into(), short), m.sale)),
+                        _ => self.violation(format!(
+                            "query_order {no} answered paid; sandbox: {}; this till's sale {:?}",
+                            t.as_ref().map_or("no order".into(), short),
+                            m.sale
+                        )),
                     },
                     sdk::CLOUD_PAY_ORDER_FAILED => {
                         if let Some(t) = &t
-                            && t["paid"] == json!(true) && m.current(t["body"].as_str()) && !m.reentry {
-                                self.violation(format!("query_order {no} answered failed ({err}) but this till's sale is paid: {}", short(t)));
-                            }
+                            && t["paid"] == json!(true)
+                            && m.current(t["body"].as_str())
+                            && !m.reentry
+                        {
+                            self.violation(format!(
+                                "query_order {no} answered failed ({err}) but this till's sale is paid: {}",
+                                short(t)
+                            ));
+                        }
                     }
                     // (An order created while the query ran, by a request still in the network
                     // when its till was killed, did not exist when the server answered.)
@@ -682,7 +767,10 @@ impl<'a> Run<'a> {
                         if let Some(t) = &t
                             && !(err.contains("was never sent") && another_sales(t))
                         {
-                            self.violation(format!("query_order {no} answered -7 ({err}) but the sandbox holds {}", short(t)));
+                            self.violation(format!(
+                                "query_order {no} answered -7 ({err}) but the sandbox holds {}",
+                                short(t)
+                            ));
                         }
                     }
                     _ => {}
@@ -690,9 +778,10 @@ impl<'a> Run<'a> {
             }
             "cancel" => {
                 if let (Some(before), Some(why)) = (reverses_before, self.guarded(slot))
-                    && self.reverses(slot) > before {
-                        self.violation(format!("cancel {no} sent a reverse or close although {why}"));
-                    }
+                    && self.reverses(slot) > before
+                {
+                    self.violation(format!("cancel {no} sent a reverse or close although {why}"));
+                }
             }
             "refund" => {
                 let fee = req["refund_fee"].as_i64().unwrap();
@@ -700,7 +789,9 @@ impl<'a> Run<'a> {
                     if !self.slots[s].explicit_refunds.iter().any(|e| e == r) {
                         self.slots[s].explicit_refunds.push(r.to_owned());
                     }
-                    if code == sdk::CLOUD_PAY_FAIL && self.sb.control().refunds(&no).iter().any(|x| x["out_refund_no"].as_str() == Some(r)) {
+                    if code == sdk::CLOUD_PAY_FAIL
+                        && self.sb.control().refunds(&no).iter().any(|x| x["out_refund_no"].as_str() == Some(r))
+                    {
                         self.violation(format!("refund {r} answered -1 ({err}) but the sandbox applied it"));
                     }
                 } else {
@@ -725,7 +816,10 @@ impl<'a> Run<'a> {
         let applied = self.generated_refunds(slot);
         let requests = self.slots[slot as usize].refund_requests.len();
         if applied > requests {
-            self.violation(format!("{applied} refunds with generated numbers applied for {} after {requests} refund requests", self.nums.no(slot)));
+            self.violation(format!(
+                "{applied} refunds with generated numbers applied for {} after {requests} refund requests",
+                self.nums.no(slot)
+            ));
         }
     }
 
@@ -738,15 +832,31 @@ impl<'a> Run<'a> {
         let before = self.generated_refunds(slot);
         let (code, err, ms) = exec(f, req);
         if code == sdk::CLOUD_PAY_FAIL && self.generated_refunds(slot) > before {
-            self.violation(format!("refund of {} answered -1 ({err}) but the sandbox applied a refund", self.nums.no(slot)));
+            self.violation(format!(
+                "refund of {} answered -1 ({err}) but the sandbox applied a refund",
+                self.nums.no(slot)
+            ));
         }
         self.after_call(call, f, req, code, err, ms, None)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn after_call(&mut self, call: &Call, f: &str, req: &Value, code: i32, err: String, ms: u64, reverses_before: Option<u64>) {
+    fn after_call(
+        &mut self,
+        call: &Call,
+        f: &str,
+        req: &Value,
+        code: i32,
+        err: String,
+        ms: u64,
+        reverses_before: Option<u64>,
+    ) {
         if self.verbose {
-            self.log.push(format!("  {f} {} -> {code} in {ms} ms: {}", req["out_trade_no"].as_str().unwrap_or(""), err.chars().take(160).collect::<String>()));
+            self.log.push(format!(
+                "  {f} {} -> {code} in {ms} ms: {}",
+                req["out_trade_no"].as_str().unwrap_or(""),
+                err.chars().take(160).collect::<String>()
+            ));
         }
         self.observe(call, f, req, code, &err, ms, reverses_before);
     }
@@ -790,14 +900,19 @@ impl<'a> Run<'a> {
                 }
             }
             Step::Scan { slot, pays } => {
-                let _ = self.sb.control().customer_scan(self.nums.no(*slot), if *pays { ScanAction::Pay } else { ScanAction::Cancel });
+                let _ = self
+                    .sb
+                    .control()
+                    .customer_scan(self.nums.no(*slot), if *pays { ScanAction::Pay } else { ScanAction::Cancel });
             }
             Step::Faulty(fault, call) => {
                 let (slot, endpoint) = match *call {
                     Call::MicroPay { slot, .. } => (slot, "micro_pay"),
                     Call::ScanCodePay { slot, .. } => (slot, "scan_code_pay"),
                     Call::QueryOrder { slot } => (slot, "query_order"),
-                    Call::Cancel { slot } => (slot, if self.slots[slot as usize].trade_type == 2 { "close_order" } else { "reverse" }),
+                    Call::Cancel { slot } => {
+                        (slot, if self.slots[slot as usize].trade_type == 2 { "close_order" } else { "reverse" })
+                    }
                     Call::Refund { slot, .. } => (slot, "refund"),
                     Call::QueryRefund { slot, .. } => (slot, "query_refund_order"),
                 };
@@ -818,7 +933,10 @@ impl<'a> Run<'a> {
                     Fault::Status102 => (FaultKind::Status102, FaultPhase::BeforeProcessing),
                     Fault::Status103 => (FaultKind::Status103, FaultPhase::BeforeProcessing),
                     Fault::BadHmac => (FaultKind::BadHmac, FaultPhase::AfterProcessing),
-                    Fault::ForeignReply(other) => (FaultKind::AnswerAbout { out_trade_no: self.nums.no(other).to_owned(), out_refund_no: None }, FaultPhase::AfterProcessing),
+                    Fault::ForeignReply(other) => (
+                        FaultKind::AnswerAbout { out_trade_no: self.nums.no(other).to_owned(), out_refund_no: None },
+                        FaultPhase::AfterProcessing,
+                    ),
                 };
                 if let Fault::ForeignReply(other) = fault
                     && self.truth(*other).is_none()
@@ -828,12 +946,19 @@ impl<'a> Run<'a> {
                     return;
                 }
                 let mut endpoint = ENDPOINTS[*endpoint as usize];
-                if matches!(fault, Fault::ForeignReply(_)) && !matches!(endpoint, "query_order" | "query_refund_order") {
+                if matches!(fault, Fault::ForeignReply(_)) && !matches!(endpoint, "query_order" | "query_refund_order")
+                {
                     // Served as another order's reply only to queries: on a payment or refund
                     // the sandbox would apply the request to the other order.
                     endpoint = "query_order";
                 }
-                self.sb.control().add_fault(FaultRule { endpoint: Some(endpoint.into()), out_trade_no: Some(self.nums.no(*slot).to_owned()), kind, times: Some(1), phase: Some(phase) });
+                self.sb.control().add_fault(FaultRule {
+                    endpoint: Some(endpoint.into()),
+                    out_trade_no: Some(self.nums.no(*slot).to_owned()),
+                    kind,
+                    times: Some(1),
+                    phase: Some(phase),
+                });
             }
             Step::OtherTill { slot, fee } => {
                 self.stats.other_tills += 1;
@@ -859,15 +984,23 @@ impl<'a> Run<'a> {
                 self.stats.kills += 1;
                 self.stats.restarts += 1;
                 sdk::cloud_pay_fini();
-                let calls: Vec<Call> = calls.iter().filter(|c| !matches!(c, Call::Cancel { slot } if self.slots[*slot as usize].sale.is_none())).cloned().collect();
-                let reqs: Vec<(Call, &str, Value)> = calls.iter().map(|c| {
-                    let (f, r) = self.fill(c);
-                    (c.clone(), f, r)
-                }).collect();
+                let calls: Vec<Call> = calls
+                    .iter()
+                    .filter(|c| !matches!(c, Call::Cancel { slot } if self.slots[*slot as usize].sale.is_none()))
+                    .cloned()
+                    .collect();
+                let reqs: Vec<(Call, &str, Value)> = calls
+                    .iter()
+                    .map(|c| {
+                        let (f, r) = self.fill(c);
+                        (c.clone(), f, r)
+                    })
+                    .collect();
                 let reverses_before: Vec<u64> = (0..SLOTS).map(|s| self.reverses(s)).collect();
                 let refunds_before: Vec<usize> = (0..SLOTS).map(|s| self.generated_refunds(s)).collect();
                 let existed: Vec<bool> = (0..SLOTS).map(|s| self.truth(s).is_some()).collect();
-                let child = Child::spawn(&self.conf, &reqs.iter().map(|(_, f, r)| (*f, r.clone())).collect::<Vec<_>>(), true);
+                let child =
+                    Child::spawn(&self.conf, &reqs.iter().map(|(_, f, r)| (*f, r.clone())).collect::<Vec<_>>(), true);
                 // The kill comes `after_ms` after the child's init (or at once if it ends first).
                 wait_for(Duration::from_secs(15), || child.saw("INIT").then_some(()));
                 let t = Instant::now();
@@ -902,9 +1035,13 @@ impl<'a> Run<'a> {
                     match results.iter().find(|r| r.0 == i) {
                         Some((_, code, ms, err)) => {
                             if let Call::Refund { slot, refund_no: None, .. } = call
-                                && *code == sdk::CLOUD_PAY_FAIL && self.generated_refunds(*slot) > refunds_before[*slot as usize] {
-                                    self.violation(format!("child refund answered -1 ({err}) but the sandbox applied a refund"));
-                                }
+                                && *code == sdk::CLOUD_PAY_FAIL
+                                && self.generated_refunds(*slot) > refunds_before[*slot as usize]
+                            {
+                                self.violation(format!(
+                                    "child refund answered -1 ({err}) but the sandbox applied a refund"
+                                ));
+                            }
                             let before = match call {
                                 Call::Cancel { slot } => Some(reverses_before[*slot as usize]),
                                 _ => None,
@@ -913,7 +1050,14 @@ impl<'a> Run<'a> {
                                 self.existed_before = Some(existed[*slot as usize]);
                             }
                             self.moved_later = reqs.iter().enumerate().skip(i + 1).any(|(j, (c, _, _))| {
-                                call_slot(c) == call_slot(call) && matches!(c, Call::Cancel { .. } | Call::Refund { .. } | Call::MicroPay { .. } | Call::ScanCodePay { .. })
+                                call_slot(c) == call_slot(call)
+                                    && matches!(
+                                        c,
+                                        Call::Cancel { .. }
+                                            | Call::Refund { .. }
+                                            | Call::MicroPay { .. }
+                                            | Call::ScanCodePay { .. }
+                                    )
                                     && lines.iter().any(|l| *l == format!("BEGIN {j}"))
                             });
                             self.observe(call, f, req, *code, err, *ms, before);
@@ -945,9 +1089,13 @@ impl<'a> Run<'a> {
                                 }
                                 Call::Cancel { slot } => {
                                     if let Some(why) = self.guarded(*slot)
-                                        && self.reverses(*slot) > reverses_before[*slot as usize] {
-                                            self.violation(format!("a killed till's cancel of {} sent a reverse or close although {why}", self.nums.no(*slot)));
-                                        }
+                                        && self.reverses(*slot) > reverses_before[*slot as usize]
+                                    {
+                                        self.violation(format!(
+                                            "a killed till's cancel of {} sent a reverse or close although {why}",
+                                            self.nums.no(*slot)
+                                        ));
+                                    }
                                 }
                                 _ => {}
                             }
@@ -990,7 +1138,12 @@ impl<'a> Run<'a> {
         std::thread::sleep(Duration::from_millis(1100)); // late customers and delayed replies
         sdk::cloud_pay_fini();
         let notice = self.init();
-        let resumed: usize = notice.split("resumed ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let resumed: usize = notice
+            .split("resumed ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let mut unfinished_ours = 0;
         for slot in 0..SLOTS {
             let m = self.slots[slot as usize].clone();
@@ -1017,10 +1170,21 @@ impl<'a> Run<'a> {
             let call = Call::QueryOrder { slot };
             self.observe(&call, "query_order", &json!({"out_trade_no": no}), answer.0, &answer.1, 0, None);
             if want_final && answer.0 == sdk::CLOUD_PAY_ORDER_UNKNOWN {
-                self.violation(format!("order {no} is final at the sandbox ({}) but the till still answers unknown: {}", short(&t), answer.1));
+                self.violation(format!(
+                    "order {no} is final at the sandbox ({}) but the till still answers unknown: {}",
+                    short(&t),
+                    answer.1
+                ));
             }
-            if ours && t["paid"] == json!(true) && answer.0 != sdk::CLOUD_PAY_ORDER_PAID && answer.0 != sdk::CLOUD_PAY_ORDER_CLOSED {
-                self.violation(format!("order {no} of this sale is paid at the sandbox but the till answers {}: {}", answer.0, answer.1));
+            if ours
+                && t["paid"] == json!(true)
+                && answer.0 != sdk::CLOUD_PAY_ORDER_PAID
+                && answer.0 != sdk::CLOUD_PAY_ORDER_CLOSED
+            {
+                self.violation(format!(
+                    "order {no} of this sale is paid at the sandbox but the till answers {}: {}",
+                    answer.0, answer.1
+                ));
             }
         }
         if resumed < unfinished_ours {
@@ -1029,9 +1193,11 @@ impl<'a> Run<'a> {
         // No other till's sale was reversed (the other till never cancels).
         for slot in 0..SLOTS {
             if let Some(t) = self.truth(slot)
-                && t["body"].as_str().is_some_and(|b| b.starts_with("f-")) && t["reversed_after_payment"] == json!(true) {
-                    self.violation(format!("another till's paid order {} was reversed", self.nums.no(slot)));
-                }
+                && t["body"].as_str().is_some_and(|b| b.starts_with("f-"))
+                && t["reversed_after_payment"] == json!(true)
+            {
+                self.violation(format!("another till's paid order {} was reversed", self.nums.no(slot)));
+            }
             self.check_refund_counts(slot);
         }
         sdk::cloud_pay_fini();
@@ -1039,7 +1205,10 @@ impl<'a> Run<'a> {
 }
 
 fn short(t: &Value) -> String {
-    format!("{{body {}, fee {}, state {}, paid {}, final {}}}", t["body"], t["total_fee"], t["state"], t["paid"], t["is_final"])
+    format!(
+        "{{body {}, fee {}, state {}, paid {}, final {}}}",
+        t["body"], t["total_fee"], t["state"], t["paid"], t["is_final"]
+    )
 }
 
 /// Runs one history; returns the violations and the run's figures.
@@ -1164,7 +1333,10 @@ fn explore(cases: u32, seed: u64, max_steps: usize, print: bool) -> Stats {
     sb.stop();
     if result.is_err() {
         let (history, why) = last_failing.into_inner().unwrap_or_default();
-        panic!("model violation: {why}\nminimal failing history ({} steps), as found by shrinking:\n{history:?}", history.len());
+        panic!(
+            "model violation: {why}\nminimal failing history ({} steps), as found by shrinking:\n{history:?}",
+            history.len()
+        );
     }
     total
 }
@@ -1230,9 +1402,15 @@ fn model_regression_a_refused_repeat_of_a_paid_sale_is_unknown() {
 #[test]
 fn model_regression_a_repeat_of_a_refused_number_is_journaled_before_it_goes() {
     replay(&[
-        Step::Faulty(Fault::Status102, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
+        Step::Faulty(
+            Fault::Status102,
+            Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false },
+        ),
         Step::Fault { slot: 0, endpoint: 0, fault: Fault::PastTimeout },
-        Step::Kill { calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: true }], after_ms: 600 },
+        Step::Kill {
+            calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: true }],
+            after_ms: 600,
+        },
     ]);
 }
 
@@ -1256,7 +1434,10 @@ fn scenario_a_resend_after_nothing_was_sent_is_followed_after_sigkill() {
 #[test]
 fn scenario_a_repeat_after_the_polls_found_no_order_is_followed() {
     replay(&[
-        Step::Faulty(Fault::DropBefore, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
+        Step::Faulty(
+            Fault::DropBefore,
+            Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false },
+        ),
         Step::Wait(9),
         Step::Wait(9),
         Step::Wait(9),
@@ -1292,7 +1473,10 @@ fn model_regression_a_number_paid_before_a_restart_is_never_not_sent() {
     replay(&[
         Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }),
         Step::Link(false),
-        Step::Kill { calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }], after_ms: 0 },
+        Step::Kill {
+            calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }],
+            after_ms: 0,
+        },
         Step::Till(Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: true }),
     ]);
 }
@@ -1326,7 +1510,10 @@ fn model_regression_a_number_paid_before_a_restart_is_not_another_sales() {
 fn model_regression_another_tills_paid_order_of_the_same_amount_is_not_this_sales() {
     replay(&[
         Step::OtherTill { slot: 0, fee: 0 },
-        Step::Faulty(Fault::DropBefore, Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false }),
+        Step::Faulty(
+            Fault::DropBefore,
+            Call::MicroPay { slot: 0, fee: 0, customer: Customer::NeverConfirms, retry: false },
+        ),
         Step::Wait(5),
         Step::Till(Call::QueryOrder { slot: 0 }),
     ]);
@@ -1411,7 +1598,13 @@ fn model_regression_a_killed_tills_query_before_its_own_cancel_may_say_paid() {
 fn model_regression_a_killed_tills_explicit_refund_is_not_counted_as_generated() {
     replay(&[
         Step::Till(Call::MicroPay { slot: 3, fee: 2, customer: Customer::PaysNow, retry: false }),
-        Step::Kill { calls: vec![Call::Refund { slot: 3, refund_no: None, fee: 1 }, Call::Refund { slot: 3, refund_no: Some(1), fee: 1 }], after_ms: 3000 },
+        Step::Kill {
+            calls: vec![
+                Call::Refund { slot: 3, refund_no: None, fee: 1 },
+                Call::Refund { slot: 3, refund_no: Some(1), fee: 1 },
+            ],
+            after_ms: 3000,
+        },
     ]);
 }
 
@@ -1423,7 +1616,13 @@ fn model_regression_a_killed_tills_explicit_refund_is_not_counted_as_generated()
 fn model_regression_a_killed_tills_two_refunds_are_two_requests() {
     replay(&[
         Step::Till(Call::MicroPay { slot: 3, fee: 0, customer: Customer::PaysNow, retry: false }),
-        Step::Kill { calls: vec![Call::Refund { slot: 3, refund_no: None, fee: 1 }, Call::Refund { slot: 3, refund_no: None, fee: 1 }], after_ms: 4 },
+        Step::Kill {
+            calls: vec![
+                Call::Refund { slot: 3, refund_no: None, fee: 1 },
+                Call::Refund { slot: 3, refund_no: None, fee: 1 },
+            ],
+            after_ms: 4,
+        },
     ]);
 }
 
@@ -1453,7 +1652,10 @@ fn model_regression_a_restarted_till_does_not_take_another_tills_order_for_its_u
     replay(&[
         Step::OtherTill { slot: 1, fee: 0 },
         Step::Link(false),
-        Step::Kill { calls: vec![Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }], after_ms: 0 },
+        Step::Kill {
+            calls: vec![Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }],
+            after_ms: 0,
+        },
         Step::Link(true),
         Step::Faulty(Fault::ForeignReply(0), Call::QueryOrder { slot: 1 }),
     ]);
@@ -1505,7 +1707,10 @@ fn model_regression_a_settled_refund_repeated_after_a_restart_is_never_not_sent(
     replay(&[
         Step::Till(Call::MicroPay { slot: 1, fee: 0, customer: Customer::PaysNow, retry: false }),
         Step::Till(Call::Refund { slot: 1, refund_no: Some(1), fee: 2 }),
-        Step::Kill { calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }], after_ms: 120 },
+        Step::Kill {
+            calls: vec![Call::MicroPay { slot: 0, fee: 0, customer: Customer::PaysNow, retry: false }],
+            after_ms: 120,
+        },
         Step::Link(false),
         Step::Till(Call::Refund { slot: 1, refund_no: Some(1), fee: 2 }),
     ]);

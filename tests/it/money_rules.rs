@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 /// Every untrusted or unknown reply to micro_pay: the call says "accepted" (0) because the
@@ -29,7 +29,13 @@ fn unknown_micro_pay_replies_are_accepted_and_resolved_by_polling() {
     ];
     for (name, kind, phase) in faults {
         let no = order_no();
-        let id = sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind, times: Some(1), phase });
+        let id = sb.control().add_fault(FaultRule {
+            endpoint: Some("micro_pay".into()),
+            out_trade_no: Some(no.clone()),
+            kind,
+            times: Some(1),
+            phase,
+        });
         let (code, out, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 7));
         assert_eq!(code, sdk::CLOUD_PAY_OK, "{name}: unknown must not be -1 ({err})");
         assert_eq!(out["out_trade_no"], no.as_str(), "{name}");
@@ -57,14 +63,30 @@ fn a_status_0_query_reply_is_trusted_only_with_a_valid_hmac() {
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, &wx_code(1, 2), 3)).0, 0);
     assert!(wait_for(Duration::from_secs(5), || (sb.control().charge_count(&no) == 1).then_some(())).is_some());
-    for kind in [FaultKind::BadHmac, FaultKind::MissingAuthen, FaultKind::HmacOverOtherContent, FaultKind::Status3, FaultKind::Status103] {
+    for kind in [
+        FaultKind::BadHmac,
+        FaultKind::MissingAuthen,
+        FaultKind::HmacOverOtherContent,
+        FaultKind::Status3,
+        FaultKind::Status103,
+    ] {
         sb.control().clear_faults();
-        sb.control().add_fault(FaultRule { endpoint: Some("query_order".into()), out_trade_no: None, kind: kind.clone(), times: None, phase: None });
+        sb.control().add_fault(FaultRule {
+            endpoint: Some("query_order".into()),
+            out_trade_no: None,
+            kind: kind.clone(),
+            times: None,
+            phase: None,
+        });
         // Force a live query: a fresh process would not have the cached state.
         sdk::cloud_pay_fini();
         init_http(&sb);
         let (code, _, err) = query_order(&no, 1);
-        assert_eq!(code, sdk::CLOUD_PAY_ORDER_UNKNOWN, "{kind:?}: a paid order behind an untrusted reply is unknown, not paid ({err})");
+        assert_eq!(
+            code,
+            sdk::CLOUD_PAY_ORDER_UNKNOWN,
+            "{kind:?}: a paid order behind an untrusted reply is unknown, not paid ({err})"
+        );
     }
     sb.control().clear_faults();
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);
@@ -80,7 +102,13 @@ fn definitive_rejections_are_minus_one() {
     // Verified refusals only: an unsigned 101 decides nothing (money_safety.rs).
     for kind in [FaultKind::Status102, FaultKind::Status104 { internal_status: 1234 }] {
         let no = order_no();
-        sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: kind.clone(), times: Some(1), phase: None });
+        sb.control().add_fault(FaultRule {
+            endpoint: Some("micro_pay".into()),
+            out_trade_no: Some(no.clone()),
+            kind: kind.clone(),
+            times: Some(1),
+            phase: None,
+        });
         let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 9));
         assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{kind:?}: {err}");
         assert!(err.contains("status 10"), "{kind:?}: {err}");
@@ -126,7 +154,13 @@ fn the_407_fault_is_reentry_too() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::ReEntry407, times: Some(1), phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("micro_pay".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::ReEntry407,
+        times: Some(1),
+        phase: None,
+    });
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 5)).0, sdk::CLOUD_PAY_FAIL);
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_REENTRY);
     assert_eq!(cancel(&json!({"out_trade_no": no, "trade_type": 1})).0, sdk::CLOUD_PAY_FAIL);
@@ -141,7 +175,13 @@ fn status_103_is_retried_with_the_identical_request() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::Status103, times: Some(1), phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("micro_pay".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::Status103,
+        times: Some(1),
+        phase: None,
+    });
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 11));
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "", "the retry succeeded");
@@ -150,7 +190,13 @@ fn status_103_is_retried_with_the_identical_request() {
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);
     // A 103 that persists ends as unknown after a bounded number of identical retries.
     let no2 = order_no();
-    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no2.clone()), kind: FaultKind::Status103, times: None, phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("micro_pay".into()),
+        out_trade_no: Some(no2.clone()),
+        kind: FaultKind::Status103,
+        times: None,
+        phase: None,
+    });
     let before = sb.control().request_count("micro_pay");
     let (code, _, err) = micro_pay(&pay_req(&no2, WX_PAYS_AT_ONCE, 11));
     assert_eq!(code, 0, "{err}");
@@ -166,7 +212,13 @@ fn resubmitting_the_same_number_sends_the_same_request_and_different_content_is_
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::DropMidReply, times: Some(1), phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("micro_pay".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::DropMidReply,
+        times: Some(1),
+        phase: None,
+    });
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 42)).0, 0);
     // The cashier retries the identical sale: same number, same content.
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 42));
@@ -189,7 +241,10 @@ fn connection_refused_on_a_new_order_is_not_sent() {
     let _g = serial();
     // A port with nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    assert_eq!(init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, json!({"micro_pay_query_order_count": 2}))), 0);
+    assert_eq!(
+        init(&conf(&format!("http://127.0.0.1:{port}/cpay/"), None, json!({"micro_pay_query_order_count": 2}))),
+        0
+    );
     let no = order_no();
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1));
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "nothing reached a server: not accepted ({err})");
@@ -214,7 +269,13 @@ fn a_retried_refund_without_number_reuses_the_generated_number() {
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 600)).0, 0);
     // The first refund is applied but its reply is lost: unknown.
-    sb.control().add_fault(FaultRule { endpoint: Some("refund".into()), out_trade_no: None, kind: FaultKind::DropMidReply, times: Some(1), phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("refund".into()),
+        out_trade_no: None,
+        kind: FaultKind::DropMidReply,
+        times: Some(1),
+        phase: None,
+    });
     let req = json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 600, "refund_fee": 200});
     assert_eq!(refund(&req).0, sdk::CLOUD_PAY_UNKNOWN);
     // The cashier retries: same number, so the server sees an idempotent retry, not a second refund.
@@ -233,19 +294,46 @@ fn unknown_refund_and_cancel_replies_are_minus_two() {
     let _g = serial();
     let sb = start_sandbox();
     init_http(&sb);
-    for kind in [FaultKind::BadHmac, FaultKind::MissingAuthen, FaultKind::HmacOverOtherContent, FaultKind::Status3, FaultKind::Http500, FaultKind::DropMidReply] {
+    for kind in [
+        FaultKind::BadHmac,
+        FaultKind::MissingAuthen,
+        FaultKind::HmacOverOtherContent,
+        FaultKind::Status3,
+        FaultKind::Http500,
+        FaultKind::DropMidReply,
+    ] {
         // Each fault gets its own paid order: applied-then-lost replies change the order.
         let no = order_no();
         assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100)).0, 0);
-        sb.control().add_fault(FaultRule { endpoint: Some("refund".into()), out_trade_no: None, kind: kind.clone(), times: Some(1), phase: None });
-        let (code, err) = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}X", &no[..31]), "total_fee": 100, "refund_fee": 1}));
+        sb.control().add_fault(FaultRule {
+            endpoint: Some("refund".into()),
+            out_trade_no: None,
+            kind: kind.clone(),
+            times: Some(1),
+            phase: None,
+        });
+        let (code, err) = refund(
+            &json!({"out_trade_no": no, "out_refund_no": format!("{}X", &no[..31]), "total_fee": 100, "refund_fee": 1}),
+        );
         assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}: {err}");
         assert!(err.contains("unknown") && err.contains("same out_refund_no"), "{kind:?}: {err}");
-        sb.control().add_fault(FaultRule { endpoint: Some("query_refund_order".into()), out_trade_no: None, kind: kind.clone(), times: Some(1), phase: None });
+        sb.control().add_fault(FaultRule {
+            endpoint: Some("query_refund_order".into()),
+            out_trade_no: None,
+            kind: kind.clone(),
+            times: Some(1),
+            phase: None,
+        });
         assert_eq!(query_refund(&json!({"out_trade_no": no})).0, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}");
         let no2 = order_no();
         assert_eq!(micro_pay(&pay_req(&no2, &wx_code(4, 0), 100)).0, 0);
-        sb.control().add_fault(FaultRule { endpoint: Some("reverse".into()), out_trade_no: None, kind: kind.clone(), times: Some(1), phase: None });
+        sb.control().add_fault(FaultRule {
+            endpoint: Some("reverse".into()),
+            out_trade_no: None,
+            kind: kind.clone(),
+            times: Some(1),
+            phase: None,
+        });
         assert_eq!(cancel(&json!({"out_trade_no": no2, "trade_type": 1})).0, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}");
         sb.control().clear_faults();
     }
@@ -257,7 +345,14 @@ fn unknown_refund_and_cancel_replies_are_minus_two() {
 fn polling_ends_after_the_configured_count_and_never_reverses() {
     let _g = serial();
     let sb = start_sandbox();
-    assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_count": 3, "micro_pay_query_order_interval": 0.05}))), 0);
+    assert_eq!(
+        init(&conf(
+            &sb.http_base_url(),
+            None,
+            json!({"micro_pay_query_order_count": 3, "micro_pay_query_order_interval": 0.05})
+        )),
+        0
+    );
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, &wx_code(4, 0), 1)).0, 0); // customer never confirms
     assert!(wait_requests(&sb, "query_order", 3));

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 /// CloudPayConf against `base` with the order journal in `dir`.
@@ -55,7 +55,12 @@ fn a_second_process_on_one_state_dir_is_refused() {
     assert!(err.contains(&dir.display().to_string()) && err.contains("in use"), "{err}");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(init(&conf_in(&sb.http_base_url(), &dir, json!({}))), 0, "free once the other till is gone: {}", errmsg());
+    assert_eq!(
+        init(&conf_in(&sb.http_base_url(), &dir, json!({}))),
+        0,
+        "free once the other till is gone: {}",
+        errmsg()
+    );
     sdk::cloud_pay_fini();
     sb.stop();
 }
@@ -72,7 +77,13 @@ fn fini_and_init_while_a_poll_is_in_flight_leave_one_writer() {
     let first = order_no();
     // The payment's reply is lost (paid at the server), and its first poll is answered late.
     sb.control().add_fault(rule("micro_pay", &first, FaultKind::DropMidReply, None));
-    sb.control().add_fault(FaultRule { endpoint: Some("query_order".into()), out_trade_no: Some(first.clone()), kind: FaultKind::Delay { ms: 2800 }, times: Some(1), phase: Some(FaultPhase::AfterProcessing) });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("query_order".into()),
+        out_trade_no: Some(first.clone()),
+        kind: FaultKind::Delay { ms: 2800 },
+        times: Some(1),
+        phase: Some(FaultPhase::AfterProcessing),
+    });
     assert_eq!(micro_pay(&pay_req(&first, WX_PAYS_AT_ONCE, 100)).0, 0);
     assert!(wait_requests(&sb, "query_order", 1), "the poll is on its way");
     sdk::cloud_pay_fini();
@@ -112,7 +123,12 @@ fn concurrent_inits_are_serialised_and_leave_no_runtime_behind() {
         });
         sdk::cloud_pay_fini();
         for d in &dirs {
-            assert_eq!(init(&conf_in(&sb.http_base_url(), d, json!({}))), 0, "round {round}: a runtime was left running: {}", errmsg());
+            assert_eq!(
+                init(&conf_in(&sb.http_base_url(), d, json!({}))),
+                0,
+                "round {round}: a runtime was left running: {}",
+                errmsg()
+            );
         }
         sdk::cloud_pay_fini();
     }
@@ -143,7 +159,10 @@ fn recovery_skips_a_damaged_line_and_says_how_many() {
     std::fs::write(&path, bytes).unwrap();
     assert_eq!(init(&c), 0, "{}", errmsg());
     let notice = errmsg();
-    assert!(notice.contains("resumed 2 unfinished") && notice.contains("1 damaged line"), "the line after the damage is still read: {notice}");
+    assert!(
+        notice.contains("resumed 2 unfinished") && notice.contains("1 damaged line"),
+        "the line after the damage is still read: {notice}"
+    );
     sdk::cloud_pay_fini();
     sb.stop();
 }
@@ -160,7 +179,12 @@ fn a_verified_reply_about_another_order_is_unknown_and_named() {
     assert_eq!(micro_pay(&pay_req(&asked, &never_confirms(), 100)).0, 0);
     sdk::cloud_pay_fini();
     init_http(&sb); // nothing cached: the query goes to the server
-    sb.control().add_fault(rule("query_order", &asked, FaultKind::AnswerAbout { out_trade_no: paid.clone(), out_refund_no: None }, None));
+    sb.control().add_fault(rule(
+        "query_order",
+        &asked,
+        FaultKind::AnswerAbout { out_trade_no: paid.clone(), out_refund_no: None },
+        None,
+    ));
     let (code, out, err) = query_order(&asked, 1);
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_UNKNOWN, "another order's 'paid' is not this order's: {err}");
     assert!(err.contains(&paid), "errmsg names the order the reply was about: {err}");
@@ -183,18 +207,33 @@ fn a_verified_refund_reply_about_another_refund_is_unknown() {
     let req = |r: &str| json!({"out_trade_no": no, "out_refund_no": r, "total_fee": 100, "refund_fee": 10});
     assert_eq!(refund(&req(&first)).0, 0);
     // The second refund's reply is the first one's (a replay): not an answer about the second.
-    sb.control().add_fault(rule("refund", &no, FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: Some(first.clone()) }, None));
+    sb.control().add_fault(rule(
+        "refund",
+        &no,
+        FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: Some(first.clone()) },
+        None,
+    ));
     let (code, err) = refund(&req(&second));
     assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{err}");
     assert!(err.contains(&first), "{err}");
-    sb.control().add_fault(rule("query_refund_order", &no, FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: Some(first.clone()) }, None));
+    sb.control().add_fault(rule(
+        "query_refund_order",
+        &no,
+        FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: Some(first.clone()) },
+        None,
+    ));
     let (code, _, err) = query_refund(&json!({"out_trade_no": no, "out_refund_no": second}));
     assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{err}");
     assert!(err.contains(&first), "{err}");
     // Another order's refunds are not this order's either.
     let other = order_no();
     assert_eq!(micro_pay(&pay_req(&other, WX_PAYS_AT_ONCE, 100)).0, 0);
-    sb.control().add_fault(rule("query_refund_order", &other, FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: None }, None));
+    sb.control().add_fault(rule(
+        "query_refund_order",
+        &other,
+        FaultKind::AnswerAbout { out_trade_no: no.clone(), out_refund_no: None },
+        None,
+    ));
     let (code, _, err) = query_refund(&json!({"out_trade_no": other}));
     assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{err}");
     assert!(err.contains(&no), "{err}");
@@ -337,7 +376,11 @@ fn a_number_refused_at_creation_is_guarded_across_reinit() {
     let (code, _, err) = query_order(&no, 2);
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_REENTRY, "the other sale's payment is not this one's: {err}");
     cancels();
-    assert_eq!(sb.control().request_count("reverse") + sb.control().request_count("close_order"), 0, "nothing was sent");
+    assert_eq!(
+        sb.control().request_count("reverse") + sb.control().request_count("close_order"),
+        0,
+        "nothing was sent"
+    );
     assert_eq!(sb.control().charge_count(&no), 1);
     sdk::cloud_pay_fini();
     sb.stop();
@@ -378,7 +421,13 @@ fn cancel_while_the_payment_is_being_submitted_is_refused() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule { endpoint: Some("micro_pay".into()), out_trade_no: Some(no.clone()), kind: FaultKind::Delay { ms: 1200 }, times: Some(1), phase: Some(FaultPhase::AfterProcessing) });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("micro_pay".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::Delay { ms: 1200 },
+        times: Some(1),
+        phase: Some(FaultPhase::AfterProcessing),
+    });
     std::thread::scope(|s| {
         let pay = s.spawn(|| micro_pay(&pay_req(&no, &never_confirms(), 10)).0);
         assert!(wait_requests(&sb, "micro_pay", 1));
@@ -403,7 +452,13 @@ fn a_late_poll_reply_never_overwrites_a_reverse() {
     assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_interval": 0.05}))), 0);
     let no = order_no();
     sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, None));
-    sb.control().add_fault(FaultRule { endpoint: Some("query_order".into()), out_trade_no: Some(no.clone()), kind: FaultKind::Delay { ms: 1500 }, times: Some(1), phase: Some(FaultPhase::AfterProcessing) });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("query_order".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::Delay { ms: 1500 },
+        times: Some(1),
+        phase: Some(FaultPhase::AfterProcessing),
+    });
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10)).0, 0);
     assert!(wait_requests(&sb, "query_order", 1), "the poll was answered 'paid' at the server");
     assert_eq!(cancel(&json!({"out_trade_no": no, "trade_type": 1, "pay_platform": 1})).0, 0, "{}", errmsg());
@@ -422,7 +477,14 @@ fn a_late_poll_reply_never_overwrites_a_reverse() {
 fn an_unsigned_101_never_fails_a_payment_or_a_refund() {
     let _g = serial();
     let sb = start_sandbox();
-    assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_count": 3, "micro_pay_query_order_interval": 0.05}))), 0);
+    assert_eq!(
+        init(&conf(
+            &sb.http_base_url(),
+            None,
+            json!({"micro_pay_query_order_count": 3, "micro_pay_query_order_interval": 0.05})
+        )),
+        0
+    );
     let no = order_no();
     sb.control().add_fault(rule("micro_pay", &no, FaultKind::Status101, None));
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 10));
@@ -435,7 +497,9 @@ fn an_unsigned_101_never_fails_a_payment_or_a_refund() {
     let paid = order_no();
     assert_eq!(micro_pay(&pay_req(&paid, WX_PAYS_AT_ONCE, 10)).0, 0);
     sb.control().add_fault(rule("refund", &paid, FaultKind::Status101, None));
-    let (code, err) = refund(&json!({"out_trade_no": paid, "out_refund_no": format!("{}U", &paid[..31]), "total_fee": 10, "refund_fee": 1}));
+    let (code, err) = refund(
+        &json!({"out_trade_no": paid, "out_refund_no": format!("{}U", &paid[..31]), "total_fee": 10, "refund_fee": 1}),
+    );
     assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{err}");
     sdk::cloud_pay_fini();
     sb.stop();
@@ -454,7 +518,8 @@ fn a_retry_after_the_till_address_changed_is_the_same_sale() {
     sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, None));
     assert_eq!(micro_pay(&pay_req(&no, &never_confirms(), 10)).0, 0);
     sdk::cloud_pay_fini();
-    let mut moved: Value = serde_json::from_str(&conf_in(&sb.http_base_url(), &dir, json!({"micro_pay_query_order_count": 1}))).unwrap();
+    let mut moved: Value =
+        serde_json::from_str(&conf_in(&sb.http_base_url(), &dir, json!({"micro_pay_query_order_count": 1}))).unwrap();
     moved["trade_conf"]["spbill_create_ip"] = json!("10.0.0.6");
     moved["trade_conf"]["machine_no"] = json!("66-55-44-33-22-11");
     assert_eq!(init(&moved.to_string()), 0);
@@ -463,7 +528,10 @@ fn a_retry_after_the_till_address_changed_is_the_same_sale() {
     assert!(sb.control().charge_count(&no) <= 1);
     let (code, _, err) = micro_pay(&pay_req(&no, &never_confirms(), 11));
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
-    assert!(err.contains("unfinished payment") && err.contains("query it") && !err.contains("new order number"), "{err}");
+    assert!(
+        err.contains("unfinished payment") && err.contains("query it") && !err.contains("new order number"),
+        "{err}"
+    );
     sdk::cloud_pay_fini();
     sb.stop();
 }
@@ -476,7 +544,13 @@ fn does_not_exist_is_not_reported_for_an_order_a_verified_reply_showed() {
     assert_eq!(init(&conf(&sb.http_base_url(), None, json!({"micro_pay_query_order_count": 1}))), 0);
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, &never_confirms(), 10)).0, 0); // the customer is confirming
-    sb.control().add_fault(FaultRule { endpoint: Some("query_order".into()), out_trade_no: Some(no.clone()), kind: FaultKind::Status104 { internal_status: 400 }, times: None, phase: None });
+    sb.control().add_fault(FaultRule {
+        endpoint: Some("query_order".into()),
+        out_trade_no: Some(no.clone()),
+        kind: FaultKind::Status104 { internal_status: 400 },
+        times: None,
+        phase: None,
+    });
     let (code, _, err) = query_order(&no, 1);
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_UNKNOWN, "{err}");
     assert!(err.contains("earlier verified reply"), "{err}");
@@ -496,7 +570,11 @@ fn does_not_exist_from_another_domain_is_not_the_truth() {
     let first = start_sandbox();
     let second = start_sandbox();
     let dir = fresh_state_dir();
-    let c = conf_in(&first.http_base_url(), &dir, json!({"prober_dns": 1, "domain_list": [second.http_base_url()], "micro_pay_query_order_count": 1, "micro_pay_query_order_interval": 0.05}));
+    let c = conf_in(
+        &first.http_base_url(),
+        &dir,
+        json!({"prober_dns": 1, "domain_list": [second.http_base_url()], "micro_pay_query_order_count": 1, "micro_pay_query_order_interval": 0.05}),
+    );
     assert_eq!(init(&c), 0, "{}", errmsg());
     let no = order_no();
     // The first domain takes the payment, its reply is lost, then it goes down.
@@ -519,7 +597,8 @@ fn a_domain_change_during_the_payment_is_journaled() {
     let _g = serial();
     let (first, second, third) = (start_sandbox(), start_sandbox(), start_sandbox());
     let dir = fresh_state_dir();
-    let extra = |b: &Sandbox| json!({"prober_dns": 1, "domain_list": [b.http_base_url()], "micro_pay_query_order_count": 1});
+    let extra =
+        |b: &Sandbox| json!({"prober_dns": 1, "domain_list": [b.http_base_url()], "micro_pay_query_order_count": 1});
     assert_eq!(init(&conf_in(&first.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
     first.stop(); // down after init chose it: the payment fails over to the second domain
     let no = order_no();
@@ -529,7 +608,12 @@ fn a_domain_change_during_the_payment_is_journaled() {
     // Journal the order as unfinished again, as if the till died before the reply's state.
     let path = dir.join("cloud_pay_orders.journal");
     let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
-    let kept: String = text.trim_end_matches('\0').lines().filter(|l| !l.starts_with("{\"t\":\"state\"")).map(|l| format!("{l}\n")).collect();
+    let kept: String = text
+        .trim_end_matches('\0')
+        .lines()
+        .filter(|l| !l.starts_with("{\"t\":\"state\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&path, kept).unwrap();
     // Restart with another preferred domain that has never heard of the order.
     assert_eq!(init(&conf_in(&third.http_base_url(), &dir, extra(&second))), 0, "{}", errmsg());
@@ -550,7 +634,9 @@ fn errmsg_never_echoes_a_payment_code() {
     let (code, _, err) = call_out(sdk::cloud_pay_micro_pay, req, 256);
     assert_eq!(code, sdk::CLOUD_PAY_FAIL);
     assert!(!err.contains("134567890123456789") && err.contains("author_code"), "{err}");
-    let (code, _, err) = micro_pay(&json!({"out_trade_no": order_no(), "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "x", "pay_platform": 134567890123456789i64}));
+    let (code, _, err) = micro_pay(
+        &json!({"out_trade_no": order_no(), "author_code": WX_PAYS_AT_ONCE, "total_fee": 1, "body": "x", "pay_platform": 134567890123456789i64}),
+    );
     assert_eq!(code, sdk::CLOUD_PAY_FAIL);
     assert!(!err.contains("134567890123456789"), "{err}");
     sdk::cloud_pay_fini();

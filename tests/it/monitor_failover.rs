@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 fn quiet_sandbox() -> Sandbox {
@@ -16,18 +16,30 @@ fn quiet_sandbox() -> Sandbox {
 fn every_call_is_recorded_and_uploaded_without_secrets() {
     let _g = serial();
     let sb = quiet_sandbox();
-    let mut conf: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"upload_monitor": 1, "upload_monitor_interval": 0.2}))).unwrap();
+    let mut conf: serde_json::Value = serde_json::from_str(&conf(
+        &sb.http_base_url(),
+        None,
+        json!({"upload_monitor": 1, "upload_monitor_interval": 0.2}),
+    ))
+    .unwrap();
     conf["trade_conf"]["private_key"] = private_key_pem().into();
     assert_eq!(init(&conf.to_string()), 0, "{}", errmsg());
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 3)).0, 0);
     assert_eq!(query_order(&no, 1).0, 0, "answered from memory: no HTTP call");
     assert_eq!(query_order(&order_no(), 1).0, sdk::CLOUD_PAY_ORDER_NOT_EXIST, "a live query");
-    assert_eq!(refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}R", &no[..31]), "total_fee": 3, "refund_fee": 1})).0, 0);
+    assert_eq!(
+        refund(
+            &json!({"out_trade_no": no, "out_refund_no": format!("{}R", &no[..31]), "total_fee": 3, "refund_fee": 1})
+        )
+        .0,
+        0
+    );
     let uploads = wait_for(Duration::from_secs(10), || {
         let u = sb.control().monitor_uploads();
         let all = serde_json::to_string(&u).unwrap();
-        (all.contains("\"interface\":100") && all.contains("\"interface\":104") && all.contains("\"interface\":106")).then_some(u)
+        (all.contains("\"interface\":100") && all.contains("\"interface\":104") && all.contains("\"interface\":106"))
+            .then_some(u)
     })
     .expect("records uploaded");
     let results: Vec<serde_json::Value> = uploads
@@ -63,7 +75,11 @@ fn upload_monitor_0_sends_nothing_and_a_failing_upload_never_touches_payments() 
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 3)).0, 0);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(sb.control().request_count("upload_client_monitor_info") + sb.control().request_count("upload_client_conf_info"), 0);
+    assert_eq!(
+        sb.control().request_count("upload_client_monitor_info")
+            + sb.control().request_count("upload_client_conf_info"),
+        0
+    );
     sdk::cloud_pay_fini();
     // Uploads that fail (rejected, dropped) leave every payment call as it would be.
     sb.control().add_fault(fault("upload_client_monitor_info", FaultKind::Status101, None));
@@ -130,7 +146,8 @@ fn an_order_stays_on_its_domain_while_that_domain_is_up() {
     let _g = serial();
     let sb1 = start_sandbox();
     let sb2 = start_sandbox();
-    let addr1: std::net::SocketAddr = sb1.http_base_url().trim_start_matches("http://").trim_end_matches("/cpay/").parse().unwrap();
+    let addr1: std::net::SocketAddr =
+        sb1.http_base_url().trim_start_matches("http://").trim_end_matches("/cpay/").parse().unwrap();
     let url1 = sb1.http_base_url();
     sb1.stop();
     assert_eq!(init(&prober_conf(&url1, &[sb2.http_base_url()])), 0);

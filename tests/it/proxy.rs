@@ -6,10 +6,10 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloud_pay_sdk::transport::{Proxy, Transport, TransportError, Trust};
+use crate::common::*;
 use base64::Engine as _;
 use cloud_pay_protocol::Endpoint;
-use crate::common::*;
+use cloud_pay_sdk::transport::{Proxy, Transport, TransportError, Trust};
 use parking_lot::Mutex;
 use serde_json::json;
 
@@ -114,7 +114,11 @@ fn serve(mut client: TcpStream, seen: &Seen, want: Option<&str>) {
         let Some(body) = read_body(&mut client, &head, &mut buf) else { return };
         let (up, up_buf) = upstream.get_or_insert_with(|| (TcpStream::connect(authority).unwrap(), Vec::new()));
         let mut forwarded = format!("{method} {path} HTTP/1.1\r\n");
-        for l in head.lines().skip(1).filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("proxy-authorization:")) {
+        for l in head
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("proxy-authorization:"))
+        {
             forwarded.push_str(l);
             forwarded.push_str("\r\n");
         }
@@ -133,7 +137,9 @@ fn ping_ok(body: &[u8]) -> bool {
 }
 
 fn transport(ca: Option<&str>, proxy: &str) -> Transport {
-    Transport::new(&Trust::Bundled(ca.map(str::to_owned)), Duration::from_secs(2), Duration::from_secs(5)).unwrap().with_proxy(Some(Proxy::parse(proxy).unwrap()))
+    Transport::new(&Trust::Bundled(ca.map(str::to_owned)), Duration::from_secs(2), Duration::from_secs(5))
+        .unwrap()
+        .with_proxy(Some(Proxy::parse(proxy).unwrap()))
 }
 
 fn not_sent(r: Result<Vec<u8>, TransportError>) -> String {
@@ -182,14 +188,22 @@ fn a_refused_or_missing_proxy_is_not_sent_and_never_quotes_the_credentials() {
     let c0 = sb.control().connections_accepted();
     let m = not_sent(transport(Some(&ca), &proxy.url("")).post(&sb.https_base_url(), Endpoint::Ping, "{}"));
     assert!(m.contains("wants credentials") && m.contains("407"), "{m}");
-    let m = not_sent(transport(Some(&ca), &proxy.url("cashier:wrong-secret@")).post(&sb.https_base_url(), Endpoint::Ping, "{}"));
+    let m = not_sent(transport(Some(&ca), &proxy.url("cashier:wrong-secret@")).post(
+        &sb.https_base_url(),
+        Endpoint::Ping,
+        "{}",
+    ));
     assert!(m.contains("refused the credentials"), "{m}");
     assert!(!m.contains("wrong-secret") && !m.contains("cashier:"), "{m}");
     // Nothing listens on the proxy's port any more.
     let gone = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = gone.local_addr().unwrap().port();
     drop(gone);
-    let m = not_sent(transport(Some(&ca), &format!("http://127.0.0.1:{port}")).post(&sb.https_base_url(), Endpoint::Ping, "{}"));
+    let m = not_sent(transport(Some(&ca), &format!("http://127.0.0.1:{port}")).post(
+        &sb.https_base_url(),
+        Endpoint::Ping,
+        "{}",
+    ));
     assert!(m.contains(&format!("proxy 127.0.0.1:{port}")), "{m}");
     assert_eq!(sb.control().connections_accepted() - c0, 0, "no request reached the service");
 }
@@ -221,7 +235,9 @@ fn proxy_urls_parse_or_say_why_without_the_password() {
         assert!(e.contains(why), "{url}: {e}");
         assert!(!e.contains("secret") && !e.contains("se%4c"), "{url}: {e}");
     }
-    for url in ["http://127.0.0.1:3128", "http://127.0.0.1:3128/", " http://[::1]:3128 ", "http://u:secret@proxy.example:8080"] {
+    for url in
+        ["http://127.0.0.1:3128", "http://127.0.0.1:3128/", " http://[::1]:3128 ", "http://u:secret@proxy.example:8080"]
+    {
         let p = Proxy::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
         assert!(!format!("{p:?}").contains("secret"), "{p:?}");
     }
@@ -266,23 +282,32 @@ fn security_login_goes_through_the_proxy_and_a_later_login_names_it_again() {
         let (code, out, err) = call_out(cloud_pay_sdk::cloud_pay_security_login, &req.to_string(), 4096);
         (code, serde_json::from_str::<serde_json::Value>(&out).unwrap_or_default(), err)
     };
-    let (code, out, err) = login(json!({"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "shop_id": "shop01",
+    let (code, out, err) =
+        login(json!({"pay_platform": 1, "mch_id": "1900000109", "sub_mch_id": "1900000110", "shop_id": "shop01",
         "state_dir": dir, "base_url": sb.http_base_url(), "proxy": proxy.url("till7:TESTONLY-proxy-password@")}));
     assert_eq!(code, 0, "{err}");
     let activator = out["activator"].as_str().unwrap().to_owned();
     sb.control().approve_login(&activator, "1001").unwrap();
-    let (code, _, err) = call_out(cloud_pay_sdk::cloud_pay_security_login_check, &json!({"activator": activator}).to_string(), 4096);
+    let (code, _, err) =
+        call_out(cloud_pay_sdk::cloud_pay_security_login_check, &json!({"activator": activator}).to_string(), 4096);
     assert_eq!(code, cloud_pay_sdk::CLOUD_PAY_LOGIN_NO_CONF, "{err}");
     let first = proxy.seen().len();
-    assert!(first >= 1, "identity mapping, QR and check went through the proxy (one kept-alive tunnel): {:?}", proxy.seen());
+    assert!(
+        first >= 1,
+        "identity mapping, QR and check went through the proxy (one kept-alive tunnel): {:?}",
+        proxy.seen()
+    );
     // security_init stores the identity (and the merchant's key), encrypted.
-    let mut merchant: serde_json::Value = serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"state_dir": dir}))).unwrap();
+    let mut merchant: serde_json::Value =
+        serde_json::from_str(&conf(&sb.http_base_url(), None, json!({"state_dir": dir}))).unwrap();
     merchant["trade_conf"]["private_key"] = private_key_pem().into();
     assert_eq!(unsafe { cloud_pay_sdk::cloud_pay_security_init(c(&merchant.to_string()).as_ptr()) }, 0, "{}", errmsg());
     cloud_pay_sdk::cloud_pay_fini();
     let first = proxy.seen().len();
     // A later login names its proxy again: the login file holds ids only, no proxy.
-    let (code, _, err) = login(json!({"state_dir": dir, "base_url": sb.http_base_url(), "proxy": proxy.url("till7:TESTONLY-proxy-password@")}));
+    let (code, _, err) = login(
+        json!({"state_dir": dir, "base_url": sb.http_base_url(), "proxy": proxy.url("till7:TESTONLY-proxy-password@")}),
+    );
     assert_eq!(code, 0, "{err}");
     assert!(proxy.seen().len() > first, "the later login went through the proxy too");
     for f in std::fs::read_dir(&dir).unwrap() {

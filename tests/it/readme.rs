@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::Value;
 
 fn quick_start() -> String {
@@ -31,7 +31,9 @@ fn commands_after(lang: &str) -> String {
     let qs = quick_start();
     let open = format!("```{lang}\n");
     let after = qs.find(&open).unwrap_or_else(|| panic!("no {lang} block")) + open.len();
-    let from = after + qs[after..].find("```sh\n").unwrap_or_else(|| panic!("no sh block after the {lang} block")) + "```sh\n".len();
+    let from = after
+        + qs[after..].find("```sh\n").unwrap_or_else(|| panic!("no sh block after the {lang} block"))
+        + "```sh\n".len();
     qs[from..from + qs[from..].find("```").unwrap()].to_owned()
 }
 
@@ -49,7 +51,8 @@ fn readme_conf(sb: &Sandbox, state_dir: &Path) -> Value {
 /// The codes of a row of the README's customer table (WeChat, Alipay).
 fn codes(customer: &str) -> (String, String) {
     let qs = quick_start();
-    let row = qs.lines().find(|l| l.starts_with(&format!("| {customer} |"))).unwrap_or_else(|| panic!("no row {customer}"));
+    let row =
+        qs.lines().find(|l| l.starts_with(&format!("| {customer} |"))).unwrap_or_else(|| panic!("no row {customer}"));
     let cells: Vec<&str> = row.split('|').map(|c| c.trim().trim_matches('`')).collect();
     (cells[2].to_owned(), cells[3].to_owned())
 }
@@ -66,7 +69,9 @@ fn the_quick_start_configuration_and_customers_behave_as_written() {
             (code != sdk::CLOUD_PAY_ORDER_UNKNOWN).then_some(code)
         })
     };
-    for (customer, want) in [("pays now", Some(0)), ("pays after 3 s", Some(0)), ("cancels after 2 s", Some(-1)), ("never confirms", None)] {
+    for (customer, want) in
+        [("pays now", Some(0)), ("pays after 3 s", Some(0)), ("cancels after 2 s", Some(-1)), ("never confirms", None)]
+    {
         let (wx, ali) = codes(customer);
         for (code, want) in [(wx, want), (ali, if want == Some(-1) { Some(-4) } else { want })] {
             let no = order_no();
@@ -103,7 +108,12 @@ fn the_quick_start_c_program_pays_waits_and_refunds() {
     let dir = till_dir(&sb, "quickstart.c", &block("c"));
     let lib = library_dir();
     let include = concat!(env!("CARGO_MANIFEST_DIR"), "/include");
-    run(Command::new("cc").current_dir(&dir).args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-I", include, "quickstart.c", "-o", "quickstart", "-L"]).arg(&lib).arg("-lCloudPayAPI_SDK_CPP").arg(format!("-Wl,-rpath,{}", lib.display())));
+    run(Command::new("cc")
+        .current_dir(&dir)
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-I", include, "quickstart.c", "-o", "quickstart", "-L"])
+        .arg(&lib)
+        .arg("-lCloudPayAPI_SDK_CPP")
+        .arg(format!("-Wl,-rpath,{}", lib.display())));
     let out = run(Command::new(dir.join("quickstart")).current_dir(&dir));
     assert!(out.contains("paid: ") && out.contains("refund: 0 accepted"), "{out}");
     assert_eq!(sb.control().request_count("refund"), 1, "{out}");
@@ -140,7 +150,12 @@ fn run_readme_commands(dir: &Path, commands: &str) -> String {
 
 /// What of `tools` (commands) and `files` is missing, or None when all are there.
 fn missing(tools: &[&str], files: &[&str]) -> Option<String> {
-    let gone: Vec<&str> = tools.iter().filter(|t| !have_command(t)).chain(files.iter().filter(|f| !Path::new(f).exists())).copied().collect();
+    let gone: Vec<&str> = tools
+        .iter()
+        .filter(|t| !have_command(t))
+        .chain(files.iter().filter(|f| !Path::new(f).exists()))
+        .copied()
+        .collect();
     (!gone.is_empty()).then(|| gone.join(", "))
 }
 
@@ -149,7 +164,12 @@ fn missing(tools: &[&str], files: &[&str]) -> Option<String> {
 fn assert_paid_and_refunded(sb: &Sandbox, out: &str) {
     let paid = out.lines().find_map(|l| l.strip_prefix("paid ")).unwrap_or_else(|| panic!("no paid line: {out}"));
     assert!(!paid.trim().is_empty() && paid.trim() != "null", "a transaction id: {out}");
-    let line = |prefix: &str| out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix:?} line: {out}")).to_lowercase();
+    let line = |prefix: &str| {
+        out.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line: {out}"))
+            .to_lowercase()
+    };
     assert!(line("refund ").starts_with("refund ok"), "{out}");
     assert!(line("refunded ").contains("state success"), "{out}");
     assert_eq!(sb.control().request_count("refund"), 1, "{out}");
@@ -158,7 +178,9 @@ fn assert_paid_and_refunded(sb: &Sandbox, out: &str) {
 #[test]
 fn the_quick_start_csharp_program_pays_waits_and_refunds() {
     if let Some(what) = missing(&["mcs", "mono"], &["/usr/lib/mono/4.5/System.Runtime.Serialization.dll"]) {
-        println!("SKIPPED: the C# quick start needs {what} (apt-get install -y mono-mcs libmono-system-runtime-serialization4.0-cil)");
+        println!(
+            "SKIPPED: the C# quick start needs {what} (apt-get install -y mono-mcs libmono-system-runtime-serialization4.0-cil)"
+        );
         return;
     }
     let sb = start_sandbox();
@@ -171,7 +193,9 @@ fn the_quick_start_csharp_program_pays_waits_and_refunds() {
 #[test]
 fn the_quick_start_java_program_pays_waits_and_refunds() {
     if let Some(what) = missing(&["javac", "java", "cc"], &["/usr/share/java/gson.jar"]) {
-        println!("SKIPPED: the Java quick start needs {what} (apt-get install -y default-jdk-headless libgoogle-gson-java)");
+        println!(
+            "SKIPPED: the Java quick start needs {what} (apt-get install -y default-jdk-headless libgoogle-gson-java)"
+        );
         return;
     }
     let sb = start_sandbox();

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 /// A conf for `sb` with the log in `log_dir` (and `extra` in common_conf).
@@ -34,7 +34,9 @@ fn log_text(dir: &Path) -> String {
 
 /// The lines of `export` about `order`.
 fn lines<'a>(text: &'a str, export: &str, order: &str) -> Vec<&'a str> {
-    text.lines().filter(|l| l.split(' ').nth(1) == Some(export) && l.contains(&format!(" out_trade_no={order} "))).collect()
+    text.lines()
+        .filter(|l| l.split(' ').nth(1) == Some(export) && l.contains(&format!(" out_trade_no={order} ")))
+        .collect()
 }
 
 /// The value of `key=` in a line (unquoted fields).
@@ -43,7 +45,10 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn utc_day(days_ago: u32) -> String {
-    let out = Command::new("date").args(["-u", "-d", &format!("{days_ago} days ago"), "+%Y%m%d"]).output().expect("date runs");
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("{days_ago} days ago"), "+%Y%m%d"])
+        .output()
+        .expect("date runs");
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -60,7 +65,9 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
     assert_eq!(init(&log_conf(&sb, &dir, json!({}))), 0, "{}", errmsg());
     assert_eq!(errmsg(), "", "a writable log folder gives no notice");
     let no = pay_and_wait(WX_PAYS_AT_ONCE, 100);
-    let (code, err) = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}R", &no[..31]), "total_fee": 100, "refund_fee": 30}));
+    let (code, err) = refund(
+        &json!({"out_trade_no": no, "out_refund_no": format!("{}R", &no[..31]), "total_fee": 100, "refund_fee": 30}),
+    );
     assert_eq!(code, 0, "{err}");
     // A customer who pays after 0.3 s: the background queries are logged too.
     let late = pay_and_wait(&wx_code(1, 3), 5);
@@ -71,7 +78,10 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
     sdk::cloud_pay_fini();
     sb.stop();
     // The writer thread ended with fini (its name as Linux shows it).
-    let threads: Vec<String> = std::fs::read_dir("/proc/self/task").unwrap().filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok()).collect();
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .collect();
     assert!(!threads.iter().any(|n| n.trim() == "cloud-pay-log"), "the log writer outlived fini: {threads:?}");
 
     let files = log_files(&dir);
@@ -87,7 +97,10 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
         assert_eq!(ts[..10].replace('-', ""), today, "{line}");
     }
     assert!(text.lines().next().unwrap().contains(" cloud_pay_init code=0 "), "the init call opens the log:\n{text}");
-    assert!(text.lines().last().unwrap().contains(" log_closed errmsg=\"lines dropped: queue full 0, not writable 0\""), "fini closes it:\n{text}");
+    assert!(
+        text.lines().last().unwrap().contains(" log_closed errmsg=\"lines dropped: queue full 0, not writable 0\""),
+        "fini closes it:\n{text}"
+    );
 
     let domain = sb_domain(&text);
     let pay = lines(&text, "cloud_pay_micro_pay", &no);
@@ -109,7 +122,12 @@ fn a_payment_query_and_refund_are_logged_with_their_fields() {
 
     let polls = lines(&text, "background_query_order", &late);
     assert!(!polls.is_empty(), "background queries are logged:\n{text}");
-    assert!(polls.iter().all(|l| field(l, "next").is_some() && field(l, "elapsed_ms").is_some() && field(l, "domain").is_some()), "{polls:?}");
+    assert!(
+        polls
+            .iter()
+            .all(|l| field(l, "next").is_some() && field(l, "elapsed_ms").is_some() && field(l, "domain").is_some()),
+        "{polls:?}"
+    );
     assert!(polls.iter().any(|l| field(l, "status") == Some("0")), "{polls:?}");
 
     let gone = lines(&text, "cloud_pay_query_order", &missing);
@@ -145,7 +163,12 @@ fn a_generated_refund_number_is_logged() {
     let text = log_text(&dir);
     let line = lines(&text, "cloud_pay_refund", &no);
     assert_eq!(line.len(), 1, "{text}");
-    assert_eq!(field(line[0], "out_refund_no"), Some(generated.as_str()), "the generated number, as the vendor asks: {}", line[0]);
+    assert_eq!(
+        field(line[0], "out_refund_no"),
+        Some(generated.as_str()),
+        "the generated number, as the vendor asks: {}",
+        line[0]
+    );
 }
 
 #[test]
@@ -168,7 +191,9 @@ fn no_payment_code_key_or_password_reaches_the_log() {
     // Mistakes that put a payment code where the log shows things: in out_trade_no, in a bad request.
     let _ = micro_pay(&pay_req(&codes[0], &codes[0], 10));
     let _ = micro_pay(&json!({"out_trade_no": "sz0100 bad", "author_code": codes[1], "total_fee": 1, "body": "b"}));
-    let _ = micro_pay(&json!({"out_trade_no": order_no(), "author_code": format!("99{}", &codes[0][2..]), "total_fee": 1, "body": "b"}));
+    let _ = micro_pay(
+        &json!({"out_trade_no": order_no(), "author_code": format!("99{}", &codes[0][2..]), "total_fee": 1, "body": "b"}),
+    );
     std::thread::sleep(Duration::from_millis(300));
     // A proxy with a password (to a port where nothing listens): nothing is sent, the errmsg says why.
     let mut p = c.clone();
@@ -185,7 +210,12 @@ fn no_payment_code_key_or_password_reaches_the_log() {
     assert!(text.lines().count() > 15, "{text}");
     assert!(text.contains("out_trade_no=****************** "), "a payment code as order number is masked:\n{text}");
     assert!(text.lines().any(|l| l.contains(" cloud_pay_init code=-1 ") && l.contains("common_conf.proxy")), "{text}");
-    for secret in codes.iter().map(String::as_str).chain(["TESTONLY0123456789ABCDEFGHIJKLMN", pem.lines().nth(1).unwrap(), "PRIVATE KEY", "Pr0xyS3cret"]) {
+    for secret in codes.iter().map(String::as_str).chain([
+        "TESTONLY0123456789ABCDEFGHIJKLMN",
+        pem.lines().nth(1).unwrap(),
+        "PRIVATE KEY",
+        "Pr0xyS3cret",
+    ]) {
         assert!(!text.contains(secret), "a secret in the log: {secret:?}\n{text}");
     }
 }
@@ -251,11 +281,17 @@ fn the_size_cap_and_the_seven_days_delete_the_oldest_files() {
     }
     std::fs::write(dir.join("notes.txt"), "the shop's own file").unwrap();
     assert_eq!(init(&log_conf(&sb, &dir, json!({"log_max_bytes": 8000}))), 0, "{}", errmsg());
-    let names = || -> Vec<String> { log_files(&dir).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect() };
+    let names = || -> Vec<String> {
+        log_files(&dir).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+    };
     // At start: the 8-day-old file goes (older than 7 days); 2 × 3000 + today fit in 8000.
     let at_start = names();
     assert!(!at_start.contains(&format!("cloudpay-{old}.log")), "{at_start:?}");
-    assert!(at_start.contains(&format!("cloudpay-{two_ago}.log")) && at_start.contains(&format!("cloudpay-{yesterday}.log")), "{at_start:?}");
+    assert!(
+        at_start.contains(&format!("cloudpay-{two_ago}.log"))
+            && at_start.contains(&format!("cloudpay-{yesterday}.log")),
+        "{at_start:?}"
+    );
     // About 150 bytes a line: the total passes 8000, and the oldest day is deleted first.
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 1)).0, 0);

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::{Value, json};
 
 const AUTHEN_KEY: &str = "TESTONLY0123456789ABCDEFGHIJKLMN";
@@ -332,13 +332,22 @@ fn a_planted_login_file_cannot_choose_the_server() {
     assert!(err.contains("older SDK") && err.contains("first run"), "{err}");
     // Sealed with the right local key but naming a server: refused, nothing contacted.
     let planted = br#"{"out_mch_id":"m","out_sub_mch_id":"sz01TESTSUBMCH000001","base_url":"http://127.0.0.1:9/","generation":1}"#;
-    let forged = sdk::security::store::seal(sdk::security::store::Kind::Login, "sz01TESTSUBMCH000001", 1, &local_key(), planted).unwrap();
+    let forged =
+        sdk::security::store::seal(sdk::security::store::Kind::Login, "sz01TESTSUBMCH000001", 1, &local_key(), planted)
+            .unwrap();
     std::fs::write(login_file(&dir), &forged).unwrap();
     let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL, "{err}");
     assert!(err.contains("base_url"), "{err}");
     // Sealed with any other key (the old MAC-derived one, a guess): refused.
-    let guessed = sdk::security::store::seal(sdk::security::store::Kind::Login, "sz01TESTSUBMCH000001", 1, &sdk::security::store::Key::new([7; 16]), b"{}").unwrap();
+    let guessed = sdk::security::store::seal(
+        sdk::security::store::Kind::Login,
+        "sz01TESTSUBMCH000001",
+        1,
+        &sdk::security::store::Key::new([7; 16]),
+        b"{}",
+    )
+    .unwrap();
     std::fs::write(login_file(&dir), &guessed).unwrap();
     let (code, _, err) = login(&json!({"state_dir": dir, "base_url": sb.http_base_url()}));
     assert_eq!(code, sdk::CLOUD_PAY_INTERNAL);
@@ -582,11 +591,24 @@ fn rogue_server() -> String {
                     let (ep, result) = if path.contains(Endpoint::QueryIdentityMapping.path()) {
                         (Endpoint::QueryIdentityMapping, json!({"out_mch_id": "m", "out_sub_mch_id": "s"}))
                     } else {
-                        (Endpoint::ClientInitialize, json!({"activator": "ROGUE", "token": "t", "qr_code_url": "x", "ttl": i64::MAX}))
+                        (
+                            Endpoint::ClientInitialize,
+                            json!({"activator": "ROGUE", "token": "t", "qr_code_url": "x", "ttl": i64::MAX}),
+                        )
                     };
-                    let resp = Response::<Value> { status: 0, description: String::new(), log_id: 1, internal_status: 0, result: Some(result), raw_result: None };
+                    let resp = Response::<Value> {
+                        status: 0,
+                        description: String::new(),
+                        log_id: 1,
+                        internal_status: 0,
+                        result: Some(result),
+                        raw_result: None,
+                    };
                     let text = ResponseEnvelope::seal(resp.to_content(ep), None).to_body();
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", text.len());
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        text.len()
+                    );
                     if w.write_all(head.as_bytes()).and_then(|()| w.write_all(text.as_bytes())).is_err() {
                         return;
                     }
@@ -601,7 +623,9 @@ fn rogue_server() -> String {
 fn a_huge_ttl_is_bounded_without_overflow() {
     let _g = serial();
     let dir = temp_dir("ttl");
-    let (code, out, err) = login(&json!({"pay_platform": 1, "mch_id": "1", "sub_mch_id": "2", "state_dir": dir, "base_url": rogue_server()}));
+    let (code, out, err) = login(
+        &json!({"pay_platform": 1, "mch_id": "1", "sub_mch_id": "2", "state_dir": dir, "base_url": rogue_server()}),
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out["activator"], "ROGUE");
     // The poll still works (the deadline was computed without overflow).
@@ -670,7 +694,11 @@ fn concurrent_security_inits_all_succeed_and_leave_a_consistent_pair() {
     sdk::cloud_pay_fini();
     let a = later_login(&sb, &dir);
     assert_eq!(check(&a).0, 0, "{}", errmsg());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
     assert!(leftovers.is_empty(), "no temporary file left behind");
     finish(sb, &dir);
 }

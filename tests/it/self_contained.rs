@@ -135,12 +135,21 @@ fn nothing_cites_documents_outside_the_repository() {
             if section_signs(line) > 0 {
                 offences.push(format!("{at}: section number (§): cite a section of docs/ by title"));
             }
-            if line.contains("_section_") && line.split("_section_").skip(1).any(|rest| rest.starts_with(|c: char| c.is_ascii_digit())) {
-                offences.push(format!("{at}: a name carries an outside section number (`_section_<n>`): name what it tests"));
+            if line.contains("_section_")
+                && line.split("_section_").skip(1).any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                offences.push(format!(
+                    "{at}: a name carries an outside section number (`_section_<n>`): name what it tests"
+                ));
             }
         }
     }
-    assert!(offences.is_empty(), "{} citation(s) of documents outside the repository:\n{}", offences.len(), offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "{} citation(s) of documents outside the repository:\n{}",
+        offences.len(),
+        offences.join("\n")
+    );
 }
 
 /// Heading texts of a Markdown file (outside fenced code blocks).
@@ -182,7 +191,9 @@ fn citations(line: &str) -> Vec<(String, Option<String>)> {
     let mut found = Vec::new();
     for (at, _) in line.match_indices("docs/") {
         let rest = &line[at..];
-        let name_len = rest["docs/".len()..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).map_or(rest.len(), |i| i + "docs/".len());
+        let name_len = rest["docs/".len()..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map_or(rest.len(), |i| i + "docs/".len());
         let Some(after) = rest[name_len..].strip_prefix(".md,") else { continue };
         let file = format!("{}.md", &rest[..name_len]);
         if after.trim().is_empty() {
@@ -231,7 +242,9 @@ fn every_docs_citation_names_an_existing_section() {
                 };
                 match heads(&file) {
                     None => offences.push(format!("{at}: {file} does not exist")),
-                    Some(h) if !h.contains(&section) => offences.push(format!("{at}: {file} has no section \"{section}\"")),
+                    Some(h) if !h.contains(&section) => {
+                        offences.push(format!("{at}: {file} has no section \"{section}\""))
+                    }
                     Some(_) => {
                         cited.insert((file, section));
                     }

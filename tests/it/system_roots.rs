@@ -4,8 +4,8 @@
 //! `SSL_CERT_FILE`, which this test does for its own length (the SDK reads the store only for
 //! a configuration with `use_system_roots`, and only this test has one).
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 #[test]

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use cloud_pay_sdk as sdk;
 use crate::common::*;
+use cloud_pay_sdk as sdk;
 use serde_json::json;
 
 #[test]
@@ -76,14 +76,20 @@ fn customer_cancel_and_insufficient_funds_are_failures_only_once_final() {
     let _g = serial();
     let sb = start_sandbox();
     init_http(&sb);
-    for (scenario, platform_code) in [(2u8, wx_code(2, 2)), (3, wx_code(3, 2)), (2, ali_code(2, 2)), (3, ali_code(3, 2))] {
+    for (scenario, platform_code) in
+        [(2u8, wx_code(2, 2)), (3, wx_code(3, 2)), (2, ali_code(2, 2)), (3, ali_code(3, 2))]
+    {
         let no = order_no();
         let (code, out, err) = micro_pay(&pay_req(&no, &platform_code, 50));
         assert_eq!(code, 0, "scenario {scenario}: {err}");
         let expected_platform = if platform_code.starts_with("13") { 1 } else { 2 };
         assert_eq!(out["pay_platform"], expected_platform);
         let final_code = wait_final(&no, 1).map(|r| r.0);
-        let want = if expected_platform == 2 && scenario == 2 { sdk::CLOUD_PAY_ORDER_CLOSED } else { sdk::CLOUD_PAY_ORDER_FAILED };
+        let want = if expected_platform == 2 && scenario == 2 {
+            sdk::CLOUD_PAY_ORDER_CLOSED
+        } else {
+            sdk::CLOUD_PAY_ORDER_FAILED
+        };
         let want = if expected_platform == 2 && scenario == 3 { sdk::CLOUD_PAY_ORDER_CLOSED } else { want };
         assert_eq!(final_code, Some(want), "scenario {scenario} platform {expected_platform}");
         assert_eq!(sb.control().charge_count(&no), 0);
@@ -103,7 +109,9 @@ fn alipay_payment_refund_and_refund_query() {
     assert_eq!((code, out["pay_platform"].as_i64()), (0, Some(2)), "{err}");
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);
     let refund_no = format!("{}R1", &no[..29]);
-    let (code, err) = refund(&json!({"out_trade_no": no, "out_refund_no": refund_no, "total_fee": "1000", "refund_fee": "400", "refund_reason": "damaged"}));
+    let (code, err) = refund(
+        &json!({"out_trade_no": no, "out_refund_no": refund_no, "total_fee": "1000", "refund_fee": "400", "refund_reason": "damaged"}),
+    );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = query_refund(&json!({"out_trade_no": no, "out_refund_no": refund_no}));
     assert_eq!(code, 0, "{err}");
@@ -116,14 +124,23 @@ fn alipay_payment_refund_and_refund_query() {
     let out = done.expect("refund succeeds");
     assert_eq!(out["out_refund_no"], refund_no.as_str());
     // A POS that scans the text for the first "state" reads the SDK's state, not the platform's.
-    let (_, text, _) = call_out(sdk::cloud_pay_query_refund, &json!({"out_trade_no": no, "out_refund_no": refund_no}).to_string(), 16 * 1024);
+    let (_, text, _) = call_out(
+        sdk::cloud_pay_query_refund,
+        &json!({"out_trade_no": no, "out_refund_no": refund_no}).to_string(),
+        16 * 1024,
+    );
     assert!(text.contains("\"refund_status\""), "the platform ext is still there: {text}");
-    assert!(text.split("\"state\":").nth(1).is_some_and(|rest| rest.starts_with('2')), "first state is the SDK's: {text}");
+    assert!(
+        text.split("\"state\":").nth(1).is_some_and(|rest| rest.starts_with('2')),
+        "first state is the SDK's: {text}"
+    );
     assert_eq!(out["refund_orders"].as_array().unwrap().len(), 1);
     // A partial Alipay refund leaves the payment "paid" (the platform state stays 2).
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_PAID);
     // Refunding more than what is left is refused by the server: -1, not unknown.
-    let (code, err) = refund(&json!({"out_trade_no": no, "out_refund_no": format!("{}R2", &no[..29]), "total_fee": 1000, "refund_fee": 700}));
+    let (code, err) = refund(
+        &json!({"out_trade_no": no, "out_refund_no": format!("{}R2", &no[..29]), "total_fee": 1000, "refund_fee": 700}),
+    );
     assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{err}");
     assert!(err.contains("status 104"), "{err}");
     sdk::cloud_pay_fini();
@@ -174,7 +191,9 @@ fn scan_code_prepay_then_paid() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    let (code, err) = scan_code_pay(&json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 88, "body": "qr-goods", "product_id": "p1"}));
+    let (code, err) = scan_code_pay(
+        &json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 88, "body": "qr-goods", "product_id": "p1"}),
+    );
     assert_eq!(code, 0, "{err}");
     let (code, order, err) = query_order(&no, 2);
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_PREPAY, "{err}");
@@ -193,7 +212,10 @@ fn scan_code_order_closed_by_cancel_order() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    assert_eq!(scan_code_pay(&json!({"pay_platform": 2, "out_trade_no": no, "total_fee": 88, "body": "qr-goods"})).0, 0);
+    assert_eq!(
+        scan_code_pay(&json!({"pay_platform": 2, "out_trade_no": no, "total_fee": 88, "body": "qr-goods"})).0,
+        0
+    );
     let (code, order, _) = query_order(&no, 2);
     assert_eq!(code, sdk::CLOUD_PAY_ORDER_PREPAY);
     assert!(order["code_url"].as_str().unwrap().starts_with("https://"));

@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk::transport::{Transport, TransportError, Trust};
 use cloud_pay_protocol::Endpoint;
 use cloud_pay_sandbox::{Sandbox, SandboxOptions};
+use cloud_pay_sdk::transport::{Transport, TransportError, Trust};
 
 fn transport(ca: Option<&str>, timeout: Duration) -> Transport {
     Transport::new(&Trust::Bundled(ca.map(str::to_owned)), Duration::from_secs(2), timeout).unwrap()
@@ -34,7 +34,10 @@ fn pooled_connections_are_reused_and_dropped_ones_are_noticed_before_sending() {
         // dead one (it would be "maybe sent"); it goes on a new connection instead.
         ctl.close_connections();
         std::thread::sleep(Duration::from_millis(50));
-        assert!(ping_ok(&t.post(&base, Endpoint::Ping, "{}").unwrap()), "{base} after the server closed the connection");
+        assert!(
+            ping_ok(&t.post(&base, Endpoint::Ping, "{}").unwrap()),
+            "{base} after the server closed the connection"
+        );
         assert_eq!(ctl.connections_accepted() - c0, 2, "{base}");
     }
 }
@@ -66,7 +69,10 @@ fn read_request(s: &mut TcpStream) -> String {
         buf.extend_from_slice(&b[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let len: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap();
             while buf.len() < end + 4 + len {
                 let n = s.read(&mut b).unwrap();
                 buf.extend_from_slice(&b[..n]);
@@ -94,7 +100,11 @@ fn chunked_interim_and_close_delimited_replies_are_read_whole() {
     assert_eq!(t.post(&base, Endpoint::Ping, "{}").unwrap(), br#"{"status":0}"#);
     let seen = peer.join().unwrap();
     assert_eq!(seen.len(), 3);
-    assert!(seen[1].starts_with("POST /cpay/query_order HTTP/1.1\r\n") && seen[1].ends_with("\r\n\r\n{\"x\":1}"), "{}", seen[1]);
+    assert!(
+        seen[1].starts_with("POST /cpay/query_order HTTP/1.1\r\n") && seen[1].ends_with("\r\n\r\n{\"x\":1}"),
+        "{}",
+        seen[1]
+    );
     let head = seen[1].to_ascii_lowercase();
     assert!(head.contains("\r\ncontent-length: 7\r\n") && head.contains("\r\nhost: 127.0.0.1:"), "{}", seen[1]);
 }
@@ -134,7 +144,10 @@ fn failures_say_whether_the_request_may_have_been_sent() {
     let e = t.post(&base, Endpoint::MicroPay, "{}").unwrap_err();
     let took = started.elapsed();
     assert!(matches!(&e, TransportError::MaybeSent(m) if m.contains("timed out")), "{e}");
-    assert!(took >= Duration::from_millis(750) && took < Duration::from_millis(2500), "the 800 ms timeout bounds the call (the peer stays silent for 3 s): {took:?}");
+    assert!(
+        took >= Duration::from_millis(750) && took < Duration::from_millis(2500),
+        "the 800 ms timeout bounds the call (the peer stays silent for 3 s): {took:?}"
+    );
     silent.join().unwrap();
 }
 

@@ -6,9 +6,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_FAILED, CLOUD_PAY_ORDER_PAID};
-use cloud_pay_sandbox::{LinkProfile, Relay};
 use crate::common::*;
+use cloud_pay_sandbox::{LinkProfile, Relay};
+use cloud_pay_sdk::{CLOUD_PAY_FAIL, CLOUD_PAY_ORDER_FAILED, CLOUD_PAY_ORDER_PAID};
 use serde_json::json;
 
 /// What the customer does, and the final answer it must lead to.
@@ -61,7 +61,8 @@ fn pay_and_settle(customer: Customer) -> u32 {
 
 fn run(profile: LinkProfile, payments_per_till: usize) {
     let sb = start_sandbox();
-    let https: SocketAddr = sb.https_base_url().trim_start_matches("https://").trim_end_matches("/cpay/").parse().unwrap();
+    let https: SocketAddr =
+        sb.https_base_url().trim_start_matches("https://").trim_end_matches("/cpay/").parse().unwrap();
     let relay = Relay::start(https, profile.clone(), 7).unwrap();
     let base = format!("https://{}/cpay/", relay.addr());
     let extra = json!({"timeout_ms": 4000, "connect_timeout_ms": 3000, "micro_pay_query_order_interval": 0.5});
@@ -69,11 +70,19 @@ fn run(profile: LinkProfile, payments_per_till: usize) {
     let customers = [Customer::PaysAtOnce, Customer::PaysAfterASecond, Customer::FundsShort];
     // Four tills' worth of calls at once on one SDK instance.
     let tills: Vec<_> = (0..4)
-        .map(|t| std::thread::spawn(move || (0..payments_per_till).map(|i| pay_and_settle(customers[(t + i) % 3])).sum::<u32>()))
+        .map(|t| {
+            std::thread::spawn(move || {
+                (0..payments_per_till).map(|i| pay_and_settle(customers[(t + i) % 3])).sum::<u32>()
+            })
+        })
         .collect();
     let unknown: u32 = tills.into_iter().map(|h| h.join().unwrap()).sum();
     cloud_pay_sdk::cloud_pay_fini();
-    eprintln!("{profile:?}: {} payments, {unknown} interim unknown answers, {} connections", 4 * payments_per_till, relay.connections());
+    eprintln!(
+        "{profile:?}: {} payments, {unknown} interim unknown answers, {} connections",
+        4 * payments_per_till,
+        relay.connections()
+    );
 }
 
 #[test]

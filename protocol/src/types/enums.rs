@@ -143,7 +143,10 @@ GZIP = 3 });
 
 /// Whether a WeChat order state is final (docs/wire-protocol.md, "Order states").
 pub fn wxpay_state_is_final(s: WxpayOrderState) -> bool {
-    !matches!(s, WxpayOrderState::INIT | WxpayOrderState::NOT_PAY | WxpayOrderState::USER_PAYING | WxpayOrderState::ACCEPTING)
+    !matches!(
+        s,
+        WxpayOrderState::INIT | WxpayOrderState::NOT_PAY | WxpayOrderState::USER_PAYING | WxpayOrderState::ACCEPTING
+    )
 }
 
 /// Whether an Alipay order state is final (docs/wire-protocol.md, "Order states").

@@ -55,10 +55,13 @@ impl Client {
     }
 
     pub fn with_base(base: String, ca_pem: Option<String>) -> Client {
-        let mut cfg = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(10)));
+        let mut cfg =
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(10)));
         if let Some(pem) = ca_pem {
             let cert = ureq::tls::Certificate::from_pem(pem.as_bytes()).unwrap();
-            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert]))).build();
+            let tls = ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert])))
+                .build();
             cfg = cfg.tls_config(tls);
         }
         Client { agent: ureq::Agent::new_with_config(cfg.build()), base }
@@ -66,7 +69,8 @@ impl Client {
 
     /// POST a raw body; (HTTP status, body).
     pub fn post(&self, path: &str, body: &str) -> Result<(u16, Vec<u8>), ureq::Error> {
-        let mut r = self.agent.post(format!("{}{path}", self.base)).header("Content-Type", "application/json").send(body)?;
+        let mut r =
+            self.agent.post(format!("{}{path}", self.base)).header("Content-Type", "application/json").send(body)?;
         Ok((r.status().as_u16(), r.body_mut().read_to_vec()?))
     }
 

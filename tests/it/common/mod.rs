@@ -5,9 +5,9 @@ use std::ffi::{CStr, CString, c_char, c_int};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use cloud_pay_sdk as sdk;
 #[allow(unused_imports)]
 pub use cloud_pay_sandbox::{FaultKind, FaultPhase, FaultRule, Sandbox, SandboxOptions, ScanAction};
+use cloud_pay_sdk as sdk;
 use parking_lot::{Mutex, MutexGuard};
 use serde_json::{Value, json};
 
@@ -77,7 +77,8 @@ pub fn ali_code(scenario: u8, tenths: u32) -> String {
 /// A fresh order number with the demo merchant's prefix (≤ 32 characters).
 pub fn order_no() -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 10_000_000_000_000;
+    let ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 10_000_000_000_000;
     format!("sz0100test{ms:013}{:04}{:05}", SEQ.fetch_add(1, Ordering::Relaxed) % 10_000, std::process::id() % 100_000)
 }
 
@@ -290,5 +291,8 @@ pub fn library_dir() -> std::path::PathBuf {
 
 /// Whether `tool` is on PATH.
 pub fn have_command(tool: &str) -> bool {
-    std::process::Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
