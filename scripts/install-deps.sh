@@ -2,7 +2,7 @@
 # Installs what the test legs need, and only what is missing, so a second run is quick:
 #   bash scripts/install-deps.sh                 # everything scripts/test-all.sh runs
 #   bash scripts/install-deps.sh python windows  # only what these legs need
-#   bash scripts/install-deps.sh lint            # clippy and cargo-deny (.ci/run's checks)
+#   bash scripts/install-deps.sh lint            # clippy, rustfmt and cargo-deny (.ci/run's checks)
 # Debian packages come from apt-get when this runs as root or sudo works without a password;
 # otherwise the missing ones are listed and the legs that need them print SKIPPED. Python
 # packages come from pip, cargo tools from crates.io, toolchains and components from rustup.
@@ -146,10 +146,12 @@ if want fuzz && [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_F
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet || say "FAILED: cargo install cargo-fuzz"
 fi
 if want lint; then
-    if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
-        say "rustup component add clippy"
-        rustup component add clippy || say "FAILED: rustup component add clippy"
-    fi
+    for component in clippy rustfmt; do
+        if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+            say "rustup component add $component"
+            rustup component add "$component" || say "FAILED: rustup component add $component"
+        fi
+    done
     if [[ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]]; then
         say "cargo install cargo-deny $CARGO_DENY_VERSION"
         cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --quiet || say "FAILED: cargo install cargo-deny"
