@@ -96,21 +96,34 @@ msvc_lib() { # target dist def
 HAVE=()
 while read -r f; do HAVE+=("-DCLOUDPAY_HAVE_$f"); done < <(header_exports)
 
-for t in "${TARGETS[@]}"; do
-    case "$t" in
+# For target $1: arch (the mingw prefix), def (its .def), kill_at (dlltool's -k on x86) and tv
+# (the target as cargo spells it in variable names).
+target_vars() {
+    case "$1" in
         x86_64-*) arch=x86_64-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP.def"; kill_at=() ;;
         i686-*) arch=i686-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; kill_at=(-k) ;;
     esac
-    echo "-- $t: release build ($NIGHTLY, build-std)"
-    start=$SECONDS
-    tv="${t//-/_}"
-    # The .def is an extra linker input: rustc's own export list stays, the .def adds aliases.
-    # A target dir of its own: the nightly's artifacts never invalidate the stable ones. Built
-    # unstripped, stripped below: the unstripped copy is kept for crash analysis.
+    tv="${1//-/_}"
+}
+# cargo rustc of the DLL for target $1 (after target_vars): the pinned nightly, std built from
+# source with STD_FEATURES, mingw's compiler and linker; the other arguments go to cargo rustc.
+# A target dir of its own: the nightly's artifacts never invalidate the stable ones. Built
+# unstripped (stripped by the caller): the unstripped copy is kept for crash analysis.
+nightly_rustc() {
+    local t="$1"
+    shift
     env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" \
         CARGO_TARGET_DIR="$TARGET_DIR/win7" CARGO_PROFILE_RELEASE_STRIP=none \
-        cargo "+$NIGHTLY" rustc --release -Z build-std=std,panic_unwind -Z build-std-features="$STD_FEATURES" \
-        --target "$t" -p cloud-pay-capi --lib -- -C link-arg="$def" || { fail "$t build"; continue; }
+        cargo "+$NIGHTLY" rustc -Z build-std=std,panic_unwind -Z build-std-features="$STD_FEATURES" \
+        --target "$t" -p cloud-pay-capi --lib "$@"
+}
+
+for t in "${TARGETS[@]}"; do
+    target_vars "$t"
+    echo "-- $t: release build ($NIGHTLY, build-std)"
+    start=$SECONDS
+    # The .def is an extra linker input: rustc's own export list stays, the .def adds aliases.
+    nightly_rustc "$t" --release -- -C link-arg="$def" || { fail "$t build"; continue; }
     echo "   built in $((SECONDS - start)) s"
     dist="$TARGET_DIR/windows/$t"
     rm -rf "$dist"
@@ -183,22 +196,15 @@ done
 # panic_check.exe against it, in target/windows/testing-<target>/. Unwinding differs per target
 # (SEH on x64, DWARF tables on x86), so each is proven: -3, a redacted errmsg, the DLL still works.
 for t in "${TARGETS[@]}"; do
-    case "$t" in
-        x86_64-*) arch=x86_64-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP.def"; kill_at=() ;;
-        i686-*) arch=i686-w64-mingw32; def="$ROOT/windows/CloudPayAPI_SDK_CPP-x86.def"; kill_at=(-k) ;;
-    esac
+    target_vars "$t"
     echo "-- $t: testing DLL (--features testing, profile $TESTING_PROFILE) and panic_check.exe"
     start=$SECONDS
-    tv="${t//-/_}"
     tdist="$TARGET_DIR/windows/testing-$t"
     rm -rf "$tdist"
     mkdir -p "$tdist"
     { cat "$def"; echo "    cloud_pay_testing_panic"; } >"$tdist/testing.def"
-    env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" CARGO_TARGET_DIR="$TARGET_DIR/win7" \
-        cargo "+$NIGHTLY" rustc -Z build-std=std,panic_unwind -Z build-std-features="$STD_FEATURES" --target "$t" \
-        -p cloud-pay-capi --lib --features testing \
-        --profile "$TESTING_PROFILE" --config "profile.$TESTING_PROFILE.inherits=\"dev\"" --config "profile.$TESTING_PROFILE.debug=0" \
-        -- -C link-arg="$tdist/testing.def" || { fail "$t testing DLL build"; continue; }
+    nightly_rustc "$t" --features testing --profile "$TESTING_PROFILE" --config "profile.$TESTING_PROFILE.inherits=\"dev\"" \
+        --config "profile.$TESTING_PROFILE.debug=0" -- -C link-arg="$tdist/testing.def" || { fail "$t testing DLL build"; continue; }
     cp "$TARGET_DIR/win7/$t/$TESTING_PROFILE/CloudPayAPI_SDK_CPP.dll" "$tdist/"
     "$arch-dlltool" -d "$tdist/testing.def" -D CloudPayAPI_SDK_CPP.dll -l "$tdist/libCloudPayAPI_SDK_CPP.dll.a" "${kill_at[@]}" ||
         { fail "$t testing import library"; continue; }
