@@ -82,7 +82,7 @@ echo "   $((SECONDS - start)) s"
 echo "== footprint of the shipped library"
 if [[ -f target/release/libCloudPayAPI_SDK_CPP.so ]]; then
     start=$SECONDS
-    if bash scripts/check-size.sh target/release/libCloudPayAPI_SDK_CPP.so "${CLOUDPAY_SIZE_LIMIT:-3530000}"; then
+    if bash scripts/check-size.sh target/release/libCloudPayAPI_SDK_CPP.so "${CLOUDPAY_SIZE_LIMIT:-3510000}"; then
         record "footprint" passed $((SECONDS - start))
     else
         record "footprint" failed $((SECONDS - start))
