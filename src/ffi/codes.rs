@@ -172,61 +172,28 @@ fn cancel_error(e: &SdkError) -> c_int {
 /// A panic in a pay export: the request may have gone out.
 const PAY_PANIC: (c_int, &str) = (CLOUD_PAY_OK, " (outcome unknown: query the order before anything else)");
 
+/// An export with no money state: input `req`, a panic is -3, a plain output, errors -3. The
+/// others below say only what sets them apart from it.
 const fn plain(name: &'static str) -> Export {
     Export { name, input: "req", panic: (CLOUD_PAY_INTERNAL, ""), output: Output::Plain, error: internal }
 }
 
-pub(crate) const INIT: Export = Export {
-    name: "cloud_pay_init",
-    input: "conf",
-    panic: (CLOUD_PAY_INTERNAL, ""),
-    output: Output::Plain,
-    error: bad_config,
-};
-pub(crate) const FINI: Export =
-    Export { name: "cloud_pay_fini", input: "req", panic: (CLOUD_PAY_OK, ""), output: Output::Plain, error: internal };
-pub(crate) const MICRO_PAY: Export = Export {
-    name: "cloud_pay_micro_pay",
-    input: "req",
-    panic: PAY_PANIC,
-    output: Output::Payment,
-    error: not_accepted,
-};
+pub(crate) const INIT: Export = Export { input: "conf", error: bad_config, ..plain("cloud_pay_init") };
+pub(crate) const FINI: Export = Export { panic: (CLOUD_PAY_OK, ""), ..plain("cloud_pay_fini") };
+pub(crate) const MICRO_PAY: Export =
+    Export { panic: PAY_PANIC, output: Output::Payment, error: not_accepted, ..plain("cloud_pay_micro_pay") };
 pub(crate) const QUERY_ORDER: Export = Export {
-    name: "cloud_pay_query_order",
-    input: "req",
     panic: (CLOUD_PAY_ORDER_ERROR, ""),
     output: Output::Money,
     error: order_error,
+    ..plain("cloud_pay_query_order")
 };
-pub(crate) const CANCEL_ORDER: Export = Export {
-    name: "cloud_pay_cancel_order",
-    input: "req",
-    panic: (CLOUD_PAY_INTERNAL, ""),
-    output: Output::Money,
-    error: cancel_error,
-};
-pub(crate) const SCAN_CODE_PAY: Export = Export {
-    name: "cloud_pay_scan_code_pay",
-    input: "req",
-    panic: PAY_PANIC,
-    output: Output::Money,
-    error: not_accepted,
-};
-pub(crate) const REFUND: Export = Export {
-    name: "cloud_pay_refund",
-    input: "req",
-    panic: (CLOUD_PAY_INTERNAL, ""),
-    output: Output::Money,
-    error: internal,
-};
-pub(crate) const QUERY_REFUND: Export = Export {
-    name: "cloud_pay_query_refund",
-    input: "req",
-    panic: (CLOUD_PAY_INTERNAL, ""),
-    output: Output::Money,
-    error: internal,
-};
+pub(crate) const CANCEL_ORDER: Export =
+    Export { output: Output::Money, error: cancel_error, ..plain("cloud_pay_cancel_order") };
+pub(crate) const SCAN_CODE_PAY: Export =
+    Export { panic: PAY_PANIC, output: Output::Money, error: not_accepted, ..plain("cloud_pay_scan_code_pay") };
+pub(crate) const REFUND: Export = Export { output: Output::Money, ..plain("cloud_pay_refund") };
+pub(crate) const QUERY_REFUND: Export = Export { output: Output::Money, ..plain("cloud_pay_query_refund") };
 pub(crate) const QUERY_SHOP_INFO: Export = plain("cloud_pay_query_shop_info");
 pub(crate) const SET_SHOP_INFO: Export = plain("cloud_pay_set_shop_info");
 pub(crate) const ORDER_DETAIL: Export = plain("cloud_pay_order_detail");
@@ -234,13 +201,8 @@ pub(crate) const ORDER_STAT: Export = plain("cloud_pay_order_stat");
 pub(crate) const AUTHOR_CODE_PREFIX: Export = plain("cloud_pay_security_author_code_prefix");
 pub(crate) const SECURITY_LOGIN: Export = plain("cloud_pay_security_login");
 pub(crate) const SECURITY_LOGIN_CHECK: Export = plain("cloud_pay_security_login_check");
-pub(crate) const SECURITY_INIT: Export = Export {
-    name: "cloud_pay_security_init",
-    input: "conf_json_c",
-    panic: (CLOUD_PAY_INTERNAL, ""),
-    output: Output::Plain,
-    error: refused_config,
-};
+pub(crate) const SECURITY_INIT: Export =
+    Export { input: "conf_json_c", error: refused_config, ..plain("cloud_pay_security_init") };
 pub(crate) const SECURITY_IDENTIFICATION: Export = plain("cloud_pay_security_identification");
 pub(crate) const SECURITY_IDENTIFICATION_CHECK: Export = plain("cloud_pay_security_identification_check");
 
