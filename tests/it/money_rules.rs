@@ -29,13 +29,7 @@ fn unknown_micro_pay_replies_are_accepted_and_resolved_by_polling() {
     ];
     for (name, kind, phase) in faults {
         let no = order_no();
-        let id = sb.control().add_fault(FaultRule {
-            endpoint: Some("micro_pay".into()),
-            out_trade_no: Some(no.clone()),
-            kind,
-            times: Some(1),
-            phase,
-        });
+        let id = sb.control().add_fault(rule("micro_pay", &no, kind, phase));
         let (code, out, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 7));
         assert_eq!(code, sdk::CLOUD_PAY_OK, "{name}: unknown must not be -1 ({err})");
         assert_eq!(out["out_trade_no"], no.as_str(), "{name}");
@@ -71,13 +65,7 @@ fn a_status_0_query_reply_is_trusted_only_with_a_valid_hmac() {
         FaultKind::Status103,
     ] {
         sb.control().clear_faults();
-        sb.control().add_fault(FaultRule {
-            endpoint: Some("query_order".into()),
-            out_trade_no: None,
-            kind: kind.clone(),
-            times: None,
-            phase: None,
-        });
+        sb.control().add_fault(fault("query_order", kind.clone(), None));
         // Force a live query: a fresh process would not have the cached state.
         sdk::cloud_pay_fini();
         init_http(&sb);
@@ -102,13 +90,7 @@ fn definitive_rejections_are_minus_one() {
     // Verified refusals only: an unsigned 101 decides nothing (money_safety.rs).
     for kind in [FaultKind::Status102, FaultKind::Status104 { internal_status: 1234 }] {
         let no = order_no();
-        sb.control().add_fault(FaultRule {
-            endpoint: Some("micro_pay".into()),
-            out_trade_no: Some(no.clone()),
-            kind: kind.clone(),
-            times: Some(1),
-            phase: None,
-        });
+        sb.control().add_fault(rule("micro_pay", &no, kind.clone(), None));
         let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 9));
         assert_eq!(code, sdk::CLOUD_PAY_FAIL, "{kind:?}: {err}");
         assert!(err.contains("status 10"), "{kind:?}: {err}");
@@ -154,13 +136,7 @@ fn the_407_fault_is_reentry_too() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule {
-        endpoint: Some("micro_pay".into()),
-        out_trade_no: Some(no.clone()),
-        kind: FaultKind::ReEntry407,
-        times: Some(1),
-        phase: None,
-    });
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::ReEntry407, None));
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 5)).0, sdk::CLOUD_PAY_FAIL);
     assert_eq!(query_order(&no, 1).0, sdk::CLOUD_PAY_ORDER_REENTRY);
     assert_eq!(cancel(&json!({"out_trade_no": no, "trade_type": 1})).0, sdk::CLOUD_PAY_FAIL);
@@ -175,13 +151,7 @@ fn status_103_is_retried_with_the_identical_request() {
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule {
-        endpoint: Some("micro_pay".into()),
-        out_trade_no: Some(no.clone()),
-        kind: FaultKind::Status103,
-        times: Some(1),
-        phase: None,
-    });
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::Status103, None));
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 11));
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "", "the retry succeeded");
@@ -212,13 +182,7 @@ fn resubmitting_the_same_number_sends_the_same_request_and_different_content_is_
     let sb = start_sandbox();
     init_http(&sb);
     let no = order_no();
-    sb.control().add_fault(FaultRule {
-        endpoint: Some("micro_pay".into()),
-        out_trade_no: Some(no.clone()),
-        kind: FaultKind::DropMidReply,
-        times: Some(1),
-        phase: None,
-    });
+    sb.control().add_fault(rule("micro_pay", &no, FaultKind::DropMidReply, None));
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 42)).0, 0);
     // The cashier retries the identical sale: same number, same content.
     let (code, _, err) = micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 42));
@@ -269,13 +233,7 @@ fn a_retried_refund_without_number_reuses_the_generated_number() {
     let no = order_no();
     assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 600)).0, 0);
     // The first refund is applied but its reply is lost: unknown.
-    sb.control().add_fault(FaultRule {
-        endpoint: Some("refund".into()),
-        out_trade_no: None,
-        kind: FaultKind::DropMidReply,
-        times: Some(1),
-        phase: None,
-    });
+    sb.control().add_fault(fault("refund", FaultKind::DropMidReply, Some(1)));
     let req = json!({"pay_platform": 1, "out_trade_no": no, "total_fee": 600, "refund_fee": 200});
     assert_eq!(refund(&req).0, sdk::CLOUD_PAY_UNKNOWN);
     // The cashier retries: same number, so the server sees an idempotent retry, not a second refund.
@@ -305,35 +263,17 @@ fn unknown_refund_and_cancel_replies_are_minus_two() {
         // Each fault gets its own paid order: applied-then-lost replies change the order.
         let no = order_no();
         assert_eq!(micro_pay(&pay_req(&no, WX_PAYS_AT_ONCE, 100)).0, 0);
-        sb.control().add_fault(FaultRule {
-            endpoint: Some("refund".into()),
-            out_trade_no: None,
-            kind: kind.clone(),
-            times: Some(1),
-            phase: None,
-        });
+        sb.control().add_fault(fault("refund", kind.clone(), Some(1)));
         let (code, err) = refund(
             &json!({"out_trade_no": no, "out_refund_no": format!("{}X", &no[..31]), "total_fee": 100, "refund_fee": 1}),
         );
         assert_eq!(code, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}: {err}");
         assert!(err.contains("unknown") && err.contains("same out_refund_no"), "{kind:?}: {err}");
-        sb.control().add_fault(FaultRule {
-            endpoint: Some("query_refund_order".into()),
-            out_trade_no: None,
-            kind: kind.clone(),
-            times: Some(1),
-            phase: None,
-        });
+        sb.control().add_fault(fault("query_refund_order", kind.clone(), Some(1)));
         assert_eq!(query_refund(&json!({"out_trade_no": no})).0, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}");
         let no2 = order_no();
         assert_eq!(micro_pay(&pay_req(&no2, &wx_code(4, 0), 100)).0, 0);
-        sb.control().add_fault(FaultRule {
-            endpoint: Some("reverse".into()),
-            out_trade_no: None,
-            kind: kind.clone(),
-            times: Some(1),
-            phase: None,
-        });
+        sb.control().add_fault(fault("reverse", kind.clone(), Some(1)));
         assert_eq!(cancel(&json!({"out_trade_no": no2, "trade_type": 1})).0, sdk::CLOUD_PAY_UNKNOWN, "{kind:?}");
         sb.control().clear_faults();
     }

@@ -21,10 +21,6 @@ fn never_confirms() -> String {
     wx_code(4, 0)
 }
 
-fn rule(endpoint: &str, no: &str, kind: FaultKind, phase: Option<FaultPhase>) -> FaultRule {
-    FaultRule { endpoint: Some(endpoint.into()), out_trade_no: Some(no.into()), kind, times: Some(1), phase }
-}
-
 /// The second till of `a_second_process_on_one_state_dir_is_refused`: it opens the journal
 /// and holds it until killed.
 #[test]

@@ -264,6 +264,11 @@ pub fn fault(endpoint: &str, kind: FaultKind, times: Option<u32>) -> FaultRule {
     FaultRule { endpoint: Some(endpoint.into()), out_trade_no: None, kind, times, phase: None }
 }
 
+/// A fault that strikes once, on `endpoint`'s request about order `no`.
+pub fn rule(endpoint: &str, no: &str, kind: FaultKind, phase: Option<FaultPhase>) -> FaultRule {
+    FaultRule { endpoint: Some(endpoint.into()), out_trade_no: Some(no.into()), kind, times: Some(1), phase }
+}
+
 /// The directory of the shipped C library (`libCloudPayAPI_SDK_CPP.so`) in this test's profile.
 /// `cargo test` builds only the Rust crate; the C library is the `capi` package (a cdylib of its
 /// own, docs/architecture.md, "The shipped library"), so the first caller builds it with the
