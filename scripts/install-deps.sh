@@ -19,7 +19,8 @@ if [[ "${CLOUDPAY_NO_INSTALL:-0}" == 1 ]]; then
     exit 0
 fi
 
-# The pinned nightly: the Windows 7 DLLs need it (build-std), the fuzz leg runs ASan with it.
+# The pinned nightly: it builds every shipped library (scripts/build-shipped.sh and the Windows
+# leg, std from source), and the fuzz leg runs ASan with it.
 NIGHTLY="$(tr -d '[:space:]' <"$ROOT/windows/nightly-toolchain")"
 # cargo-fuzz is pinned: a new release of it must not change what CI runs unannounced.
 CARGO_FUZZ_VERSION=0.13.2
@@ -130,15 +131,16 @@ if [[ ${#pips[@]} -gt 0 ]]; then
     python3 -m pip install --quiet "${pips[@]}" || say "FAILED: pip install ${pips[*]}"
 fi
 
-if want windows || want fuzz; then
+# Every test run builds the shipped library (scripts/test-all.sh); only the lint checks do not.
+if [[ "${groups[*]}" != lint ]]; then
     if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
         say "rustup toolchain install $NIGHTLY (profile minimal)"
         rustup toolchain install "$NIGHTLY" --profile minimal || say "FAILED: rustup toolchain install $NIGHTLY"
     fi
 fi
-if want windows && rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 &&
+if [[ "${groups[*]}" != lint ]] && rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 &&
     [[ ! -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]]; then
-    say "rustup component add rust-src --toolchain $NIGHTLY (the Windows 7 DLLs build std)"
+    say "rustup component add rust-src --toolchain $NIGHTLY (the shipped libraries build std)"
     rustup component add rust-src --toolchain "$NIGHTLY" || say "FAILED: rust-src for $NIGHTLY"
 fi
 if want fuzz && [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]]; then

@@ -21,14 +21,37 @@ skip_part() { # name reason...
     echo "SKIPPED [$name]: $*"
 }
 
-# The library under test: the release build (scripts/test-all.sh builds it once).
+# Every shipped library (the Linux .so and both Windows DLLs) is built the same way
+# (docs/architecture.md, "The shipped library"): by this pinned nightly, with std built from
+# source with SHIPPED_STD_FEATURES (unwinding, since every export catches panics; size-optimised
+# algorithms; no `backtrace`, which only symbolises backtraces nobody prints) and without panic
+# locations (SHIPPED_RUSTFLAGS: the file, line and column of every possible panic, ~100 KB).
+NIGHTLY="$(tr -d '[:space:]' <"$ROOT/windows/nightly-toolchain")"
+SHIPPED_STD_FEATURES=panic-unwind,optimize_for_size
+SHIPPED_RUSTFLAGS="-Z location-detail=none"
+# The platform cargo builds for by default: the shipped Linux library's target.
+HOST_TARGET="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')"
+
+# cargo rustc of the shipped library for target $1 into target dir $2 (its own: the nightly's
+# artifacts never invalidate the stable ones); the other arguments go to cargo rustc.
+shipped_rustc() { # target target-dir args...
+    local t="$1" dir="$2" tv
+    shift 2
+    tv="${t//-/_}"
+    env "CARGO_TARGET_${tv^^}_RUSTFLAGS=$SHIPPED_RUSTFLAGS" CARGO_TARGET_DIR="$dir" \
+        cargo "+$NIGHTLY" rustc -Z build-std=std,panic_unwind -Z build-std-features="$SHIPPED_STD_FEATURES" \
+        --target "$t" -p cloud-pay-capi --lib "$@"
+}
+
+# The library under test: the shipped Linux build (scripts/build-shipped.sh, which
+# scripts/test-all.sh runs once).
 sdk_lib_dir() {
-    echo "$TARGET_DIR/release"
+    echo "$TARGET_DIR/shipped/$HOST_TARGET/release"
 }
 
 require_sdk_lib() {
-    if [[ ! -f "$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so" ]]; then
-        echo "missing $TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so: run cargo build --release -p cloud-pay-capi" >&2
+    if [[ ! -f "$(sdk_lib_dir)/libCloudPayAPI_SDK_CPP.so" ]]; then
+        echo "missing $(sdk_lib_dir)/libCloudPayAPI_SDK_CPP.so: run bash scripts/build-shipped.sh" >&2
         exit 1
     fi
 }

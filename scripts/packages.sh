@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packages integrators install the way their language expects, into dist/ or --out DIR:
 #   python  cloudpay_sdk-<version>-py3-none-<platform>.whl: the ctypes binding with the library
-#           inside; manylinux (from target/release), win_amd64 and win32 (from the Windows leg)
+#           inside; manylinux (scripts/build-shipped.sh), win_amd64 and win32 (from the Windows leg)
 #   java    cloudpay-sdk-<version>.jar: the binding's classes (Java 8 bytecode; the typed layer,
 #           TypedCloudPay, needs Gson on the class path and is compiled against $GSON_JAR) and, under
 #           cloudpay/native/{linux-x86_64,windows-x86_64,windows-x86}/, the JNI shim and the SDK
@@ -11,7 +11,7 @@
 #           netstandard2.0 has), the library under runtimes/{win-x86,win-x64,linux-x64}/native/,
 #           README.md and LICENSE.txt
 # Usage: bash scripts/packages.sh [--out DIR] [python|java|csharp]...   (default: all)
-# Inputs: the Linux library of `cargo build --release -p cloud-pay-capi`, and the shipped Windows
+# Inputs: the shipped Linux library of scripts/build-shipped.sh, and the shipped Windows
 # 7 DLLs (and .dll.a) that scripts/legs/windows.sh leaves in target/windows/<target>/
 # (CLOUDPAY_WINDOWS_DIR points elsewhere; CLOUDPAY_WIN_X64_DIR / CLOUDPAY_WIN_X86_DIR name the
 # two folders). Without them the Python wheels are Linux-only; the jar and the NuGet package
@@ -35,7 +35,7 @@ OUT="$(cd "$OUT" && pwd)"
 VERSION="$(sdk_version)"
 WORK="$TARGET_DIR/packages"
 WIN="${CLOUDPAY_WINDOWS_DIR:-$TARGET_DIR/windows}"
-LINUX_LIB="$TARGET_DIR/release/libCloudPayAPI_SDK_CPP.so"
+LINUX_LIB="$(sdk_lib_dir)/libCloudPayAPI_SDK_CPP.so"
 WIN_X64="${CLOUDPAY_WIN_X64_DIR:-$WIN/x86_64-win7-windows-gnu}/CloudPayAPI_SDK_CPP.dll"
 WIN_X86="${CLOUDPAY_WIN_X86_DIR:-$WIN/i686-win7-windows-gnu}/CloudPayAPI_SDK_CPP.dll"
 require_sdk_lib
@@ -82,7 +82,7 @@ java_jar() {
     dir="$w/classes/cloudpay/native/linux-x86_64"
     mkdir -p "$dir"
     # $ORIGIN: the shim finds the SDK library beside it, wherever the cache folder is.
-    "${CC:-cc}" "${flags[@]}" -fPIC -I"$jh/include" -I"$jh/include/linux" bindings/java/native/cloudpay_jni.c         -L"$TARGET_DIR/release" -lCloudPayAPI_SDK_CPP -Wl,-rpath,'$ORIGIN' -s -o "$dir/libcloudpay_jni.so"
+    "${CC:-cc}" "${flags[@]}" -fPIC -I"$jh/include" -I"$jh/include/linux" bindings/java/native/cloudpay_jni.c         -L"$(sdk_lib_dir)" -lCloudPayAPI_SDK_CPP -Wl,-rpath,'$ORIGIN' -s -o "$dir/libcloudpay_jni.so"
     cp "$LINUX_LIB" "$dir/"
     for arch in "windows-x86_64 x86_64-w64-mingw32 $WIN_X64" "windows-x86 i686-w64-mingw32 $WIN_X86"; do
         set -- $arch

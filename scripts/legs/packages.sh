@@ -12,9 +12,10 @@
 #   csharp  the package's file list (the Windows natives: the shipped DLLs, PE x86/x64), then
 #           laid out as NuGet restores it, the cashier demo and the binding's tests (raw and typed) compiled
 #           with mcs against its assembly and run with mono (library from runtimes/linux-x64)
-# Reuses target/release and the Windows DLLs the windows leg built (run it first, as test-all.sh
-# does); a part whose toolchain is absent prints "SKIPPED [name]: reason". About a minute on
-# 2 cores (the venv and pip fetching pytest and setuptools take half of it).
+# Reuses the shipped Linux library (scripts/build-shipped.sh) and the Windows DLLs the windows
+# leg built (run it first, as test-all.sh does); a part whose toolchain is absent prints
+# "SKIPPED [name]: reason". About a minute on 2 cores (the venv and pip fetching pytest and
+# setuptools take half of it).
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 

@@ -15,11 +15,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
-NIGHTLY="$(tr -d '[:space:]' <"$ROOT/windows/nightly-toolchain")"
 TARGETS=(x86_64-win7-windows-gnu i686-win7-windows-gnu)
-# std as the DLLs need it: unwinding (every export catches panics), size-optimised algorithms,
-# and no `backtrace` feature, which only symbolises backtraces nobody prints (~150 KB).
-STD_FEATURES=panic-unwind,optimize_for_size
 rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 ||
     skip "toolchain $NIGHTLY is not installed (rustup toolchain install $NIGHTLY --component rust-src --profile minimal)"
 [[ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]] ||
@@ -105,17 +101,17 @@ target_vars() {
     esac
     tv="${1//-/_}"
 }
-# cargo rustc of the DLL for target $1 (after target_vars): the pinned nightly, std built from
-# source with STD_FEATURES, mingw's compiler and linker; the other arguments go to cargo rustc.
-# A target dir of its own: the nightly's artifacts never invalidate the stable ones. Built
-# unstripped (stripped by the caller): the unstripped copy is kept for crash analysis.
+# cargo rustc of the DLL for target $1 (after target_vars): built as every shipped library is
+# (scripts/lib.sh, shipped_rustc), with mingw's compiler and linker; the other arguments go to
+# cargo rustc. Built unstripped (stripped by the caller): the unstripped copy is kept for crash
+# analysis.
 nightly_rustc() {
     local t="$1"
     shift
-    env "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" \
-        CARGO_TARGET_DIR="$TARGET_DIR/win7" CARGO_PROFILE_RELEASE_STRIP=none \
-        cargo "+$NIGHTLY" rustc -Z build-std=std,panic_unwind -Z build-std-features="$STD_FEATURES" \
-        --target "$t" -p cloud-pay-capi --lib "$@"
+    (
+        export "CC_$tv=$arch-gcc" "AR_$tv=$arch-ar" "CARGO_TARGET_${tv^^}_LINKER=$arch-gcc" CARGO_PROFILE_RELEASE_STRIP=none
+        shipped_rustc "$t" "$TARGET_DIR/win7" "$@"
+    )
 }
 
 for t in "${TARGETS[@]}"; do

@@ -89,7 +89,13 @@ fn install_panic_hook() {
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| info.payload().downcast_ref::<String>().cloned());
-            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            // The shipped builds carry no panic locations (`-Z location-detail=none`, docs/architecture.md,
+            // "The shipped library"): their line is 0 and says nothing.
+            let at = info
+                .location()
+                .filter(|l| l.line() != 0)
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             eprintln!(
                 "CloudPay SDK internal error{at}: {}",
                 crate::input::redact(text.as_deref().unwrap_or("unknown panic"))
