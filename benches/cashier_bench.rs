@@ -734,6 +734,22 @@ fn fast_paths(sb: &Sandbox) {
         &mut || drop(bb(Response::<Q>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, bb(&content)).unwrap())),
         &mut || drop(bb(tree(bb(&content)))),
     );
+    // A reply the scan sends down the tree path (`Internal_status`, as one doc family spells
+    // it): the result read from its normalised text, as shipped (one reader per type, BENCHMARKS.md,
+    // "Footprint"), against reading it from the tree. A negative saving is what the size costs.
+    let mut v: Value = serde_json::from_str(&content).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    let sub = obj.remove("internal_status").unwrap_or(Value::from(0));
+    obj.insert("Internal_status".into(), sub);
+    let needs_tree = v.to_string();
+    compare(
+        "`Response::from_content` tree path (result from text)",
+        "the same, with `Internal_status`",
+        &mut || {
+            drop(bb(Response::<Q>::from_content(cloud_pay_protocol::Endpoint::QueryOrder, bb(&needs_tree)).unwrap()))
+        },
+        &mut || drop(bb(tree(bb(&needs_tree)))),
+    );
 }
 
 // ---- 2. throughput ----
