@@ -4,6 +4,9 @@ use cloud_pay_protocol::envelope::{self, AuthCheck, Authenticator, RequestEnvelo
 use cloud_pay_protocol::types::{OrderClient, PayContent, PayMchKey, PayRequest, QueryOrder, QueryOrderResult};
 use cloud_pay_protocol::{Endpoint, StatusClass, crypto, wire};
 use proptest::prelude::*;
+use reference::tree_read;
+
+mod reference;
 
 fn pay_request() -> impl Strategy<Value = PayRequest> {
     (
@@ -192,32 +195,6 @@ fn reply_content() -> impl Strategy<Value = String> {
                 _ => text,
             }
         })
-}
-
-/// status, description, log_id, internal_status, typed result, raw result.
-type Read = (i32, String, i64, i32, Option<QueryOrderResult>, Option<serde_json::Value>);
-
-/// The tree path as it was before the one-pass read: what every reply must still decode to.
-fn tree_read(text: &str) -> Result<Read, String> {
-    use serde_json::Value;
-    let mut m = wire::object_from_text(text).map_err(|e| e.to_string())?;
-    let int = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).and_then(Value::as_i64);
-    let status = int(&m, "status").ok_or("no status")?;
-    let raw = m.remove("query_order");
-    let result = match &raw {
-        Some(v) if !v.is_null() => {
-            Some(serde_json::from_value::<QueryOrderResult>(v.clone()).map_err(|e| e.to_string())?)
-        }
-        _ => None,
-    };
-    Ok((
-        i32::try_from(status).unwrap_or(i32::MIN),
-        m.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        int(&m, "log_id").or_else(|| m.get("log_id").and_then(Value::as_u64).map(|u| u as i64)).unwrap_or(0),
-        int(&m, "internal_status").and_then(|x| i32::try_from(x).ok()).unwrap_or(0),
-        result,
-        raw,
-    ))
 }
 
 proptest! {
