@@ -262,8 +262,9 @@ impl<T: Serialize + serde::de::DeserializeOwned> Response<T> {
         // Compact text of a tree cannot fail to be a raw value.
         let raw_result = m.remove(endpoint.result_key()).and_then(|v| RawValue::from_string(v.to_string()).ok());
         // `T` is read from that text, as the one-pass read does: the library then holds one
-        // instance of each result type's reader, not one for text and one for trees, 190 KB
-        // less (BENCHMARKS.md, "Footprint").
+        // instance of each result type's reader, not one for text and one for trees, 214 KB
+        // less (BENCHMARKS.md, "Footprint"). serde_json's `float_roundtrip` keeps every number
+        // of the tree exact through that text.
         let result = match &raw_result {
             Some(r) if r.get() != "null" => Some(
                 serde_json::from_str::<T>(r.get())

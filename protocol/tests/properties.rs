@@ -291,3 +291,17 @@ proptest! {
         }
     }
 }
+
+/// A reply that takes the tree path is read from its normalised text: a number that only an
+/// f64 holds (here an integer beyond u64) must survive that text unchanged, so the result and
+/// the raw result are what the tree holds. serde_json's `float_roundtrip` makes its text reader
+/// round correctly; without it the last digit moved (found by the `reply_content` fuzz target).
+#[test]
+fn a_number_beyond_u64_reads_the_same_through_the_tree_path() {
+    let text = r#"{"status":0,"Internal_status":0,"query_order":{"pay_mch_key":{"pay_platform":0,"x":1234567844444444444444444444444444444449,"y":0.1}}}"#;
+    let ours = Response::<QueryOrderResult>::from_content(Endpoint::QueryOrder, text).unwrap();
+    let (_, _, _, _, result, raw) = tree_read(text).unwrap();
+    assert_eq!(ours.result, result);
+    let ours_raw = ours.raw_result.as_deref().map(|v| serde_json::from_str::<serde_json::Value>(v.get()).unwrap());
+    assert_eq!(ours_raw, raw);
+}
