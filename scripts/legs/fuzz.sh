@@ -4,7 +4,6 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
-NIGHTLY="$(tr -d '[:space:]' <"$ROOT/windows/nightly-toolchain")"
 command -v cargo-fuzz >/dev/null 2>&1 || skip "cargo-fuzz not installed (bash scripts/install-deps.sh fuzz)"
 rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 || skip "$NIGHTLY not installed (bash scripts/install-deps.sh fuzz)"
 bash "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
