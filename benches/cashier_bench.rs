@@ -735,8 +735,9 @@ fn fast_paths(sb: &Sandbox) {
         &mut || drop(bb(tree(bb(&content)))),
     );
     // A reply the scan sends down the tree path (`Internal_status`, as one doc family spells
-    // it): the result read from its normalised text, as shipped (one reader per type, BENCHMARKS.md,
-    // "Footprint"), against reading it from the tree. A negative saving is what the size costs.
+    // it): the result read from its normalised text, as shipped (one reader per type, see
+    // BENCHMARKS.md, "Footprint"), against reading it from the tree. A negative saving is what
+    // the size costs.
     let mut v: Value = serde_json::from_str(&content).unwrap();
     let obj = v.as_object_mut().unwrap();
     let sub = obj.remove("internal_status").unwrap_or(Value::from(0));

@@ -89,8 +89,8 @@ fn install_panic_hook() {
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| info.payload().downcast_ref::<String>().cloned());
-            // The shipped builds carry no panic locations (`-Z location-detail=none`, docs/architecture.md,
-            // "The shipped library"): their line is 0 and says nothing.
+            // The shipped builds carry no panic locations (`-Z location-detail=none`): their line
+            // is 0 and says nothing (docs/architecture.md, "The shipped library").
             let at = info
                 .location()
                 .filter(|l| l.line() != 0)
