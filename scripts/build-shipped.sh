@@ -9,10 +9,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 
 [[ -n "$HOST_TARGET" ]] || { echo "build-shipped: rustc -vV names no host target" >&2; exit 1; }
-rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 ||
-    { echo "build-shipped: $NIGHTLY is not installed (bash scripts/install-deps.sh c)" >&2; exit 1; }
-[[ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]] ||
-    { echo "build-shipped: rust-src is missing for $NIGHTLY (bash scripts/install-deps.sh c)" >&2; exit 1; }
+problem="$(shipped_toolchain_problem)"
+[[ -z "$problem" ]] || { echo "build-shipped: $problem" >&2; exit 1; }
 shipped_rustc "$HOST_TARGET" "$TARGET_DIR/shipped" --release || exit 1
 lib="$(sdk_lib_dir)/libCloudPayAPI_SDK_CPP.so"
 echo "build-shipped: $lib ($(stat -c %s "$lib") B, $NIGHTLY)"

@@ -8,8 +8,8 @@
 # Prints one line per target with its executions; fails on any crash or sanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh   # NIGHTLY, HOST_TARGET
 budget="${1:-20}"
-NIGHTLY="$(tr -d '[:space:]' <windows/nightly-toolchain)"
 TARGETS=(config replies files exports http_replies request_text reply_content)
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "SKIPPED: fuzz (cargo-fuzz not installed: bash scripts/install-deps.sh fuzz)"
@@ -32,9 +32,8 @@ if ! grep -q -- '-Zsanitizer=address' "$scratch/build.log"; then
     echo "FAILED: the fuzz build's rustc command lines lack -Zsanitizer=address"
     exit 1
 fi
-triple="$(rustup run "$NIGHTLY" rustc -vV | sed -n 's/^host: //p')"
 for t in "${TARGETS[@]}"; do
-    bin="fuzz/target/$triple/release/$t"
+    bin="fuzz/target/$HOST_TARGET/release/$t"
     n_asan="$(nm "$bin" 2>/dev/null | grep -c ' __asan_init$' || true)"
     if [[ "$n_asan" == 0 ]]; then
         echo "FAILED: $bin does not link the AddressSanitizer runtime (no __asan_init)"

@@ -32,6 +32,16 @@ SHIPPED_RUSTFLAGS="-Z location-detail=none"
 # The platform cargo builds for by default: the shipped Linux library's target.
 HOST_TARGET="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')"
 
+# Why the shipped libraries cannot be built here (the pinned nightly or its rust-src is
+# missing, with the command that installs it); prints nothing when they can.
+shipped_toolchain_problem() {
+    if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
+        echo "toolchain $NIGHTLY is not installed (rustup toolchain install $NIGHTLY --component rust-src --profile minimal)"
+    elif [[ ! -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]]; then
+        echo "rust-src is missing for $NIGHTLY (rustup component add rust-src --toolchain $NIGHTLY)"
+    fi
+}
+
 # cargo rustc of the shipped library for target $1 into target dir $2 (its own: the nightly's
 # artifacts never invalidate the stable ones); the other arguments go to cargo rustc.
 shipped_rustc() { # target target-dir args...

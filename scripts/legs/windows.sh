@@ -16,10 +16,8 @@ set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
 TARGETS=(x86_64-win7-windows-gnu i686-win7-windows-gnu)
-rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 ||
-    skip "toolchain $NIGHTLY is not installed (rustup toolchain install $NIGHTLY --component rust-src --profile minimal)"
-[[ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]] ||
-    skip "rust-src is missing for $NIGHTLY (rustup component add rust-src --toolchain $NIGHTLY)"
+problem="$(shipped_toolchain_problem)"
+[[ -z "$problem" ]] || skip "$problem"
 for tool in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc x86_64-w64-mingw32-dlltool i686-w64-mingw32-dlltool \
     x86_64-w64-mingw32-objdump x86_64-w64-mingw32-strip i686-w64-mingw32-strip; do
     command -v "$tool" >/dev/null || skip "$tool is missing (apt-get install gcc-mingw-w64-x86-64 gcc-mingw-w64-i686)"
